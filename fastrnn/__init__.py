@@ -1,0 +1,17 @@
+"""fastrnn: fast fused RNN / LSTM / GRU kernels for the CPU under a
+PyTorch-shaped numpy API.
+
+>>> import fastrnn as fr
+>>> lstm = fr.LSTM(16, 32)
+>>> out, (h_n, c_n) = lstm(x)          # x: (T, B, 16)
+"""
+from . import functional
+from ._runtime import get_num_threads, set_num_threads, show_config
+from .layers import GRU, LSTM, RNN, GRUCell, LSTMCell, Module, RNNCell
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Module",
+    "functional", "set_num_threads", "get_num_threads", "show_config",
+]

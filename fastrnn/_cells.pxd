@@ -1,0 +1,214 @@
+# The math of one cell on one batch row: nothing but elementwise loops over
+# the H hidden units.  The time loop, the GEMMs, the lengths and the threads
+# live in _recurrent.pyx and are shared by every cell.
+#
+# Layout of a gate row (G*H values, PyTorch's gate order):
+#   RNN  [a]            LSTM [i, f, g, o]            GRU [r, z, n]
+# Forward arguments:
+#   x  (G*H)  IN   input projection of this row's time step, biases folded in
+#   s  (G*H)  IN   recurrent product h_prev @ W_hh^T of this row
+#   g  (G*H)  OUT  activated gates (may alias s: each unit is read first)
+#   h, c (H)  IN/OUT  the row's state, updated in place
+#   out (H)   OUT  the row's output at this time step
+# Backward arguments:
+#   dh, dc (H)  IN/OUT  gradient w.r.t. the state after the step on entry,
+#                       the part that flows to the previous state on exit
+#                       (without the dgh @ W_hh term, added by one GEMM)
+#   dgx (G*H)   OUT  gradient w.r.t. the gate pre-activations, input side
+#   dgh (G*H)   OUT  the same on the recurrent side (differs only for GRU's n)
+from ._activations cimport sigmoid, tanh
+from cython cimport floating
+
+
+# ---------------------------------------------------------------- vanilla RNN
+cdef inline void rnn_forward(Py_ssize_t H, bint relu, const floating* x,
+                             const floating* s, floating* g, floating* h,
+                             floating* out) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef floating a
+    for j in range(H):
+        a = x[j] + s[j]
+        if relu:
+            # a > 0 is false for NaN, so keep NaN: a != a.
+            a = a if (a > 0 or a != a) else 0
+        else:
+            a = tanh(a)
+        g[j] = a
+        h[j] = a
+        out[j] = a
+
+
+cdef inline void rnn_backward(Py_ssize_t H, bint relu, const floating* g,
+                              floating* dh, floating* dgx,
+                              floating* dgh) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef floating da
+    for j in range(H):
+        if relu:
+            da = dh[j] if g[j] > 0 else 0
+        else:
+            da = dh[j] * (1 - g[j] * g[j])
+        dgx[j] = da
+        dgh[j] = da
+        dh[j] = 0
+
+
+# ----------------------------------------------------------------------- LSTM
+cdef inline void lstm_forward(Py_ssize_t H, const floating* x, const floating* s,
+                              floating* g, floating* h, floating* c,
+                              floating* out) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef floating i, f, gg, o, cn, hn
+    for j in range(H):
+        i = sigmoid(x[j] + s[j])
+        f = sigmoid(x[H + j] + s[H + j])
+        gg = tanh(x[2 * H + j] + s[2 * H + j])
+        o = sigmoid(x[3 * H + j] + s[3 * H + j])
+        cn = f * c[j] + i * gg
+        hn = o * tanh(cn)
+        g[j] = i
+        g[H + j] = f
+        g[2 * H + j] = gg
+        g[3 * H + j] = o
+        c[j] = cn
+        h[j] = hn
+        out[j] = hn
+
+
+cdef inline void lstm_backward(Py_ssize_t H, const floating* g,
+                               const floating* c_prev, floating* dh,
+                               floating* dc, floating* dgx,
+                               floating* dgh) noexcept nogil:
+    # c_t is recomputed from the gates and c_prev instead of being stored.
+    cdef Py_ssize_t j
+    cdef floating i, f, gg, o, tc, dcv, di, df, dg, do
+    for j in range(H):
+        i = g[j]
+        f = g[H + j]
+        gg = g[2 * H + j]
+        o = g[3 * H + j]
+        tc = tanh(f * c_prev[j] + i * gg)
+        do = dh[j] * tc
+        dcv = dc[j] + dh[j] * o * (1 - tc * tc)
+        di = dcv * gg * i * (1 - i)
+        df = dcv * c_prev[j] * f * (1 - f)
+        dg = dcv * i * (1 - gg * gg)
+        do = do * o * (1 - o)
+        dgx[j] = di
+        dgx[H + j] = df
+        dgx[2 * H + j] = dg
+        dgx[3 * H + j] = do
+        dgh[j] = di
+        dgh[H + j] = df
+        dgh[2 * H + j] = dg
+        dgh[3 * H + j] = do
+        dc[j] = dcv * f
+        dh[j] = 0
+
+
+# ------------------------------------------- GRU, reset_after=True (PyTorch)
+# n = tanh(x_n + r * hn),  hn = W_hn h + b_hn  (kept: backward needs it)
+cdef inline void gru_forward(Py_ssize_t H, const floating* x, const floating* s,
+                             const floating* b_hn, floating* g, floating* hn,
+                             floating* h, floating* out) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef floating r, z, n, hh, hnew
+    for j in range(H):
+        r = sigmoid(x[j] + s[j])
+        z = sigmoid(x[H + j] + s[H + j])
+        hh = s[2 * H + j] + b_hn[j]
+        n = tanh(x[2 * H + j] + r * hh)
+        hnew = n + z * (h[j] - n)
+        g[j] = r
+        g[H + j] = z
+        g[2 * H + j] = n
+        hn[j] = hh
+        h[j] = hnew
+        out[j] = hnew
+
+
+cdef inline void gru_backward(Py_ssize_t H, const floating* g, const floating* hn,
+                              const floating* h_prev, floating* dh,
+                              floating* dgx, floating* dgh,
+                              floating* dghn) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef floating r, z, n, dhv, dn, dr, dz
+    for j in range(H):
+        r = g[j]
+        z = g[H + j]
+        n = g[2 * H + j]
+        dhv = dh[j]
+        dn = dhv * (1 - z) * (1 - n * n)
+        dz = dhv * (h_prev[j] - n) * z * (1 - z)
+        dr = dn * hn[j] * r * (1 - r)
+        dgx[j] = dr
+        dgx[H + j] = dz
+        dgx[2 * H + j] = dn
+        dgh[j] = dr
+        dgh[H + j] = dz
+        dgh[2 * H + j] = dn * r
+        dghn[j] = dn * r
+        dh[j] = dhv * z
+
+
+# -------------------------------- GRU, reset_after=False (Cho et al. 2014)
+# n = tanh(x_n + W_hn (r * h)): r must be known before the second GEMM, so a
+# step is two passes: gates (r, z, r*h), GEMM, then n and the new state.
+cdef inline void gru_rb_gates(Py_ssize_t H, const floating* x, const floating* s,
+                              floating* g, const floating* h,
+                              floating* rh) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef floating r
+    for j in range(H):
+        r = sigmoid(x[j] + s[j])
+        g[j] = r
+        g[H + j] = sigmoid(x[H + j] + s[H + j])
+        rh[j] = r * h[j]
+
+
+cdef inline void gru_rb_update(Py_ssize_t H, const floating* x, const floating* sn,
+                               floating* g, floating* h,
+                               floating* out) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef floating z, n, hnew
+    for j in range(H):
+        z = g[H + j]
+        n = tanh(x[2 * H + j] + sn[j])
+        hnew = n + z * (h[j] - n)
+        g[2 * H + j] = n
+        h[j] = hnew
+        out[j] = hnew
+
+
+cdef inline void gru_rb_backward_zn(Py_ssize_t H, const floating* g,
+                                    const floating* h_prev, floating* dh,
+                                    floating* dgx, floating* dgh) noexcept nogil:
+    # Pass 1: z and n gradients; dgh[2H:3H] receives dn for the GEMM with W_hn.
+    cdef Py_ssize_t j
+    cdef floating z, n, dhv, dn, dz
+    for j in range(H):
+        z = g[H + j]
+        n = g[2 * H + j]
+        dhv = dh[j]
+        dn = dhv * (1 - z) * (1 - n * n)
+        dz = dhv * (h_prev[j] - n) * z * (1 - z)
+        dgx[H + j] = dz
+        dgx[2 * H + j] = dn
+        dgh[H + j] = dz
+        dgh[2 * H + j] = dn
+        dh[j] = dhv * z
+
+
+cdef inline void gru_rb_backward_r(Py_ssize_t H, const floating* g,
+                                   const floating* h_prev, const floating* drh,
+                                   floating* dh, floating* dgx,
+                                   floating* dgh) noexcept nogil:
+    # Pass 2, after drh = dn @ W_hn: the reset gate and the r*h path to h_prev.
+    cdef Py_ssize_t j
+    cdef floating r, dr
+    for j in range(H):
+        r = g[j]
+        dr = drh[j] * h_prev[j] * r * (1 - r)
+        dgx[j] = dr
+        dgh[j] = dr
+        dh[j] += drh[j] * r

@@ -1,0 +1,416 @@
+"""Fused time loops shared by every recurrent cell (RNN, LSTM, GRU x2).
+
+One machinery, five cells: the per-step GEMM, the lengths / direction
+bookkeeping, the workspace layout and the batch parallelism live here; each
+cell contributes only its elementwise row math (``_cells.pxd``).
+
+Layout (row-major, C-contiguous; N = T * B, row index ``t * B + b``):
+
+==========  ==========  ======================================================
+array       shape       content
+==========  ==========  ======================================================
+xw          (T, B, GH)  input projection x @ W_ih^T with the foldable biases
+gates       (T, B, GH)  activated gates at each valid (t, b)       [training]
+hprev       (T, B, H)   state before each valid (t, b)              [training]
+extra       (T, B, H)   LSTM: c before (t, b); GRU: W_hn h + b_hn;
+                        GRU reset_after=False: r * h_prev          [training]
+scratch     (B, SW)     per-row buffers of the current step (O(B*H))
+==========  ==========  ======================================================
+
+Every workspace array is indexed by *time*, not by step, so the reverse
+direction with ragged lengths (row b at step s sits at time L_b - 1 - s) lines
+up with x for the weight-gradient GEMMs after the loop.  Positions past a
+row's length are never written (the caller zero-fills them).
+
+Parallelism: the batch is split into ``nchunks`` contiguous row ranges; each
+OpenMP thread runs the whole time loop on its rows with its own GEMMs
+(barrier-free, ONNX Runtime's scheme).  The caller keeps BLAS single-threaded
+while ``nchunks > 1`` (never nest thread pools) and lets BLAS thread the
+single-chunk and after-loop GEMMs instead.
+"""
+cimport numpy as cnp
+from cython.parallel cimport prange
+from libc.string cimport memcpy, memset
+
+from ._blas cimport gemm, NoTrans, Trans
+from ._cells cimport (rnn_forward, rnn_backward, lstm_forward, lstm_backward,
+                      gru_forward, gru_backward, gru_rb_gates, gru_rb_update,
+                      gru_rb_backward_zn, gru_rb_backward_r)
+from ._activations cimport sigmoid, tanh, fr_simd_flags
+from ._openmp cimport FR_OPENMP_ENABLED, FR_OPENMP_VERSION, omp_get_num_procs
+from cython cimport floating
+
+import numpy as np
+
+cnp.import_array()
+
+# Cell codes; fastrnn.functional maps mode names onto them.
+cdef enum:
+    RNN_TANH = 0
+    RNN_RELU = 1
+    LSTM = 2
+    GRU = 3       # reset_after=True  (PyTorch, cuDNN, Keras default)
+    GRU_RB = 4    # reset_after=False (Cho et al. 2014, ONNX linear_before_reset=0)
+
+CELL_CODES = {"rnn_tanh": RNN_TANH, "rnn_relu": RNN_RELU, "lstm": LSTM,
+              "gru": GRU, "gru_reset_before": GRU_RB}
+NUM_GATES = {RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU: 3, GRU_RB: 3}
+
+
+def scratch_width(int cell, Py_ssize_t hidden):
+    """Columns of the per-row scratch buffer a cell needs (forward and backward).
+
+    The last G*H columns receive the activated gates in inference, so that
+    the gate row never aliases the recurrent product it is computed from
+    (aliasing would stop the compiler from vectorising the cell loops).
+    """
+    cdef Py_ssize_t G = NUM_GATES[cell]
+    if cell == RNN_TANH or cell == RNN_RELU:
+        return hidden + G * hidden
+    # LSTM: 4 gates.  GRU: 3 gates + W_hn h (inference).  GRU_RB: r, z,
+    # r*h (or dn), and the second GEMM's result (or d(r*h)).
+    return 4 * hidden + G * hidden
+
+
+cdef struct Loop:
+    int cell
+    Py_ssize_t B, H, GH, SW, steps
+    bint reverse
+    const Py_ssize_t* lengths
+
+
+cdef inline Py_ssize_t _time(const Loop* lp, Py_ssize_t b, Py_ssize_t s) noexcept nogil:
+    """Time index of row b at step s, or -1 when the row is past its length."""
+    cdef Py_ssize_t L = lp.lengths[b]
+    if s >= L:
+        return -1
+    return L - 1 - s if lp.reverse else s
+
+
+# --------------------------------------------------------------------- forward
+cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
+                        const floating* xw,      # IN  (T, B, GH)
+                        const floating* w_hh,    # IN  (GH, H)
+                        const floating* b_hn,    # IN  (H,) GRU only
+                        floating* h,             # IN/OUT (B, H)
+                        floating* c,             # IN/OUT (B, H) LSTM only
+                        floating* out,           # OUT (T, B, H)
+                        floating* S,             # scratch (B, SW)
+                        floating* gates,         # OUT (T, B, GH) or NULL
+                        floating* hprev,         # OUT (T, B, H) or NULL
+                        floating* extra          # OUT (T, B, H) or NULL
+                        ) noexcept nogil:
+    cdef Py_ssize_t H = lp.H, GH = lp.GH, SW = lp.SW, B = lp.B
+    cdef int nb = <int> (b1 - b0)
+    cdef int cell = lp.cell
+    cdef bint train = gates != NULL
+    cdef int ncols = <int> (2 * H if cell == GRU_RB else GH)
+    cdef Py_ssize_t s, b, t, row
+    cdef floating* sr
+    cdef floating* g
+    for s in range(lp.steps):
+        # Recurrent product of this thread's rows (for GRU_RB: r and z only).
+        gemm(NoTrans, Trans, nb, ncols, <int> H, <floating> 1, h + b0 * H, <int> H,
+             w_hh, <int> H, <floating> 0, S + b0 * SW, <int> SW)
+        for b in range(b0, b1):
+            t = _time(lp, b, s)
+            if t < 0:
+                continue  # frozen: state unchanged, output stays zero
+            row = t * B + b
+            sr = S + b * SW
+            g = gates + row * GH if train else sr + SW - GH
+            if train:
+                memcpy(hprev + row * H, h + b * H, H * sizeof(floating))
+                if cell == LSTM:
+                    memcpy(extra + row * H, c + b * H, H * sizeof(floating))
+            if cell == LSTM:
+                lstm_forward(H, xw + row * GH, sr, g, h + b * H, c + b * H, out + row * H)
+            elif cell == GRU:
+                gru_forward(H, xw + row * GH, sr, b_hn, g,
+                            extra + row * H if train else sr + 3 * H,
+                            h + b * H, out + row * H)
+            elif cell == GRU_RB:
+                gru_rb_gates(H, xw + row * GH, sr, g, h + b * H, sr + 2 * H)
+                if train:
+                    memcpy(extra + row * H, sr + 2 * H, H * sizeof(floating))
+            else:
+                rnn_forward(H, cell == RNN_RELU, xw + row * GH, sr, g, h + b * H, out + row * H)
+        if cell == GRU_RB:
+            # Second GEMM of the step: W_hn (r * h).
+            gemm(NoTrans, Trans, nb, <int> H, <int> H, <floating> 1, S + b0 * SW + 2 * H, <int> SW,
+                 w_hh + 2 * H * H, <int> H, <floating> 0, S + b0 * SW + 3 * H, <int> SW)
+            for b in range(b0, b1):
+                t = _time(lp, b, s)
+                if t < 0:
+                    continue
+                row = t * B + b
+                sr = S + b * SW
+                g = gates + row * GH if train else sr + SW - GH
+                gru_rb_update(H, xw + row * GH, sr + 3 * H, g, h + b * H, out + row * H)
+
+
+cdef void _forward(const Loop* lp, int nchunks, const floating* xw, const floating* w_hh,
+                   const floating* b_hn, floating* h, floating* c, floating* out,
+                   floating* S, floating* gates, floating* hprev,
+                   floating* extra) noexcept nogil:
+    cdef Py_ssize_t ci, B = lp.B
+    if nchunks <= 1:
+        _forward_rows(lp, 0, B, xw, w_hh, b_hn, h, c, out, S, gates, hprev, extra)
+        return
+    for ci in prange(nchunks, num_threads=nchunks, schedule="static", chunksize=1):
+        _forward_rows(lp, ci * B // nchunks, (ci + 1) * B // nchunks,
+                      xw, w_hh, b_hn, h, c, out, S, gates, hprev, extra)
+
+
+# -------------------------------------------------------------------- backward
+cdef void _backward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
+                         const floating* w_hh,    # IN  (GH, H)
+                         const floating* gates,   # IN  (T, B, GH)
+                         const floating* hprev,   # IN  (T, B, H)
+                         const floating* extra,   # IN  (T, B, H) or NULL (RNN)
+                         const floating* dout,    # IN  (T, B, H) or NULL
+                         floating* dh,            # IN/OUT (B, H): dh_n -> dh0
+                         floating* dc,            # IN/OUT (B, H): dc_n -> dc0 (LSTM)
+                         floating* dgx,           # OUT (T, B, GH), zero-filled
+                         floating* dghn,          # OUT (T, B, H) GRU only, zero-filled
+                         floating* S              # scratch (B, SW)
+                         ) noexcept nogil:
+    cdef Py_ssize_t H = lp.H, GH = lp.GH, SW = lp.SW, B = lp.B
+    cdef int nb = <int> (b1 - b0)
+    cdef int cell = lp.cell
+    # Columns of the scratch row that feed the GEMMs and must be zero for
+    # rows past their length (so the GEMMs add nothing to their dh).
+    cdef Py_ssize_t live = 3 * H if cell == GRU_RB else GH
+    cdef Py_ssize_t s, b, t, row, j
+    cdef floating* sr
+    cdef floating* dhb
+    for s in range(lp.steps - 1, -1, -1):
+        for b in range(b0, b1):
+            sr = S + b * SW
+            t = _time(lp, b, s)
+            if t < 0:
+                memset(sr, 0, live * sizeof(floating))
+                continue
+            row = t * B + b
+            dhb = dh + b * H
+            if dout != NULL:
+                for j in range(H):
+                    dhb[j] += dout[row * H + j]
+            if cell == LSTM:
+                lstm_backward(H, gates + row * GH, extra + row * H, dhb, dc + b * H,
+                              dgx + row * GH, sr)
+            elif cell == GRU:
+                gru_backward(H, gates + row * GH, extra + row * H, hprev + row * H, dhb,
+                             dgx + row * GH, sr, dghn + row * H)
+            elif cell == GRU_RB:
+                gru_rb_backward_zn(H, gates + row * GH, hprev + row * H, dhb,
+                                   dgx + row * GH, sr)
+            else:
+                rnn_backward(H, cell == RNN_RELU, gates + row * GH, dhb, dgx + row * GH, sr)
+        if cell == GRU_RB:
+            # d(r*h) = dn @ W_hn, then the reset gate, then the r/z GEMM.
+            gemm(NoTrans, NoTrans, nb, <int> H, <int> H, <floating> 1, S + b0 * SW + 2 * H, <int> SW,
+                 w_hh + 2 * H * H, <int> H, <floating> 0, S + b0 * SW + 3 * H, <int> SW)
+            for b in range(b0, b1):
+                t = _time(lp, b, s)
+                if t < 0:
+                    continue
+                row = t * B + b
+                sr = S + b * SW
+                gru_rb_backward_r(H, gates + row * GH, hprev + row * H, sr + 3 * H,
+                                  dh + b * H, dgx + row * GH, sr)
+            gemm(NoTrans, NoTrans, nb, <int> H, <int> (2 * H), <floating> 1, S + b0 * SW, <int> SW,
+                 w_hh, <int> H, <floating> 1, dh + b0 * H, <int> H)
+        else:
+            gemm(NoTrans, NoTrans, nb, <int> H, <int> GH, <floating> 1, S + b0 * SW, <int> SW,
+                 w_hh, <int> H, <floating> 1, dh + b0 * H, <int> H)
+
+
+cdef void _backward(const Loop* lp, int nchunks, const floating* w_hh, const floating* gates,
+                    const floating* hprev, const floating* extra, const floating* dout,
+                    floating* dh, floating* dc, floating* dgx, floating* dghn,
+                    floating* S) noexcept nogil:
+    cdef Py_ssize_t ci, B = lp.B
+    if nchunks <= 1:
+        _backward_rows(lp, 0, B, w_hh, gates, hprev, extra, dout, dh, dc, dgx, dghn, S)
+        return
+    for ci in prange(nchunks, num_threads=nchunks, schedule="static", chunksize=1):
+        _backward_rows(lp, ci * B // nchunks, (ci + 1) * B // nchunks,
+                       w_hh, gates, hprev, extra, dout, dh, dc, dgx, dghn, S)
+
+
+# ------------------------------------------------------- after-loop gradients
+cdef void _weight_grads(int cell, Py_ssize_t N, Py_ssize_t I, Py_ssize_t H, Py_ssize_t GH,
+                        const floating* dgx,     # IN  (N, GH)
+                        const floating* dghn,    # IN  (N, H) GRU only
+                        const floating* x,       # IN  (N, I)
+                        const floating* hprev,   # IN  (N, H)
+                        const floating* extra,   # IN  (N, H) GRU_RB: r * h_prev
+                        const floating* w_ih,    # IN  (GH, I)
+                        floating* dx,            # OUT (N, I) or NULL
+                        floating* dw_ih,         # IN/OUT (GH, I), accumulated
+                        floating* dw_hh          # IN/OUT (GH, H), accumulated
+                        ) noexcept nogil:
+    cdef floating one = 1
+    if dx != NULL:
+        gemm(NoTrans, NoTrans, <int> N, <int> I, <int> GH, one, dgx, <int> GH, w_ih, <int> I,
+             <floating> 0, dx, <int> I)
+    gemm(Trans, NoTrans, <int> GH, <int> I, <int> N, one, dgx, <int> GH, x, <int> I,
+         one, dw_ih, <int> I)
+    if cell == GRU or cell == GRU_RB:
+        # r, z rows see h_prev; the n rows see r * (.) through dghn or r * h_prev.
+        gemm(Trans, NoTrans, <int> (2 * H), <int> H, <int> N, one, dgx, <int> GH, hprev, <int> H,
+             one, dw_hh, <int> H)
+        if cell == GRU:
+            gemm(Trans, NoTrans, <int> H, <int> H, <int> N, one, dghn, <int> H, hprev, <int> H,
+                 one, dw_hh + 2 * H * H, <int> H)
+        else:
+            gemm(Trans, NoTrans, <int> H, <int> H, <int> N, one, dgx + 2 * H, <int> GH, extra,
+                 <int> H, one, dw_hh + 2 * H * H, <int> H)
+    else:
+        gemm(Trans, NoTrans, <int> GH, <int> H, <int> N, one, dgx, <int> GH, hprev, <int> H,
+             one, dw_hh, <int> H)
+
+
+# -------------------------------------------------------------- Python entries
+cdef inline void* _ptr(object a):
+    return NULL if a is None else cnp.PyArray_DATA(<cnp.ndarray> a)
+
+
+cdef inline Loop _loop(int cell, object lengths, Py_ssize_t steps, bint reverse,
+                       Py_ssize_t B, Py_ssize_t H):
+    cdef Loop lp
+    lp.cell = cell
+    lp.B = B
+    lp.H = H
+    lp.GH = NUM_GATES[cell] * H
+    lp.SW = scratch_width(cell, H)
+    lp.steps = steps
+    lp.reverse = reverse
+    lp.lengths = <const Py_ssize_t*> _ptr(lengths)
+    return lp
+
+
+def forward(int cell, xw, w_hh, b_hn, lengths, Py_ssize_t steps, bint reverse,
+            h, c, out, scratch, gates, hprev, extra, int nchunks):
+    """Run the time loop (inference when ``gates`` is None, else training).
+
+    The caller (``fastrnn.functional``) has validated everything: C-contiguous
+    arrays of one float dtype with the shapes of the module docstring,
+    ``lengths`` intp in [0, T], ``steps = max(lengths)``, ``out`` and the
+    training workspace zero-filled, ``1 <= nchunks <= B``.  ``h`` / ``c``
+    hold the initial state on entry and the final state on return.
+    """
+    cdef Py_ssize_t B = h.shape[0], H = h.shape[1]
+    cdef Loop lp = _loop(cell, lengths, steps, reverse, B, H)
+    cdef void* p[10]
+    for i, a in enumerate((xw, w_hh, b_hn, h, c, out, scratch, gates, hprev, extra)):
+        p[i] = _ptr(a)
+    if xw.dtype == np.float32:
+        with nogil:
+            _forward(&lp, nchunks, <float*> p[0], <float*> p[1], <float*> p[2], <float*> p[3],
+                     <float*> p[4], <float*> p[5], <float*> p[6], <float*> p[7],
+                     <float*> p[8], <float*> p[9])
+    else:
+        with nogil:
+            _forward(&lp, nchunks, <double*> p[0], <double*> p[1], <double*> p[2], <double*> p[3],
+                     <double*> p[4], <double*> p[5], <double*> p[6], <double*> p[7],
+                     <double*> p[8], <double*> p[9])
+
+
+def backward(int cell, w_hh, lengths, Py_ssize_t steps, bint reverse, gates, hprev, extra,
+             dout, dh, dc, dgx, dghn, scratch, int nchunks):
+    """Backpropagate through the time loop: fills ``dgx`` (and ``dghn``).
+
+    ``dh`` / ``dc`` hold the gradient w.r.t. the final state on entry and the
+    gradient w.r.t. the initial state on return.  ``dgx`` / ``dghn`` must be
+    zero-filled (positions past a row's length are not written).
+    """
+    cdef Py_ssize_t B = dh.shape[0], H = dh.shape[1]
+    cdef Loop lp = _loop(cell, lengths, steps, reverse, B, H)
+    cdef void* p[10]
+    for i, a in enumerate((w_hh, gates, hprev, extra, dout, dh, dc, dgx, dghn, scratch)):
+        p[i] = _ptr(a)
+    if dh.dtype == np.float32:
+        with nogil:
+            _backward(&lp, nchunks, <float*> p[0], <float*> p[1], <float*> p[2], <float*> p[3],
+                      <float*> p[4], <float*> p[5], <float*> p[6], <float*> p[7],
+                      <float*> p[8], <float*> p[9])
+    else:
+        with nogil:
+            _backward(&lp, nchunks, <double*> p[0], <double*> p[1], <double*> p[2], <double*> p[3],
+                      <double*> p[4], <double*> p[5], <double*> p[6], <double*> p[7],
+                      <double*> p[8], <double*> p[9])
+
+
+def weight_grads(int cell, dgx, dghn, x, hprev, extra, w_ih, dx, dw_ih, dw_hh):
+    """After the loop: ``dx = dG @ W_ih`` (when ``dx`` is not None) and the
+    accumulating ``dW_ih += dG^T x``, ``dW_hh += dG_h^T h_prev`` GEMMs over
+    all N = T * B rows at once (never one per step)."""
+    cdef Py_ssize_t N = x.shape[0], I = x.shape[1], H = hprev.shape[1]
+    cdef Py_ssize_t GH = dgx.shape[1]
+    cdef void* p[9]
+    for i, a in enumerate((dgx, dghn, x, hprev, extra, w_ih, dx, dw_ih, dw_hh)):
+        p[i] = _ptr(a)
+    if x.dtype == np.float32:
+        with nogil:
+            _weight_grads(cell, N, I, H, GH, <float*> p[0], <float*> p[1], <float*> p[2],
+                          <float*> p[3], <float*> p[4], <float*> p[5], <float*> p[6],
+                          <float*> p[7], <float*> p[8])
+    else:
+        with nogil:
+            _weight_grads(cell, N, I, H, GH, <double*> p[0], <double*> p[1], <double*> p[2],
+                          <double*> p[3], <double*> p[4], <double*> p[5], <double*> p[6],
+                          <double*> p[7], <double*> p[8])
+
+
+def input_projection(x, w_ih, out):
+    """``out (N, GH) = x (N, I) @ w_ih^T`` through the same BLAS (beta = 1, so
+    ``out`` may be pre-filled with the bias rows)."""
+    cdef Py_ssize_t N = x.shape[0], I = x.shape[1], GH = w_ih.shape[0]
+    cdef void* px = _ptr(x)
+    cdef void* pw = _ptr(w_ih)
+    cdef void* po = _ptr(out)
+    if x.dtype == np.float32:
+        with nogil:
+            gemm(NoTrans, Trans, <int> N, <int> GH, <int> I, <float> 1, <float*> px, <int> I,
+                 <float*> pw, <int> I, <float> 1, <float*> po, <int> GH)
+    else:
+        with nogil:
+            gemm(NoTrans, Trans, <int> N, <int> GH, <int> I, <double> 1, <double*> px, <int> I,
+                 <double*> pw, <int> I, <double> 1, <double*> po, <int> GH)
+
+
+def activation(str name, cnp.ndarray x):
+    """Apply the kernels' own ``"sigmoid"`` or ``"tanh"`` to a contiguous
+    float32/float64 array (for accuracy tests against numpy)."""
+    cdef cnp.ndarray y = np.empty_like(x)
+    cdef Py_ssize_t i, n = x.size
+    cdef bint sig = name == "sigmoid"
+    cdef float* xf
+    cdef float* yf
+    cdef double* xd
+    cdef double* yd
+    if x.dtype == np.float32:
+        xf = <float*> cnp.PyArray_DATA(x)
+        yf = <float*> cnp.PyArray_DATA(y)
+        with nogil:
+            for i in range(n):
+                yf[i] = sigmoid(xf[i]) if sig else tanh(xf[i])
+    else:
+        xd = <double*> cnp.PyArray_DATA(x)
+        yd = <double*> cnp.PyArray_DATA(y)
+        with nogil:
+            for i in range(n):
+                yd[i] = sigmoid(xd[i]) if sig else tanh(xd[i])
+    return y
+
+
+def build_info():
+    """Compile-time facts for ``fastrnn.show_config()``."""
+    return {
+        "openmp": bool(FR_OPENMP_ENABLED),
+        "openmp_version": int(FR_OPENMP_VERSION),
+        "num_procs": int(omp_get_num_procs()),
+        "simd": fr_simd_flags().decode().strip() or "none (scalar)",
+    }

@@ -1,0 +1,115 @@
+"""Threads: fastrnn's thread count, and the BLAS thread count around kernels.
+
+fastrnn runs two pools that must never nest: its own OpenMP threads (one
+batch slice each, every thread calling BLAS) and the BLAS library's threads
+(inside one big GEMM).  ``blas_threads(n)`` sets the BLAS libraries' thread
+count for the duration of a block, through threadpoolctl's per-library
+controllers (about a microsecond a call): the kernels ask for 1 around an
+OpenMP region and for ``get_num_threads()`` around the big GEMMs.
+"""
+import contextlib
+import os
+import threading
+
+from . import _recurrent
+
+_BUILD = _recurrent.build_info()
+_lock = threading.Lock()
+_state = {"num_threads": None, "blas": None}
+
+
+def _default_num_threads():
+    env = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return _default_cpu_count()
+
+
+def get_num_threads():
+    """Number of threads fastrnn's kernels use.
+
+    Defaults to ``OMP_NUM_THREADS`` when set, else the cores this process may
+    run on.
+    """
+    if _state["num_threads"] is None:
+        _state["num_threads"] = _default_num_threads()
+    return _state["num_threads"]
+
+
+def set_num_threads(n):
+    """Set the number of threads fastrnn's kernels (and the BLAS calls they
+    make) use.  ``n`` must be a positive integer."""
+    if isinstance(n, bool) or not isinstance(n, int) and not hasattr(n, "__index__"):
+        raise TypeError(f"set_num_threads: n must be an int, got {type(n).__name__}")
+    n = int(n.__index__())
+    if n < 1:
+        raise ValueError(f"set_num_threads: n must be >= 1, got {n}")
+    _state["num_threads"] = n
+
+
+def openmp_enabled():
+    """True when the kernels were built with OpenMP."""
+    return _BUILD["openmp"]
+
+
+def _blas_controllers():
+    if _state["blas"] is None:
+        from threadpoolctl import ThreadpoolController
+
+        ctl = ThreadpoolController()
+        _state["blas"] = [lib for lib in ctl.lib_controllers if lib.user_api == "blas"]
+    return _state["blas"]
+
+
+@contextlib.contextmanager
+def blas_threads(n):
+    """Run the block with every loaded BLAS library limited to ``n`` threads."""
+    libs = _blas_controllers()
+    with _lock:
+        before = [lib.get_num_threads() for lib in libs]
+        for lib in libs:
+            lib.set_num_threads(n)
+    try:
+        yield
+    finally:
+        with _lock:
+            for lib, k in zip(libs, before):
+                lib.set_num_threads(k)
+
+
+def num_chunks(batch):
+    """How many batch slices (OpenMP threads) a time loop over ``batch`` rows uses."""
+    if not _BUILD["openmp"]:
+        return 1
+    return max(1, min(get_num_threads(), batch))
+
+
+def show_config(file=None):
+    """Print how fastrnn was built and how it will run."""
+    import numpy
+    import scipy
+
+    lines = [
+        "fastrnn build and runtime configuration",
+        f"  OpenMP:          {'on' if _BUILD['openmp'] else 'OFF (serial kernels)'}"
+        + (f" (OpenMP {_BUILD['openmp_version']})" if _BUILD["openmp"] else ""),
+        f"  SIMD (compiled): {_BUILD['simd']}",
+        f"  threads:         {get_num_threads()} (cores visible: {_default_cpu_count()})",
+    ]
+    for lib in _blas_controllers():
+        info = lib.info()
+        lines.append(
+            f"  BLAS:            {info.get('internal_api')} {info.get('version') or ''} "
+            f"[{info.get('threading_layer', '?')}, arch {info.get('architecture', '?')}] "
+            f"{os.path.basename(info.get('filepath', ''))}"
+        )
+    lines.append("  BLAS used by the kernels: scipy.linalg.cython_blas "
+                 f"(scipy {scipy.__version__}); numpy {numpy.__version__}")
+    print("\n".join(lines), file=file)
+
+
+def _default_cpu_count():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1

@@ -1,0 +1,122 @@
+"""Input checks shared by functional, layers and cells.
+
+Everything a kernel trusts is established here, in Python, before any
+``nogil`` code runs: dtype, contiguity, shapes, ranges.  Messages name the
+argument, what was expected and what was got.
+"""
+import numbers
+import operator
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+# The kernels index with Py_ssize_t but call BLAS with 32-bit ints.
+_BLAS_INT_MAX = 2**31 - 1
+
+
+def resolve_dtype(dtype):
+    """``"float32"`` / ``"float64"`` (or the numpy equivalents) -> np.dtype."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"dtype must be 'float32' or 'float64', got {dtype!r}") from exc
+    if dt not in FLOAT_DTYPES:
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dt.name!r}")
+    return dt
+
+
+def as_array(value, name, dtype):
+    """A C-contiguous array of ``dtype`` from any real numeric array-like.
+
+    Other real precisions (and integers) are cast; complex, object, string or
+    ragged inputs raise ``TypeError``.
+    """
+    if isinstance(value, np.ndarray) and value.dtype == dtype and value.flags.c_contiguous:
+        return value
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise TypeError(f"{name} must be a numeric array, got {type(value).__name__} ({exc})") from exc
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(
+            f"{name} must be a real numeric array, got dtype {arr.dtype} "
+            f"(from {type(value).__name__})"
+        )
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def check_shape(arr, name, expected):
+    """Raise ``ValueError`` unless ``arr.shape`` equals ``expected``."""
+    if arr.shape != tuple(expected):
+        raise ValueError(f"{name} must have shape {tuple(expected)}, got {arr.shape}")
+
+
+def check_ndim(arr, name, ndims, meaning):
+    if arr.ndim not in ndims:
+        raise ValueError(f"{name} must be {meaning}, got an array of shape {arr.shape}")
+
+
+def positive_int(value, name, minimum=1):
+    """An int >= ``minimum`` (bools and floats are refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
+    value = operator.index(value)
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def as_lengths(lengths, batch, steps):
+    """Sequence lengths as an intp array of shape (batch,), each in [0, steps]."""
+    try:
+        arr = np.asarray(lengths)
+    except (ValueError, TypeError) as exc:
+        raise TypeError(f"lengths must be an array of integers, got {type(lengths).__name__}") from exc
+    if arr.dtype.kind not in "iu":
+        if arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+            pass  # integral floats (e.g. from a float tensor) are accepted
+        elif arr.dtype.kind == "b" or arr.dtype.kind not in "f":
+            raise TypeError(f"lengths must be integers, got dtype {arr.dtype}")
+        else:
+            raise TypeError(f"lengths must be integers, got non-integral values of dtype {arr.dtype}")
+    if arr.shape != (batch,):
+        raise ValueError(f"lengths must have shape ({batch},) (one per batch row), got {arr.shape}")
+    if arr.size and (arr.min() < 0 or arr.max() > steps):
+        raise ValueError(
+            f"lengths must lie in [0, {steps}] (the sequence length), "
+            f"got min {arr.min()} and max {arr.max()}"
+        )
+    return np.ascontiguousarray(arr, dtype=np.intp)
+
+
+def check_blas_size(rows, cols, what):
+    """The kernels' GEMMs take 32-bit sizes: refuse problems that overflow them."""
+    if rows * cols > _BLAS_INT_MAX:
+        raise ValueError(
+            f"{what} is too large for 32-bit BLAS indexing: {rows} x {cols} elements "
+            f"(at most {_BLAS_INT_MAX}); split the batch or the sequence"
+        )
+
+
+def state_parts(state, names, dtype, expected, what, hint=""):
+    """Split a state argument into arrays of shape ``expected`` (or None).
+
+    ``state`` is None, one array (``len(names) == 1``), or a tuple with one
+    entry per name (LSTM's ``(h, c)``), any entry of which may be None.
+    """
+    if state is None:
+        return [None] * len(names)
+    if len(names) > 1:
+        if not isinstance(state, (tuple, list)) or len(state) != len(names):
+            raise TypeError(f"{what} must be a tuple ({', '.join(names)}) or None, got {type(state).__name__}")
+        parts = list(state)
+    else:
+        parts = [state]
+    out = []
+    for name, s in zip(names, parts):
+        if s is not None:
+            s = as_array(s, name, dtype)
+            if s.shape != tuple(expected):
+                raise ValueError(f"{name} must have shape {tuple(expected)}{hint}, got {s.shape}")
+        out.append(s)
+    return out

@@ -1,0 +1,131 @@
+"""``fr.RNNCell``, ``fr.LSTMCell``, ``fr.GRUCell``: one time step, for
+streaming and hand-written decoders.
+
+A cell step is the fused kernel run over a sequence of length 1, so cells
+and layers share every line of math (and a cell's weights load straight
+into a one-layer layer and back).
+"""
+import math
+
+import numpy as np
+
+from .. import functional as F
+from .._validation import as_array, positive_int, state_parts
+from .module import Module, make_rng, one_shot
+
+
+class _Cell(Module):
+    _has_cell = False
+
+    def __init__(self, mode, input_size, hidden_size, bias=True, dtype="float32", seed=None,
+                 reset_after=True):
+        super().__init__(dtype)
+        self.mode = mode
+        self.input_size = positive_int(input_size, "input_size")
+        self.hidden_size = positive_int(hidden_size, "hidden_size")
+        for name, flag in (("bias", bias), ("reset_after", reset_after)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise TypeError(f"{name} must be a bool, got {type(flag).__name__} ({flag!r})")
+        self.bias = bool(bias)
+        self.reset_after = bool(reset_after)
+        rng = make_rng(seed)
+        G, H = F.num_gates(mode), self.hidden_size
+        k = 1.0 / math.sqrt(H)
+        shapes = [("weight_ih", (G * H, self.input_size)), ("weight_hh", (G * H, H))]
+        if self.bias:
+            shapes += [("bias_ih", (G * H,)), ("bias_hh", (G * H,))]
+        for name, shape in shapes:
+            self._add_parameter(name, rng.uniform(-k, k, size=shape))
+
+    def _weights(self):
+        p = self._params
+        return (p["weight_ih"], p["weight_hh"],
+                p["bias_ih"] if self.bias else None, p["bias_hh"] if self.bias else None)
+
+    def _check(self, x, state):
+        """-> x as (1, B, I), [h, c] each (B, H) or None, batched."""
+        x = as_array(x, "x", self.dtype)
+        if x.ndim not in (1, 2):
+            raise ValueError(f"x must be 2-D (batch, input_size) or 1-D (input_size,), got shape {x.shape}")
+        if x.shape[-1] != self.input_size:
+            raise ValueError(f"x must have input_size {self.input_size} in its last axis, got shape {x.shape}")
+        batched = x.ndim == 2
+        if batched and x.shape[0] == 0:
+            raise ValueError(f"x must have at least one batch row, got shape {x.shape}")
+        x2 = x if batched else x[None]
+        names = ("h", "c") if self._has_cell else ("h",)
+        expected = (x2.shape[0], self.hidden_size) if batched else (self.hidden_size,)
+        parts = state_parts(state, names, self.dtype, expected, "state")
+        parts = [s if s is None or batched else s[None] for s in parts]
+        return x2[None], parts, batched
+
+    def _pack(self, h, c, batched):
+        if not batched:
+            h = h[0]
+            c = None if c is None else c[0]
+        return (h, c) if self._has_cell else h
+
+    def _step(self, x, state, train):
+        x3, parts, batched = self._check(x, state)
+        call = F.recurrent_train if train else F.recurrent
+        result = call(self.mode, x3, *self._weights(), *parts, reset_after=self.reset_after)
+        return result, batched, x3.shape[1]
+
+    def __call__(self, x, state=None):
+        """One step: the new state (``h`` or ``(h, c)``)."""
+        (_, h, c), batched, _ = self._step(x, state, train=False)
+        return self._pack(h, c, batched)
+
+    def forward_train(self, x, state=None):
+        """One step keeping its workspace: ``(new_state, backprop)``;
+        ``backprop(dstate)`` returns ``(dx, dstate_prev)`` and adds the
+        parameter gradients into ``self.grads``."""
+        ((_, h, c), bp), batched, B = self._step(x, state, train=True)
+        grads = {"w_ih": self._grads["weight_ih"], "w_hh": self._grads["weight_hh"]}
+        if self.bias:
+            grads.update(b_ih=self._grads["bias_ih"], b_hh=self._grads["bias_hh"])
+
+        def backprop(dstate):
+            names = ("dh", "dc") if self._has_cell else ("dh",)
+            if dstate is None:
+                raise TypeError("dstate must be the gradient of the new state, got None")
+            expected = (B, self.hidden_size) if batched else (self.hidden_size,)
+            parts = state_parts(dstate, names, self.dtype, expected, "dstate", " (the state's)")
+            parts = [g if g is None or batched else g[None] for g in parts]
+            dx, dh, dc, _ = bp(None, *parts, grads=grads)
+            dx = dx[0] if batched else dx[0, 0]
+            return dx, self._pack(dh, dc, batched)
+
+        return self._pack(h, c, batched), one_shot(backprop)
+
+    def __repr__(self):
+        extra = "" if self.bias else ", bias=False"
+        return f"{type(self).__name__}({self.input_size}, {self.hidden_size}{extra})"
+
+
+class RNNCell(_Cell):
+    """``h' = act(W_ih x + b_ih + W_hh h + b_hh)``, act ``"tanh"`` or ``"relu"``."""
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh",
+                 dtype="float32", seed=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+        super().__init__("rnn_" + nonlinearity, input_size, hidden_size, bias, dtype, seed)
+
+
+class LSTMCell(_Cell):
+    """One LSTM step: ``h, c = cell(x_t, (h, c))``."""
+
+    _has_cell = True
+
+    def __init__(self, input_size, hidden_size, bias=True, dtype="float32", seed=None):
+        super().__init__("lstm", input_size, hidden_size, bias, dtype, seed)
+
+
+class GRUCell(_Cell):
+    """One GRU step: ``h = cell(x_t, h)``; ``reset_after`` as :class:`fastrnn.GRU`."""
+
+    def __init__(self, input_size, hidden_size, bias=True, dtype="float32", seed=None,
+                 reset_after=True):
+        super().__init__("gru", input_size, hidden_size, bias, dtype, seed, reset_after)

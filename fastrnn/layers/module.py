@@ -1,0 +1,118 @@
+"""The module protocol every layer, attention block and model follows.
+
+* ``__call__``: inference; ``forward_train`` -> ``(outputs, backprop)``.
+* ``parameters()``: live arrays by (dotted) name; ``grads``: same keys, the
+  accumulated gradients; ``zero_grad()``.
+* ``state_dict()`` / ``load_state_dict()``: copies in, copies out, checked
+  key by key.
+
+A module registers its own arrays with ``_add_parameter`` and its children
+with ``_add_module``; nested names are dotted (``encoder.rnn.weight_ih_l0``).
+"""
+import numpy as np
+
+from .._validation import resolve_dtype
+
+
+def make_rng(seed, name="seed"):
+    """``np.random.Generator`` from None, an int or a Generator."""
+    if seed is None or isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return np.random.default_rng(seed)
+    if isinstance(seed, np.random.Generator):
+        return seed
+    raise TypeError(f"{name} must be None, an int or a numpy Generator, got {type(seed).__name__}")
+
+
+class Module:
+    """Base class: parameter registry, gradients and state dicts."""
+
+    def __init__(self, dtype="float32"):
+        self.dtype = resolve_dtype(dtype)
+        self._params = {}
+        self._grads = {}
+        self._modules = {}
+
+    # ------------------------------------------------------------ registry
+    def _add_parameter(self, name, value):
+        arr = np.ascontiguousarray(value, dtype=self.dtype)
+        self._params[name] = arr
+        self._grads[name] = np.zeros_like(arr)
+        return arr
+
+    def _add_module(self, name, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"{name} must be a fastrnn Module, got {type(module).__name__}")
+        self._modules[name] = module
+        return module
+
+    def _walk(self, table):
+        out = dict(getattr(self, table))
+        for prefix, child in self._modules.items():
+            for key, arr in child._walk(table).items():
+                out[f"{prefix}.{key}"] = arr
+        return out
+
+    # ------------------------------------------------------------- protocol
+    def parameters(self):
+        """Live parameter arrays by name (updating them in place updates the module)."""
+        return self._walk("_params")
+
+    @property
+    def grads(self):
+        """Accumulated gradients, same keys and shapes as :meth:`parameters`."""
+        return self._walk("_grads")
+
+    def zero_grad(self):
+        """Reset every accumulated gradient to zero."""
+        for g in self._walk("_grads").values():
+            g.fill(0)
+
+    def state_dict(self):
+        """Copies of the parameters, by name."""
+        return {k: v.copy() for k, v in self.parameters().items()}
+
+    def load_state_dict(self, state_dict):
+        """Copy parameters in from ``state_dict`` (array-likes by name).
+
+        Unknown, missing or mis-shaped entries raise ``ValueError`` naming the
+        key; nothing is modified unless every entry is valid.
+        """
+        if not hasattr(state_dict, "keys"):
+            raise TypeError(f"state_dict must be a mapping of names to arrays, got {type(state_dict).__name__}")
+        params = self.parameters()
+        unknown = sorted(set(state_dict) - set(params))
+        missing = sorted(set(params) - set(state_dict))
+        if unknown:
+            raise ValueError(f"load_state_dict: unknown key(s) {unknown}; expected keys {sorted(params)}")
+        if missing:
+            raise ValueError(f"load_state_dict: missing key(s) {missing}")
+        staged = {}
+        for key, target in params.items():
+            value = state_dict[key]
+            if hasattr(value, "detach"):  # a torch tensor: take its data
+                value = value.detach().cpu().numpy()
+            try:
+                arr = np.asarray(value)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"load_state_dict: {key!r} is not an array ({exc})") from exc
+            if arr.dtype.kind not in "fiu":
+                raise ValueError(f"load_state_dict: {key!r} must be numeric, got dtype {arr.dtype}")
+            if arr.shape != target.shape:
+                raise ValueError(f"load_state_dict: {key!r} must have shape {target.shape}, got {arr.shape}")
+            staged[key] = arr
+        for key, arr in staged.items():
+            params[key][...] = arr
+
+
+def one_shot(backprop):
+    """Wrap a backprop closure so that a second call raises ``RuntimeError``."""
+    used = []
+
+    def wrapper(*args, **kwargs):
+        if used:
+            raise RuntimeError("this backprop was already called; run forward_train again")
+        used.append(True)
+        return backprop(*args, **kwargs)
+
+    wrapper.__doc__ = backprop.__doc__
+    return wrapper

@@ -1,0 +1,282 @@
+"""``fr.RNN``, ``fr.LSTM``, ``fr.GRU``: thin modules over ``fastrnn.functional``.
+
+A module validates its input, defaults the state, and makes one fused
+kernel call per layer and direction; stacks feed each layer's merged output
+to the next (with dropout between layers in training).  Shapes, names and
+initialisation are PyTorch's (see API.md).
+"""
+import math
+
+import numpy as np
+
+from .. import functional as F
+from .._validation import as_array, as_lengths, positive_int, state_parts
+from .merge import MERGE_MODES, merge, merge_backward, merged_width
+from .module import Module, make_rng, one_shot
+
+
+class _RecurrentLayer(Module):
+    """Shared machinery of RNN, LSTM and GRU (subclasses set ``_has_cell``)."""
+
+    _has_cell = False  # LSTM carries (h, c)
+
+    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False,
+                 merge_mode="concat", dtype="float32", seed=None, reset_after=True):
+        super().__init__(dtype)
+        self.mode = mode
+        self.input_size = positive_int(input_size, "input_size")
+        self.hidden_size = positive_int(hidden_size, "hidden_size")
+        self.num_layers = positive_int(num_layers, "num_layers")
+        for name, flag in (("bias", bias), ("batch_first", batch_first),
+                           ("bidirectional", bidirectional), ("reset_after", reset_after)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise TypeError(f"{name} must be a bool, got {type(flag).__name__} ({flag!r})")
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float, np.floating)):
+            raise TypeError(f"dropout must be a float in [0, 1), got {type(dropout).__name__}")
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        if merge_mode not in MERGE_MODES:
+            raise ValueError(f"merge_mode must be one of {MERGE_MODES}, got {merge_mode!r}")
+        self.bias = bool(bias)
+        self.batch_first = bool(batch_first)
+        self.dropout = float(dropout)
+        self.bidirectional = bool(bidirectional)
+        self.merge_mode = merge_mode
+        self.reset_after = bool(reset_after)
+        self.num_directions = 2 if self.bidirectional else 1
+        self._rng = make_rng(seed)
+        # Dropout masks come from their own stream, so that drawing them
+        # never shifts the initialisation of a layer built with the same seed.
+        self._dropout_rng = np.random.default_rng(self._rng.integers(2**63))
+        self._init_parameters()
+
+    # ------------------------------------------------------------ parameters
+    def _suffix(self, layer, direction):
+        return f"_l{layer}" + ("_reverse" if direction else "")
+
+    def _init_parameters(self):
+        """PyTorch's default: every parameter ~ U(-1/sqrt(H), 1/sqrt(H))."""
+        H, D = self.hidden_size, self.num_directions
+        G = F.num_gates(self.mode)
+        k = 1.0 / math.sqrt(H)
+        width = merged_width(self.merge_mode, H, D)
+        for layer in range(self.num_layers):
+            in_size = self.input_size if layer == 0 else width
+            for d in range(D):
+                sfx = self._suffix(layer, d)
+                shapes = [("weight_ih", (G * H, in_size)), ("weight_hh", (G * H, H))]
+                if self.bias:
+                    shapes += [("bias_ih", (G * H,)), ("bias_hh", (G * H,))]
+                for name, shape in shapes:
+                    self._add_parameter(name + sfx, self._rng.uniform(-k, k, size=shape))
+
+    def _weights(self, layer, direction):
+        sfx = self._suffix(layer, direction)
+        p = self._params
+        if self.bias:
+            return p["weight_ih" + sfx], p["weight_hh" + sfx], p["bias_ih" + sfx], p["bias_hh" + sfx]
+        return p["weight_ih" + sfx], p["weight_hh" + sfx], None, None
+
+    def _grad_slots(self, layer, direction):
+        sfx = self._suffix(layer, direction)
+        slots = {"w_ih": self._grads["weight_ih" + sfx], "w_hh": self._grads["weight_hh" + sfx]}
+        if self.bias:
+            slots.update(b_ih=self._grads["bias_ih" + sfx], b_hh=self._grads["bias_hh" + sfx])
+        return slots
+
+    # ------------------------------------------------------------ validation
+    def _check_input(self, x, hx, lengths):
+        """-> time-major x (T, B, I), states (L*D, B, H) or None, lengths, batched."""
+        x = as_array(x, "x", self.dtype)
+        if x.ndim == 3:
+            batched = True
+            if self.batch_first:
+                x = np.ascontiguousarray(x.transpose(1, 0, 2))
+        elif x.ndim == 2:
+            batched = False
+            x = x[:, None, :]
+        else:
+            layout = "(B, T, input_size)" if self.batch_first else "(T, B, input_size)"
+            raise ValueError(f"x must be 3-D {layout} or 2-D (T, input_size) unbatched, got shape {x.shape}")
+        T, B, I = x.shape
+        if I != self.input_size:
+            raise ValueError(f"x must have input_size {self.input_size} in its last axis, got {I} (shape {x.shape})")
+        if T == 0 or B == 0:
+            raise ValueError(f"x must have at least one time step and one batch row, got shape {x.shape}")
+        names = ("h0", "c0") if self._has_cell else ("h0",)
+        LD, H = self.num_layers * self.num_directions, self.hidden_size
+        states = state_parts(hx, names, self.dtype, (LD, B, H) if batched else (LD, H), "hx",
+                             " (num_layers * num_directions, [batch,] hidden_size)")
+        states = [s if s is None or batched else s[:, None, :] for s in states]
+        if lengths is not None:
+            lengths = as_lengths(lengths if batched else np.atleast_1d(lengths), B, T)
+        return x, states, lengths, batched
+
+    def _finish(self, out, states, batched):
+        """Back to the user's layout: batch_first / unbatched."""
+        if not batched:
+            out = out[:, 0]
+            states = [s[:, 0] for s in states]
+        elif self.batch_first:
+            out = out.transpose(1, 0, 2)
+        state = tuple(states) if self._has_cell else states[0]
+        return out, state
+
+    # ---------------------------------------------------------------- running
+    def _run(self, x, states, lengths, training):
+        """All layers and directions; returns out, final states, and the
+        per-layer records that backward needs (training only)."""
+        L, D, H = self.num_layers, self.num_directions, self.hidden_size
+        B = x.shape[1]
+        finals = [np.empty((L * D, B, H), dtype=self.dtype) for _ in states]
+        records = []
+        layer_in = x
+        for layer in range(L):
+            mask = None
+            if training and layer > 0 and self.dropout > 0:
+                keep = 1.0 - self.dropout
+                mask = (self._dropout_rng.random(layer_in.shape) < keep).astype(self.dtype)
+                mask /= self.dtype.type(keep)
+                layer_in = layer_in * mask
+            outs, backprops = [], []
+            for d in range(D):
+                idx = layer * D + d
+                init = [None if s is None else s[idx] for s in states]
+                call = F.recurrent_train if training else F.recurrent
+                result = call(self.mode, layer_in, *self._weights(layer, d), *init,
+                              lengths=lengths, reverse=bool(d), reset_after=self.reset_after)
+                if training:
+                    result, bp = result
+                    backprops.append(bp)
+                out, h, c = result
+                outs.append(out)
+                finals[0][idx] = h
+                if self._has_cell:
+                    finals[1][idx] = c
+            layer_in = merge(self.merge_mode, outs)
+            if training:
+                records.append((mask, outs if self.merge_mode in ("max", "mul") else None, backprops))
+        return layer_in, finals, records
+
+    def __call__(self, x, hx=None, lengths=None):
+        """Inference: ``out, h_n`` (RNN, GRU) or ``out, (h_n, c_n)`` (LSTM).
+
+        Keeps no activations: only what it returns plus O(B*H) scratch per
+        layer outlives the call.
+        """
+        x, states, lengths, batched = self._check_input(x, hx, lengths)
+        out, finals, _ = self._run(x, states, lengths, training=False)
+        return self._finish(out, finals, batched)
+
+    def forward_train(self, x, hx=None, lengths=None):
+        """Forward keeping the training workspace: ``((out, state), backprop)``.
+
+        ``backprop(dout, dstate=None)`` returns ``(dx, dhx)`` shaped like
+        ``x`` and ``hx`` (zeros where hx was None) and adds the parameter
+        gradients into ``self.grads``.  It may be called once.
+        """
+        x, states, lengths, batched = self._check_input(x, hx, lengths)
+        out, finals, records = self._run(x, states, lengths, training=True)
+        T, B = x.shape[:2]
+        out_shape = out.shape
+
+        def backprop(dout, dstate=None):
+            dout = self._grad_in(dout, "dout", out_shape, batched)
+            dfinal = self._state_grads(dstate, B, batched)
+            L, D = self.num_layers, self.num_directions
+            dstates = [np.zeros((L * D, B, self.hidden_size), dtype=self.dtype) for _ in finals]
+            for layer in reversed(range(L)):
+                mask, outs, backprops = records[layer]
+                douts = merge_backward(self.merge_mode, dout, D, outs)
+                dx = None
+                for d in range(D):
+                    idx = layer * D + d
+                    dfin = [None if g is None else g[idx] for g in dfinal]
+                    ddx, dh0, dc0, _ = backprops[d](douts[d], *dfin, grads=self._grad_slots(layer, d))
+                    dstates[0][idx] = dh0
+                    if self._has_cell:
+                        dstates[1][idx] = dc0
+                    dx = ddx if dx is None else dx + ddx
+                if mask is not None:
+                    dx *= mask
+                dout = dx
+            return self._finish(dout, dstates, batched)
+
+        return self._finish(out, finals, batched), one_shot(backprop)
+
+    def _grad_in(self, g, name, shape, batched):
+        """A user gradient for the output (time-major ``shape`` inside),
+        converted from the user's layout to the kernels'."""
+        g = as_array(g, name, self.dtype)
+        T, B, W = shape
+        expected = (B, T, W) if (batched and self.batch_first) else ((T, B, W) if batched else (T, W))
+        if g.shape != expected:
+            raise ValueError(f"{name} must have the output's shape {expected}, got {g.shape}")
+        if not batched:
+            return g[:, None, :]
+        return np.ascontiguousarray(g.transpose(1, 0, 2)) if self.batch_first else g
+
+    def _state_grads(self, dstate, B, batched):
+        names = ("dh_n", "dc_n") if self._has_cell else ("dh_n",)
+        LD, H = self.num_layers * self.num_directions, self.hidden_size
+        parts = state_parts(dstate, names, self.dtype, (LD, B, H) if batched else (LD, H), "dstate",
+                            " (the final state's)")
+        return [g if g is None or batched else g[:, None, :] for g in parts]
+
+    def extra_repr(self):
+        parts = [str(self.input_size), str(self.hidden_size)]
+        defaults = dict(num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                        bidirectional=False, merge_mode="concat")
+        for key, default in defaults.items():
+            value = getattr(self, key)
+            if value != default:
+                parts.append(f"{key}={value!r}")
+        if self.dtype != np.float32:
+            parts.append(f"dtype={self.dtype.name!r}")
+        return ", ".join(parts)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+
+class RNN(_RecurrentLayer):
+    """Elman RNN: ``h' = act(W_ih x + b_ih + W_hh h + b_hh)``, act tanh or relu."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, merge_mode="concat",
+                 dtype="float32", seed=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+        super().__init__("rnn_" + nonlinearity, input_size, hidden_size, num_layers, bias,
+                         batch_first, dropout, bidirectional, merge_mode, dtype, seed)
+
+    def extra_repr(self):
+        s = super().extra_repr()
+        return s + (", nonlinearity='relu'" if self.nonlinearity == "relu" else "")
+
+
+class LSTM(_RecurrentLayer):
+    """LSTM with PyTorch's gates ``i, f, g, o``; state ``(h, c)``."""
+
+    _has_cell = True
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, merge_mode="concat", dtype="float32", seed=None):
+        super().__init__("lstm", input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, merge_mode, dtype, seed)
+
+
+class GRU(_RecurrentLayer):
+    """GRU with gates ``r, z, n``; ``reset_after`` picks PyTorch's (True) or
+    Cho et al.'s (False) candidate, see API.md."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, merge_mode="concat", dtype="float32",
+                 seed=None, reset_after=True):
+        super().__init__("gru", input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, merge_mode, dtype, seed, reset_after)
+
+    def extra_repr(self):
+        return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")
