@@ -33,6 +33,7 @@ from cython.parallel cimport prange
 from libc.string cimport memcpy, memset
 
 from ._blas cimport gemm, NoTrans, Trans
+from ._stepgemm cimport step_gemm, fr_stepgemm_init, fr_stepgemm_isa
 from ._cells cimport (rnn_forward, rnn_backward, lstm_forward, lstm_backward,
                       gru_forward, gru_backward, gru_rb_gates, gru_rb_update,
                       gru_rb_backward_zn, gru_rb_backward_r)
@@ -43,6 +44,7 @@ from cython cimport floating
 import numpy as np
 
 cnp.import_array()
+fr_stepgemm_init()
 
 # Cell codes; fastrnn.functional maps mode names onto them.
 cdef enum:
@@ -90,7 +92,7 @@ cdef inline Py_ssize_t _time(const Loop* lp, Py_ssize_t b, Py_ssize_t s) noexcep
 # --------------------------------------------------------------------- forward
 cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
                         const floating* xw,      # IN  (T, B, GH)
-                        const floating* w_hh,    # IN  (GH, H)
+                        const floating* w_hh_t,  # IN  (H, GH): W_hh transposed
                         const floating* b_hn,    # IN  (H,) GRU only
                         floating* h,             # IN/OUT (B, H)
                         floating* c,             # IN/OUT (B, H) LSTM only
@@ -110,8 +112,8 @@ cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
     cdef floating* g
     for s in range(lp.steps):
         # Recurrent product of this thread's rows (for GRU_RB: r and z only).
-        gemm(NoTrans, Trans, nb, ncols, <int> H, <floating> 1, h + b0 * H, <int> H,
-             w_hh, <int> H, <floating> 0, S + b0 * SW, <int> SW)
+        step_gemm(nb, ncols, <int> H, h + b0 * H, <int> H, w_hh_t, <int> GH,
+                  <floating> 0, S + b0 * SW, <int> SW)
         for b in range(b0, b1):
             t = _time(lp, b, s)
             if t < 0:
@@ -136,9 +138,9 @@ cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
             else:
                 rnn_forward(H, cell == RNN_RELU, xw + row * GH, sr, g, h + b * H, out + row * H)
         if cell == GRU_RB:
-            # Second GEMM of the step: W_hn (r * h).
-            gemm(NoTrans, Trans, nb, <int> H, <int> H, <floating> 1, S + b0 * SW + 2 * H, <int> SW,
-                 w_hh + 2 * H * H, <int> H, <floating> 0, S + b0 * SW + 3 * H, <int> SW)
+            # Second product of the step: (r * h) @ W_hn^T.
+            step_gemm(nb, <int> H, <int> H, S + b0 * SW + 2 * H, <int> SW, w_hh_t + 2 * H,
+                      <int> GH, <floating> 0, S + b0 * SW + 3 * H, <int> SW)
             for b in range(b0, b1):
                 t = _time(lp, b, s)
                 if t < 0:
@@ -149,17 +151,26 @@ cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
                 gru_rb_update(H, xw + row * GH, sr + 3 * H, g, h + b * H, out + row * H)
 
 
-cdef void _forward(const Loop* lp, int nchunks, const floating* xw, const floating* w_hh,
-                   const floating* b_hn, floating* h, floating* c, floating* out,
-                   floating* S, floating* gates, floating* hprev,
-                   floating* extra) noexcept nogil:
+cdef void _forward(const Loop* lp, int nchunks, void** p, floating tag) noexcept nogil:
+    """Split the batch over ``nchunks`` threads; ``p`` holds the arrays of
+    :func:`forward` in its argument order, ``tag`` picks the float type."""
     cdef Py_ssize_t ci, B = lp.B
+    cdef const floating* xw = <floating*> p[0]
+    cdef const floating* w_hh_t = <floating*> p[1]
+    cdef const floating* b_hn = <floating*> p[2]
+    cdef floating* h = <floating*> p[3]
+    cdef floating* c = <floating*> p[4]
+    cdef floating* out = <floating*> p[5]
+    cdef floating* S = <floating*> p[6]
+    cdef floating* gates = <floating*> p[7]
+    cdef floating* hprev = <floating*> p[8]
+    cdef floating* extra = <floating*> p[9]
     if nchunks <= 1:
-        _forward_rows(lp, 0, B, xw, w_hh, b_hn, h, c, out, S, gates, hprev, extra)
+        _forward_rows(lp, 0, B, xw, w_hh_t, b_hn, h, c, out, S, gates, hprev, extra)
         return
     for ci in prange(nchunks, num_threads=nchunks, schedule="static", chunksize=1):
         _forward_rows(lp, ci * B // nchunks, (ci + 1) * B // nchunks,
-                      xw, w_hh, b_hn, h, c, out, S, gates, hprev, extra)
+                      xw, w_hh_t, b_hn, h, c, out, S, gates, hprev, extra)
 
 
 # -------------------------------------------------------------------- backward
@@ -209,8 +220,8 @@ cdef void _backward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
                 rnn_backward(H, cell == RNN_RELU, gates + row * GH, dhb, dgx + row * GH, sr)
         if cell == GRU_RB:
             # d(r*h) = dn @ W_hn, then the reset gate, then the r/z GEMM.
-            gemm(NoTrans, NoTrans, nb, <int> H, <int> H, <floating> 1, S + b0 * SW + 2 * H, <int> SW,
-                 w_hh + 2 * H * H, <int> H, <floating> 0, S + b0 * SW + 3 * H, <int> SW)
+            step_gemm(nb, <int> H, <int> H, S + b0 * SW + 2 * H, <int> SW, w_hh + 2 * H * H,
+                      <int> H, <floating> 0, S + b0 * SW + 3 * H, <int> SW)
             for b in range(b0, b1):
                 t = _time(lp, b, s)
                 if t < 0:
@@ -219,18 +230,27 @@ cdef void _backward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
                 sr = S + b * SW
                 gru_rb_backward_r(H, gates + row * GH, hprev + row * H, sr + 3 * H,
                                   dh + b * H, dgx + row * GH, sr)
-            gemm(NoTrans, NoTrans, nb, <int> H, <int> (2 * H), <floating> 1, S + b0 * SW, <int> SW,
-                 w_hh, <int> H, <floating> 1, dh + b0 * H, <int> H)
+            step_gemm(nb, <int> H, <int> (2 * H), S + b0 * SW, <int> SW, w_hh, <int> H,
+                      <floating> 1, dh + b0 * H, <int> H)
         else:
-            gemm(NoTrans, NoTrans, nb, <int> H, <int> GH, <floating> 1, S + b0 * SW, <int> SW,
-                 w_hh, <int> H, <floating> 1, dh + b0 * H, <int> H)
+            step_gemm(nb, <int> H, <int> GH, S + b0 * SW, <int> SW, w_hh, <int> H,
+                      <floating> 1, dh + b0 * H, <int> H)
 
 
-cdef void _backward(const Loop* lp, int nchunks, const floating* w_hh, const floating* gates,
-                    const floating* hprev, const floating* extra, const floating* dout,
-                    floating* dh, floating* dc, floating* dgx, floating* dghn,
-                    floating* S) noexcept nogil:
+cdef void _backward(const Loop* lp, int nchunks, void** p, floating tag) noexcept nogil:
+    """Split the batch over ``nchunks`` threads; ``p`` holds the arrays of
+    :func:`backward` in its argument order."""
     cdef Py_ssize_t ci, B = lp.B
+    cdef const floating* w_hh = <floating*> p[0]
+    cdef const floating* gates = <floating*> p[1]
+    cdef const floating* hprev = <floating*> p[2]
+    cdef const floating* extra = <floating*> p[3]
+    cdef const floating* dout = <floating*> p[4]
+    cdef floating* dh = <floating*> p[5]
+    cdef floating* dc = <floating*> p[6]
+    cdef floating* dgx = <floating*> p[7]
+    cdef floating* dghn = <floating*> p[8]
+    cdef floating* S = <floating*> p[9]
     if nchunks <= 1:
         _backward_rows(lp, 0, B, w_hh, gates, hprev, extra, dout, dh, dc, dgx, dghn, S)
         return
@@ -241,16 +261,17 @@ cdef void _backward(const Loop* lp, int nchunks, const floating* w_hh, const flo
 
 # ------------------------------------------------------- after-loop gradients
 cdef void _weight_grads(int cell, Py_ssize_t N, Py_ssize_t I, Py_ssize_t H, Py_ssize_t GH,
-                        const floating* dgx,     # IN  (N, GH)
-                        const floating* dghn,    # IN  (N, H) GRU only
-                        const floating* x,       # IN  (N, I)
-                        const floating* hprev,   # IN  (N, H)
-                        const floating* extra,   # IN  (N, H) GRU_RB: r * h_prev
-                        const floating* w_ih,    # IN  (GH, I)
-                        floating* dx,            # OUT (N, I) or NULL
-                        floating* dw_ih,         # IN/OUT (GH, I), accumulated
-                        floating* dw_hh          # IN/OUT (GH, H), accumulated
-                        ) noexcept nogil:
+                        void** p, floating tag) noexcept nogil:
+    # p: the arrays of weight_grads() in its argument order.
+    cdef const floating* dgx = <floating*> p[0]     # IN  (N, GH)
+    cdef const floating* dghn = <floating*> p[1]    # IN  (N, H) GRU only
+    cdef const floating* x = <floating*> p[2]       # IN  (N, I)
+    cdef const floating* hprev = <floating*> p[3]   # IN  (N, H)
+    cdef const floating* extra = <floating*> p[4]   # IN  (N, H) GRU_RB: r * h_prev
+    cdef const floating* w_ih = <floating*> p[5]    # IN  (GH, I)
+    cdef floating* dx = <floating*> p[6]            # OUT (N, I) or NULL
+    cdef floating* dw_ih = <floating*> p[7]         # IN/OUT (GH, I), accumulated
+    cdef floating* dw_hh = <floating*> p[8]         # IN/OUT (GH, H), accumulated
     cdef floating one = 1
     if dx != NULL:
         gemm(NoTrans, NoTrans, <int> N, <int> I, <int> GH, one, dgx, <int> GH, w_ih, <int> I,
@@ -291,7 +312,7 @@ cdef inline Loop _loop(int cell, object lengths, Py_ssize_t steps, bint reverse,
     return lp
 
 
-def forward(int cell, xw, w_hh, b_hn, lengths, Py_ssize_t steps, bint reverse,
+def forward(int cell, xw, w_hh_t, b_hn, lengths, Py_ssize_t steps, bint reverse,
             h, c, out, scratch, gates, hprev, extra, int nchunks):
     """Run the time loop (inference when ``gates`` is None, else training).
 
@@ -304,18 +325,14 @@ def forward(int cell, xw, w_hh, b_hn, lengths, Py_ssize_t steps, bint reverse,
     cdef Py_ssize_t B = h.shape[0], H = h.shape[1]
     cdef Loop lp = _loop(cell, lengths, steps, reverse, B, H)
     cdef void* p[10]
-    for i, a in enumerate((xw, w_hh, b_hn, h, c, out, scratch, gates, hprev, extra)):
+    for i, a in enumerate((xw, w_hh_t, b_hn, h, c, out, scratch, gates, hprev, extra)):
         p[i] = _ptr(a)
     if xw.dtype == np.float32:
         with nogil:
-            _forward(&lp, nchunks, <float*> p[0], <float*> p[1], <float*> p[2], <float*> p[3],
-                     <float*> p[4], <float*> p[5], <float*> p[6], <float*> p[7],
-                     <float*> p[8], <float*> p[9])
+            _forward(&lp, nchunks, p, <float> 0)
     else:
         with nogil:
-            _forward(&lp, nchunks, <double*> p[0], <double*> p[1], <double*> p[2], <double*> p[3],
-                     <double*> p[4], <double*> p[5], <double*> p[6], <double*> p[7],
-                     <double*> p[8], <double*> p[9])
+            _forward(&lp, nchunks, p, <double> 0)
 
 
 def backward(int cell, w_hh, lengths, Py_ssize_t steps, bint reverse, gates, hprev, extra,
@@ -333,14 +350,10 @@ def backward(int cell, w_hh, lengths, Py_ssize_t steps, bint reverse, gates, hpr
         p[i] = _ptr(a)
     if dh.dtype == np.float32:
         with nogil:
-            _backward(&lp, nchunks, <float*> p[0], <float*> p[1], <float*> p[2], <float*> p[3],
-                      <float*> p[4], <float*> p[5], <float*> p[6], <float*> p[7],
-                      <float*> p[8], <float*> p[9])
+            _backward(&lp, nchunks, p, <float> 0)
     else:
         with nogil:
-            _backward(&lp, nchunks, <double*> p[0], <double*> p[1], <double*> p[2], <double*> p[3],
-                      <double*> p[4], <double*> p[5], <double*> p[6], <double*> p[7],
-                      <double*> p[8], <double*> p[9])
+            _backward(&lp, nchunks, p, <double> 0)
 
 
 def weight_grads(int cell, dgx, dghn, x, hprev, extra, w_ih, dx, dw_ih, dw_hh):
@@ -354,14 +367,10 @@ def weight_grads(int cell, dgx, dghn, x, hprev, extra, w_ih, dx, dw_ih, dw_hh):
         p[i] = _ptr(a)
     if x.dtype == np.float32:
         with nogil:
-            _weight_grads(cell, N, I, H, GH, <float*> p[0], <float*> p[1], <float*> p[2],
-                          <float*> p[3], <float*> p[4], <float*> p[5], <float*> p[6],
-                          <float*> p[7], <float*> p[8])
+            _weight_grads(cell, N, I, H, GH, p, <float> 0)
     else:
         with nogil:
-            _weight_grads(cell, N, I, H, GH, <double*> p[0], <double*> p[1], <double*> p[2],
-                          <double*> p[3], <double*> p[4], <double*> p[5], <double*> p[6],
-                          <double*> p[7], <double*> p[8])
+            _weight_grads(cell, N, I, H, GH, p, <double> 0)
 
 
 def input_projection(x, w_ih, out):
@@ -381,9 +390,30 @@ def input_projection(x, w_ih, out):
                  <double*> pw, <int> I, <double> 1, <double*> po, <int> GH)
 
 
-def activation(str name, cnp.ndarray x):
-    """Apply the kernels' own ``"sigmoid"`` or ``"tanh"`` to a contiguous
-    float32/float64 array (for accuracy tests against numpy)."""
+def step_product(A, B, C, double beta):
+    """``C = beta * C + A @ B`` through the time loops' own step kernel
+    (2-D C-contiguous arrays of one float dtype; for tests)."""
+    cdef int m = A.shape[0], k = A.shape[1], n = B.shape[1]
+    cdef void* pa = _ptr(A)
+    cdef void* pb = _ptr(B)
+    cdef void* pc = _ptr(C)
+    if A.dtype == np.float32:
+        with nogil:
+            step_gemm(m, n, k, <float*> pa, k, <float*> pb, n, <float> beta, <float*> pc, n)
+    else:
+        with nogil:
+            step_gemm(m, n, k, <double*> pa, k, <double*> pb, n, <double> beta, <double*> pc, n)
+
+
+def activation(str name, x):
+    """Apply the kernels' own ``"sigmoid"`` or ``"tanh"`` to a float32 or
+    float64 array (for accuracy tests against numpy)."""
+    if name not in ("sigmoid", "tanh"):
+        raise ValueError(f"name must be 'sigmoid' or 'tanh', got {name!r}")
+    x = np.asarray(x)
+    if x.dtype != np.float32 and x.dtype != np.float64:
+        raise TypeError(f"x must be a float32 or float64 array, got dtype {x.dtype}")
+    x = np.ascontiguousarray(x)
     cdef cnp.ndarray y = np.empty_like(x)
     cdef Py_ssize_t i, n = x.size
     cdef bint sig = name == "sigmoid"
@@ -392,13 +422,13 @@ def activation(str name, cnp.ndarray x):
     cdef double* xd
     cdef double* yd
     if x.dtype == np.float32:
-        xf = <float*> cnp.PyArray_DATA(x)
+        xf = <float*> cnp.PyArray_DATA(<cnp.ndarray> x)
         yf = <float*> cnp.PyArray_DATA(y)
         with nogil:
             for i in range(n):
                 yf[i] = sigmoid(xf[i]) if sig else tanh(xf[i])
     else:
-        xd = <double*> cnp.PyArray_DATA(x)
+        xd = <double*> cnp.PyArray_DATA(<cnp.ndarray> x)
         yd = <double*> cnp.PyArray_DATA(y)
         with nogil:
             for i in range(n):
@@ -407,10 +437,12 @@ def activation(str name, cnp.ndarray x):
 
 
 def build_info():
-    """Compile-time facts for ``fastrnn.show_config()``."""
+    """Compile-time facts (and the step kernel picked for this CPU) for
+    ``fastrnn.show_config()``."""
     return {
         "openmp": bool(FR_OPENMP_ENABLED),
         "openmp_version": int(FR_OPENMP_VERSION),
         "num_procs": int(omp_get_num_procs()),
         "simd": fr_simd_flags().decode().strip() or "none (scalar)",
+        "step_kernel": fr_stepgemm_isa().decode(),
     }

@@ -1,11 +1,11 @@
 """Threads: fastrnn's thread count, and the BLAS thread count around kernels.
 
 fastrnn runs two pools that must never nest: its own OpenMP threads (one
-batch slice each, every thread calling BLAS) and the BLAS library's threads
-(inside one big GEMM).  ``blas_threads(n)`` sets the BLAS libraries' thread
-count for the duration of a block, through threadpoolctl's per-library
-controllers (about a microsecond a call): the kernels ask for 1 around an
-OpenMP region and for ``get_num_threads()`` around the big GEMMs.
+batch slice each, running the time loop, which calls no BLAS) and the BLAS
+library's threads (inside the big GEMMs before and after the loop).
+``blas_threads(n)`` sets the BLAS libraries' thread count for the duration
+of a block, through threadpoolctl's per-library controllers (about a
+microsecond a call), so that the big GEMMs follow ``set_num_threads``.
 """
 import contextlib
 import os
@@ -93,7 +93,7 @@ def show_config(file=None):
         "fastrnn build and runtime configuration",
         f"  OpenMP:          {'on' if _BUILD['openmp'] else 'OFF (serial kernels)'}"
         + (f" (OpenMP {_BUILD['openmp_version']})" if _BUILD["openmp"] else ""),
-        f"  SIMD (compiled): {_BUILD['simd']}",
+        f"  SIMD (compiled): {_BUILD['simd']}; step kernel: {_BUILD['step_kernel']} (picked at run time)",
         f"  threads:         {get_num_threads()} (cores visible: {_default_cpu_count()})",
     ]
     for lib in _blas_controllers():

@@ -130,9 +130,11 @@ def _run_forward(p, training):
         hprev = p.alloc(T, B, H)
         if p.mode in ("lstm", "gru"):
             extra = p.alloc(T, B, H)
-    with blas_threads(1 if nchunks > 1 else nt):
-        _recurrent.forward(p.cell, xw, p.w_hh, p.b_hn(), p.lengths, p.steps, p.reverse,
-                           h, c, out, scratch, gates, hprev, extra, nchunks)
+    # The time loop calls no BLAS (its step product is csrc/stepgemm.h), so
+    # the OpenMP threads never nest with BLAS threads.
+    w_hh_t = np.ascontiguousarray(p.w_hh.T)
+    _recurrent.forward(p.cell, xw, w_hh_t, p.b_hn(), p.lengths, p.steps, p.reverse,
+                       h, c, out, scratch, gates, hprev, extra, nchunks)
     return out, h, c, (gates, hprev, extra)
 
 
@@ -238,15 +240,20 @@ def _run_backward(p, gates, hprev, extra, dout, dh_n, dc_n, grads):
     scratch = np.zeros((B, _recurrent.scratch_width(p.cell, H)), dtype=p.dtype)
     nt = get_num_threads()
     nchunks = num_chunks(B)
-    with blas_threads(1 if nchunks > 1 else nt):
-        _recurrent.backward(p.cell, p.w_hh, p.lengths, p.steps, p.reverse, gates, hprev, extra,
-                            dout, dh, dc, dgx, dghn, scratch, nchunks)
+    _recurrent.backward(p.cell, p.w_hh, p.lengths, p.steps, p.reverse, gates, hprev, extra,
+                        dout, dh, dc, dgx, dghn, scratch, nchunks)
     del gates
     dx = np.empty((T, B, I), dtype=p.dtype)
     dgx2 = dgx.reshape(N, GH)
+    x = p.x
+    if not p.full:
+        # dG is zero past each length, but 0 * inf = NaN: padding (whatever
+        # the caller left there) must not reach dW_ih = dG^T x.
+        valid = np.arange(T)[:, None] < p.lengths[None, :]
+        x = np.where(valid[:, :, None], x, p.dtype.type(0))
     with blas_threads(nt):
         _recurrent.weight_grads(p.cell, dgx2, None if dghn is None else dghn.reshape(N, H),
-                                p.x.reshape(N, I), hprev.reshape(N, H),
+                                x.reshape(N, I), hprev.reshape(N, H),
                                 None if extra is None else extra.reshape(N, H),
                                 p.w_ih, dx.reshape(N, I), grads["w_ih"], grads["w_hh"])
     if p.b_ih is not None:

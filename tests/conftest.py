@@ -1,0 +1,41 @@
+"""Shared pytest setup for the fastrnn tests (kept small and generic).
+
+* puts this directory on ``sys.path`` so test modules can ``import reference``
+  (and the repository root, so ``import tests.reference`` works too);
+* ``rng`` fixture: a fresh, seeded ``numpy.random.Generator`` per test;
+* ``torch_or_skip()``: import torch, or skip the test when it is missing,
+  except under ``FASTRNN_REQUIRE_TORCH=1`` where a missing torch fails.
+"""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+for _p in (_HERE, os.path.dirname(_HERE)):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+
+@pytest.fixture
+def rng():
+    """A seeded random generator, fresh for every test (reproducible)."""
+    return np.random.default_rng(12345)
+
+
+def torch_or_skip():
+    """Return the ``torch`` module, or skip the calling test if it is absent.
+
+    With the environment variable ``FASTRNN_REQUIRE_TORCH=1`` a missing torch
+    is an error instead (so CI that must compare against PyTorch cannot pass
+    by silently skipping).
+    """
+    try:
+        import torch
+    except ImportError as exc:
+        if os.environ.get("FASTRNN_REQUIRE_TORCH", "") == "1":
+            pytest.fail(f"FASTRNN_REQUIRE_TORCH=1 but torch cannot be imported: {exc}",
+                        pytrace=False)
+        pytest.skip("torch is not installed")
+    return torch
