@@ -7,7 +7,7 @@ from fastrnn import _recurrent
 
 @pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-5), (np.float64, 1e-13)])
 @pytest.mark.parametrize("m", [1, 2, 3, 4, 5, 9])
-@pytest.mark.parametrize("n", [1, 7, 8, 16, 17, 40, 64])
+@pytest.mark.parametrize("n", [1, 7, 8, 16, 17, 24, 33, 40, 49, 64])
 @pytest.mark.parametrize("beta", [0.0, 1.0])
 def test_step_product_matches_numpy(dtype, tol, m, n, beta):
     rng = np.random.default_rng(m * 100 + n)

@@ -199,11 +199,10 @@ def _run_layer_case(kind, dtype, *, batch_first=False, unbatched=False, with_h0=
         if is_lstm:
             _assert_parity(dc0, c0_t.grad, dtype, "dc0", kind)
     else:
-        # hx None: the gradient has the state's structure and shape (that it
-        # is zeros, as API.md says, is test_dhx_is_zeros_when_hx_is_none)
-        assert dh0.shape == state_shape and dh0.dtype == dtype
+        # hx None: its gradient is zeros of the state's shape (API.md)
+        assert dh0.shape == state_shape and dh0.dtype == dtype and np.all(dh0 == 0)
         if is_lstm:
-            assert dc0.shape == state_shape and dc0.dtype == dtype
+            assert dc0.shape == state_shape and dc0.dtype == dtype and np.all(dc0 == 0)
     _check_param_grads(tm, ours, dtype, kind)
 
 
@@ -240,11 +239,9 @@ def test_layer_matches_torch(kind, dtype, case):
     _run_layer_case(kind, dtype, **LAYER_CASES[case])
 
 
-@pytest.mark.xfail(strict=True, reason="fastrnn bug: with hx=None, backprop returns the gradient "
-                   "w.r.t. the implicit zero state instead of zeros (API.md section 1: 'dhx ... "
-                   "zeros if hx was None')")
 @pytest.mark.parametrize("kind", KINDS)
 def test_dhx_is_zeros_when_hx_is_none(kind):
+    """API.md: dhx is zeros when hx was None (found as a bug; regression test)."""
     _, ours = _make_layer_pair(kind, np.float64, num_layers=2, bidirectional=True)
     x = np.random.default_rng(0).standard_normal((T, B, I))
     (out, state), backprop = ours.forward_train(x)
@@ -253,6 +250,25 @@ def test_dhx_is_zeros_when_hx_is_none(kind):
     for g in (dhx if kind == "lstm" else (dhx,)):
         assert g.shape == (4, B, H)
         assert np.all(g == 0)
+
+
+def test_lstm_partial_hx_none_entry_has_zero_gradient():
+    """hx=(h0, None): dc0 is zeros, dh0 is torch's gradient for c0 = 0."""
+    tm, ours = _make_layer_pair("lstm", np.float64, num_layers=2)
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((T, B, I))
+    h0 = rng.standard_normal((2, B, H))
+    R = rng.standard_normal((T, B, H))
+    x_t = torch.tensor(x, requires_grad=True)
+    h0_t = torch.tensor(h0, requires_grad=True)
+    out_t, _ = tm(x_t, (h0_t, torch.zeros(2, B, H, dtype=torch.float64)))
+    (out_t * torch.tensor(R)).sum().backward()
+    (out, _), backprop = ours.forward_train(x, (h0, None))
+    dx, (dh0, dc0) = backprop(R)
+    _assert_parity(out, out_t, np.float64, "out", "lstm")
+    _assert_parity(dx, x_t.grad, np.float64, "dx", "lstm")
+    _assert_parity(dh0, h0_t.grad, np.float64, "dh0", "lstm")
+    assert dc0.shape == (2, B, H) and np.all(dc0 == 0)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -367,6 +383,11 @@ def test_cell_matches_torch(kind, dtype, bias, layout, state, steps):
         _assert_parity(dh_carry, leaves[0].grad, dtype, "dh0", kind + "_cell")
         if is_lstm:
             _assert_parity(dc_carry, leaves[1].grad, dtype, "dc0", kind + "_cell")
+    else:
+        # a state passed as None was zeros, not an input: its gradient is zeros
+        assert dh_carry.shape == sshape and np.all(dh_carry == 0)
+        if is_lstm:
+            assert dc_carry.shape == sshape and np.all(dc_carry == 0)
     _check_param_grads(tm, ours, dtype, kind + "_cell")
 
 

@@ -81,6 +81,7 @@ class _Cell(Module):
         ``backprop(dstate)`` returns ``(dx, dstate_prev)`` and adds the
         parameter gradients into ``self.grads``."""
         ((_, h, c), bp), batched, B = self._step(x, state, train=True)
+        given = [None] * 2 if state is None else (list(state) if self._has_cell else [state, None])
         grads = {"w_ih": self._grads["weight_ih"], "w_hh": self._grads["weight_hh"]}
         if self.bias:
             grads.update(b_ih=self._grads["bias_ih"], b_hh=self._grads["bias_hh"])
@@ -93,6 +94,9 @@ class _Cell(Module):
             parts = state_parts(dstate, names, self.dtype, expected, "dstate", " (the state's)")
             parts = [g if g is None or batched else g[None] for g in parts]
             dx, dh, dc, _ = bp(None, *parts, grads=grads)
+            # A state passed as None was zeros, not an input: its gradient is zeros.
+            dh = np.zeros_like(dh) if given[0] is None else dh
+            dc = np.zeros_like(dc) if self._has_cell and given[1] is None else dc
             dx = dx[0] if batched else dx[0, 0]
             return dx, self._pack(dh, dc, batched)
 

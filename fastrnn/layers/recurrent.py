@@ -201,6 +201,9 @@ class _RecurrentLayer(Module):
                 if mask is not None:
                     dx *= mask
                 dout = dx
+            for given, dstate_part in zip(states, dstates):
+                if given is None:  # API: zeros for a state that was defaulted
+                    dstate_part.fill(0)
             return self._finish(dout, dstates, batched)
 
         return self._finish(out, finals, batched), one_shot(backprop)
