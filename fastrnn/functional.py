@@ -118,7 +118,7 @@ def _run_forward(p, training):
     nt = get_num_threads()
     nchunks = num_chunks(p.B)
     T, B, H, GH = p.T, p.B, p.H, p.GH
-    with blas_threads(nt):
+    with blas_threads(1 if nchunks > 1 else nt):
         xw = p.input_projection()
     h = p.initial_state(p.h0)
     c = p.initial_state(p.c0) if p.mode == "lstm" else None
@@ -251,7 +251,7 @@ def _run_backward(p, gates, hprev, extra, dout, dh_n, dc_n, grads):
         # the caller left there) must not reach dW_ih = dG^T x.
         valid = np.arange(T)[:, None] < p.lengths[None, :]
         x = np.where(valid[:, :, None], x, p.dtype.type(0))
-    with blas_threads(nt):
+    with blas_threads(1 if nchunks > 1 else nt):
         _recurrent.weight_grads(p.cell, dgx2, None if dghn is None else dghn.reshape(N, H),
                                 x.reshape(N, I), hprev.reshape(N, H),
                                 None if extra is None else extra.reshape(N, H),
