@@ -76,7 +76,9 @@ def scratch_width(int cell, Py_ssize_t hidden):
 
 cdef struct Loop:
     int cell
-    Py_ssize_t B, H, GH, SW, steps
+    Py_ssize_t B, input_size, H, GH, steps   # (not "I": complex.h defines I)
+    Py_ssize_t SW      # row stride of the scratch buffer
+    Py_ssize_t XOFF    # start of a scratch row's fused-projection slots (x, then XW)
     bint reverse
     const Py_ssize_t* lengths
 
@@ -90,8 +92,30 @@ cdef inline Py_ssize_t _time(const Loop* lp, Py_ssize_t b, Py_ssize_t s) noexcep
 
 
 # --------------------------------------------------------------------- forward
+cdef inline floating* _project_step(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, Py_ssize_t s,
+                                    const floating* x, const floating* w_ih_t,
+                                    const floating* bias, floating* S) noexcept nogil:
+    """Fused input projection of one step for rows b0..b1: gathers each
+    row's x at its own time index (reverse / ragged rows differ), then
+    ``bias + x @ W_ih^T`` into the rows' XW slots.  Returns the first slot."""
+    cdef Py_ssize_t b, t, I = lp.input_size, GH = lp.GH, SW = lp.SW, XO = lp.XOFF
+    cdef floating* sr
+    for b in range(b0, b1):
+        sr = S + b * SW
+        t = _time(lp, b, s)
+        if t >= 0:  # a finished row keeps its stale (unused) x
+            memcpy(sr + XO, x + (t * lp.B + b) * I, I * sizeof(floating))
+        memcpy(sr + XO + I, bias, GH * sizeof(floating))
+    step_gemm(<int> (b1 - b0), <int> GH, <int> I, S + b0 * SW + XO, <int> SW, w_ih_t, <int> GH,
+              <floating> 1, S + b0 * SW + XO + I, <int> SW)
+    return S + XO + I
+
+
 cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
-                        const floating* xw,      # IN  (T, B, GH)
+                        const floating* x,       # IN  (T, B, I)      fused projection
+                        const floating* w_ih_t,  # IN  (I, GH)       fused projection
+                        const floating* bias,    # IN  (GH,)         fused projection
+                        const floating* xw,      # IN  (T, B, GH) hoisted projection, or NULL
                         const floating* w_hh_t,  # IN  (H, GH): W_hh transposed
                         const floating* b_hn,    # IN  (H,) GRU only
                         floating* h,             # IN/OUT (B, H)
@@ -103,14 +127,20 @@ cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
                         floating* extra          # OUT (T, B, H) or NULL
                         ) noexcept nogil:
     cdef Py_ssize_t H = lp.H, GH = lp.GH, SW = lp.SW, B = lp.B
+    cdef Py_ssize_t GOFF = lp.XOFF - GH   # inference gate slot of a scratch row
     cdef int nb = <int> (b1 - b0)
     cdef int cell = lp.cell
     cdef bint train = gates != NULL
+    cdef bint fused = xw == NULL
     cdef int ncols = <int> (2 * H if cell == GRU_RB else GH)
     cdef Py_ssize_t s, b, t, row
     cdef floating* sr
     cdef floating* g
+    cdef const floating* xr
+    cdef floating* xw_s = NULL
     for s in range(lp.steps):
+        if fused:
+            xw_s = _project_step(lp, b0, b1, s, x, w_ih_t, bias, S)
         # Recurrent product of this thread's rows (for GRU_RB: r and z only).
         step_gemm(nb, ncols, <int> H, h + b0 * H, <int> H, w_hh_t, <int> GH,
                   <floating> 0, S + b0 * SW, <int> SW)
@@ -120,23 +150,23 @@ cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
                 continue  # frozen: state unchanged, output stays zero
             row = t * B + b
             sr = S + b * SW
-            g = gates + row * GH if train else sr + SW - GH
+            xr = xw_s + b * SW if fused else xw + row * GH
+            g = gates + row * GH if train else sr + GOFF
             if train:
                 memcpy(hprev + row * H, h + b * H, H * sizeof(floating))
                 if cell == LSTM:
                     memcpy(extra + row * H, c + b * H, H * sizeof(floating))
             if cell == LSTM:
-                lstm_forward(H, xw + row * GH, sr, g, h + b * H, c + b * H, out + row * H)
+                lstm_forward(H, xr, sr, g, h + b * H, c + b * H, out + row * H)
             elif cell == GRU:
-                gru_forward(H, xw + row * GH, sr, b_hn, g,
-                            extra + row * H if train else sr + 3 * H,
+                gru_forward(H, xr, sr, b_hn, g, extra + row * H if train else sr + 3 * H,
                             h + b * H, out + row * H)
             elif cell == GRU_RB:
-                gru_rb_gates(H, xw + row * GH, sr, g, h + b * H, sr + 2 * H)
+                gru_rb_gates(H, xr, sr, g, h + b * H, sr + 2 * H)
                 if train:
                     memcpy(extra + row * H, sr + 2 * H, H * sizeof(floating))
             else:
-                rnn_forward(H, cell == RNN_RELU, xw + row * GH, sr, g, h + b * H, out + row * H)
+                rnn_forward(H, cell == RNN_RELU, xr, sr, g, h + b * H, out + row * H)
         if cell == GRU_RB:
             # Second product of the step: (r * h) @ W_hn^T.
             step_gemm(nb, <int> H, <int> H, S + b0 * SW + 2 * H, <int> SW, w_hh_t + 2 * H,
@@ -147,30 +177,35 @@ cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
                     continue
                 row = t * B + b
                 sr = S + b * SW
-                g = gates + row * GH if train else sr + SW - GH
-                gru_rb_update(H, xw + row * GH, sr + 3 * H, g, h + b * H, out + row * H)
+                xr = xw_s + b * SW if fused else xw + row * GH
+                g = gates + row * GH if train else sr + GOFF
+                gru_rb_update(H, xr, sr + 3 * H, g, h + b * H, out + row * H)
 
 
 cdef void _forward(const Loop* lp, int nchunks, void** p, floating tag) noexcept nogil:
     """Split the batch over ``nchunks`` threads; ``p`` holds the arrays of
     :func:`forward` in its argument order, ``tag`` picks the float type."""
     cdef Py_ssize_t ci, B = lp.B
-    cdef const floating* xw = <floating*> p[0]
-    cdef const floating* w_hh_t = <floating*> p[1]
-    cdef const floating* b_hn = <floating*> p[2]
-    cdef floating* h = <floating*> p[3]
-    cdef floating* c = <floating*> p[4]
-    cdef floating* out = <floating*> p[5]
-    cdef floating* S = <floating*> p[6]
-    cdef floating* gates = <floating*> p[7]
-    cdef floating* hprev = <floating*> p[8]
-    cdef floating* extra = <floating*> p[9]
+    cdef const floating* x = <floating*> p[0]
+    cdef const floating* w_ih_t = <floating*> p[1]
+    cdef const floating* bias = <floating*> p[2]
+    cdef const floating* xw = <floating*> p[3]
+    cdef const floating* w_hh_t = <floating*> p[4]
+    cdef const floating* b_hn = <floating*> p[5]
+    cdef floating* h = <floating*> p[6]
+    cdef floating* c = <floating*> p[7]
+    cdef floating* out = <floating*> p[8]
+    cdef floating* S = <floating*> p[9]
+    cdef floating* gates = <floating*> p[10]
+    cdef floating* hprev = <floating*> p[11]
+    cdef floating* extra = <floating*> p[12]
     if nchunks <= 1:
-        _forward_rows(lp, 0, B, xw, w_hh_t, b_hn, h, c, out, S, gates, hprev, extra)
+        _forward_rows(lp, 0, B, x, w_ih_t, bias, xw, w_hh_t, b_hn, h, c, out, S,
+                      gates, hprev, extra)
         return
     for ci in prange(nchunks, num_threads=nchunks, schedule="static", chunksize=1):
-        _forward_rows(lp, ci * B // nchunks, (ci + 1) * B // nchunks,
-                      xw, w_hh_t, b_hn, h, c, out, S, gates, hprev, extra)
+        _forward_rows(lp, ci * B // nchunks, (ci + 1) * B // nchunks, x, w_ih_t, bias, xw,
+                      w_hh_t, b_hn, h, c, out, S, gates, hprev, extra)
 
 
 # -------------------------------------------------------------------- backward
@@ -299,22 +334,29 @@ cdef inline void* _ptr(object a):
 
 
 cdef inline Loop _loop(int cell, object lengths, Py_ssize_t steps, bint reverse,
-                       Py_ssize_t B, Py_ssize_t H):
+                       Py_ssize_t B, Py_ssize_t I, Py_ssize_t H, object scratch):
     cdef Loop lp
     lp.cell = cell
     lp.B = B
+    lp.input_size = I
     lp.H = H
     lp.GH = NUM_GATES[cell] * H
-    lp.SW = scratch_width(cell, H)
+    lp.SW = scratch.shape[1]
+    lp.XOFF = scratch_width(cell, H)
     lp.steps = steps
     lp.reverse = reverse
     lp.lengths = <const Py_ssize_t*> _ptr(lengths)
     return lp
 
 
-def forward(int cell, xw, w_hh_t, b_hn, lengths, Py_ssize_t steps, bint reverse,
-            h, c, out, scratch, gates, hprev, extra, int nchunks):
+def forward(int cell, x, w_ih_t, bias, xw, w_hh_t, b_hn, lengths, Py_ssize_t steps,
+            bint reverse, h, c, out, scratch, gates, hprev, extra, int nchunks):
     """Run the time loop (inference when ``gates`` is None, else training).
+
+    The input projection is either hoisted (``xw``: all steps, computed by
+    the caller with one GEMM) or, when ``xw`` is None, fused into each step
+    from ``x (T, B, I)``, ``w_ih_t (I, GH)`` and the folded ``bias (GH,)``;
+    then ``scratch`` rows need ``I + GH`` columns past ``scratch_width``.
 
     The caller (``fastrnn.functional``) has validated everything: C-contiguous
     arrays of one float dtype with the shapes of the module docstring,
@@ -322,12 +364,13 @@ def forward(int cell, xw, w_hh_t, b_hn, lengths, Py_ssize_t steps, bint reverse,
     training workspace zero-filled, ``1 <= nchunks <= B``.  ``h`` / ``c``
     hold the initial state on entry and the final state on return.
     """
-    cdef Py_ssize_t B = h.shape[0], H = h.shape[1]
-    cdef Loop lp = _loop(cell, lengths, steps, reverse, B, H)
-    cdef void* p[10]
-    for i, a in enumerate((xw, w_hh_t, b_hn, h, c, out, scratch, gates, hprev, extra)):
+    cdef Py_ssize_t B = h.shape[0], H = h.shape[1], I = 0 if x is None else x.shape[2]
+    cdef Loop lp = _loop(cell, lengths, steps, reverse, B, I, H, scratch)
+    cdef void* p[13]
+    for i, a in enumerate((x, w_ih_t, bias, xw, w_hh_t, b_hn, h, c, out, scratch, gates,
+                           hprev, extra)):
         p[i] = _ptr(a)
-    if xw.dtype == np.float32:
+    if h.dtype == np.float32:
         with nogil:
             _forward(&lp, nchunks, p, <float> 0)
     else:
@@ -344,7 +387,7 @@ def backward(int cell, w_hh, lengths, Py_ssize_t steps, bint reverse, gates, hpr
     zero-filled (positions past a row's length are not written).
     """
     cdef Py_ssize_t B = dh.shape[0], H = dh.shape[1]
-    cdef Loop lp = _loop(cell, lengths, steps, reverse, B, H)
+    cdef Loop lp = _loop(cell, lengths, steps, reverse, B, 0, H, scratch)
     cdef void* p[10]
     for i, a in enumerate((w_hh, gates, hprev, extra, dout, dh, dc, dgx, dghn, scratch)):
         p[i] = _ptr(a)

@@ -83,18 +83,21 @@ class _Problem:
         self.T, self.B, self.I, self.H, self.GH = T, B, I, H, GH
         self.reverse = bool(reverse)
 
-    def input_projection(self):
-        """``x @ W_ih^T`` for all steps in one GEMM, with the biases folded in
-        (GRU keeps ``b_hn`` out: it sits inside ``r * (W_hn h + b_hn)``)."""
-        T, B, GH, H = self.T, self.B, self.GH, self.H
-        xw = np.empty((T, B, GH), dtype=self.dtype)
+    def folded_bias(self):
+        """``b_ih + b_hh``, added once to the input projection (GRU keeps
+        ``b_hn`` out: it sits inside ``r * (W_hn h + b_hn)``)."""
         if self.b_ih is None:
-            xw.fill(0)
-        else:
-            bias = self.b_ih + self.b_hh
-            if self.cell == _recurrent.CELL_CODES["gru"]:
-                bias[2 * H:] = self.b_ih[2 * H:]
-            xw[...] = bias
+            return np.zeros(self.GH, dtype=self.dtype)
+        bias = self.b_ih + self.b_hh
+        if self.cell == _recurrent.CELL_CODES["gru"]:
+            bias[2 * self.H:] = self.b_ih[2 * self.H:]
+        return bias
+
+    def input_projection(self):
+        """``x @ W_ih^T + bias`` for all steps in one BLAS GEMM."""
+        T, B, GH = self.T, self.B, self.GH
+        xw = np.empty((T, B, GH), dtype=self.dtype)
+        xw[...] = self.folded_bias()
         _recurrent.input_projection(self.x.reshape(T * B, self.I), self.w_ih, xw.reshape(T * B, GH))
         return xw
 
@@ -115,15 +118,27 @@ class _Problem:
 
 
 def _run_forward(p, training):
-    nt = get_num_threads()
+    """The forward time loop.  With several threads the input projection is
+    fused into each step (every thread projects its own rows with the step
+    kernel: no BLAS next to the OpenMP loop, no (T, B, G*H) buffer); with one
+    batch slice it is hoisted into one BLAS GEMM over all T * B rows, which
+    BLAS may thread since no OpenMP region runs beside it."""
     nchunks = num_chunks(p.B)
     T, B, H, GH = p.T, p.B, p.H, p.GH
-    with blas_threads(1 if nchunks > 1 else nt):
-        xw = p.input_projection()
+    width = _recurrent.scratch_width(p.cell, H)
+    if nchunks > 1:
+        xw = None
+        w_ih_t = np.ascontiguousarray(p.w_ih.T)
+        bias = p.folded_bias()
+        width += p.I + GH
+    else:
+        w_ih_t = bias = None
+        with blas_threads(get_num_threads()):
+            xw = p.input_projection()
     h = p.initial_state(p.h0)
     c = p.initial_state(p.c0) if p.mode == "lstm" else None
     out = p.alloc(T, B, H)
-    scratch = np.zeros((B, _recurrent.scratch_width(p.cell, H)), dtype=p.dtype)
+    scratch = np.zeros((B, width), dtype=p.dtype)
     gates = hprev = extra = None
     if training:
         gates = np.empty((T, B, GH), dtype=p.dtype)
@@ -133,8 +148,8 @@ def _run_forward(p, training):
     # The time loop calls no BLAS (its step product is csrc/stepgemm.h), so
     # the OpenMP threads never nest with BLAS threads.
     w_hh_t = np.ascontiguousarray(p.w_hh.T)
-    _recurrent.forward(p.cell, xw, w_hh_t, p.b_hn(), p.lengths, p.steps, p.reverse,
-                       h, c, out, scratch, gates, hprev, extra, nchunks)
+    _recurrent.forward(p.cell, p.x, w_ih_t, bias, xw, w_hh_t, p.b_hn(), p.lengths, p.steps,
+                       p.reverse, h, c, out, scratch, gates, hprev, extra, nchunks)
     return out, h, c, (gates, hprev, extra)
 
 

@@ -1,7 +1,8 @@
 """Shared pytest setup for the fastrnn tests (kept small and generic).
 
 * puts this directory on ``sys.path`` so test modules can ``import reference``
-  (and the repository root, so ``import tests.reference`` works too);
+  (never the repository root: the tests must import the *installed*,
+  compiled fastrnn, not the source tree);
 * ``rng`` fixture: a fresh, seeded ``numpy.random.Generator`` per test;
 * ``torch_or_skip()``: import torch, or skip the test when it is missing,
   except under ``FASTRNN_REQUIRE_TORCH=1`` where a missing torch fails.
@@ -13,9 +14,8 @@ import numpy as np
 import pytest
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-for _p in (_HERE, os.path.dirname(_HERE)):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
 
 
 @pytest.fixture
