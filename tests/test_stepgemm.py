@@ -43,7 +43,7 @@ def test_step_kernel_reported():
     assert info["step_kernel"] in ("portable", "avx2+fma")
 
 
-def test_portable_kernel_matches_numpy_in_a_subprocess():
+def test_portable_kernel_matches_numpy_in_a_subprocess(tmp_path):
     # The CPU-specific build is picked at import; the portable one must be
     # right too (it is what CPUs without AVX2/FMA run).
     import os
@@ -65,7 +65,13 @@ def test_portable_kernel_matches_numpy_in_a_subprocess():
         "        assert np.abs(C - ref).max() < 1e-4, (dt, m, n)\n"
         "print('ok')\n"
     )
-    env = dict(os.environ, FASTRNN_STEP_KERNEL="portable")
-    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    import fastrnn
+
+    # Import the same fastrnn as this process (installed or built in place),
+    # from a folder where no source tree can shadow it.
+    root = os.path.dirname(os.path.dirname(os.path.abspath(fastrnn.__file__)))
+    env = dict(os.environ, FASTRNN_STEP_KERNEL="portable", PYTHONPATH=root)
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "ok"
