@@ -9,9 +9,11 @@
  * same weights, from several OpenMP threads at once.  A BLAS GEMM re-packs B
  * on every call (for m = 1 that costs more than the product), and
  * OpenBLAS's shared buffer pool serialises concurrent single-threaded calls
- * (measured: two threads ran 2.5x slower than one).  This kernel needs no
- * packing (B's rows are already contiguous: W_hh^T is transposed once per
- * call, W_hh itself is used as is in backward), no buffers and no locks.
+ * (measured: two threads ran 2.5x slower than one).  Here B (a weight
+ * matrix) is packed once per layer call into column panels, each a
+ * contiguous k x w block, so the k loop streams memory sequentially (rows
+ * of an unpacked B sit a page apart, which defeats the prefetchers); the
+ * kernel itself needs no buffers and no locks.
  *
  * Register tile: 4 rows of A x 3 vectors of B columns; the k loop
  * broadcasts A[r, k] and multiply-adds rows of B.  Column panels are the
@@ -94,51 +96,68 @@ FR_ALWAYS_INLINE void NAME##_panel(int nv, int m, int k, const T *A, int lda,   
 }                                                                                  \
                                                                                    \
 FR_ALWAYS_INLINE void NAME##_body(int m, int n, int k, const T *A, int lda,        \
-                                  const T *B, int ldb, T beta, T *C, int ldc)       \
+                                  const T *Bp, T beta, T *C, int ldc)              \
 {                                                                                  \
-    int j, r, p;                                                                   \
+    /* Bp is B packed by NAME##_pack: the panel of columns [j, j + w) is a     \
+     * contiguous k x w block at Bp + j * k (w = 3 VL, then VL, then the rest). */ \
+    int j, r, p, w;                                                                \
     for (j = 0; j + 3 * VL <= n; j += 3 * VL)                                      \
-        NAME##_panel(3, m, k, A, lda, B + j, ldb, beta, C + j, ldc);               \
+        NAME##_panel(3, m, k, A, lda, Bp + (ptrdiff_t)j * k, 3 * VL, beta, C + j, ldc); \
     for (; j + VL <= n; j += VL)                                                   \
-        NAME##_panel(1, m, k, A, lda, B + j, ldb, beta, C + j, ldc);               \
+        NAME##_panel(1, m, k, A, lda, Bp + (ptrdiff_t)j * k, VL, beta, C + j, ldc); \
     /* Columns past the last full vector: plain dot products. */                   \
+    w = n - j;                                                                     \
     for (; j < n; j++) {                                                           \
+        const T *b = Bp + (ptrdiff_t)(n - w) * k + (j - (n - w));                  \
         for (r = 0; r < m; r++) {                                                  \
             T s = 0;                                                               \
             for (p = 0; p < k; p++)                                                \
-                s += A[(ptrdiff_t)r * lda + p] * B[(ptrdiff_t)p * ldb + j];        \
+                s += A[(ptrdiff_t)r * lda + p] * b[(ptrdiff_t)p * w];              \
             C[(ptrdiff_t)r * ldc + j] = (beta != 0 ? C[(ptrdiff_t)r * ldc + j] : 0) + s; \
         }                                                                          \
     }                                                                              \
 }                                                                                  \
                                                                                    \
-static void NAME##_portable(int m, int n, int k, const T *A, int lda, const T *B,  \
-                            int ldb, T beta, T *C, int ldc)                        \
+/* Pack B (k x n, row stride ldb) into column panels for NAME##_body. */           \
+static void NAME##_pack(int k, int n, const T *B, int ldb, T *Bp)                  \
 {                                                                                  \
-    NAME##_body(m, n, k, A, lda, B, ldb, beta, C, ldc);                            \
+    int j = 0, w, p, q;                                                            \
+    while (j < n) {                                                                \
+        w = (n - j >= 3 * VL) ? 3 * VL : (n - j >= VL) ? VL : n - j;               \
+        for (p = 0; p < k; p++)                                                    \
+            for (q = 0; q < w; q++)                                                \
+                Bp[(ptrdiff_t)j * k + (ptrdiff_t)p * w + q] = B[(ptrdiff_t)p * ldb + j + q]; \
+        j += w;                                                                    \
+    }                                                                              \
+}                                                                                  \
+                                                                                   \
+static void NAME##_portable(int m, int n, int k, const T *A, int lda, const T *Bp, \
+                            T beta, T *C, int ldc)                                 \
+{                                                                                  \
+    NAME##_body(m, n, k, A, lda, Bp, beta, C, ldc);                                \
 }
 
 FR_DEFINE_STEPGEMM(fr_sstep, float, fr_vf, 8)
 FR_DEFINE_STEPGEMM(fr_dstep, double, fr_vd, 4)
 
-typedef void (*fr_sstep_fn)(int, int, int, const float *, int, const float *, int, float,
+typedef void (*fr_sstep_fn)(int, int, int, const float *, int, const float *, float,
                             float *, int);
-typedef void (*fr_dstep_fn)(int, int, int, const double *, int, const double *, int, double,
+typedef void (*fr_dstep_fn)(int, int, int, const double *, int, const double *, double,
                             double *, int);
 
 #if FR_X86_DISPATCH
 __attribute__((target("avx2,fma"))) static void
-fr_sstep_avx2(int m, int n, int k, const float *A, int lda, const float *B, int ldb,
-              float beta, float *C, int ldc)
+fr_sstep_avx2(int m, int n, int k, const float *A, int lda, const float *Bp, float beta,
+              float *C, int ldc)
 {
-    fr_sstep_body(m, n, k, A, lda, B, ldb, beta, C, ldc);
+    fr_sstep_body(m, n, k, A, lda, Bp, beta, C, ldc);
 }
 
 __attribute__((target("avx2,fma"))) static void
-fr_dstep_avx2(int m, int n, int k, const double *A, int lda, const double *B, int ldb,
-              double beta, double *C, int ldc)
+fr_dstep_avx2(int m, int n, int k, const double *A, int lda, const double *Bp, double beta,
+              double *C, int ldc)
 {
-    fr_dstep_body(m, n, k, A, lda, B, ldb, beta, C, ldc);
+    fr_dstep_body(m, n, k, A, lda, Bp, beta, C, ldc);
 }
 #endif
 
@@ -167,16 +186,27 @@ static void fr_stepgemm_init(void)
     fr_step_isa = "portable";
 }
 
-static inline void fr_sstep(int m, int n, int k, const float *A, int lda, const float *B,
-                            int ldb, float beta, float *C, int ldc)
+/* C (m x n) = beta * C + A (m x k) @ B, B packed by fr_spack / fr_dpack. */
+static inline void fr_sstep(int m, int n, int k, const float *A, int lda, const float *Bp,
+                            float beta, float *C, int ldc)
 {
-    fr_sstep_impl(m, n, k, A, lda, B, ldb, beta, C, ldc);
+    fr_sstep_impl(m, n, k, A, lda, Bp, beta, C, ldc);
 }
 
-static inline void fr_dstep(int m, int n, int k, const double *A, int lda, const double *B,
-                            int ldb, double beta, double *C, int ldc)
+static inline void fr_dstep(int m, int n, int k, const double *A, int lda, const double *Bp,
+                            double beta, double *C, int ldc)
 {
-    fr_dstep_impl(m, n, k, A, lda, B, ldb, beta, C, ldc);
+    fr_dstep_impl(m, n, k, A, lda, Bp, beta, C, ldc);
+}
+
+static inline void fr_spack(int k, int n, const float *B, int ldb, float *Bp)
+{
+    fr_sstep_pack(k, n, B, ldb, Bp);
+}
+
+static inline void fr_dpack(int k, int n, const double *B, int ldb, double *Bp)
+{
+    fr_dstep_pack(k, n, B, ldb, Bp);
 }
 
 static inline const char *fr_stepgemm_isa(void) { return fr_step_isa; }

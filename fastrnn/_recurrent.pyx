@@ -33,7 +33,7 @@ from cython.parallel cimport prange
 from libc.string cimport memcpy, memset
 
 from ._blas cimport gemm, NoTrans, Trans
-from ._stepgemm cimport step_gemm, fr_stepgemm_init, fr_stepgemm_isa
+from ._stepgemm cimport step_gemm, pack_panels, fr_stepgemm_init, fr_stepgemm_isa
 from ._cells cimport (rnn_forward, rnn_backward, lstm_forward, lstm_backward,
                       gru_forward, gru_backward, gru_rb_gates, gru_rb_update,
                       gru_rb_backward_zn, gru_rb_backward_r)
@@ -106,17 +106,18 @@ cdef inline floating* _project_step(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1
         if t >= 0:  # a finished row keeps its stale (unused) x
             memcpy(sr + XO, x + (t * lp.B + b) * I, I * sizeof(floating))
         memcpy(sr + XO + I, bias, GH * sizeof(floating))
-    step_gemm(<int> (b1 - b0), <int> GH, <int> I, S + b0 * SW + XO, <int> SW, w_ih_t, <int> GH,
+    step_gemm(<int> (b1 - b0), <int> GH, <int> I, S + b0 * SW + XO, <int> SW, w_ih_t,
               <floating> 1, S + b0 * SW + XO + I, <int> SW)
     return S + XO + I
 
 
 cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
                         const floating* x,       # IN  (T, B, I)      fused projection
-                        const floating* w_ih_t,  # IN  (I, GH)       fused projection
+                        const floating* w_ih_t,  # IN  W_ih^T (I, GH), packed; fused projection
                         const floating* bias,    # IN  (GH,)         fused projection
                         const floating* xw,      # IN  (T, B, GH) hoisted projection, or NULL
-                        const floating* w_hh_t,  # IN  (H, GH): W_hh transposed
+                        const floating* w_hh_t,  # IN  W_hh^T (H, GH), packed; GRU_RB: r, z columns
+                        const floating* w_hn_t,  # IN  W_hn^T (H, H), packed, GRU_RB only
                         const floating* b_hn,    # IN  (H,) GRU only
                         floating* h,             # IN/OUT (B, H)
                         floating* c,             # IN/OUT (B, H) LSTM only
@@ -142,7 +143,7 @@ cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
         if fused:
             xw_s = _project_step(lp, b0, b1, s, x, w_ih_t, bias, S)
         # Recurrent product of this thread's rows (for GRU_RB: r and z only).
-        step_gemm(nb, ncols, <int> H, h + b0 * H, <int> H, w_hh_t, <int> GH,
+        step_gemm(nb, ncols, <int> H, h + b0 * H, <int> H, w_hh_t,
                   <floating> 0, S + b0 * SW, <int> SW)
         for b in range(b0, b1):
             t = _time(lp, b, s)
@@ -169,8 +170,8 @@ cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
                 rnn_forward(H, cell == RNN_RELU, xr, sr, g, h + b * H, out + row * H)
         if cell == GRU_RB:
             # Second product of the step: (r * h) @ W_hn^T.
-            step_gemm(nb, <int> H, <int> H, S + b0 * SW + 2 * H, <int> SW, w_hh_t + 2 * H,
-                      <int> GH, <floating> 0, S + b0 * SW + 3 * H, <int> SW)
+            step_gemm(nb, <int> H, <int> H, S + b0 * SW + 2 * H, <int> SW, w_hn_t,
+                      <floating> 0, S + b0 * SW + 3 * H, <int> SW)
             for b in range(b0, b1):
                 t = _time(lp, b, s)
                 if t < 0:
@@ -191,26 +192,28 @@ cdef void _forward(const Loop* lp, int nchunks, void** p, floating tag) noexcept
     cdef const floating* bias = <floating*> p[2]
     cdef const floating* xw = <floating*> p[3]
     cdef const floating* w_hh_t = <floating*> p[4]
-    cdef const floating* b_hn = <floating*> p[5]
-    cdef floating* h = <floating*> p[6]
-    cdef floating* c = <floating*> p[7]
-    cdef floating* out = <floating*> p[8]
-    cdef floating* S = <floating*> p[9]
-    cdef floating* gates = <floating*> p[10]
-    cdef floating* hprev = <floating*> p[11]
-    cdef floating* extra = <floating*> p[12]
+    cdef const floating* w_hn_t = <floating*> p[5]
+    cdef const floating* b_hn = <floating*> p[6]
+    cdef floating* h = <floating*> p[7]
+    cdef floating* c = <floating*> p[8]
+    cdef floating* out = <floating*> p[9]
+    cdef floating* S = <floating*> p[10]
+    cdef floating* gates = <floating*> p[11]
+    cdef floating* hprev = <floating*> p[12]
+    cdef floating* extra = <floating*> p[13]
     if nchunks <= 1:
-        _forward_rows(lp, 0, B, x, w_ih_t, bias, xw, w_hh_t, b_hn, h, c, out, S,
+        _forward_rows(lp, 0, B, x, w_ih_t, bias, xw, w_hh_t, w_hn_t, b_hn, h, c, out, S,
                       gates, hprev, extra)
         return
     for ci in prange(nchunks, num_threads=nchunks, schedule="static", chunksize=1):
         _forward_rows(lp, ci * B // nchunks, (ci + 1) * B // nchunks, x, w_ih_t, bias, xw,
-                      w_hh_t, b_hn, h, c, out, S, gates, hprev, extra)
+                      w_hh_t, w_hn_t, b_hn, h, c, out, S, gates, hprev, extra)
 
 
 # -------------------------------------------------------------------- backward
 cdef void _backward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
-                         const floating* w_hh,    # IN  (GH, H)
+                         const floating* w_hh,    # IN  W_hh (GH, H) packed; GRU_RB: its r, z rows
+                         const floating* w_hn,    # IN  W_hn (H, H) packed, GRU_RB only
                          const floating* gates,   # IN  (T, B, GH)
                          const floating* hprev,   # IN  (T, B, H)
                          const floating* extra,   # IN  (T, B, H) or NULL (RNN)
@@ -255,8 +258,8 @@ cdef void _backward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
                 rnn_backward(H, cell == RNN_RELU, gates + row * GH, dhb, dgx + row * GH, sr)
         if cell == GRU_RB:
             # d(r*h) = dn @ W_hn, then the reset gate, then the r/z GEMM.
-            step_gemm(nb, <int> H, <int> H, S + b0 * SW + 2 * H, <int> SW, w_hh + 2 * H * H,
-                      <int> H, <floating> 0, S + b0 * SW + 3 * H, <int> SW)
+            step_gemm(nb, <int> H, <int> H, S + b0 * SW + 2 * H, <int> SW, w_hn,
+                      <floating> 0, S + b0 * SW + 3 * H, <int> SW)
             for b in range(b0, b1):
                 t = _time(lp, b, s)
                 if t < 0:
@@ -265,10 +268,10 @@ cdef void _backward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
                 sr = S + b * SW
                 gru_rb_backward_r(H, gates + row * GH, hprev + row * H, sr + 3 * H,
                                   dh + b * H, dgx + row * GH, sr)
-            step_gemm(nb, <int> H, <int> (2 * H), S + b0 * SW, <int> SW, w_hh, <int> H,
+            step_gemm(nb, <int> H, <int> (2 * H), S + b0 * SW, <int> SW, w_hh,
                       <floating> 1, dh + b0 * H, <int> H)
         else:
-            step_gemm(nb, <int> H, <int> GH, S + b0 * SW, <int> SW, w_hh, <int> H,
+            step_gemm(nb, <int> H, <int> GH, S + b0 * SW, <int> SW, w_hh,
                       <floating> 1, dh + b0 * H, <int> H)
 
 
@@ -277,21 +280,22 @@ cdef void _backward(const Loop* lp, int nchunks, void** p, floating tag) noexcep
     :func:`backward` in its argument order."""
     cdef Py_ssize_t ci, B = lp.B
     cdef const floating* w_hh = <floating*> p[0]
-    cdef const floating* gates = <floating*> p[1]
-    cdef const floating* hprev = <floating*> p[2]
-    cdef const floating* extra = <floating*> p[3]
-    cdef const floating* dout = <floating*> p[4]
-    cdef floating* dh = <floating*> p[5]
-    cdef floating* dc = <floating*> p[6]
-    cdef floating* dgx = <floating*> p[7]
-    cdef floating* dghn = <floating*> p[8]
-    cdef floating* S = <floating*> p[9]
+    cdef const floating* w_hn = <floating*> p[1]
+    cdef const floating* gates = <floating*> p[2]
+    cdef const floating* hprev = <floating*> p[3]
+    cdef const floating* extra = <floating*> p[4]
+    cdef const floating* dout = <floating*> p[5]
+    cdef floating* dh = <floating*> p[6]
+    cdef floating* dc = <floating*> p[7]
+    cdef floating* dgx = <floating*> p[8]
+    cdef floating* dghn = <floating*> p[9]
+    cdef floating* S = <floating*> p[10]
     if nchunks <= 1:
-        _backward_rows(lp, 0, B, w_hh, gates, hprev, extra, dout, dh, dc, dgx, dghn, S)
+        _backward_rows(lp, 0, B, w_hh, w_hn, gates, hprev, extra, dout, dh, dc, dgx, dghn, S)
         return
     for ci in prange(nchunks, num_threads=nchunks, schedule="static", chunksize=1):
         _backward_rows(lp, ci * B // nchunks, (ci + 1) * B // nchunks,
-                       w_hh, gates, hprev, extra, dout, dh, dc, dgx, dghn, S)
+                       w_hh, w_hn, gates, hprev, extra, dout, dh, dc, dgx, dghn, S)
 
 
 # ------------------------------------------------------- after-loop gradients
@@ -349,14 +353,16 @@ cdef inline Loop _loop(int cell, object lengths, Py_ssize_t steps, bint reverse,
     return lp
 
 
-def forward(int cell, x, w_ih_t, bias, xw, w_hh_t, b_hn, lengths, Py_ssize_t steps,
+def forward(int cell, x, w_ih_t, bias, xw, w_hh_t, w_hn_t, b_hn, lengths, Py_ssize_t steps,
             bint reverse, h, c, out, scratch, gates, hprev, extra, int nchunks):
     """Run the time loop (inference when ``gates`` is None, else training).
 
     The input projection is either hoisted (``xw``: all steps, computed by
     the caller with one GEMM) or, when ``xw`` is None, fused into each step
-    from ``x (T, B, I)``, ``w_ih_t (I, GH)`` and the folded ``bias (GH,)``;
-    then ``scratch`` rows need ``I + GH`` columns past ``scratch_width``.
+    from ``x (T, B, I)``, ``w_ih_t`` and the folded ``bias (GH,)``; then
+    ``scratch`` rows need ``I + GH`` columns past ``scratch_width``.  The
+    weight operands come packed (:func:`pack`): ``w_ih_t`` = W_ih^T,
+    ``w_hh_t`` = W_hh^T (GRU_RB: its r, z columns; ``w_hn_t`` its n columns).
 
     The caller (``fastrnn.functional``) has validated everything: C-contiguous
     arrays of one float dtype with the shapes of the module docstring,
@@ -366,9 +372,9 @@ def forward(int cell, x, w_ih_t, bias, xw, w_hh_t, b_hn, lengths, Py_ssize_t ste
     """
     cdef Py_ssize_t B = h.shape[0], H = h.shape[1], I = 0 if x is None else x.shape[2]
     cdef Loop lp = _loop(cell, lengths, steps, reverse, B, I, H, scratch)
-    cdef void* p[13]
-    for i, a in enumerate((x, w_ih_t, bias, xw, w_hh_t, b_hn, h, c, out, scratch, gates,
-                           hprev, extra)):
+    cdef void* p[14]
+    for i, a in enumerate((x, w_ih_t, bias, xw, w_hh_t, w_hn_t, b_hn, h, c, out, scratch,
+                           gates, hprev, extra)):
         p[i] = _ptr(a)
     if h.dtype == np.float32:
         with nogil:
@@ -378,18 +384,19 @@ def forward(int cell, x, w_ih_t, bias, xw, w_hh_t, b_hn, lengths, Py_ssize_t ste
             _forward(&lp, nchunks, p, <double> 0)
 
 
-def backward(int cell, w_hh, lengths, Py_ssize_t steps, bint reverse, gates, hprev, extra,
-             dout, dh, dc, dgx, dghn, scratch, int nchunks):
+def backward(int cell, w_hh, w_hn, lengths, Py_ssize_t steps, bint reverse, gates, hprev,
+             extra, dout, dh, dc, dgx, dghn, scratch, int nchunks):
     """Backpropagate through the time loop: fills ``dgx`` (and ``dghn``).
 
     ``dh`` / ``dc`` hold the gradient w.r.t. the final state on entry and the
     gradient w.r.t. the initial state on return.  ``dgx`` / ``dghn`` must be
-    zero-filled (positions past a row's length are not written).
+    zero-filled (positions past a row's length are not written).  ``w_hh``
+    is W_hh packed (:func:`pack`; GRU_RB: its r, z rows, ``w_hn`` its n rows).
     """
     cdef Py_ssize_t B = dh.shape[0], H = dh.shape[1]
     cdef Loop lp = _loop(cell, lengths, steps, reverse, B, 0, H, scratch)
-    cdef void* p[10]
-    for i, a in enumerate((w_hh, gates, hprev, extra, dout, dh, dc, dgx, dghn, scratch)):
+    cdef void* p[11]
+    for i, a in enumerate((w_hh, w_hn, gates, hprev, extra, dout, dh, dc, dgx, dghn, scratch)):
         p[i] = _ptr(a)
     if dh.dtype == np.float32:
         with nogil:
@@ -433,19 +440,37 @@ def input_projection(x, w_ih, out):
                  <double*> pw, <int> I, <double> 1, <double*> po, <int> GH)
 
 
+def pack(B):
+    """Pack a weight operand B (k, n) into the column panels of the step
+    kernel (a 1-D array of k * n values, B's dtype)."""
+    B = np.ascontiguousarray(B)
+    cdef int k = B.shape[0], n = B.shape[1]
+    cdef cnp.ndarray Bp = np.empty(B.size, dtype=B.dtype)
+    cdef void* pb = _ptr(B)
+    cdef void* pp = _ptr(Bp)
+    if B.dtype == np.float32:
+        with nogil:
+            pack_panels(k, n, <float*> pb, n, <float*> pp)
+    else:
+        with nogil:
+            pack_panels(k, n, <double*> pb, n, <double*> pp)
+    return Bp
+
+
 def step_product(A, B, C, double beta):
     """``C = beta * C + A @ B`` through the time loops' own step kernel
     (2-D C-contiguous arrays of one float dtype; for tests)."""
     cdef int m = A.shape[0], k = A.shape[1], n = B.shape[1]
+    cdef cnp.ndarray Bp = pack(B)
     cdef void* pa = _ptr(A)
-    cdef void* pb = _ptr(B)
+    cdef void* pb = _ptr(Bp)
     cdef void* pc = _ptr(C)
     if A.dtype == np.float32:
         with nogil:
-            step_gemm(m, n, k, <float*> pa, k, <float*> pb, n, <float> beta, <float*> pc, n)
+            step_gemm(m, n, k, <float*> pa, k, <float*> pb, <float> beta, <float*> pc, n)
     else:
         with nogil:
-            step_gemm(m, n, k, <double*> pa, k, <double*> pb, n, <double> beta, <double*> pc, n)
+            step_gemm(m, n, k, <double*> pa, k, <double*> pb, <double> beta, <double*> pc, n)
 
 
 def activation(str name, x):

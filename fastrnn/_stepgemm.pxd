@@ -3,21 +3,33 @@
 from cython cimport floating
 
 cdef extern from "stepgemm.h" nogil:
-    void fr_sstep(int m, int n, int k, const float* A, int lda, const float* B, int ldb,
+    void fr_sstep(int m, int n, int k, const float* A, int lda, const float* Bp,
                   float beta, float* C, int ldc)
-    void fr_dstep(int m, int n, int k, const double* A, int lda, const double* B, int ldb,
+    void fr_dstep(int m, int n, int k, const double* A, int lda, const double* Bp,
                   double beta, double* C, int ldc)
+    void fr_spack(int k, int n, const float* B, int ldb, float* Bp)
+    void fr_dpack(int k, int n, const double* B, int ldb, double* Bp)
     void fr_stepgemm_init()
     const char* fr_stepgemm_isa()
 
 
 cdef inline void step_gemm(int m, int n, int k, const floating* A, int lda,
-                           const floating* B, int ldb, floating beta,
+                           const floating* Bp, floating beta,
                            floating* C, int ldc) noexcept nogil:
-    """C (m, n) = beta * C + A (m, k) @ B (k, n), row-major, beta 0 or 1."""
+    """C (m, n) = beta * C + A (m, k) @ B (k, n), row-major, beta 0 or 1;
+    ``Bp`` is B packed by ``pack_panels``."""
     if m <= 0 or n <= 0:
         return
     if floating is float:
-        fr_sstep(m, n, k, A, lda, B, ldb, beta, C, ldc)
+        fr_sstep(m, n, k, A, lda, Bp, beta, C, ldc)
     else:
-        fr_dstep(m, n, k, A, lda, B, ldb, beta, C, ldc)
+        fr_dstep(m, n, k, A, lda, Bp, beta, C, ldc)
+
+
+cdef inline void pack_panels(int k, int n, const floating* B, int ldb,
+                             floating* Bp) noexcept nogil:
+    """Pack B (k, n; row stride ldb) into the k x w column panels of step_gemm."""
+    if floating is float:
+        fr_spack(k, n, B, ldb, Bp)
+    else:
+        fr_dpack(k, n, B, ldb, Bp)

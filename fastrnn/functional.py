@@ -101,6 +101,18 @@ class _Problem:
         _recurrent.input_projection(self.x.reshape(T * B, self.I), self.w_ih, xw.reshape(T * B, GH))
         return xw
 
+    def packed_recurrent_weights(self, transposed):
+        """The recurrent weight operands of the step kernel, packed once per
+        call: W_hh^T for forward, W_hh for backward; GRU reset_after=False
+        splits them into the r, z block and W_hn (its two products per step)."""
+        w = self.w_hh.T if transposed else self.w_hh
+        if self.cell != _recurrent.CELL_CODES["gru_reset_before"]:
+            return _recurrent.pack(w), None
+        H2 = 2 * self.H
+        if transposed:
+            return _recurrent.pack(w[:, :H2]), _recurrent.pack(w[:, H2:])
+        return _recurrent.pack(w[:H2]), _recurrent.pack(w[H2:])
+
     def b_hn(self):
         if self.cell != _recurrent.CELL_CODES["gru"]:
             return None
@@ -128,7 +140,7 @@ def _run_forward(p, training):
     width = _recurrent.scratch_width(p.cell, H)
     if nchunks > 1:
         xw = None
-        w_ih_t = np.ascontiguousarray(p.w_ih.T)
+        w_ih_t = _recurrent.pack(p.w_ih.T)
         bias = p.folded_bias()
         width += p.I + GH
     else:
@@ -147,9 +159,9 @@ def _run_forward(p, training):
             extra = p.alloc(T, B, H)
     # The time loop calls no BLAS (its step product is csrc/stepgemm.h), so
     # the OpenMP threads never nest with BLAS threads.
-    w_hh_t = np.ascontiguousarray(p.w_hh.T)
-    _recurrent.forward(p.cell, p.x, w_ih_t, bias, xw, w_hh_t, p.b_hn(), p.lengths, p.steps,
-                       p.reverse, h, c, out, scratch, gates, hprev, extra, nchunks)
+    w_hh_t, w_hn_t = p.packed_recurrent_weights(transposed=True)
+    _recurrent.forward(p.cell, p.x, w_ih_t, bias, xw, w_hh_t, w_hn_t, p.b_hn(), p.lengths,
+                       p.steps, p.reverse, h, c, out, scratch, gates, hprev, extra, nchunks)
     return out, h, c, (gates, hprev, extra)
 
 
@@ -255,8 +267,9 @@ def _run_backward(p, gates, hprev, extra, dout, dh_n, dc_n, grads):
     scratch = np.zeros((B, _recurrent.scratch_width(p.cell, H)), dtype=p.dtype)
     nt = get_num_threads()
     nchunks = num_chunks(B)
-    _recurrent.backward(p.cell, p.w_hh, p.lengths, p.steps, p.reverse, gates, hprev, extra,
-                        dout, dh, dc, dgx, dghn, scratch, nchunks)
+    w_hh_p, w_hn_p = p.packed_recurrent_weights(transposed=False)
+    _recurrent.backward(p.cell, w_hh_p, w_hn_p, p.lengths, p.steps, p.reverse, gates, hprev,
+                        extra, dout, dh, dc, dgx, dghn, scratch, nchunks)
     del gates
     dx = np.empty((T, B, I), dtype=p.dtype)
     dgx2 = dgx.reshape(N, GH)
