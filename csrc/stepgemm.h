@@ -52,9 +52,9 @@ typedef double fr_vd __attribute__((vector_size(32), aligned(8)));
  * measured the best of 4x2, 6x2, 4x3, 8x1, 3x4 here).
  */
 #define FR_DEFINE_STEPGEMM(NAME, T, V, VL)                                          \
-FR_ALWAYS_INLINE void NAME##_tile(int mr, int nv, int k, const T *A, ptrdiff_t lda, \
-                                  const T *B, ptrdiff_t ldb, T beta, T *C,          \
-                                  ptrdiff_t ldc)                                    \
+FR_ALWAYS_INLINE void NAME##_tile(int mr, int nv, int k, const T *A, ptrdiff_t rs, \
+                                  ptrdiff_t ps, const T *B, ptrdiff_t ldb, T beta,  \
+                                  T *C, ptrdiff_t ldc)                              \
 {                                                                                  \
     V acc[4][3], b[3];                                                             \
     int r, v, p;                                                                   \
@@ -65,7 +65,7 @@ FR_ALWAYS_INLINE void NAME##_tile(int mr, int nv, int k, const T *A, ptrdiff_t l
         for (v = 0; v < nv; v++)                                                   \
             b[v] = *(const V *)(B + p * ldb + v * VL);                             \
         for (r = 0; r < mr; r++) {                                                 \
-            const T a = A[r * lda + p];                                            \
+            const T a = A[r * rs + p * ps];                                        \
             for (v = 0; v < nv; v++)                                               \
                 acc[r][v] += a * b[v];                                             \
         }                                                                          \
@@ -78,33 +78,34 @@ FR_ALWAYS_INLINE void NAME##_tile(int mr, int nv, int k, const T *A, ptrdiff_t l
 }                                                                                  \
                                                                                    \
 /* All row tiles of one column panel of NV vectors. */                             \
-FR_ALWAYS_INLINE void NAME##_panel(int nv, int m, int k, const T *A, int lda,      \
-                                   const T *B, int ldb, T beta, T *C, int ldc)      \
+FR_ALWAYS_INLINE void NAME##_panel(int nv, int m, int k, const T *A, ptrdiff_t rs,  \
+                                   ptrdiff_t ps, const T *B, int ldb, T beta, T *C, \
+                                   int ldc)                                         \
 {                                                                                  \
     int i;                                                                         \
     for (i = 0; i + 4 <= m; i += 4)                                                \
-        NAME##_tile(4, nv, k, A + (ptrdiff_t)i * lda, lda, B, ldb, beta,           \
+        NAME##_tile(4, nv, k, A + i * rs, rs, ps, B, ldb, beta,                    \
                     C + (ptrdiff_t)i * ldc, ldc);                                  \
-    A += (ptrdiff_t)i * lda;                                                       \
+    A += i * rs;                                                                   \
     C += (ptrdiff_t)i * ldc;                                                       \
     switch (m - i) {                                                               \
-    case 3: NAME##_tile(3, nv, k, A, lda, B, ldb, beta, C, ldc); break;            \
-    case 2: NAME##_tile(2, nv, k, A, lda, B, ldb, beta, C, ldc); break;            \
-    case 1: NAME##_tile(1, nv, k, A, lda, B, ldb, beta, C, ldc); break;            \
+    case 3: NAME##_tile(3, nv, k, A, rs, ps, B, ldb, beta, C, ldc); break;         \
+    case 2: NAME##_tile(2, nv, k, A, rs, ps, B, ldb, beta, C, ldc); break;         \
+    case 1: NAME##_tile(1, nv, k, A, rs, ps, B, ldb, beta, C, ldc); break;         \
     default: break;                                                                \
     }                                                                              \
 }                                                                                  \
                                                                                    \
-FR_ALWAYS_INLINE void NAME##_body(int m, int n, int k, const T *A, int lda,        \
-                                  const T *Bp, T beta, T *C, int ldc)              \
+FR_ALWAYS_INLINE void NAME##_body(int m, int n, int k, const T *A, ptrdiff_t rs,   \
+                                  ptrdiff_t ps, const T *Bp, T beta, T *C, int ldc) \
 {                                                                                  \
     /* Bp is B packed by NAME##_pack: the panel of columns [j, j + w) is a     \
      * contiguous k x w block at Bp + j * k (w = 3 VL, then VL, then the rest). */ \
     int j, r, p, w;                                                                \
     for (j = 0; j + 3 * VL <= n; j += 3 * VL)                                      \
-        NAME##_panel(3, m, k, A, lda, Bp + (ptrdiff_t)j * k, 3 * VL, beta, C + j, ldc); \
+        NAME##_panel(3, m, k, A, rs, ps, Bp + (ptrdiff_t)j * k, 3 * VL, beta, C + j, ldc); \
     for (; j + VL <= n; j += VL)                                                   \
-        NAME##_panel(1, m, k, A, lda, Bp + (ptrdiff_t)j * k, VL, beta, C + j, ldc); \
+        NAME##_panel(1, m, k, A, rs, ps, Bp + (ptrdiff_t)j * k, VL, beta, C + j, ldc); \
     /* Columns past the last full vector: plain dot products. */                   \
     w = n - j;                                                                     \
     for (; j < n; j++) {                                                           \
@@ -112,7 +113,7 @@ FR_ALWAYS_INLINE void NAME##_body(int m, int n, int k, const T *A, int lda,     
         for (r = 0; r < m; r++) {                                                  \
             T s = 0;                                                               \
             for (p = 0; p < k; p++)                                                \
-                s += A[(ptrdiff_t)r * lda + p] * b[(ptrdiff_t)p * w];              \
+                s += A[r * rs + p * ps] * b[(ptrdiff_t)p * w];                     \
             C[(ptrdiff_t)r * ldc + j] = (beta != 0 ? C[(ptrdiff_t)r * ldc + j] : 0) + s; \
         }                                                                          \
     }                                                                              \
@@ -131,33 +132,33 @@ static void NAME##_pack(int k, int n, const T *B, int ldb, T *Bp)               
     }                                                                              \
 }                                                                                  \
                                                                                    \
-static void NAME##_portable(int m, int n, int k, const T *A, int lda, const T *Bp, \
-                            T beta, T *C, int ldc)                                 \
+static void NAME##_portable(int m, int n, int k, const T *A, ptrdiff_t rs,         \
+                            ptrdiff_t ps, const T *Bp, T beta, T *C, int ldc)      \
 {                                                                                  \
-    NAME##_body(m, n, k, A, lda, Bp, beta, C, ldc);                                \
+    NAME##_body(m, n, k, A, rs, ps, Bp, beta, C, ldc);                             \
 }
 
 FR_DEFINE_STEPGEMM(fr_sstep, float, fr_vf, 8)
 FR_DEFINE_STEPGEMM(fr_dstep, double, fr_vd, 4)
 
-typedef void (*fr_sstep_fn)(int, int, int, const float *, int, const float *, float,
-                            float *, int);
-typedef void (*fr_dstep_fn)(int, int, int, const double *, int, const double *, double,
-                            double *, int);
+typedef void (*fr_sstep_fn)(int, int, int, const float *, ptrdiff_t, ptrdiff_t,
+                            const float *, float, float *, int);
+typedef void (*fr_dstep_fn)(int, int, int, const double *, ptrdiff_t, ptrdiff_t,
+                            const double *, double, double *, int);
 
 #if FR_X86_DISPATCH
 __attribute__((target("avx2,fma"))) static void
-fr_sstep_avx2(int m, int n, int k, const float *A, int lda, const float *Bp, float beta,
-              float *C, int ldc)
+fr_sstep_avx2(int m, int n, int k, const float *A, ptrdiff_t rs, ptrdiff_t ps,
+              const float *Bp, float beta, float *C, int ldc)
 {
-    fr_sstep_body(m, n, k, A, lda, Bp, beta, C, ldc);
+    fr_sstep_body(m, n, k, A, rs, ps, Bp, beta, C, ldc);
 }
 
 __attribute__((target("avx2,fma"))) static void
-fr_dstep_avx2(int m, int n, int k, const double *A, int lda, const double *Bp, double beta,
-              double *C, int ldc)
+fr_dstep_avx2(int m, int n, int k, const double *A, ptrdiff_t rs, ptrdiff_t ps,
+              const double *Bp, double beta, double *C, int ldc)
 {
-    fr_dstep_body(m, n, k, A, lda, Bp, beta, C, ldc);
+    fr_dstep_body(m, n, k, A, rs, ps, Bp, beta, C, ldc);
 }
 #endif
 
@@ -186,17 +187,19 @@ static void fr_stepgemm_init(void)
     fr_step_isa = "portable";
 }
 
-/* C (m x n) = beta * C + A (m x k) @ B, B packed by fr_spack / fr_dpack. */
-static inline void fr_sstep(int m, int n, int k, const float *A, int lda, const float *Bp,
-                            float beta, float *C, int ldc)
+/* C (m x n) = beta * C + A (m x k) @ B, B packed by fr_spack / fr_dpack.
+ * A's element (r, p) is A[r * rs + p * ps]: (rs, ps) = (lda, 1) for a
+ * row-major A, (1, lda) for the transpose of a row-major matrix. */
+static inline void fr_sstep(int m, int n, int k, const float *A, ptrdiff_t rs, ptrdiff_t ps,
+                            const float *Bp, float beta, float *C, int ldc)
 {
-    fr_sstep_impl(m, n, k, A, lda, Bp, beta, C, ldc);
+    fr_sstep_impl(m, n, k, A, rs, ps, Bp, beta, C, ldc);
 }
 
-static inline void fr_dstep(int m, int n, int k, const double *A, int lda, const double *Bp,
-                            double beta, double *C, int ldc)
+static inline void fr_dstep(int m, int n, int k, const double *A, ptrdiff_t rs,
+                            ptrdiff_t ps, const double *Bp, double beta, double *C, int ldc)
 {
-    fr_dstep_impl(m, n, k, A, lda, Bp, beta, C, ldc);
+    fr_dstep_impl(m, n, k, A, rs, ps, Bp, beta, C, ldc);
 }
 
 static inline void fr_spack(int k, int n, const float *B, int ldb, float *Bp)

@@ -3,10 +3,10 @@
 from cython cimport floating
 
 cdef extern from "stepgemm.h" nogil:
-    void fr_sstep(int m, int n, int k, const float* A, int lda, const float* Bp,
-                  float beta, float* C, int ldc)
-    void fr_dstep(int m, int n, int k, const double* A, int lda, const double* Bp,
-                  double beta, double* C, int ldc)
+    void fr_sstep(int m, int n, int k, const float* A, Py_ssize_t rs, Py_ssize_t ps,
+                  const float* Bp, float beta, float* C, int ldc)
+    void fr_dstep(int m, int n, int k, const double* A, Py_ssize_t rs, Py_ssize_t ps,
+                  const double* Bp, double beta, double* C, int ldc)
     void fr_spack(int k, int n, const float* B, int ldb, float* Bp)
     void fr_dpack(int k, int n, const double* B, int ldb, double* Bp)
     void fr_stepgemm_init()
@@ -21,9 +21,9 @@ cdef inline void step_gemm(int m, int n, int k, const floating* A, int lda,
     if m <= 0 or n <= 0:
         return
     if floating is float:
-        fr_sstep(m, n, k, A, lda, Bp, beta, C, ldc)
+        fr_sstep(m, n, k, A, lda, 1, Bp, beta, C, ldc)
     else:
-        fr_dstep(m, n, k, A, lda, Bp, beta, C, ldc)
+        fr_dstep(m, n, k, A, lda, 1, Bp, beta, C, ldc)
 
 
 cdef inline void pack_panels(int k, int n, const floating* B, int ldb,

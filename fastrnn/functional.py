@@ -279,11 +279,15 @@ def _run_backward(p, gates, hprev, extra, dout, dh_n, dc_n, grads):
         # the caller left there) must not reach dW_ih = dG^T x.
         valid = np.arange(T)[:, None] < p.lengths[None, :]
         x = np.where(valid[:, :, None], x, p.dtype.type(0))
+    dghn2 = None if dghn is None else dghn.reshape(N, H)
+    extra2 = None if extra is None else extra.reshape(N, H)
+    # With several chunks: one part per OpenMP thread, each a few large
+    # single-threaded BLAS calls (BLAS never starts its own pool beside
+    # OpenMP's); with one, the whole products on threaded BLAS.
     with blas_threads(1 if nchunks > 1 else nt):
-        _recurrent.weight_grads(p.cell, dgx2, None if dghn is None else dghn.reshape(N, H),
-                                x.reshape(N, I), hprev.reshape(N, H),
-                                None if extra is None else extra.reshape(N, H),
-                                p.w_ih, dx.reshape(N, I), grads["w_ih"], grads["w_hh"])
+        _recurrent.weight_grads(p.cell, dgx2, dghn2, x.reshape(N, I), hprev.reshape(N, H),
+                                extra2, p.w_ih, dx.reshape(N, I), grads["w_ih"], grads["w_hh"],
+                                nchunks)
     if p.b_ih is not None:
         # Accumulate in float64: a float32 sum over T*B rows loses digits.
         db = dgx2.sum(axis=0, dtype=np.float64)
