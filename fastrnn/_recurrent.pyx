@@ -9,12 +9,14 @@ Layout (row-major, C-contiguous; N = T * B, row index ``t * B + b``):
 ==========  ==========  ======================================================
 array       shape       content
 ==========  ==========  ======================================================
-xw          (T, B, GH)  input projection x @ W_ih^T with the foldable biases
+xw          (T, B, GH)  input projection x @ W_ih^T + folded biases  [one chunk]
 gates       (T, B, GH)  activated gates at each valid (t, b)       [training]
 hprev       (T, B, H)   state before each valid (t, b)              [training]
 extra       (T, B, H)   LSTM: c before (t, b); GRU: W_hn h + b_hn;
                         GRU reset_after=False: r * h_prev          [training]
-scratch     (B, SW)     per-row buffers of the current step (O(B*H))
+scratch     (B, SW)     per-row buffers of the current step: recurrent
+                        product, inference gates; with several chunks also
+                        the row's x and its projection (O(B*(I+H)))
 ==========  ==========  ======================================================
 
 Every workspace array is indexed by *time*, not by step, so the reverse
@@ -23,10 +25,15 @@ up with x for the weight-gradient GEMMs after the loop.  Positions past a
 row's length are never written (the caller zero-fills them).
 
 Parallelism: the batch is split into ``nchunks`` contiguous row ranges; each
-OpenMP thread runs the whole time loop on its rows with its own GEMMs
-(barrier-free, ONNX Runtime's scheme).  The caller keeps BLAS single-threaded
-while ``nchunks > 1`` (never nest thread pools) and lets BLAS thread the
-single-chunk and after-loop GEMMs instead.
+OpenMP thread runs the whole time loop on its rows (barrier-free, ONNX
+Runtime's scheme), projecting its own inputs step by step.  The per-step
+products use the step kernel of ``csrc/stepgemm.h`` on weights packed once
+per call, not BLAS: concurrent small OpenBLAS calls serialise on its buffer
+pool, and a threaded BLAS call next to the loop leaves BLAS workers spinning
+on the cores the loop needs.  The after-loop gradients split the same way,
+each thread making a few large single-threaded BLAS calls.  With one chunk
+(batch 1, or one thread) the input projection is one BLAS GEMM over all
+T * B rows, which BLAS may thread since no OpenMP region runs beside it.
 """
 cimport numpy as cnp
 from cython.parallel cimport prange
@@ -111,22 +118,24 @@ cdef inline floating* _project_step(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1
     return S + XO + I
 
 
-cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
-                        const floating* x,       # IN  (T, B, I)      fused projection
-                        const floating* w_ih_t,  # IN  W_ih^T (I, GH), packed; fused projection
-                        const floating* bias,    # IN  (GH,)         fused projection
-                        const floating* xw,      # IN  (T, B, GH) hoisted projection, or NULL
-                        const floating* w_hh_t,  # IN  W_hh^T (H, GH), packed; GRU_RB: r, z columns
-                        const floating* w_hn_t,  # IN  W_hn^T (H, H), packed, GRU_RB only
-                        const floating* b_hn,    # IN  (H,) GRU only
-                        floating* h,             # IN/OUT (B, H)
-                        floating* c,             # IN/OUT (B, H) LSTM only
-                        floating* out,           # OUT (T, B, H)
-                        floating* S,             # scratch (B, SW)
-                        floating* gates,         # OUT (T, B, GH) or NULL
-                        floating* hprev,         # OUT (T, B, H) or NULL
-                        floating* extra          # OUT (T, B, H) or NULL
-                        ) noexcept nogil:
+cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, void** p,
+                        floating tag) noexcept nogil:
+    """The forward time loop over batch rows b0..b1.  ``p``: the arrays of
+    :func:`forward` in its argument order."""
+    cdef const floating* x = <floating*> p[0]       # IN  (T, B, I)       fused projection
+    cdef const floating* w_ih_t = <floating*> p[1]  # IN  W_ih^T packed   fused projection
+    cdef const floating* bias = <floating*> p[2]    # IN  (GH,)           fused projection
+    cdef const floating* xw = <floating*> p[3]      # IN  (T, B, GH) hoisted projection, or NULL
+    cdef const floating* w_hh_t = <floating*> p[4]  # IN  W_hh^T packed (GRU_RB: r, z columns)
+    cdef const floating* w_hn_t = <floating*> p[5]  # IN  W_hn^T packed, GRU_RB only
+    cdef const floating* b_hn = <floating*> p[6]    # IN  (H,) GRU only
+    cdef floating* h = <floating*> p[7]             # IN/OUT (B, H)
+    cdef floating* c = <floating*> p[8]             # IN/OUT (B, H) LSTM only
+    cdef floating* out = <floating*> p[9]           # OUT (T, B, H)
+    cdef floating* S = <floating*> p[10]            # scratch (B, SW)
+    cdef floating* gates = <floating*> p[11]        # OUT (T, B, GH) or NULL
+    cdef floating* hprev = <floating*> p[12]        # OUT (T, B, H) or NULL
+    cdef floating* extra = <floating*> p[13]        # OUT (T, B, H) or NULL
     cdef Py_ssize_t H = lp.H, GH = lp.GH, SW = lp.SW, B = lp.B
     cdef Py_ssize_t GOFF = lp.XOFF - GH   # inference gate slot of a scratch row
     cdef int nb = <int> (b1 - b0)
@@ -183,47 +192,22 @@ cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
                 gru_rb_update(H, xr, sr + 3 * H, g, h + b * H, out + row * H)
 
 
-cdef void _forward(const Loop* lp, int nchunks, void** p, floating tag) noexcept nogil:
-    """Split the batch over ``nchunks`` threads; ``p`` holds the arrays of
-    :func:`forward` in its argument order, ``tag`` picks the float type."""
-    cdef Py_ssize_t ci, B = lp.B
-    cdef const floating* x = <floating*> p[0]
-    cdef const floating* w_ih_t = <floating*> p[1]
-    cdef const floating* bias = <floating*> p[2]
-    cdef const floating* xw = <floating*> p[3]
-    cdef const floating* w_hh_t = <floating*> p[4]
-    cdef const floating* w_hn_t = <floating*> p[5]
-    cdef const floating* b_hn = <floating*> p[6]
-    cdef floating* h = <floating*> p[7]
-    cdef floating* c = <floating*> p[8]
-    cdef floating* out = <floating*> p[9]
-    cdef floating* S = <floating*> p[10]
-    cdef floating* gates = <floating*> p[11]
-    cdef floating* hprev = <floating*> p[12]
-    cdef floating* extra = <floating*> p[13]
-    if nchunks <= 1:
-        _forward_rows(lp, 0, B, x, w_ih_t, bias, xw, w_hh_t, w_hn_t, b_hn, h, c, out, S,
-                      gates, hprev, extra)
-        return
-    for ci in prange(nchunks, num_threads=nchunks, schedule="static", chunksize=1):
-        _forward_rows(lp, ci * B // nchunks, (ci + 1) * B // nchunks, x, w_ih_t, bias, xw,
-                      w_hh_t, w_hn_t, b_hn, h, c, out, S, gates, hprev, extra)
-
-
 # -------------------------------------------------------------------- backward
-cdef void _backward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
-                         const floating* w_hh,    # IN  W_hh (GH, H) packed; GRU_RB: its r, z rows
-                         const floating* w_hn,    # IN  W_hn (H, H) packed, GRU_RB only
-                         const floating* gates,   # IN  (T, B, GH)
-                         const floating* hprev,   # IN  (T, B, H)
-                         const floating* extra,   # IN  (T, B, H) or NULL (RNN)
-                         const floating* dout,    # IN  (T, B, H) or NULL
-                         floating* dh,            # IN/OUT (B, H): dh_n -> dh0
-                         floating* dc,            # IN/OUT (B, H): dc_n -> dc0 (LSTM)
-                         floating* dgx,           # OUT (T, B, GH), zero-filled
-                         floating* dghn,          # OUT (T, B, H) GRU only, zero-filled
-                         floating* S              # scratch (B, SW)
-                         ) noexcept nogil:
+cdef void _backward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, void** p,
+                         floating tag) noexcept nogil:
+    """The backward time loop over batch rows b0..b1.  ``p``: the arrays of
+    :func:`backward` in its argument order."""
+    cdef const floating* w_hh = <floating*> p[0]    # IN  W_hh packed (GRU_RB: its r, z rows)
+    cdef const floating* w_hn = <floating*> p[1]    # IN  W_hn packed, GRU_RB only
+    cdef const floating* gates = <floating*> p[2]   # IN  (T, B, GH)
+    cdef const floating* hprev = <floating*> p[3]   # IN  (T, B, H)
+    cdef const floating* extra = <floating*> p[4]   # IN  (T, B, H) or NULL (RNN)
+    cdef const floating* dout = <floating*> p[5]    # IN  (T, B, H) or NULL
+    cdef floating* dh = <floating*> p[6]            # IN/OUT (B, H): dh_n -> dh0
+    cdef floating* dc = <floating*> p[7]            # IN/OUT (B, H): dc_n -> dc0 (LSTM)
+    cdef floating* dgx = <floating*> p[8]           # OUT (T, B, GH), zero-filled
+    cdef floating* dghn = <floating*> p[9]          # OUT (T, B, H) GRU only, zero-filled
+    cdef floating* S = <floating*> p[10]            # scratch (B, SW)
     cdef Py_ssize_t H = lp.H, GH = lp.GH, SW = lp.SW, B = lp.B
     cdef int nb = <int> (b1 - b0)
     cdef int cell = lp.cell
@@ -275,29 +259,6 @@ cdef void _backward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
                       <floating> 1, dh + b0 * H, <int> H)
 
 
-cdef void _backward(const Loop* lp, int nchunks, void** p, floating tag) noexcept nogil:
-    """Split the batch over ``nchunks`` threads; ``p`` holds the arrays of
-    :func:`backward` in its argument order."""
-    cdef Py_ssize_t ci, B = lp.B
-    cdef const floating* w_hh = <floating*> p[0]
-    cdef const floating* w_hn = <floating*> p[1]
-    cdef const floating* gates = <floating*> p[2]
-    cdef const floating* hprev = <floating*> p[3]
-    cdef const floating* extra = <floating*> p[4]
-    cdef const floating* dout = <floating*> p[5]
-    cdef floating* dh = <floating*> p[6]
-    cdef floating* dc = <floating*> p[7]
-    cdef floating* dgx = <floating*> p[8]
-    cdef floating* dghn = <floating*> p[9]
-    cdef floating* S = <floating*> p[10]
-    if nchunks <= 1:
-        _backward_rows(lp, 0, B, w_hh, w_hn, gates, hprev, extra, dout, dh, dc, dgx, dghn, S)
-        return
-    for ci in prange(nchunks, num_threads=nchunks, schedule="static", chunksize=1):
-        _backward_rows(lp, ci * B // nchunks, (ci + 1) * B // nchunks,
-                       w_hh, w_hn, gates, hprev, extra, dout, dh, dc, dgx, dghn, S)
-
-
 # ------------------------------------------------------- after-loop gradients
 cdef inline void _dw_rows(Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t N, Py_ssize_t ncols,
                           const floating* dG, Py_ssize_t ldg, const floating* B,
@@ -308,8 +269,7 @@ cdef inline void _dw_rows(Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t N, Py_ssize_t
              <int> ldg, B, <int> ncols, <floating> 1, dW + r0 * ncols, <int> ncols)
 
 
-cdef void _weight_grads_part(int cell, Py_ssize_t N, Py_ssize_t I, Py_ssize_t H,
-                             Py_ssize_t GH, Py_ssize_t part, Py_ssize_t nparts,
+cdef void _weight_grads_part(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
                              void** p, floating tag) noexcept nogil:
     """Part ``part`` of ``nparts`` of the after-loop products: rows
     [N part / nparts, N (part+1) / nparts) of ``dx = dG @ W_ih`` and a block
@@ -324,6 +284,8 @@ cdef void _weight_grads_part(int cell, Py_ssize_t N, Py_ssize_t I, Py_ssize_t H,
     cdef floating* dx = <floating*> p[6]            # OUT (N, I)
     cdef floating* dw_ih = <floating*> p[7]         # IN/OUT (GH, I), accumulated
     cdef floating* dw_hh = <floating*> p[8]         # IN/OUT (GH, H), accumulated
+    cdef int cell = lp.cell
+    cdef Py_ssize_t N = lp.B, I = lp.input_size, H = lp.H, GH = lp.GH   # B: all T*B rows
     cdef Py_ssize_t n0 = part * N // nparts, n1 = (part + 1) * N // nparts
     # Gate rows in blocks of 4.
     cdef Py_ssize_t g0 = (part * (GH // 4) // nparts) * 4
@@ -345,18 +307,49 @@ cdef void _weight_grads_part(int cell, Py_ssize_t N, Py_ssize_t I, Py_ssize_t H,
         _dw_rows(gm, g1, N, H, dgx, GH, extra, dw_hh)
 
 
-cdef void _weight_grads(int cell, Py_ssize_t N, Py_ssize_t I, Py_ssize_t H, Py_ssize_t GH,
-                        int nthreads, void** p, floating tag) noexcept nogil:
-    """All parts, one per OpenMP thread: each makes a few large BLAS calls.
-    With several threads the caller limits BLAS to one thread (no nested
-    pools); many small concurrent OpenBLAS calls serialise on its buffer
-    pool, but a few large ones scale (measured 1.7x on 2 threads)."""
+# ------------------------------------------------------------------ launcher
+cdef enum Job:
+    FORWARD = 0
+    BACKWARD = 1
+    WEIGHT_GRADS = 2
+
+
+cdef inline void _part(Job job, const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
+                       void** p, floating tag) noexcept nogil:
+    cdef Py_ssize_t b0 = part * lp.B // nparts, b1 = (part + 1) * lp.B // nparts
+    if job == FORWARD:
+        _forward_rows(lp, b0, b1, p, tag)
+    elif job == BACKWARD:
+        _backward_rows(lp, b0, b1, p, tag)
+    else:
+        _weight_grads_part(lp, part, nparts, p, tag)
+
+
+cdef void _run_parts(Job job, const Loop* lp, int nparts, void** p,
+                     floating tag) noexcept nogil:
+    """Run ``job`` as ``nparts`` independent parts, one per OpenMP thread:
+    contiguous batch slices for the time loops (each thread runs the whole
+    loop on its rows, no barrier per step), row blocks for the weight
+    gradients.  One part runs on the calling thread, outside OpenMP."""
     cdef Py_ssize_t ci
-    if nthreads <= 1:
-        _weight_grads_part(cell, N, I, H, GH, 0, 1, p, tag)
+    if nparts <= 1:
+        _part(job, lp, 0, 1, p, tag)
         return
-    for ci in prange(nthreads, num_threads=nthreads, schedule="static", chunksize=1):
-        _weight_grads_part(cell, N, I, H, GH, ci, nthreads, p, tag)
+    for ci in prange(nparts, num_threads=nparts, schedule="static", chunksize=1):
+        _part(job, lp, ci, nparts, p, tag)
+
+
+cdef void _launch(Job job, Loop* lp, int nparts, tuple arrays, object dtype):
+    """Collect the arrays' data pointers and run ``job`` without the GIL."""
+    cdef void* p[16]
+    for i, a in enumerate(arrays):
+        p[i] = _ptr(a)
+    if dtype == np.float32:
+        with nogil:
+            _run_parts(job, lp, nparts, p, <float> 0)
+    else:
+        with nogil:
+            _run_parts(job, lp, nparts, p, <double> 0)
 
 
 # -------------------------------------------------------------- Python entries
@@ -399,16 +392,8 @@ def forward(int cell, x, w_ih_t, bias, xw, w_hh_t, w_hn_t, b_hn, lengths, Py_ssi
     """
     cdef Py_ssize_t B = h.shape[0], H = h.shape[1], I = 0 if x is None else x.shape[2]
     cdef Loop lp = _loop(cell, lengths, steps, reverse, B, I, H, scratch)
-    cdef void* p[14]
-    for i, a in enumerate((x, w_ih_t, bias, xw, w_hh_t, w_hn_t, b_hn, h, c, out, scratch,
-                           gates, hprev, extra)):
-        p[i] = _ptr(a)
-    if h.dtype == np.float32:
-        with nogil:
-            _forward(&lp, nchunks, p, <float> 0)
-    else:
-        with nogil:
-            _forward(&lp, nchunks, p, <double> 0)
+    _launch(FORWARD, &lp, nchunks, (x, w_ih_t, bias, xw, w_hh_t, w_hn_t, b_hn, h, c, out,
+                                    scratch, gates, hprev, extra), h.dtype)
 
 
 def backward(int cell, w_hh, w_hn, lengths, Py_ssize_t steps, bint reverse, gates, hprev,
@@ -422,31 +407,22 @@ def backward(int cell, w_hh, w_hn, lengths, Py_ssize_t steps, bint reverse, gate
     """
     cdef Py_ssize_t B = dh.shape[0], H = dh.shape[1]
     cdef Loop lp = _loop(cell, lengths, steps, reverse, B, 0, H, scratch)
-    cdef void* p[11]
-    for i, a in enumerate((w_hh, w_hn, gates, hprev, extra, dout, dh, dc, dgx, dghn, scratch)):
-        p[i] = _ptr(a)
-    if dh.dtype == np.float32:
-        with nogil:
-            _backward(&lp, nchunks, p, <float> 0)
-    else:
-        with nogil:
-            _backward(&lp, nchunks, p, <double> 0)
+    _launch(BACKWARD, &lp, nchunks, (w_hh, w_hn, gates, hprev, extra, dout, dh, dc, dgx, dghn,
+                                     scratch), dh.dtype)
 
 
 def weight_grads(int cell, dgx, dghn, x, hprev, extra, w_ih, dx, dw_ih, dw_hh, int nthreads):
     """After the loop: ``dx = dG @ W_ih`` and the accumulating
     ``dW_ih += dG^T x``, ``dW_hh += dG_h^T h_prev`` GEMMs over all
     N = T * B rows at once (never one per step), split over ``nthreads``."""
-    cdef Py_ssize_t N = dgx.shape[0], GH = dgx.shape[1], I = dx.shape[1], H = dw_hh.shape[1]
-    cdef void* p[9]
-    for i, a in enumerate((dgx, dghn, x, hprev, extra, w_ih, dx, dw_ih, dw_hh)):
-        p[i] = _ptr(a)
-    if dgx.dtype == np.float32:
-        with nogil:
-            _weight_grads(cell, N, I, H, GH, nthreads, p, <float> 0)
-    else:
-        with nogil:
-            _weight_grads(cell, N, I, H, GH, nthreads, p, <double> 0)
+    cdef Loop lp
+    lp.cell = cell
+    lp.B = dgx.shape[0]          # all N = T * B rows
+    lp.input_size = dx.shape[1]
+    lp.H = dw_hh.shape[1]
+    lp.GH = dgx.shape[1]
+    _launch(WEIGHT_GRADS, &lp, nthreads, (dgx, dghn, x, hprev, extra, w_ih, dx, dw_ih, dw_hh),
+            dgx.dtype)
 
 
 def input_projection(x, w_ih, out):
