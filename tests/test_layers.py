@@ -374,6 +374,22 @@ def test_dstate_none_means_zeros(kind):
         np.testing.assert_array_equal(v, g1[k])
 
 
+def _check_grads_accumulate(module, one_pass):
+    """Two passes give twice one pass's gradients; zero_grad clears them and
+    a pass after it gives one pass's gradients again."""
+    one_pass()
+    g1 = {k: v.copy() for k, v in module.grads.items()}
+    assert all(np.any(v != 0) for v in g1.values())
+    one_pass()
+    for k, v in module.grads.items():
+        np.testing.assert_allclose(v, 2 * g1[k], rtol=1e-12, atol=1e-14, err_msg=k)
+    module.zero_grad()
+    assert all(np.all(v == 0) for v in module.grads.values())
+    one_pass()
+    for k, v in module.grads.items():
+        np.testing.assert_allclose(v, g1[k], rtol=1e-12, atol=1e-14, err_msg=k)
+
+
 # ----------------------------------------------------- grads / zero_grad
 @pytest.mark.parametrize("kind", ALL_KINDS)
 def test_grads_accumulate_and_zero_grad_clears(kind):
@@ -392,17 +408,7 @@ def test_grads_accumulate_and_zero_grad_clears(kind):
         R, Rs = loss_and_seeds(np.random.default_rng(11), out, st)
         bp(R, Rs)
 
-    one_pass()
-    g1 = {k: v.copy() for k, v in layer.grads.items()}
-    assert all(np.any(v != 0) for v in g1.values())
-    one_pass()
-    for k, v in layer.grads.items():
-        np.testing.assert_allclose(v, 2 * g1[k], rtol=1e-12, atol=1e-14, err_msg=k)
-    layer.zero_grad()
-    assert all(np.all(v == 0) for v in layer.grads.values())
-    one_pass()
-    for k, v in layer.grads.items():
-        np.testing.assert_allclose(v, g1[k], rtol=1e-12, atol=1e-14, err_msg=k)
+    _check_grads_accumulate(layer, one_pass)
 
     cell = make_cell(kind, 3, 4, seed=0, dtype="float64")
     assert set(cell.grads) == set(cell.state_dict())
@@ -412,14 +418,7 @@ def test_grads_accumulate_and_zero_grad_clears(kind):
         new, bp = cell.forward_train(x[0], st0)
         bp(tuple(np.ones(s.shape) for s in new) if kind == "lstm" else np.ones(new.shape))
 
-    cell_pass()
-    c1 = {k: v.copy() for k, v in cell.grads.items()}
-    assert all(np.any(v != 0) for v in c1.values())
-    cell_pass()
-    for k, v in cell.grads.items():
-        np.testing.assert_allclose(v, 2 * c1[k], rtol=1e-12, atol=1e-14, err_msg=k)
-    cell.zero_grad()
-    assert all(np.all(v == 0) for v in cell.grads.values())
+    _check_grads_accumulate(cell, cell_pass)
 
 
 # -------------------------------------------------------------- state dicts
