@@ -15,7 +15,7 @@ from . import _recurrent
 
 _BUILD = _recurrent.build_info()
 _lock = threading.Lock()
-_state = {"num_threads": None, "blas": None}
+_state = {"num_threads": None, "blas": None, "blas_depth": 0, "blas_saved": None, "blas_now": None}
 
 
 def _default_num_threads():
@@ -63,18 +63,31 @@ def _blas_controllers():
 
 @contextlib.contextmanager
 def blas_threads(n):
-    """Run the block with every loaded BLAS library limited to ``n`` threads."""
+    """Run the block with every loaded BLAS library limited to ``n`` threads.
+
+    Safe when several Python threads run kernels at once: the first block to
+    enter saves the libraries' settings and the last to leave restores them;
+    overlapping blocks keep the smallest count any of them asked for, so an
+    OpenMP region that needs single-threaded BLAS never gets more.
+    """
     libs = _blas_controllers()
     with _lock:
-        before = [lib.get_num_threads() for lib in libs]
+        if _state["blas_depth"] == 0:
+            _state["blas_saved"] = [lib.get_num_threads() for lib in libs]
+            _state["blas_now"] = n
+        else:
+            _state["blas_now"] = min(n, _state["blas_now"])
+        _state["blas_depth"] += 1
         for lib in libs:
-            lib.set_num_threads(n)
+            lib.set_num_threads(_state["blas_now"])
     try:
         yield
     finally:
         with _lock:
-            for lib, k in zip(libs, before):
-                lib.set_num_threads(k)
+            _state["blas_depth"] -= 1
+            if _state["blas_depth"] == 0:
+                for lib, k in zip(libs, _state["blas_saved"]):
+                    lib.set_num_threads(k)
 
 
 def num_chunks(batch):

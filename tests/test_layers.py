@@ -1096,3 +1096,30 @@ def test_gradient_of_defaulted_state_is_zeros(kind):
     _, dprev = cbp(tuple(np.ones(s.shape) for s in new) if kind == "lstm" else np.ones(new.shape))
     for g in state_list(dprev):
         assert g.shape == (2, 4) and np.all(g == 0)
+
+
+def test_python_threads_run_layers_concurrently_with_the_same_results():
+    # Kernels release the GIL; concurrent calls must not disturb each other
+    # (their buffers are their own; BLAS thread limits are reference-counted).
+    import threading
+
+    rng = np.random.default_rng(3)
+    layers = [fr.LSTM(6, 9, seed=1), fr.GRU(6, 9, seed=2), fr.RNN(6, 9, seed=3)]
+    xs = [rng.standard_normal((12, 5, 6)).astype(np.float32) for _ in range(6)]
+    lengths = np.array([12, 3, 7, 0, 9])
+    expected = [[m(x, lengths=lengths)[0] for x in xs] for m in layers]
+    results = [[None] * len(xs) for _ in layers]
+
+    def work(i):
+        for _ in range(3):
+            for j, x in enumerate(xs):
+                results[i][j] = layers[i](x, lengths=lengths)[0]
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(layers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i in range(len(layers)):
+        for j in range(len(xs)):
+            np.testing.assert_array_equal(results[i][j], expected[i][j])
