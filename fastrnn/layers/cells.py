@@ -5,20 +5,21 @@ A cell step is the fused kernel run over a sequence of length 1, so cells
 and layers share every line of math (and a cell's weights load straight
 into a one-layer layer and back).
 """
-import math
-
 import numpy as np
 
 from .. import functional as F
 from .._validation import as_array, positive_int, state_parts
+from .init import check_init_options, recurrent_parameters
 from .module import Module, make_rng, one_shot
 
 
 class _Cell(Module):
     _has_cell = False
 
+    _config_keys = ("input_size", "hidden_size", "bias", "dtype", "recurrent_init")
+
     def __init__(self, mode, input_size, hidden_size, bias=True, dtype="float32", seed=None,
-                 reset_after=True):
+                 reset_after=True, recurrent_init="uniform", forget_bias=None):
         super().__init__(dtype)
         self.mode = mode
         self.input_size = positive_int(input_size, "input_size")
@@ -28,14 +29,12 @@ class _Cell(Module):
                 raise TypeError(f"{name} must be a bool, got {type(flag).__name__} ({flag!r})")
         self.bias = bool(bias)
         self.reset_after = bool(reset_after)
-        rng = make_rng(seed)
-        G, H = F.num_gates(mode), self.hidden_size
-        k = 1.0 / math.sqrt(H)
-        shapes = [("weight_ih", (G * H, self.input_size)), ("weight_hh", (G * H, H))]
-        if self.bias:
-            shapes += [("bias_ih", (G * H,)), ("bias_hh", (G * H,))]
-        for name, shape in shapes:
-            self._add_parameter(name, rng.uniform(-k, k, size=shape))
+        self.forget_bias = check_init_options(mode, self.bias, recurrent_init, forget_bias)
+        self.recurrent_init = recurrent_init
+        for name, value in recurrent_parameters(make_rng(seed), F.num_gates(mode), self.input_size,
+                                                self.hidden_size, self.bias, recurrent_init,
+                                                self.forget_bias):
+            self._add_parameter(name, value)
 
     def _weights(self):
         p = self._params
@@ -110,26 +109,35 @@ class _Cell(Module):
 class RNNCell(_Cell):
     """``h' = act(W_ih x + b_ih + W_hh h + b_hh)``, act ``"tanh"`` or ``"relu"``."""
 
+    _config_keys = _Cell._config_keys + ("nonlinearity",)
+
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh",
-                 dtype="float32", seed=None):
+                 dtype="float32", seed=None, recurrent_init="uniform"):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
-        super().__init__("rnn_" + nonlinearity, input_size, hidden_size, bias, dtype, seed)
+        super().__init__("rnn_" + nonlinearity, input_size, hidden_size, bias, dtype, seed,
+                         recurrent_init=recurrent_init)
 
 
 class LSTMCell(_Cell):
     """One LSTM step: ``h, c = cell(x_t, (h, c))``."""
 
     _has_cell = True
+    _config_keys = _Cell._config_keys + ("forget_bias",)
 
-    def __init__(self, input_size, hidden_size, bias=True, dtype="float32", seed=None):
-        super().__init__("lstm", input_size, hidden_size, bias, dtype, seed)
+    def __init__(self, input_size, hidden_size, bias=True, dtype="float32", seed=None,
+                 recurrent_init="uniform", forget_bias=None):
+        super().__init__("lstm", input_size, hidden_size, bias, dtype, seed,
+                         recurrent_init=recurrent_init, forget_bias=forget_bias)
 
 
 class GRUCell(_Cell):
     """One GRU step: ``h = cell(x_t, h)``; ``reset_after`` as :class:`fastrnn.GRU`."""
 
+    _config_keys = _Cell._config_keys + ("reset_after",)
+
     def __init__(self, input_size, hidden_size, bias=True, dtype="float32", seed=None,
-                 reset_after=True):
-        super().__init__("gru", input_size, hidden_size, bias, dtype, seed, reset_after)
+                 reset_after=True, recurrent_init="uniform"):
+        super().__init__("gru", input_size, hidden_size, bias, dtype, seed, reset_after,
+                         recurrent_init=recurrent_init)

@@ -24,7 +24,10 @@ def make_rng(seed, name="seed"):
 
 
 class Module:
-    """Base class: parameter registry, gradients and state dicts."""
+    """Base class: parameter registry, gradients, state dicts and config."""
+
+    # Constructor arguments that rebuild the module (with ``get_config``).
+    _config_keys = ()
 
     def __init__(self, dtype="float32"):
         self.dtype = resolve_dtype(dtype)
@@ -66,6 +69,15 @@ class Module:
         """Reset every accumulated gradient to zero."""
         for g in self._walk("_grads").values():
             g.fill(0)
+
+    def get_config(self):
+        """The constructor arguments that rebuild this module (JSON-able):
+        ``type(self)(**module.get_config())`` has the same structure."""
+        config = {}
+        for key in self._config_keys:
+            value = getattr(self, key)
+            config[key] = value.name if isinstance(value, np.dtype) else value
+        return config
 
     def state_dict(self):
         """Copies of the parameters, by name."""

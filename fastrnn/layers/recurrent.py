@@ -5,12 +5,11 @@ kernel call per layer and direction; stacks feed each layer's merged output
 to the next (with dropout between layers in training).  Shapes, names and
 initialisation are PyTorch's (see API.md).
 """
-import math
-
 import numpy as np
 
 from .. import functional as F
 from .._validation import as_array, as_lengths, positive_int, state_parts
+from .init import check_init_options, recurrent_parameters
 from .merge import MERGE_MODES, merge, merge_backward, merged_width
 from .module import Module, make_rng, one_shot
 
@@ -20,9 +19,13 @@ class _RecurrentLayer(Module):
 
     _has_cell = False  # LSTM carries (h, c)
 
+    _config_keys = ("input_size", "hidden_size", "num_layers", "bias", "batch_first",
+                    "dropout", "bidirectional", "merge_mode", "dtype", "recurrent_init")
+
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
                  batch_first=False, dropout=0.0, bidirectional=False,
-                 merge_mode="concat", dtype="float32", seed=None, reset_after=True):
+                 merge_mode="concat", dtype="float32", seed=None, reset_after=True,
+                 recurrent_init="uniform", forget_bias=None):
         super().__init__(dtype)
         self.mode = mode
         self.input_size = positive_int(input_size, "input_size")
@@ -45,6 +48,8 @@ class _RecurrentLayer(Module):
         self.merge_mode = merge_mode
         self.reset_after = bool(reset_after)
         self.num_directions = 2 if self.bidirectional else 1
+        self.forget_bias = check_init_options(mode, self.bias, recurrent_init, forget_bias)
+        self.recurrent_init = recurrent_init
         self._rng = make_rng(seed)
         # Dropout masks come from their own stream, so that drawing them
         # never shifts the initialisation of a layer built with the same seed.
@@ -56,20 +61,15 @@ class _RecurrentLayer(Module):
         return f"_l{layer}" + ("_reverse" if direction else "")
 
     def _init_parameters(self):
-        """PyTorch's default: every parameter ~ U(-1/sqrt(H), 1/sqrt(H))."""
-        H, D = self.hidden_size, self.num_directions
-        G = F.num_gates(self.mode)
-        k = 1.0 / math.sqrt(H)
-        width = merged_width(self.merge_mode, H, D)
+        """PyTorch's default (see ``layers/init.py`` for the options)."""
+        width = merged_width(self.merge_mode, self.hidden_size, self.num_directions)
         for layer in range(self.num_layers):
             in_size = self.input_size if layer == 0 else width
-            for d in range(D):
-                sfx = self._suffix(layer, d)
-                shapes = [("weight_ih", (G * H, in_size)), ("weight_hh", (G * H, H))]
-                if self.bias:
-                    shapes += [("bias_ih", (G * H,)), ("bias_hh", (G * H,))]
-                for name, shape in shapes:
-                    self._add_parameter(name + sfx, self._rng.uniform(-k, k, size=shape))
+            for d in range(self.num_directions):
+                for name, value in recurrent_parameters(
+                        self._rng, F.num_gates(self.mode), in_size, self.hidden_size, self.bias,
+                        self.recurrent_init, self.forget_bias):
+                    self._add_parameter(name + self._suffix(layer, d), value)
 
     def _weights(self, layer, direction):
         sfx = self._suffix(layer, direction)
@@ -246,14 +246,17 @@ class _RecurrentLayer(Module):
 class RNN(_RecurrentLayer):
     """Elman RNN: ``h' = act(W_ih x + b_ih + W_hh h + b_hh)``, act tanh or relu."""
 
+    _config_keys = _RecurrentLayer._config_keys + ("nonlinearity",)
+
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
                  batch_first=False, dropout=0.0, bidirectional=False, merge_mode="concat",
-                 dtype="float32", seed=None):
+                 dtype="float32", seed=None, recurrent_init="uniform"):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
         super().__init__("rnn_" + nonlinearity, input_size, hidden_size, num_layers, bias,
-                         batch_first, dropout, bidirectional, merge_mode, dtype, seed)
+                         batch_first, dropout, bidirectional, merge_mode, dtype, seed,
+                         recurrent_init=recurrent_init)
 
     def extra_repr(self):
         s = super().extra_repr()
@@ -264,22 +267,28 @@ class LSTM(_RecurrentLayer):
     """LSTM with PyTorch's gates ``i, f, g, o``; state ``(h, c)``."""
 
     _has_cell = True
+    _config_keys = _RecurrentLayer._config_keys + ("forget_bias",)
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, merge_mode="concat", dtype="float32", seed=None):
+                 dropout=0.0, bidirectional=False, merge_mode="concat", dtype="float32", seed=None,
+                 recurrent_init="uniform", forget_bias=None):
         super().__init__("lstm", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, merge_mode, dtype, seed)
+                         dropout, bidirectional, merge_mode, dtype, seed,
+                         recurrent_init=recurrent_init, forget_bias=forget_bias)
 
 
 class GRU(_RecurrentLayer):
     """GRU with gates ``r, z, n``; ``reset_after`` picks PyTorch's (True) or
     Cho et al.'s (False) candidate, see API.md."""
 
+    _config_keys = _RecurrentLayer._config_keys + ("reset_after",)
+
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, merge_mode="concat", dtype="float32",
-                 seed=None, reset_after=True):
+                 seed=None, reset_after=True, recurrent_init="uniform"):
         super().__init__("gru", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, merge_mode, dtype, seed, reset_after)
+                         dropout, bidirectional, merge_mode, dtype, seed, reset_after,
+                         recurrent_init=recurrent_init)
 
     def extra_repr(self):
         return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")
