@@ -120,22 +120,22 @@ cdef inline floating* _project_step(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1
 
 cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, void** p,
                         floating tag) noexcept nogil:
-    """The forward time loop over batch rows b0..b1.  ``p``: the arrays of
-    :func:`forward` in its argument order."""
-    cdef const floating* x = <floating*> p[0]       # IN  (T, B, I)       fused projection
-    cdef const floating* w_ih_t = <floating*> p[1]  # IN  W_ih^T packed   fused projection
-    cdef const floating* bias = <floating*> p[2]    # IN  (GH,)           fused projection
-    cdef const floating* xw = <floating*> p[3]      # IN  (T, B, GH) hoisted projection, or NULL
-    cdef const floating* w_hh_t = <floating*> p[4]  # IN  W_hh^T packed (GRU_RB: r, z columns)
-    cdef const floating* w_hn_t = <floating*> p[5]  # IN  W_hn^T packed, GRU_RB only
-    cdef const floating* b_hn = <floating*> p[6]    # IN  (H,) GRU only
-    cdef floating* h = <floating*> p[7]             # IN/OUT (B, H)
-    cdef floating* c = <floating*> p[8]             # IN/OUT (B, H) LSTM only
-    cdef floating* out = <floating*> p[9]           # OUT (T, B, H)
-    cdef floating* S = <floating*> p[10]            # scratch (B, SW)
-    cdef floating* gates = <floating*> p[11]        # OUT (T, B, GH) or NULL
-    cdef floating* hprev = <floating*> p[12]        # OUT (T, B, H) or NULL
-    cdef floating* extra = <floating*> p[13]        # OUT (T, B, H) or NULL
+    """The forward time loop over batch rows b0..b1.  ``p``: the arrays of a
+    :func:`forward` job in its order (FORWARD_ARRAYS)."""
+    cdef const floating* x = <floating*> p[0]       # IN  (T, B, I)
+    cdef const floating* w_ih_t = <floating*> p[2]  # IN  W_ih^T packed   fused projection
+    cdef const floating* bias = <floating*> p[3]    # IN  (GH,)           fused projection
+    cdef const floating* xw = <floating*> p[4]      # IN  (T, B, GH) hoisted projection, or NULL
+    cdef const floating* w_hh_t = <floating*> p[5]  # IN  W_hh^T packed (GRU_RB: r, z columns)
+    cdef const floating* w_hn_t = <floating*> p[6]  # IN  W_hn^T packed, GRU_RB only
+    cdef const floating* b_hn = <floating*> p[7]    # IN  (H,) GRU only
+    cdef floating* h = <floating*> p[8]             # IN/OUT (B, H)
+    cdef floating* c = <floating*> p[9]             # IN/OUT (B, H) LSTM only
+    cdef floating* out = <floating*> p[10]          # OUT (T, B, H)
+    cdef floating* S = <floating*> p[11]            # scratch (B, SW)
+    cdef floating* gates = <floating*> p[12]        # OUT (T, B, GH) or NULL
+    cdef floating* hprev = <floating*> p[13]        # OUT (T, B, H) or NULL
+    cdef floating* extra = <floating*> p[14]        # OUT (T, B, H) or NULL
     cdef Py_ssize_t H = lp.H, GH = lp.GH, SW = lp.SW, B = lp.B
     cdef Py_ssize_t GOFF = lp.XOFF - GH   # inference gate slot of a scratch row
     cdef int nb = <int> (b1 - b0)
@@ -195,8 +195,8 @@ cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, void** p,
 # -------------------------------------------------------------------- backward
 cdef void _backward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, void** p,
                          floating tag) noexcept nogil:
-    """The backward time loop over batch rows b0..b1.  ``p``: the arrays of
-    :func:`backward` in its argument order."""
+    """The backward time loop over batch rows b0..b1.  ``p``: the arrays of a
+    :func:`backward` job in its order (BACKWARD_ARRAYS)."""
     cdef const floating* w_hh = <floating*> p[0]    # IN  W_hh packed (GRU_RB: its r, z rows)
     cdef const floating* w_hn = <floating*> p[1]    # IN  W_hn packed, GRU_RB only
     cdef const floating* gates = <floating*> p[2]   # IN  (T, B, GH)
@@ -274,7 +274,7 @@ cdef void _weight_grads_part(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
     """Part ``part`` of ``nparts`` of the after-loop products: rows
     [N part / nparts, N (part+1) / nparts) of ``dx = dG @ W_ih`` and a block
     of gate rows of ``dW_ih += dG^T x`` and ``dW_hh += dG_h^T h_prev``.
-    ``p``: the arrays of :func:`weight_grads` in its argument order."""
+    ``p``: the arrays of a :func:`weight_grads` job (WEIGHT_GRADS_ARRAYS)."""
     cdef const floating* dgx = <floating*> p[0]     # IN  (N, GH)
     cdef const floating* dghn = <floating*> p[1]    # IN  (N, H) GRU only
     cdef const floating* x = <floating*> p[2]       # IN  (N, I)
@@ -313,11 +313,36 @@ cdef enum Job:
     BACKWARD = 1
     WEIGHT_GRADS = 2
 
+# The arrays of each job, in the order of its pointer table.
+FORWARD_ARRAYS = ("x", "w_ih", "w_ih_t", "bias", "xw", "w_hh_t", "w_hn_t", "b_hn", "h", "c",
+                  "out", "scratch", "gates", "hprev", "extra")
+BACKWARD_ARRAYS = ("w_hh", "w_hn", "gates", "hprev", "extra", "dout", "dh", "dc", "dgx",
+                   "dghn", "scratch")
+WEIGHT_GRADS_ARRAYS = ("dgx", "dghn", "x", "hprev", "extra", "w_ih", "dx", "dw_ih", "dw_hh")
+DEF MAX_ARRAYS = 16
+DEF MAX_LOOPS = 2
+
+
+cdef void _project_all(const Loop* lp, void** p, floating tag) noexcept nogil:
+    """Hoisted input projection of a whole direction, one GEMM over all rows
+    of the steps it runs: ``xw = bias + x @ W_ih^T``."""
+    cdef const floating* x = <floating*> p[0]
+    cdef const floating* w_ih = <floating*> p[1]
+    cdef const floating* bias = <floating*> p[3]
+    cdef floating* xw = <floating*> p[4]
+    cdef Py_ssize_t r, n = lp.steps * lp.B, GH = lp.GH, I = lp.input_size
+    for r in range(n):
+        memcpy(xw + r * GH, bias, GH * sizeof(floating))
+    gemm(NoTrans, Trans, <int> n, <int> GH, <int> I, <floating> 1, x, <int> I, w_ih, <int> I,
+         <floating> 1, xw, <int> GH)
+
 
 cdef inline void _part(Job job, const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
                        void** p, floating tag) noexcept nogil:
     cdef Py_ssize_t b0 = part * lp.B // nparts, b1 = (part + 1) * lp.B // nparts
     if job == FORWARD:
+        if p[4] != NULL:  # hoisted projection: this part covers every row
+            _project_all(lp, p, tag)
         _forward_rows(lp, b0, b1, p, tag)
     elif job == BACKWARD:
         _backward_rows(lp, b0, b1, p, tag)
@@ -325,31 +350,35 @@ cdef inline void _part(Job job, const Loop* lp, Py_ssize_t part, Py_ssize_t npar
         _weight_grads_part(lp, part, nparts, p, tag)
 
 
-cdef void _run_parts(Job job, const Loop* lp, int nparts, void** p,
-                     floating tag) noexcept nogil:
-    """Run ``job`` as ``nparts`` independent parts, one per OpenMP thread:
-    contiguous batch slices for the time loops (each thread runs the whole
-    loop on its rows, no barrier per step), row blocks for the weight
-    gradients.  One part runs on the calling thread, outside OpenMP."""
+cdef void _run_parts(Job job, const Loop* lps, int nloops, int nper,
+                     void* (*ps)[MAX_ARRAYS], floating tag) noexcept nogil:
+    """Run ``job`` for ``nloops`` loops (a layer's directions) as
+    ``nper`` independent parts each, one part per OpenMP thread: contiguous
+    batch slices for the time loops (each thread runs the whole loop on its
+    rows, no barrier per step), row blocks for the weight gradients.  The
+    directions run side by side.  A single part runs on the calling thread,
+    outside OpenMP."""
     cdef Py_ssize_t ci
-    if nparts <= 1:
-        _part(job, lp, 0, 1, p, tag)
+    cdef int total = nloops * nper
+    if total <= 1:
+        _part(job, &lps[0], 0, 1, ps[0], tag)
         return
-    for ci in prange(nparts, num_threads=nparts, schedule="static", chunksize=1):
-        _part(job, lp, ci, nparts, p, tag)
+    for ci in prange(total, num_threads=total, schedule="static", chunksize=1):
+        _part(job, &lps[ci // nper], ci % nper, nper, ps[ci // nper], tag)
 
 
-cdef void _launch(Job job, Loop* lp, int nparts, tuple arrays, object dtype):
+cdef void _launch(Job job, Loop* lps, int nloops, int nper, list tables, object dtype):
     """Collect the arrays' data pointers and run ``job`` without the GIL."""
-    cdef void* p[16]
-    for i, a in enumerate(arrays):
-        p[i] = _ptr(a)
+    cdef void* ps[MAX_LOOPS][MAX_ARRAYS]
+    for d, arrays in enumerate(tables):
+        for i, a in enumerate(arrays):
+            ps[d][i] = _ptr(a)
     if dtype == np.float32:
         with nogil:
-            _run_parts(job, lp, nparts, p, <float> 0)
+            _run_parts(job, lps, nloops, nper, ps, <float> 0)
     else:
         with nogil:
-            _run_parts(job, lp, nparts, p, <double> 0)
+            _run_parts(job, lps, nloops, nper, ps, <double> 0)
 
 
 # -------------------------------------------------------------- Python entries
@@ -373,73 +402,75 @@ cdef inline Loop _loop(int cell, object lengths, Py_ssize_t steps, bint reverse,
     return lp
 
 
-def forward(int cell, x, w_ih_t, bias, xw, w_hh_t, w_hn_t, b_hn, lengths, Py_ssize_t steps,
-            bint reverse, h, c, out, scratch, gates, hprev, extra, int nchunks):
-    """Run the time loop (inference when ``gates`` is None, else training).
+def _tables(list jobs, tuple names, int max_loops=MAX_LOOPS):
+    if not 1 <= len(jobs) <= max_loops:
+        raise ValueError(f"1 to {max_loops} jobs, got {len(jobs)}")
+    return [tuple(job[name] for name in names) for job in jobs]
 
-    The input projection is either hoisted (``xw``: all steps, computed by
-    the caller with one GEMM) or, when ``xw`` is None, fused into each step
-    from ``x (T, B, I)``, ``w_ih_t`` and the folded ``bias (GH,)``; then
-    ``scratch`` rows need ``I + GH`` columns past ``scratch_width``.  The
-    weight operands come packed (:func:`pack`): ``w_ih_t`` = W_ih^T,
-    ``w_hh_t`` = W_hh^T (GRU_RB: its r, z columns; ``w_hn_t`` its n columns).
+
+def forward(list jobs, int nper):
+    """Run the forward time loop of one or two directions side by side.
+
+    Each job is a dict with ``cell, lengths, steps, reverse`` and the arrays
+    of FORWARD_ARRAYS (None where unused); ``nper`` threads run each job on
+    contiguous batch slices.  Inference when ``gates`` is None, training
+    otherwise.  The input projection is either hoisted (``xw`` given: the
+    job's single part first computes ``bias + x @ W_ih^T`` for all steps with
+    one BLAS GEMM into it, so ``nper`` must be 1) or fused into each step
+    (``xw`` None: from ``w_ih_t`` = W_ih^T packed, and ``scratch`` rows
+    carry ``I + GH`` more columns past ``scratch_width``).  ``w_hh_t`` is
+    W_hh^T packed (:func:`pack`; GRU_RB: its r, z columns, ``w_hn_t`` its n
+    columns); ``bias`` the folded ``b_ih + b_hh`` (GRU: without ``b_hn``).
 
     The caller (``fastrnn.functional``) has validated everything: C-contiguous
     arrays of one float dtype with the shapes of the module docstring,
     ``lengths`` intp in [0, T], ``steps = max(lengths)``, ``out`` and the
-    training workspace zero-filled, ``1 <= nchunks <= B``.  ``h`` / ``c``
-    hold the initial state on entry and the final state on return.
+    training workspace zero-filled past the lengths, ``1 <= nper <= B``.
+    ``h`` / ``c`` hold the initial state on entry and the final one on return.
     """
-    cdef Py_ssize_t B = h.shape[0], H = h.shape[1], I = 0 if x is None else x.shape[2]
-    cdef Loop lp = _loop(cell, lengths, steps, reverse, B, I, H, scratch)
-    _launch(FORWARD, &lp, nchunks, (x, w_ih_t, bias, xw, w_hh_t, w_hn_t, b_hn, h, c, out,
-                                    scratch, gates, hprev, extra), h.dtype)
+    cdef Loop lps[MAX_LOOPS]
+    tables = _tables(jobs, FORWARD_ARRAYS)
+    for d, job in enumerate(jobs):
+        x, h = job["x"], job["h"]
+        lps[d] = _loop(job["cell"], job["lengths"], job["steps"], job["reverse"], h.shape[0],
+                       x.shape[2], h.shape[1], job["scratch"])
+    _launch(FORWARD, lps, len(jobs), nper, tables, jobs[0]["h"].dtype)
 
 
-def backward(int cell, w_hh, w_hn, lengths, Py_ssize_t steps, bint reverse, gates, hprev,
-             extra, dout, dh, dc, dgx, dghn, scratch, int nchunks):
-    """Backpropagate through the time loop: fills ``dgx`` (and ``dghn``).
+def backward(list jobs, int nper):
+    """Backpropagate through the time loop of one or two directions side by
+    side: fills ``dgx`` (and ``dghn``).  Each job is a dict with ``cell,
+    lengths, steps, reverse`` and the arrays of BACKWARD_ARRAYS.
 
     ``dh`` / ``dc`` hold the gradient w.r.t. the final state on entry and the
     gradient w.r.t. the initial state on return.  ``dgx`` / ``dghn`` must be
-    zero-filled (positions past a row's length are not written).  ``w_hh``
-    is W_hh packed (:func:`pack`; GRU_RB: its r, z rows, ``w_hn`` its n rows).
+    zero-filled past the lengths.  ``w_hh`` is W_hh packed (:func:`pack`;
+    GRU_RB: its r, z rows, ``w_hn`` its n rows).
     """
-    cdef Py_ssize_t B = dh.shape[0], H = dh.shape[1]
-    cdef Loop lp = _loop(cell, lengths, steps, reverse, B, 0, H, scratch)
-    _launch(BACKWARD, &lp, nchunks, (w_hh, w_hn, gates, hprev, extra, dout, dh, dc, dgx, dghn,
-                                     scratch), dh.dtype)
+    cdef Loop lps[MAX_LOOPS]
+    tables = _tables(jobs, BACKWARD_ARRAYS)
+    for d, job in enumerate(jobs):
+        dh = job["dh"]
+        lps[d] = _loop(job["cell"], job["lengths"], job["steps"], job["reverse"], dh.shape[0],
+                       0, dh.shape[1], job["scratch"])
+    _launch(BACKWARD, lps, len(jobs), nper, tables, jobs[0]["dh"].dtype)
 
 
-def weight_grads(int cell, dgx, dghn, x, hprev, extra, w_ih, dx, dw_ih, dw_hh, int nthreads):
-    """After the loop: ``dx = dG @ W_ih`` and the accumulating
-    ``dW_ih += dG^T x``, ``dW_hh += dG_h^T h_prev`` GEMMs over all
-    N = T * B rows at once (never one per step), split over ``nthreads``."""
-    cdef Loop lp
-    lp.cell = cell
-    lp.B = dgx.shape[0]          # all N = T * B rows
-    lp.input_size = dx.shape[1]
-    lp.H = dw_hh.shape[1]
-    lp.GH = dgx.shape[1]
-    _launch(WEIGHT_GRADS, &lp, nthreads, (dgx, dghn, x, hprev, extra, w_ih, dx, dw_ih, dw_hh),
-            dgx.dtype)
-
-
-def input_projection(x, w_ih, out):
-    """``out (N, GH) = x (N, I) @ w_ih^T`` through the same BLAS (beta = 1, so
-    ``out`` may be pre-filled with the bias rows)."""
-    cdef Py_ssize_t N = x.shape[0], I = x.shape[1], GH = w_ih.shape[0]
-    cdef void* px = _ptr(x)
-    cdef void* pw = _ptr(w_ih)
-    cdef void* po = _ptr(out)
-    if x.dtype == np.float32:
-        with nogil:
-            gemm(NoTrans, Trans, <int> N, <int> GH, <int> I, <float> 1, <float*> px, <int> I,
-                 <float*> pw, <int> I, <float> 1, <float*> po, <int> GH)
-    else:
-        with nogil:
-            gemm(NoTrans, Trans, <int> N, <int> GH, <int> I, <double> 1, <double*> px, <int> I,
-                 <double*> pw, <int> I, <double> 1, <double*> po, <int> GH)
+def weight_grads(list jobs, int nper):
+    """After the loop, for one or two directions side by side: ``dx = dG @
+    W_ih`` and the accumulating ``dW_ih += dG^T x``, ``dW_hh += dG_h^T
+    h_prev`` over all N = T * B rows at once (never one per step), each job
+    split over ``nper`` threads.  Jobs: dicts with ``cell`` and the arrays of
+    WEIGHT_GRADS_ARRAYS (2-D, N rows)."""
+    cdef Loop lps[MAX_LOOPS]
+    tables = _tables(jobs, WEIGHT_GRADS_ARRAYS)
+    for d, job in enumerate(jobs):
+        lps[d].cell = job["cell"]
+        lps[d].B = job["dgx"].shape[0]          # all N = T * B rows
+        lps[d].input_size = job["dx"].shape[1]
+        lps[d].H = job["dw_hh"].shape[1]
+        lps[d].GH = job["dgx"].shape[1]
+    _launch(WEIGHT_GRADS, lps, len(jobs), nper, tables, jobs[0]["dgx"].dtype)
 
 
 def pack(B):

@@ -1,7 +1,8 @@
 """Array-level recurrent layers: validate, allocate, call the fused kernels.
 
-One layer, one direction per call; the modules in ``fastrnn.layers`` stack
-and merge these.  Arrays are time-major: ``x`` is ``(T, B, I)``.
+One layer per call: one direction (:func:`recurrent`) or both side by side
+(:func:`bidirectional`); the modules in ``fastrnn.layers`` stack and merge
+these.  Arrays are time-major: ``x`` is ``(T, B, I)``.
 
 ``mode`` is ``"rnn_tanh"``, ``"rnn_relu"``, ``"lstm"`` or ``"gru"`` (with
 ``reset_after``).  Weights use PyTorch's layout and gate order:
@@ -11,10 +12,11 @@ and merge these.  Arrays are time-major: ``x`` is ``(T, B, I)``.
 import numpy as np
 
 from . import _recurrent
-from ._runtime import blas_threads, get_num_threads, num_chunks
+from ._runtime import blas_threads, get_num_threads, num_chunks, openmp_enabled
 from ._validation import as_array, as_lengths, check_blas_size, check_shape, resolve_dtype
 
-__all__ = ["recurrent", "recurrent_train", "MODES", "num_gates"]
+__all__ = ["recurrent", "recurrent_train", "bidirectional", "bidirectional_train", "MODES",
+           "num_gates"]
 
 MODES = ("rnn_tanh", "rnn_relu", "lstm", "gru")
 _GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
@@ -93,14 +95,6 @@ class _Problem:
             bias[2 * self.H:] = self.b_ih[2 * self.H:]
         return bias
 
-    def input_projection(self):
-        """``x @ W_ih^T + bias`` for all steps in one BLAS GEMM."""
-        T, B, GH = self.T, self.B, self.GH
-        xw = np.empty((T, B, GH), dtype=self.dtype)
-        xw[...] = self.folded_bias()
-        _recurrent.input_projection(self.x.reshape(T * B, self.I), self.w_ih, xw.reshape(T * B, GH))
-        return xw
-
     def packed_recurrent_weights(self, transposed):
         """The recurrent weight operands of the step kernel, packed once per
         call: W_hh^T for forward, W_hh for backward; GRU reset_after=False
@@ -128,41 +122,130 @@ class _Problem:
         unless every row runs the full length."""
         return (np.empty if self.full else np.zeros)(shape, dtype=self.dtype)
 
+    def forward_job(self, hoist, training):
+        """The arrays of one :func:`fastrnn._recurrent.forward` job."""
+        T, B, I, H, GH = self.T, self.B, self.I, self.H, self.GH
+        width = _recurrent.scratch_width(self.cell, H)
+        w_hh_t, w_hn_t = self.packed_recurrent_weights(transposed=True)
+        job = dict(cell=self.cell, lengths=self.lengths, steps=self.steps, reverse=self.reverse,
+                   x=self.x, w_ih=self.w_ih, bias=self.folded_bias(), w_hh_t=w_hh_t,
+                   w_hn_t=w_hn_t, b_hn=self.b_hn(), gates=None, hprev=None, extra=None)
+        if hoist:
+            job.update(xw=np.empty((T, B, GH), dtype=self.dtype), w_ih_t=None)
+        else:
+            job.update(xw=None, w_ih_t=_recurrent.pack(self.w_ih.T))
+            width += I + GH
+        job.update(h=self.initial_state(self.h0), out=self.alloc(T, B, H),
+                   c=self.initial_state(self.c0) if self.mode == "lstm" else None,
+                   scratch=np.zeros((B, width), dtype=self.dtype))
+        if training:
+            job.update(gates=np.empty((T, B, GH), dtype=self.dtype), hprev=self.alloc(T, B, H))
+            if self.mode in ("lstm", "gru"):
+                job["extra"] = self.alloc(T, B, H)
+        return job
 
-def _run_forward(p, training):
-    """The forward time loop.  With several threads the input projection is
+    def backward_jobs(self, fwd, dout, dh_n, dc_n, grads):
+        """The arrays of this direction's backward-loop and weight-gradient
+        jobs, from its forward job ``fwd`` and the output gradients."""
+        T, B, I, H, GH = self.T, self.B, self.I, self.H, self.GH
+        N = T * B
+        if dout is not None:
+            dout = as_array(dout, "dout", self.dtype)
+            check_shape(dout, "dout", (T, B, H))
+        dh = self.initial_state(None if dh_n is None else as_array(dh_n, "dh_n", self.dtype))
+        check_shape(dh, "dh_n", (B, H))
+        dc = None
+        if self.mode == "lstm":
+            dc = self.initial_state(None if dc_n is None else as_array(dc_n, "dc_n", self.dtype))
+            check_shape(dc, "dc_n", (B, H))
+        grads = _grad_arrays(self, grads)
+        w_hh, w_hn = self.packed_recurrent_weights(transposed=False)
+        loop = dict(cell=self.cell, lengths=self.lengths, steps=self.steps, reverse=self.reverse,
+                    w_hh=w_hh, w_hn=w_hn, gates=fwd["gates"], hprev=fwd["hprev"],
+                    extra=fwd["extra"], dout=dout, dh=dh, dc=dc, dgx=self.alloc(T, B, GH),
+                    dghn=self.alloc(T, B, H) if self.cell == _recurrent.CELL_CODES["gru"] else None,
+                    scratch=np.zeros((B, _recurrent.scratch_width(self.cell, H)), dtype=self.dtype))
+        x = self.x
+        if not self.full:
+            # dG is zero past each length, but 0 * inf = NaN: padding (whatever
+            # the caller left there) must not reach dW_ih = dG^T x.
+            valid = np.arange(T)[:, None] < self.lengths[None, :]
+            x = np.where(valid[:, :, None], x, self.dtype.type(0))
+        flat = lambda a: None if a is None else a.reshape(N, -1)  # noqa: E731
+        weights = dict(cell=self.cell, dgx=flat(loop["dgx"]), dghn=flat(loop["dghn"]),
+                       x=flat(x), hprev=flat(fwd["hprev"]), extra=flat(fwd["extra"]),
+                       w_ih=self.w_ih, dx=np.empty((N, I), dtype=self.dtype),
+                       dw_ih=grads["w_ih"], dw_hh=grads["w_hh"])
+        return loop, weights, grads
+
+    def bias_grads(self, weights, grads):
+        """``b_ih`` / ``b_hh`` gradients: sums of the gate gradients over rows."""
+        if self.b_ih is None:
+            return
+        # Accumulate in float64: a float32 sum over T*B rows loses digits.
+        db = weights["dgx"].sum(axis=0, dtype=np.float64)
+        grads["b_ih"] += db.astype(self.dtype)
+        if weights["dghn"] is not None:
+            db[2 * self.H:] = weights["dghn"].sum(axis=0, dtype=np.float64)
+        grads["b_hh"] += db.astype(self.dtype)
+
+
+def _groups(problems):
+    """How to run a layer's directions: a list of launches (each a list of
+    problems run side by side) and the threads each problem gets.
+
+    Two directions with two or more threads run in one launch, half the
+    threads each (no Python round trip between them); otherwise each
+    direction gets all the threads in turn."""
+    nt = get_num_threads()
+    B = problems[0].B
+    if len(problems) == 2 and openmp_enabled() and nt >= 2:
+        return [problems], max(1, min(nt // 2, B))
+    return [[p] for p in problems], num_chunks(B)
+
+
+def _blas_threads_for(parts):
+    # One part runs on the calling thread and may let BLAS thread its big
+    # GEMMs; several run on OpenMP threads, each calling BLAS single-threaded.
+    return blas_threads(get_num_threads() if parts == 1 else 1)
+
+
+def _run_forward(problems, training):
+    """Forward loops of a layer's directions -> their forward jobs.
+
+    With one batch slice per direction the input projection is hoisted (one
+    GEMM over all T * B rows at the start of the part); with several it is
     fused into each step (every thread projects its own rows with the step
-    kernel: no BLAS next to the OpenMP loop, no (T, B, G*H) buffer); with one
-    batch slice it is hoisted into one BLAS GEMM over all T * B rows, which
-    BLAS may thread since no OpenMP region runs beside it."""
-    nchunks = num_chunks(p.B)
-    T, B, H, GH = p.T, p.B, p.H, p.GH
-    width = _recurrent.scratch_width(p.cell, H)
-    if nchunks > 1:
-        xw = None
-        w_ih_t = _recurrent.pack(p.w_ih.T)
-        bias = p.folded_bias()
-        width += p.I + GH
-    else:
-        w_ih_t = bias = None
-        with blas_threads(get_num_threads()):
-            xw = p.input_projection()
-    h = p.initial_state(p.h0)
-    c = p.initial_state(p.c0) if p.mode == "lstm" else None
-    out = p.alloc(T, B, H)
-    scratch = np.zeros((B, width), dtype=p.dtype)
-    gates = hprev = extra = None
-    if training:
-        gates = np.empty((T, B, GH), dtype=p.dtype)
-        hprev = p.alloc(T, B, H)
-        if p.mode in ("lstm", "gru"):
-            extra = p.alloc(T, B, H)
-    # The time loop calls no BLAS (its step product is csrc/stepgemm.h), so
-    # the OpenMP threads never nest with BLAS threads.
-    w_hh_t, w_hn_t = p.packed_recurrent_weights(transposed=True)
-    _recurrent.forward(p.cell, p.x, w_ih_t, bias, xw, w_hh_t, w_hn_t, p.b_hn(), p.lengths,
-                       p.steps, p.reverse, h, c, out, scratch, gates, hprev, extra, nchunks)
-    return out, h, c, (gates, hprev, extra)
+    kernel: no (T, B, G*H) buffer)."""
+    groups, nper = _groups(problems)
+    jobs = []
+    for group in groups:
+        group_jobs = [p.forward_job(hoist=nper == 1, training=training) for p in group]
+        with _blas_threads_for(len(group) * nper):
+            _recurrent.forward(group_jobs, nper)
+        jobs += group_jobs
+    return jobs
+
+
+def _run_backward(problems, fwd_jobs, douts, dh_ns, dc_ns, grads_list):
+    """Backward loops and weight gradients of a layer's directions."""
+    groups, nper = _groups(problems)
+    prepared = [p.backward_jobs(f, *args) for p, f, *args in
+                zip(problems, fwd_jobs, douts, dh_ns, dc_ns, grads_list)]
+    i = 0
+    for group in groups:
+        part = prepared[i:i + len(group)]
+        i += len(group)
+        _recurrent.backward([loop for loop, _, _ in part], nper)
+        for loop, _, _ in part:
+            loop["gates"] = None  # the largest workspace array: free it early
+        with _blas_threads_for(len(group) * nper):
+            _recurrent.weight_grads([weights for _, weights, _ in part], nper)
+    results = []
+    for p, (loop, weights, grads) in zip(problems, prepared):
+        p.bias_grads(weights, grads)
+        results.append((weights["dx"].reshape(p.T, p.B, p.I), loop["dh"], loop["dc"], grads))
+    return results
 
 
 def recurrent(mode, x, w_ih, w_hh, b_ih=None, b_hh=None, hx=None, cx=None,
@@ -196,8 +279,8 @@ def recurrent(mode, x, w_ih, w_hh, b_ih=None, b_hh=None, hx=None, cx=None,
     c_n : ndarray, shape (B, H), or None unless ``mode == "lstm"``
     """
     p = _Problem(mode, x, w_ih, w_hh, b_ih, b_hh, hx, cx, lengths, reverse, reset_after)
-    out, h, c, _ = _run_forward(p, training=False)
-    return out, h, c
+    job, = _run_forward([p], training=False)
+    return job["out"], job["h"], job["c"]
 
 
 def recurrent_train(mode, x, w_ih, w_hh, b_ih=None, b_hh=None, hx=None, cx=None,
@@ -215,19 +298,65 @@ def recurrent_train(mode, x, w_ih, w_hh, b_ih=None, b_hh=None, hx=None, cx=None,
         dtype and shapes); missing entries are allocated.  None for
         ``dout`` / ``dh_n`` / ``dc_n`` means zeros.  It may be called once.
     """
-    p = _Problem(mode, x, w_ih, w_hh, b_ih, b_hh, hx, cx, lengths, reverse, reset_after)
-    out, h, c, workspace = _run_forward(p, training=True)
-    saved = [p, workspace]
+    (result,), backprop = bidirectional_train(
+        mode, x, [(w_ih, w_hh, b_ih, b_hh)], [hx], [cx], lengths, reset_after, reverse=reverse)
 
-    def backprop(dout=None, dh_n=None, dc_n=None, grads=None):
+    def backprop_one(dout=None, dh_n=None, dc_n=None, grads=None):
+        (res,) = backprop([dout], [dh_n], [dc_n], [grads])
+        return res
+
+    return result, backprop_one
+
+
+def bidirectional(mode, x, params, hx=None, cx=None, lengths=None, reset_after=True):
+    """Run a layer's directions -- forward and, with two ``params``,
+    reverse -- side by side in one kernel launch (inference).
+
+    ``params``: one ``(w_ih, w_hh, b_ih, b_hh)`` per direction; ``hx`` /
+    ``cx``: one initial state (or None) per direction, or None.  Returns one
+    ``(out, h_n, c_n)`` per direction, as :func:`recurrent`.
+    """
+    problems = _problems(mode, x, params, hx, cx, lengths, reset_after)
+    return [(j["out"], j["h"], j["c"]) for j in _run_forward(problems, training=False)]
+
+
+def bidirectional_train(mode, x, params, hx=None, cx=None, lengths=None, reset_after=True,
+                        reverse=False):
+    """:func:`bidirectional` keeping the training workspace.
+
+    Returns ``results, backprop`` with ``backprop(douts, dh_ns, dc_ns,
+    grads_list)`` taking one entry per direction (None: zeros / allocate) and
+    returning one ``(dx, dh0, dc0, grads)`` per direction (sum the ``dx``).
+    It may be called once.
+    """
+    problems = _problems(mode, x, params, hx, cx, lengths, reset_after, reverse)
+    jobs = _run_forward(problems, training=True)
+    saved = [problems, jobs]
+
+    def backprop(douts=None, dh_ns=None, dc_ns=None, grads_list=None):
         if not saved:
             raise RuntimeError("backprop may be called only once (its workspace is freed after use)")
-        prob, (gates, hprev, extra) = saved
-        dx, dh0, dc0, grads = _run_backward(prob, gates, hprev, extra, dout, dh_n, dc_n, grads)
+        probs, fwd = saved
+        none = [None] * len(probs)
+        results = _run_backward(probs, fwd, douts or none, dh_ns or none, dc_ns or none,
+                                grads_list or none)
         saved.clear()
-        return dx, dh0, dc0, grads
+        return results
 
-    return (out, h, c), backprop
+    return [(j["out"], j["h"], j["c"]) for j in jobs], backprop
+
+
+def _problems(mode, x, params, hx, cx, lengths, reset_after, reverse=False):
+    """One validated problem per direction (direction d > 0 runs reversed)."""
+    if len(params) not in (1, 2):
+        raise ValueError(f"params must hold 1 or 2 directions' weights, got {len(params)}")
+    hx = [None] * len(params) if hx is None else list(hx)
+    cx = [None] * len(params) if cx is None else list(cx)
+    problems = []
+    for d, (w, h0, c0) in enumerate(zip(params, hx, cx)):
+        problems.append(_Problem(mode, x, *w, h0, c0, lengths, reverse or d == 1, reset_after))
+        x, lengths = problems[0].x, problems[0].lengths  # validated once, shared
+    return problems
 
 
 def _grad_arrays(p, grads):
@@ -246,53 +375,3 @@ def _grad_arrays(p, grads):
                 f"{shape}, got {type(g).__name__} {getattr(g, 'dtype', '')} {getattr(g, 'shape', '')}"
             )
     return grads
-
-
-def _run_backward(p, gates, hprev, extra, dout, dh_n, dc_n, grads):
-    T, B, I, H, GH = p.T, p.B, p.I, p.H, p.GH
-    N = T * B
-    if dout is not None:
-        dout = as_array(dout, "dout", p.dtype)
-        check_shape(dout, "dout", (T, B, H))
-    dh = p.initial_state(None if dh_n is None else as_array(dh_n, "dh_n", p.dtype))
-    check_shape(dh, "dh_n", (B, H))
-    dc = None
-    if p.mode == "lstm":
-        dc = p.initial_state(None if dc_n is None else as_array(dc_n, "dc_n", p.dtype))
-        check_shape(dc, "dc_n", (B, H))
-    grads = _grad_arrays(p, grads)
-    gru_after = p.cell == _recurrent.CELL_CODES["gru"]
-    dgx = p.alloc(T, B, GH)
-    dghn = p.alloc(T, B, H) if gru_after else None
-    scratch = np.zeros((B, _recurrent.scratch_width(p.cell, H)), dtype=p.dtype)
-    nt = get_num_threads()
-    nchunks = num_chunks(B)
-    w_hh_p, w_hn_p = p.packed_recurrent_weights(transposed=False)
-    _recurrent.backward(p.cell, w_hh_p, w_hn_p, p.lengths, p.steps, p.reverse, gates, hprev,
-                        extra, dout, dh, dc, dgx, dghn, scratch, nchunks)
-    del gates
-    dx = np.empty((T, B, I), dtype=p.dtype)
-    dgx2 = dgx.reshape(N, GH)
-    x = p.x
-    if not p.full:
-        # dG is zero past each length, but 0 * inf = NaN: padding (whatever
-        # the caller left there) must not reach dW_ih = dG^T x.
-        valid = np.arange(T)[:, None] < p.lengths[None, :]
-        x = np.where(valid[:, :, None], x, p.dtype.type(0))
-    dghn2 = None if dghn is None else dghn.reshape(N, H)
-    extra2 = None if extra is None else extra.reshape(N, H)
-    # With several chunks: one part per OpenMP thread, each a few large
-    # single-threaded BLAS calls (BLAS never starts its own pool beside
-    # OpenMP's); with one, the whole products on threaded BLAS.
-    with blas_threads(1 if nchunks > 1 else nt):
-        _recurrent.weight_grads(p.cell, dgx2, dghn2, x.reshape(N, I), hprev.reshape(N, H),
-                                extra2, p.w_ih, dx.reshape(N, I), grads["w_ih"], grads["w_hh"],
-                                nchunks)
-    if p.b_ih is not None:
-        # Accumulate in float64: a float32 sum over T*B rows loses digits.
-        db = dgx2.sum(axis=0, dtype=np.float64)
-        grads["b_ih"] += db.astype(p.dtype)
-        if gru_after:
-            db[2 * H:] = dghn.reshape(N, H).sum(axis=0, dtype=np.float64)
-        grads["b_hh"] += db.astype(p.dtype)
-    return dx, dh, dc, grads

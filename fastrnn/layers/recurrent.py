@@ -139,24 +139,23 @@ class _RecurrentLayer(Module):
                 mask = (self._dropout_rng.random(layer_in.shape) < keep).astype(self.dtype)
                 mask /= self.dtype.type(keep)
                 layer_in = layer_in * mask
-            outs, backprops = [], []
-            for d in range(D):
-                idx = layer * D + d
-                init = [None if s is None else s[idx] for s in states]
-                call = F.recurrent_train if training else F.recurrent
-                result = call(self.mode, layer_in, *self._weights(layer, d), *init,
-                              lengths=lengths, reverse=bool(d), reset_after=self.reset_after)
-                if training:
-                    result, bp = result
-                    backprops.append(bp)
-                out, h, c = result
-                outs.append(out)
-                finals[0][idx] = h
-                if self._has_cell:
-                    finals[1][idx] = c
+            # Both directions in one kernel launch (side by side on the threads).
+            idx = slice(layer * D, (layer + 1) * D)
+            init = [[None] * D if s is None else list(s[idx]) for s in states]
+            init += [None] * (2 - len(init))
+            args = (self.mode, layer_in, [self._weights(layer, d) for d in range(D)], *init,
+                    lengths, self.reset_after)
+            if training:
+                results, backprop = F.bidirectional_train(*args)
+            else:
+                results = F.bidirectional(*args)
+            outs = [out for out, _, _ in results]
+            finals[0][idx] = [h for _, h, _ in results]
+            if self._has_cell:
+                finals[1][idx] = [c for _, _, c in results]
             layer_in = merge(self.merge_mode, outs)
             if training:
-                records.append((mask, outs if self.merge_mode in ("max", "mul") else None, backprops))
+                records.append((mask, outs if self.merge_mode in ("max", "mul") else None, backprop))
         return layer_in, finals, records
 
     def __call__(self, x, hx=None, lengths=None):
@@ -187,17 +186,19 @@ class _RecurrentLayer(Module):
             L, D = self.num_layers, self.num_directions
             dstates = [np.zeros((L * D, B, self.hidden_size), dtype=self.dtype) for _ in finals]
             for layer in reversed(range(L)):
-                mask, outs, backprops = records[layer]
+                mask, outs, backprop_layer = records[layer]
+                idx = slice(layer * D, (layer + 1) * D)
                 douts = merge_backward(self.merge_mode, dout, D, outs)
-                dx = None
-                for d in range(D):
-                    idx = layer * D + d
-                    dfin = [None if g is None else g[idx] for g in dfinal]
-                    ddx, dh0, dc0, _ = backprops[d](douts[d], *dfin, grads=self._grad_slots(layer, d))
-                    dstates[0][idx] = dh0
-                    if self._has_cell:
-                        dstates[1][idx] = dc0
-                    dx = ddx if dx is None else dx + ddx
+                dfin = [None if g is None else list(g[idx]) for g in dfinal]
+                dfin += [None] * (2 - len(dfin))
+                results = backprop_layer(douts, *dfin,
+                                         [self._grad_slots(layer, d) for d in range(D)])
+                dstates[0][idx] = [dh0 for _, dh0, _, _ in results]
+                if self._has_cell:
+                    dstates[1][idx] = [dc0 for _, _, dc0, _ in results]
+                dx = results[0][0]
+                for ddx, _, _, _ in results[1:]:
+                    dx += ddx
                 if mask is not None:
                     dx *= mask
                 dout = dx
