@@ -6,6 +6,7 @@ PyTorch-shaped numpy API.
 >>> out, (h_n, c_n) = lstm(x)          # x: (T, B, 16)
 """
 from . import functional
+from .interop import from_torch, to_torch
 from ._runtime import get_num_threads, set_num_threads, show_config
 from .layers import GRU, LSTM, RNN, GRUCell, LSTMCell, Module, RNNCell
 
@@ -14,4 +15,5 @@ __version__ = "0.1.0"
 __all__ = [
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Module",
     "functional", "set_num_threads", "get_num_threads", "show_config",
+    "from_torch", "to_torch",
 ]
