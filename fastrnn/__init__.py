@@ -7,6 +7,7 @@ PyTorch-shaped numpy API.
 """
 from . import functional
 from .interop import from_torch, to_torch
+from .io import FormatError, load, register_module, save
 from ._runtime import get_num_threads, set_num_threads, show_config
 from .layers import GRU, LSTM, RNN, GRUCell, LSTMCell, Module, RNNCell
 
@@ -15,5 +16,5 @@ __version__ = "0.1.0"
 __all__ = [
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Module",
     "functional", "set_num_threads", "get_num_threads", "show_config",
-    "from_torch", "to_torch",
+    "from_torch", "to_torch", "save", "load", "FormatError", "register_module",
 ]

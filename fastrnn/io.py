@@ -1,0 +1,696 @@
+"""Safe saving and loading of fastrnn modules: ``fr.save`` / ``fr.load``.
+
+A saved module is ONE file holding its weights and the configuration that
+rebuilds it.  Loading never unpickles and never imports or looks up
+anything named by the file, so loading an untrusted file cannot run code:
+the worst a malicious file can do is be refused with a :class:`FormatError`.
+
+File format (format ``"fastrnn"``, version 1)
+---------------------------------------------
+A zip archive (uncompressed entries, like ``np.savez``) holding
+
+* ``header.json``: a UTF-8 JSON object ::
+
+      {"format": "fastrnn", "format_version": 1, "fastrnn_version": "0.1.0",
+       "class": "LSTM", "config": {...get_config()...}, "dtype": "float32",
+       "parameters": [{"name": "weight_ih_l0", "shape": [64, 16],
+                       "dtype": "float32"}, ...]}
+
+* one ``<name>.npy`` entry per parameter, ``<name>`` being the parameter's
+  (dotted, for nested modules) name in ``state_dict()``, written with
+  ``allow_pickle=False``.
+
+``np.load(path, allow_pickle=False)`` can read the arrays of such a file.
+The recommended file extension is ``.frnn`` (:data:`FILE_EXTENSION`);
+:func:`save` writes exactly the path it is given and appends nothing.
+
+Module classes
+--------------
+:func:`load` rebuilds only classes listed in an explicit registry (a dict
+from name to class).  The six recurrent classes are registered here; a new
+module class is made loadable with one line, ``register_module(MyClass)``.
+"""
+import collections
+import contextlib
+import inspect
+import itertools
+import json
+import os
+import re
+import struct
+import sys
+import tempfile
+import zipfile
+import zlib
+
+import numpy as np
+
+from .layers.cells import GRUCell, LSTMCell, RNNCell
+from .layers.merge import MERGE_MODES, merged_width
+from .layers.module import Module
+from .layers.recurrent import GRU, LSTM, RNN
+
+__all__ = ["save", "load", "register_module", "registered_modules", "FormatError",
+           "FORMAT_NAME", "FORMAT_VERSION", "FILE_EXTENSION"]
+
+FORMAT_NAME = "fastrnn"
+FORMAT_VERSION = 1
+FILE_EXTENSION = ".frnn"
+
+_HEADER_ENTRY = "header.json"
+_HEADER_KEYS = ("format", "format_version", "fastrnn_version", "class", "config", "dtype",
+                "parameters")
+_PARAM_KEYS = ("name", "shape", "dtype")
+_DTYPES = ("float32", "float64")
+_MAX_HEADER_BYTES = 16 << 20          # a header is a few KiB; refuse absurd ones
+_MAX_NPY_HEADER = 65536 + 16          # .npy magic, version, length and header text
+_MAX_NDIM = 32
+_NAME_RE = re.compile(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*\Z")
+_CLASS_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+# What a damaged archive can raise from zipfile / numpy while being read.
+_READ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
+                struct.error, zlib.error, NotImplementedError, RuntimeError, OverflowError,
+                IndexError, KeyError, MemoryError)
+
+
+class FormatError(ValueError):
+    """A file that is not a valid fastrnn model file, or that this version of
+    fastrnn cannot load (a ``ValueError``; the message names the problem)."""
+
+
+# ------------------------------------------------------------------ registry
+_REGISTRY = {}       # name in the file -> class
+_PARAM_SHAPES = {}   # class -> callable(arguments) -> iterable of (name, shape)
+
+
+def register_module(cls, name=None, *, param_shapes=None):
+    """Make a :class:`~fastrnn.layers.module.Module` subclass saveable and loadable.
+
+    Parameters
+    ----------
+    cls : type
+        A subclass of ``Module`` whose ``get_config()`` returns keyword
+        arguments of its constructor (JSON-able values).
+    name : str, optional
+        The name written in files (default ``cls.__name__``).  Names are
+        unique: registering another class under a taken name is an error.
+    param_shapes : callable, optional
+        ``param_shapes(arguments)`` -> iterable of ``(name, shape)`` pairs:
+        the parameters ``cls(**arguments)`` would have, where ``arguments``
+        is the constructor's bound arguments with defaults applied, or None
+        when it cannot tell (the constructor then reports the problem).  When
+        given, :func:`load` checks a file's parameter list against it BEFORE
+        constructing the module, so that a forged config (say
+        ``hidden_size=10**6``) is refused without allocating anything.
+
+    Returns
+    -------
+    type
+        ``cls`` (so the function also works as a class decorator).
+
+    Raises
+    ------
+    TypeError
+        ``cls`` is not a ``Module`` subclass, or ``param_shapes`` is not callable.
+    ValueError
+        ``name`` is not an identifier, or is already taken by another class,
+        or ``cls`` is already registered under another name.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Module)):
+        raise TypeError(f"register_module expects a fastrnn Module subclass, got {cls!r}")
+    if name is None:
+        name = cls.__name__
+    if not isinstance(name, str) or not _CLASS_NAME_RE.match(name):
+        raise ValueError(f"register_module: name must be a Python identifier, got {name!r}")
+    if param_shapes is not None and not callable(param_shapes):
+        raise TypeError(f"param_shapes must be callable or None, got {type(param_shapes).__name__}")
+    taken = _REGISTRY.get(name)
+    if taken is not None and taken is not cls:
+        raise ValueError(f"register_module: name {name!r} is already taken by {taken!r}")
+    for other, other_cls in _REGISTRY.items():
+        if other_cls is cls and other != name:
+            raise ValueError(f"register_module: {cls!r} is already registered as {other!r}")
+    _REGISTRY[name] = cls
+    if param_shapes is not None:
+        _PARAM_SHAPES[cls] = param_shapes
+    return cls
+
+
+def registered_modules():
+    """The classes :func:`load` may rebuild.
+
+    Returns
+    -------
+    dict
+        A copy of the registry: name written in files -> class.
+    """
+    return dict(_REGISTRY)
+
+
+def _is_count(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _recurrent_shapes(num_gates, layered):
+    """``param_shapes`` for a recurrent layer (``layered``) or cell class."""
+
+    def param_shapes(args):
+        I, H = args.get("input_size"), args.get("hidden_size")
+        L = args.get("num_layers", 1) if layered else 1
+        bias, bidir = args.get("bias", True), args.get("bidirectional", False)
+        merge_mode = args.get("merge_mode", "concat")
+        if not (_is_count(I) and _is_count(H) and _is_count(L) and isinstance(bias, bool)
+                and isinstance(bidir, bool) and merge_mode in MERGE_MODES):
+            return None  # the constructor will say what is wrong
+        return _recurrent_shape_iter(num_gates * H, I, H, L, 2 if bidir else 1,
+                                     merged_width(merge_mode, H, 2 if bidir else 1), bias,
+                                     layered)
+
+    return param_shapes
+
+
+def _recurrent_shape_iter(GH, I, H, L, D, width, bias, layered):
+    # A generator: the loader stops after as many items as the file lists,
+    # so a forged num_layers costs nothing.
+    for layer in range(L):
+        in_size = I if layer == 0 else width
+        for d in range(D):
+            sfx = (f"_l{layer}" + ("_reverse" if d else "")) if layered else ""
+            yield "weight_ih" + sfx, (GH, in_size)
+            yield "weight_hh" + sfx, (GH, H)
+            if bias:
+                yield "bias_ih" + sfx, (GH,)
+                yield "bias_hh" + sfx, (GH,)
+
+
+register_module(RNN, param_shapes=_recurrent_shapes(1, True))
+register_module(LSTM, param_shapes=_recurrent_shapes(4, True))
+register_module(GRU, param_shapes=_recurrent_shapes(3, True))
+register_module(RNNCell, param_shapes=_recurrent_shapes(1, False))
+register_module(LSTMCell, param_shapes=_recurrent_shapes(4, False))
+register_module(GRUCell, param_shapes=_recurrent_shapes(3, False))
+
+
+def _registered_name(cls):
+    for name, registered in _REGISTRY.items():
+        if registered is cls:
+            return name
+    return None
+
+
+def _accepted_keywords(cls):
+    """Names the constructor accepts as keywords (no ``*args`` / ``**kwargs``)."""
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    signature = inspect.signature(cls)
+    return signature, [p.name for p in signature.parameters.values() if p.kind in kinds]
+
+
+# ---------------------------------------------------------------------- save
+def _as_path(path, func):
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{func}: path must be a str or os.PathLike, got {type(path).__name__}")
+    path = os.fspath(path)
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not path:
+        raise ValueError(f"{func}: path must not be empty")
+    return path
+
+
+def _json_default(value):
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.dtype):
+        return value.name
+    raise TypeError(f"{type(value).__name__} value {value!r} is not JSON-able")
+
+
+def _fastrnn_version():
+    package = sys.modules.get(__name__.rpartition(".")[0])
+    return str(getattr(package, "__version__", "unknown"))
+
+
+def _new_file_mode(path):
+    """Permission bits for the written file: the old file's when replacing
+    one, else what ``open(path, "w")`` would give (0o666 minus the umask)."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        pass
+    umask = None
+    try:  # Linux: read the umask without changing it (thread-safe)
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    umask = int(line.split()[1], 8)
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    if umask is None:
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _zip_info(name):
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # reproducible bytes
+    info.compress_type = zipfile.ZIP_STORED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def save(module, path):
+    """Write ``module``'s configuration and weights to one file, safely loadable.
+
+    The file is a zip archive holding a JSON header (format name and version,
+    fastrnn version, class name, ``get_config()``, dtype and the parameter
+    list) and one ``.npy`` entry per parameter; see the module docstring.
+    Nothing in it is pickled: :func:`load` never runs code from a file.
+
+    The write is atomic: the data goes to a temporary file in the same
+    directory, which then replaces ``path`` (an existing file at ``path`` is
+    either fully replaced or left untouched).
+
+    Parameters
+    ----------
+    module : Module
+        An instance of a registered module class (see :func:`register_module`);
+        the six recurrent classes are registered.
+    path : str or os.PathLike
+        Where to write.  Written exactly as given, no extension is appended;
+        ``.frnn`` is the recommended extension.
+
+    Raises
+    ------
+    TypeError
+        ``module`` is not an instance of a registered class (subclasses must
+        be registered themselves), its config is not JSON-able, or ``path``
+        is not a str / os.PathLike.
+    OSError
+        The file could not be written (the original, if any, is untouched).
+
+    Examples
+    --------
+    >>> lstm = fr.LSTM(16, 32, num_layers=2)
+    >>> fr.save(lstm, "model.frnn")
+    >>> same = fr.load("model.frnn")
+    """
+    path = _as_path(path, "save")
+    cls = type(module)
+    name = _registered_name(cls) if isinstance(module, Module) else None
+    if name is None:
+        raise TypeError(
+            f"save: {cls.__name__} is not a registered fastrnn module class "
+            f"(registered: {sorted(_REGISTRY)}); use fastrnn.io.register_module")
+    config = module.get_config()
+    if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
+        raise TypeError(f"save: {cls.__name__}.get_config() must return a dict with str keys")
+    _, accepted = _accepted_keywords(cls)
+    unknown = sorted(set(config) - set(accepted))
+    if unknown:
+        raise TypeError(f"save: {cls.__name__}.get_config() returned key(s) {unknown} that "
+                        f"{cls.__name__}() does not accept, so the file could not be loaded")
+    dtype = np.dtype(module.dtype)
+    params = {key: np.ascontiguousarray(arr) for key, arr in module.parameters().items()}
+    for key, arr in params.items():
+        if not _NAME_RE.match(key) or arr.dtype != dtype:
+            raise TypeError(f"save: parameter {key!r} ({arr.dtype}) cannot be saved "
+                            f"(names must be dotted identifiers, dtypes the module's {dtype.name})")
+    header = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "fastrnn_version": _fastrnn_version(),
+        "class": name,
+        "config": config,
+        "dtype": dtype.name,
+        "parameters": [{"name": key, "shape": list(arr.shape), "dtype": arr.dtype.name}
+                       for key, arr in params.items()],
+    }
+    try:
+        header_bytes = json.dumps(header, default=_json_default, allow_nan=False,
+                                  indent=1).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"save: the config of {cls.__name__} is not JSON-able: {exc}") from exc
+
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"save: {path!r} is a directory")
+    mode = _new_file_mode(path)
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
+                               dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+                zf.writestr(_zip_info(_HEADER_ENTRY), header_bytes)
+                for key, arr in params.items():
+                    big = arr.nbytes > (1 << 31) - _MAX_NPY_HEADER
+                    with zf.open(_zip_info(key + ".npy"), "w", force_zip64=big) as out:
+                        np.lib.format.write_array(out, arr, allow_pickle=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory):
+    """Make the rename durable (POSIX; best effort)."""
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+# ---------------------------------------------------------------------- load
+@contextlib.contextmanager
+def _guard(where, what):
+    """Turn what a damaged archive raises while ``what`` into FormatError."""
+    try:
+        yield
+    except FormatError:
+        raise
+    except _READ_ERRORS as exc:
+        raise FormatError(f"{where}{what}: the file is corrupt or truncated "
+                          f"({type(exc).__name__}: {_short(exc)})") from exc
+
+
+def _sniff(head):
+    """What a file that is not a zip archive looks like (for the message)."""
+    if not head:
+        return "the file is empty"
+    if head[:1] == b"\x80":
+        return "it looks like a Python pickle (fastrnn never unpickles)"
+    if head.startswith(b"\x93NUMPY"):
+        return "it is a bare .npy array, not a fastrnn model file"
+    return "it is not a zip archive"
+
+
+def _short(value, limit=300):
+    """``str(value)`` cut to ``limit`` characters (messages quote file content)."""
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _unique_pairs(pairs):
+    result = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _read_header(zf, info, where):
+    if info.file_size > _MAX_HEADER_BYTES:
+        raise FormatError(f"{where}{_HEADER_ENTRY} is {info.file_size} bytes, more than a "
+                          f"header can be ({_MAX_HEADER_BYTES})")
+    with _guard(where, f"reading {_HEADER_ENTRY}"):
+        with zf.open(info) as fh:
+            raw = fh.read(_MAX_HEADER_BYTES + 1)
+    if len(raw) > _MAX_HEADER_BYTES:
+        raise FormatError(f"{where}{_HEADER_ENTRY} is larger than a header can be")
+    try:
+        header = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_pairs,
+                            parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise FormatError(f"{where}{_HEADER_ENTRY} is not valid JSON: {exc}") from exc
+    return header
+
+
+def _check_header(header, where):
+    """Structure and types of the header; returns (class name, config, dtype, params)."""
+    if not isinstance(header, dict):
+        raise FormatError(f"{where}{_HEADER_ENTRY} must hold a JSON object, "
+                          f"got {type(header).__name__}")
+    if header.get("format") != FORMAT_NAME:
+        raise FormatError(f"{where}wrong format {_short(repr(header.get('format')))} in "
+                          f"{_HEADER_ENTRY}; "
+                          f"expected {FORMAT_NAME!r} (not a fastrnn model file)")
+    version = header.get("format_version")
+    if version != FORMAT_VERSION or not isinstance(version, int) or isinstance(version, bool):
+        newer = (" (written by a newer fastrnn?)" if isinstance(version, int)
+                 and not isinstance(version, bool) and version > FORMAT_VERSION else "")
+        raise FormatError(f"{where}unsupported format version {_short(repr(version))}; "
+                          f"this fastrnn reads "
+                          f"format version {FORMAT_VERSION}{newer}")
+    missing = [k for k in _HEADER_KEYS if k not in header]
+    unknown = sorted(set(header) - set(_HEADER_KEYS))
+    if missing or unknown:
+        raise FormatError(f"{where}{_HEADER_ENTRY} has missing key(s) {missing} and unknown "
+                          f"key(s) {_short(unknown[:10])}; expected exactly {list(_HEADER_KEYS)}")
+    if not isinstance(header["fastrnn_version"], str):
+        raise FormatError(f"{where}fastrnn_version must be a string, "
+                          f"got {_short(repr(header['fastrnn_version']))}")
+    class_name = header["class"]
+    if not isinstance(class_name, str):
+        raise FormatError(f"{where}class must be a string, got {_short(repr(class_name))}")
+    config = header["config"]
+    if not isinstance(config, dict):
+        raise FormatError(f"{where}config must be a JSON object, got {type(config).__name__}")
+    dtype = header["dtype"]
+    if dtype not in _DTYPES:
+        raise FormatError(f"{where}dtype must be one of {list(_DTYPES)}, "
+                          f"got {_short(repr(dtype))}")
+    plist = header["parameters"]
+    if not isinstance(plist, list):
+        raise FormatError(f"{where}parameters must be a list, got {type(plist).__name__}")
+    params = {}
+    for i, item in enumerate(plist):
+        if not isinstance(item, dict) or sorted(item) != sorted(_PARAM_KEYS):
+            raise FormatError(f"{where}parameters[{i}] must be an object with keys "
+                              f"{list(_PARAM_KEYS)}, got {item!r}"[:500])
+        name, shape, pdtype = item["name"], item["shape"], item["dtype"]
+        if not isinstance(name, str) or not _NAME_RE.match(name):
+            raise FormatError(f"{where}parameters[{i}] has an invalid name {name!r}"[:500])
+        if name in params:
+            raise FormatError(f"{where}parameter {name!r} is listed twice")
+        if (not isinstance(shape, list) or len(shape) > _MAX_NDIM
+                or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
+                           for n in shape)):
+            raise FormatError(f"{where}parameter {name!r} has an invalid shape {shape!r}"[:500])
+        if pdtype != dtype:
+            raise FormatError(f"{where}parameter {name!r} has dtype {pdtype!r}; every "
+                              f"parameter must have the file's dtype {dtype!r}"[:500])
+        params[name] = tuple(shape)
+    return class_name, config, np.dtype(dtype), params
+
+
+def _check_config(cls, class_name, config, dtype, where):
+    """Keys and arity of the config against the constructor; bound arguments."""
+    signature, accepted = _accepted_keywords(cls)
+    unknown = sorted(set(config) - set(accepted))
+    if unknown:
+        raise FormatError(f"{where}config has key(s) {_short(unknown[:10])} that {class_name} "
+                          f"does not accept (accepted: {accepted})")
+    try:
+        bound = signature.bind(**config)
+    except TypeError as exc:
+        raise FormatError(f"{where}config invalid for {class_name}: {_short(exc)}") from exc
+    bound.apply_defaults()
+    args = dict(bound.arguments)
+    if "dtype" in config and config["dtype"] != dtype.name:
+        raise FormatError(f"{where}config dtype {config['dtype']!r} does not match the "
+                          f"file's dtype {dtype.name!r}")
+    return args
+
+
+def _compare_params(expected, declared, where, source):
+    """Raise unless ``expected`` (name -> shape) equals the header's list."""
+    missing = sorted(set(expected) - set(declared))
+    extra = sorted(set(declared) - set(expected))
+    wrong = [f"{k}: file {declared[k]}, {source} {expected[k]}"
+             for k in sorted(set(expected) & set(declared)) if tuple(expected[k]) != declared[k]]
+    if missing or extra or wrong:
+        parts = []
+        if missing:
+            parts.append(f"missing parameter(s) {_short(missing[:10])}")
+        if extra:
+            parts.append(f"extra parameter(s) {_short(extra[:10])}")
+        if wrong:
+            parts.append("shape mismatch " + _short("; ".join(wrong[:10]), 1000))
+        raise FormatError(f"{where}the file's parameters do not match {source}: "
+                          + ", ".join(parts))
+
+
+def _check_entry(zf, info, name, shape, dtype, where):
+    """Validate one ``.npy`` entry from its header alone (no data is read):
+    not an object array, the file's float dtype, the declared shape, and
+    exactly the bytes that holds."""
+    entry = info.filename
+    with _guard(where, f"reading {entry!r}"):
+        with zf.open(info) as fh:
+            version = np.lib.format.read_magic(fh)
+            if version == (1, 0):
+                got_shape, _, got_dtype = np.lib.format.read_array_header_1_0(fh)
+            elif version == (2, 0):
+                got_shape, _, got_dtype = np.lib.format.read_array_header_2_0(fh)
+            else:
+                raise FormatError(f"{where}entry {entry!r} has unsupported .npy format "
+                                  f"version {version}")
+            header_len = fh.tell()
+    if got_dtype.hasobject:
+        raise FormatError(f"{where}entry {entry!r} holds a pickled object array "
+                          f"(dtype {got_dtype}); fastrnn files never contain pickles and "
+                          f"it was refused without unpickling")
+    if got_dtype.kind != "f" or got_dtype.itemsize != dtype.itemsize:
+        raise FormatError(f"{where}parameter {name!r} has dtype {got_dtype}; "
+                          f"expected {dtype.name}")
+    if tuple(got_shape) != shape:
+        raise FormatError(f"{where}parameter {name!r} has shape {tuple(got_shape)} in its "
+                          f"entry; the header says {shape}")
+    nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if info.file_size != header_len + nbytes:
+        raise FormatError(f"{where}entry {entry!r} holds {info.file_size - header_len} bytes "
+                          f"of data; a {dtype.name} array of shape {shape} needs {nbytes} "
+                          f"(the file is corrupt or truncated)")
+
+
+def _read_param(zf, info, shape, where):
+    """The data of one entry already checked by :func:`_check_entry`."""
+    entry = info.filename
+    with _guard(where, f"reading {entry!r}"):
+        with zf.open(info) as fh:
+            arr = np.lib.format.read_array(fh, allow_pickle=False)
+            trailing = fh.read(1)  # also makes zipfile verify the CRC at the end
+    if trailing or arr.shape != shape or arr.dtype.kind != "f":
+        raise FormatError(f"{where}entry {entry!r} did not read back as declared")
+    return arr
+
+
+def load(path):
+    """Rebuild a module saved with :func:`save`, without running any code from the file.
+
+    The file is read with zip and ``.npy`` parsers only (``allow_pickle=False``)
+    and validated before anything is built: the header must be JSON with the
+    expected format name and version, the class must be in the registry (see
+    :func:`register_module`; names are never imported or looked up otherwise),
+    the config keys must be arguments of that class, and every parameter must
+    be present, with the right shape and a float dtype (object arrays are
+    refused, never unpickled), with no extra entries.  Then the module is
+    built with ``cls(**config)`` and its weights loaded.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file written by :func:`save`.
+
+    Returns
+    -------
+    Module
+        A new module equal to the saved one: same class and config, and
+        bit-identical parameters.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    FormatError
+        A ``ValueError`` naming the problem: not a zip archive (an empty,
+        truncated or corrupt file, a pickle), missing header, wrong format
+        or version, unknown class, invalid config, pickled object arrays,
+        missing, extra or mis-shaped parameters.
+    TypeError
+        ``path`` is not a str / os.PathLike.
+
+    Examples
+    --------
+    >>> model = fr.load("model.frnn")
+    """
+    path = _as_path(path, "load")
+    where = f"load({path!r}): "
+    with open(path, "rb") as f:
+        archive_size = os.fstat(f.fileno()).st_size
+        head = f.read(8)
+        if not head.startswith(_ZIP_MAGICS):
+            raise FormatError(f"{where}not a fastrnn model file: {_sniff(head)}")
+        f.seek(0)
+        with _guard(where, "opening the zip archive"):
+            zf = zipfile.ZipFile(f)
+        with zf:
+            return _load_archive(zf, archive_size, where)
+
+
+def _load_archive(zf, archive_size, where):
+    with _guard(where, "reading the zip directory"):
+        infos = zf.infolist()
+    names = [info.filename for info in infos]
+    duplicates = sorted(n for n, count in collections.Counter(names).items() if count > 1)
+    if duplicates:
+        raise FormatError(f"{where}the archive has duplicate entries {_short(duplicates[:10])}")
+    for info in infos:
+        if info.flag_bits & 0x1:
+            raise FormatError(f"{where}entry {info.filename!r} is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise FormatError(f"{where}entry {info.filename!r} uses an unsupported compression "
+                              f"method ({info.compress_type})")
+        if info.compress_size > archive_size or (info.compress_type == zipfile.ZIP_STORED
+                                                 and info.compress_size != info.file_size):
+            raise FormatError(f"{where}entry {info.filename!r} has inconsistent sizes: the "
+                              f"file is corrupt or truncated")
+    by_name = {info.filename: info for info in infos}
+    if _HEADER_ENTRY not in by_name:
+        raise FormatError(f"{where}missing {_HEADER_ENTRY}: a zip archive but not a fastrnn "
+                          f"model file (entries: {_short(names[:10])})")
+    header = _read_header(zf, by_name[_HEADER_ENTRY], where)
+    class_name, config, dtype, declared = _check_header(header, where)
+
+    cls = _REGISTRY.get(class_name)
+    if cls is None:
+        raise FormatError(f"{where}unknown module class {_short(repr(class_name))}; this "
+                          f"fastrnn loads {sorted(_REGISTRY)} (file written by fastrnn "
+                          f"{_short(repr(header['fastrnn_version']))})")
+    args = _check_config(cls, class_name, config, dtype, where)
+
+    # The archive's entries: exactly the header and one .npy per declared parameter.
+    expected_entries = {_HEADER_ENTRY} | {n + ".npy" for n in declared}
+    missing = sorted(expected_entries - set(by_name))
+    extra = sorted(set(by_name) - expected_entries)
+    if missing:
+        raise FormatError(f"{where}missing parameter entr(ies) {_short(missing[:10])}")
+    if extra:
+        raise FormatError(f"{where}unexpected extra entr(ies) {_short(extra[:10])}")
+    for name, shape in declared.items():
+        _check_entry(zf, by_name[name + ".npy"], name, shape, dtype, where)
+
+    # Before building: the parameters the config implies, when the class says.
+    shapes_of = _PARAM_SHAPES.get(cls)
+    if shapes_of is not None:
+        predicted = shapes_of(args)
+        if predicted is not None:
+            implied = dict(itertools.islice(predicted, len(declared) + 1))
+            _compare_params(implied, declared, where, f"what {class_name}(**config) builds")
+
+    try:
+        module = cls(**config)
+    except (TypeError, ValueError, OverflowError, MemoryError) as exc:
+        raise FormatError(f"{where}config invalid for {class_name}: "
+                          f"{type(exc).__name__}: {_short(exc)}") from exc
+    if np.dtype(module.dtype) != dtype:
+        raise FormatError(f"{where}{class_name}(**config) has dtype {np.dtype(module.dtype).name}"
+                          f"; the file's dtype is {dtype.name}")
+    built = {k: v.shape for k, v in module.parameters().items()}
+    _compare_params(built, declared, where, f"{class_name}(**config)")
+
+    staged = {name: _read_param(zf, by_name[name + ".npy"], shape, where)
+              for name, shape in declared.items()}
+    module.load_state_dict(staged)
+    return module

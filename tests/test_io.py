@@ -1,0 +1,746 @@
+"""Tests of ``fastrnn.io``: ``save`` / ``load`` (API.md section 3).
+
+* round trips: same class and config, bit-identical parameters, identical
+  outputs, for every class and option that changes the parameters;
+* the file: one zip at exactly the given path, JSON header, one ``.npy`` per
+  parameter, atomic replacement;
+* refusals: every malformed, truncated, forged or pickled file is refused
+  with a ``ValueError`` naming the problem, and nothing in a file is ever
+  unpickled (a pickle payload that would create a marker file is refused and
+  the marker never appears).
+"""
+import io
+import json
+import os
+import pickle
+import time
+import warnings
+import zipfile
+
+import numpy as np
+import pytest
+
+import fastrnn as fr
+from fastrnn import io as fio
+from fastrnn.io import FormatError, load, save
+from fastrnn.layers.module import Module
+
+MERGE_MODES = ["concat", "sum", "mean", "max", "mul"]
+DTYPES = ["float32", "float64"]
+
+# --------------------------------------------------------------- variants
+# (id, class, kwargs): every option that changes the parameters or config.
+LAYER_VARIANTS = []
+for _cls in (fr.RNN, fr.LSTM, fr.GRU):
+    _n = _cls.__name__
+    LAYER_VARIANTS += [
+        (f"{_n}-default", _cls, {}),
+        (f"{_n}-2layers", _cls, dict(num_layers=2)),
+        (f"{_n}-bias_false", _cls, dict(bias=False, num_layers=2)),
+        (f"{_n}-batch_first", _cls, dict(batch_first=True)),
+        (f"{_n}-dropout", _cls, dict(num_layers=2, dropout=0.25)),
+        (f"{_n}-orthogonal", _cls, dict(recurrent_init="orthogonal", num_layers=2)),
+    ]
+    LAYER_VARIANTS += [(f"{_n}-bidir-{m}", _cls, dict(num_layers=2, bidirectional=True,
+                                                       merge_mode=m)) for m in MERGE_MODES]
+LAYER_VARIANTS += [
+    ("RNN-relu", fr.RNN, dict(nonlinearity="relu", num_layers=2)),
+    ("GRU-reset_before", fr.GRU, dict(reset_after=False)),
+    ("GRU-reset_before-bidir", fr.GRU, dict(reset_after=False, bidirectional=True,
+                                            num_layers=2, merge_mode="mean")),
+    ("LSTM-forget_bias", fr.LSTM, dict(forget_bias=1.0)),
+    ("LSTM-forget_bias-orthogonal", fr.LSTM, dict(forget_bias=2.5, recurrent_init="orthogonal",
+                                                  num_layers=2, bidirectional=True)),
+    ("LSTM-everything", fr.LSTM, dict(num_layers=3, bidirectional=True, merge_mode="max",
+                                      batch_first=True, bias=True, dropout=0.1,
+                                      forget_bias=1.0, recurrent_init="orthogonal")),
+]
+CELL_VARIANTS = []
+for _cls in (fr.RNNCell, fr.LSTMCell, fr.GRUCell):
+    _n = _cls.__name__
+    CELL_VARIANTS += [
+        (f"{_n}-default", _cls, {}),
+        (f"{_n}-bias_false", _cls, dict(bias=False)),
+        (f"{_n}-orthogonal", _cls, dict(recurrent_init="orthogonal")),
+    ]
+CELL_VARIANTS += [
+    ("RNNCell-relu", fr.RNNCell, dict(nonlinearity="relu")),
+    ("GRUCell-reset_before", fr.GRUCell, dict(reset_after=False)),
+    ("LSTMCell-forget_bias", fr.LSTMCell, dict(forget_bias=1.0, recurrent_init="orthogonal")),
+]
+
+
+def _flat(value):
+    """Arrays of an output structure (tuples nested), in order."""
+    if isinstance(value, tuple):
+        return [a for v in value for a in _flat(v)]
+    return [value]
+
+
+def assert_same_module(a, b):
+    """Same class, config, bit-identical parameters (values and dtypes)."""
+    assert type(a) is type(b)
+    assert a.get_config() == b.get_config()
+    sa, sb = a.state_dict(), b.state_dict()
+    assert list(sa) == list(sb)
+    for key in sa:
+        assert sa[key].dtype == sb[key].dtype, key
+        assert sa[key].shape == sb[key].shape, key
+        assert sa[key].tobytes() == sb[key].tobytes(), key
+
+
+def assert_same_outputs(a, b, x):
+    outs_a, outs_b = _flat(a(x)), _flat(b(x))
+    assert len(outs_a) == len(outs_b) >= 1
+    for oa, ob in zip(outs_a, outs_b):
+        assert oa.dtype == ob.dtype == a.dtype
+        assert np.array_equal(oa, ob)
+
+
+# ---------------------------------------------------------------- helpers
+def read_entries(path):
+    """{entry name: bytes} of a zip, in archive order."""
+    with zipfile.ZipFile(path) as zf:
+        return {info.filename: zf.read(info) for info in zf.infolist()}
+
+
+def write_entries(path, entries, compression=zipfile.ZIP_STORED):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # duplicate names warn
+        with zipfile.ZipFile(path, "w", compression=compression) as zf:
+            for name, data in (entries.items() if isinstance(entries, dict) else entries):
+                zf.writestr(name, data)
+    return path
+
+
+def npy_bytes(arr, allow_pickle=False, fortran=False):
+    buf = io.BytesIO()
+    if fortran:
+        np.lib.format.write_array(buf, np.asfortranarray(arr), allow_pickle=allow_pickle)
+    else:
+        np.save(buf, arr, allow_pickle=allow_pickle)
+    return buf.getvalue()
+
+
+def header_json(entries):
+    return json.loads(entries["header.json"].decode("utf-8"))
+
+
+def with_header(entries, header):
+    out = dict(entries)
+    out["header.json"] = json.dumps(header).encode("utf-8")
+    return out
+
+
+@pytest.fixture
+def model():
+    return fr.LSTM(3, 4, num_layers=2, bidirectional=True, seed=3)
+
+
+@pytest.fixture
+def saved(tmp_path, model):
+    """A valid file of ``model`` and its entries."""
+    path = tmp_path / "model.frnn"
+    save(model, path)
+    return path, read_entries(path)
+
+
+def forged(tmp_path, entries, name="forged.frnn"):
+    return write_entries(tmp_path / name, entries)
+
+
+# ------------------------------------------------------------- round trips
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("variant", LAYER_VARIANTS, ids=[v[0] for v in LAYER_VARIANTS])
+def test_layer_round_trip(tmp_path, rng, variant, dtype):
+    _, cls, kwargs = variant
+    layer = cls(3, 5, dtype=dtype, seed=11, **kwargs)
+    path = tmp_path / "layer.frnn"
+    save(layer, path)
+    loaded = load(path)
+    assert_same_module(layer, loaded)
+    assert loaded.dtype == np.dtype(dtype)
+    shape = (2, 6, 3) if layer.batch_first else (6, 2, 3)
+    assert_same_outputs(layer, loaded, rng.standard_normal(shape).astype(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("variant", CELL_VARIANTS, ids=[v[0] for v in CELL_VARIANTS])
+def test_cell_round_trip(tmp_path, rng, variant, dtype):
+    _, cls, kwargs = variant
+    cell = cls(4, 3, dtype=dtype, seed=5, **kwargs)
+    path = tmp_path / "cell.frnn"
+    save(cell, str(path))
+    loaded = load(str(path))
+    assert_same_module(cell, loaded)
+    assert_same_outputs(cell, loaded, rng.standard_normal((2, 4)).astype(dtype))
+
+
+def test_round_trip_keeps_trained_weights(tmp_path, rng):
+    """Parameters changed after construction (training) are what is loaded,
+    including values that are not representable in a narrower float."""
+    gru = fr.GRU(2, 3, dtype="float64", seed=0)
+    for key, arr in gru.parameters().items():
+        arr[...] = rng.standard_normal(arr.shape) * 1e-300 + np.pi
+    gru.parameters()["bias_hh_l0"][0] = np.nextafter(1.0, 2.0)
+    path = tmp_path / "trained.frnn"
+    save(gru, path)
+    loaded = load(path)
+    assert_same_module(gru, loaded)
+    assert loaded.parameters()["bias_hh_l0"][0] == np.nextafter(1.0, 2.0)
+
+
+def test_loaded_module_is_independent(tmp_path, model):
+    path = tmp_path / "m.frnn"
+    save(model, path)
+    a, b = load(path), load(path)
+    a.parameters()["weight_ih_l0"][...] = 0
+    assert not np.all(b.parameters()["weight_ih_l0"] == 0)
+    assert np.array_equal(b.parameters()["weight_ih_l0"], model.parameters()["weight_ih_l0"])
+
+
+# ---------------------------------------------------------------- the file
+@pytest.mark.parametrize("name", ["model.frnn", "model", "weights.bin", "two.dots.npz"])
+@pytest.mark.parametrize("as_str", [True, False])
+def test_writes_exactly_the_given_path(tmp_path, model, name, as_str):
+    path = tmp_path / name
+    save(model, str(path) if as_str else path)
+    assert sorted(os.listdir(tmp_path)) == [name]  # no extension added, no temp file left
+    assert_same_module(model, load(path if as_str else str(path)))
+
+
+def test_file_layout(saved, model):
+    path, entries = saved
+    assert zipfile.is_zipfile(path)
+    params = model.state_dict()
+    assert list(entries) == ["header.json"] + [k + ".npy" for k in params]
+    header = header_json(entries)
+    assert header["format"] == "fastrnn" == fio.FORMAT_NAME
+    assert header["format_version"] == 1 == fio.FORMAT_VERSION
+    assert header["fastrnn_version"] == fr.__version__
+    assert header["class"] == "LSTM"
+    assert header["config"] == model.get_config()
+    assert header["dtype"] == "float32"
+    assert header["parameters"] == [{"name": k, "shape": list(v.shape), "dtype": "float32"}
+                                    for k, v in params.items()]
+    # numpy reads the arrays (no pickles needed)
+    with np.load(path, allow_pickle=False) as npz:
+        for key, arr in params.items():
+            assert np.array_equal(npz[key], arr)
+    assert fio.FILE_EXTENSION == ".frnn"
+
+
+def test_save_is_reproducible(tmp_path, model):
+    save(model, tmp_path / "a.frnn")
+    time.sleep(0.01)
+    save(model, tmp_path / "b.frnn")
+    assert (tmp_path / "a.frnn").read_bytes() == (tmp_path / "b.frnn").read_bytes()
+
+
+def test_save_replaces_atomically(tmp_path, monkeypatch):
+    path = tmp_path / "m.frnn"
+    first = fr.GRU(2, 3, seed=1)
+    second = fr.GRU(2, 3, seed=2)
+    save(first, path)
+    before = path.read_bytes()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full (simulated)")
+
+    with monkeypatch.context() as mp:
+        mp.setattr(np.lib.format, "write_array", broken)
+        with pytest.raises(RuntimeError, match="simulated"):
+            save(second, path)
+    assert path.read_bytes() == before            # old file untouched
+    assert os.listdir(tmp_path) == ["m.frnn"]     # temporary file removed
+    assert_same_module(first, load(path))
+    save(second, path)
+    assert os.listdir(tmp_path) == ["m.frnn"]
+    assert_same_module(second, load(path))
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_saved_file_mode_follows_umask(tmp_path, model):
+    path = tmp_path / "m.frnn"
+    old = os.umask(0o027)
+    try:
+        save(model, path)
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o640
+    path.chmod(0o600)
+    save(model, path)  # replacing keeps the existing file's mode
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_save_refuses_what_it_cannot_write(tmp_path, model):
+    class MyLSTM(fr.LSTM):
+        pass
+
+    with pytest.raises(TypeError, match="not a registered"):
+        save(MyLSTM(2, 3), tmp_path / "sub.frnn")
+    with pytest.raises(TypeError, match="not a registered"):
+        save(object(), tmp_path / "obj.frnn")
+    with pytest.raises(TypeError, match="path"):
+        save(model, 42)
+    with pytest.raises(TypeError, match="path"):
+        save(model, io.BytesIO())
+    with pytest.raises(IsADirectoryError):
+        save(model, tmp_path)
+    with pytest.raises(FileNotFoundError):
+        save(model, tmp_path / "no" / "such" / "dir.frnn")
+    assert os.listdir(tmp_path) == []
+
+
+def test_load_missing_file_raises_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "nope.frnn")
+    with pytest.raises(TypeError, match="path"):
+        load(3.5)
+
+
+# --------------------------------------------------------------- registry
+class Scale(Module):
+    """A toy module: y = x * weight, optionally with a child GRU."""
+
+    _config_keys = ("size", "with_child", "dtype")
+
+    def __init__(self, size, with_child=False, dtype="float32", seed=None):
+        super().__init__(dtype)
+        self.size, self.with_child = size, with_child
+        self._add_parameter("weight", np.random.default_rng(seed).standard_normal(size))
+        if with_child:
+            self._add_module("inner", fr.GRU(size, 2, dtype=dtype, seed=seed))
+            self._add_module("cell", fr.LSTMCell(2, 2, dtype=dtype, seed=seed))
+
+    def __call__(self, x):
+        return x * self.parameters()["weight"]
+
+
+@pytest.fixture
+def isolated_registry(monkeypatch):
+    monkeypatch.setattr(fio, "_REGISTRY", dict(fio._REGISTRY))
+    monkeypatch.setattr(fio, "_PARAM_SHAPES", dict(fio._PARAM_SHAPES))
+
+
+def test_registry_lists_the_six_classes():
+    reg = fio.registered_modules()
+    for cls in (fr.RNN, fr.LSTM, fr.GRU, fr.RNNCell, fr.LSTMCell, fr.GRUCell):
+        assert reg[cls.__name__] is cls
+    reg["Evil"] = object  # a copy: the registry is not changed
+    assert "Evil" not in fio.registered_modules()
+
+
+def test_register_module_makes_a_class_loadable(tmp_path, isolated_registry):
+    module = Scale(4, with_child=True, dtype="float64", seed=9)
+    path = tmp_path / "scale.frnn"
+    with pytest.raises(TypeError, match="not a registered"):
+        save(module, path)
+    assert fio.register_module(Scale) is Scale
+    save(module, path)
+    names = [p["name"] for p in header_json(read_entries(path))["parameters"]]
+    assert "inner.weight_ih_l0" in names and "cell.bias_hh" in names  # dotted names
+    loaded = load(path)
+    assert_same_module(module, loaded)
+    assert np.array_equal(loaded(np.ones(4)), module(np.ones(4)))
+    # once unregistered, the same file names an unknown class
+    del fio._REGISTRY["Scale"]
+    with pytest.raises(ValueError, match="unknown module class 'Scale'"):
+        load(path)
+
+
+def test_register_module_checks_its_arguments(isolated_registry):
+    with pytest.raises(TypeError):
+        fio.register_module(dict)
+    with pytest.raises(TypeError):
+        fio.register_module(Scale(2))
+    with pytest.raises(ValueError, match="already taken"):
+        fio.register_module(Scale, name="LSTM")
+    with pytest.raises(ValueError, match="identifier"):
+        fio.register_module(Scale, name="os.system")
+    fio.register_module(Scale)
+    assert fio.register_module(Scale) is Scale  # idempotent
+    with pytest.raises(ValueError, match="already registered"):
+        fio.register_module(Scale, name="Other")
+    with pytest.raises(TypeError, match="callable"):
+        fio.register_module(Scale, param_shapes=3)
+
+
+# ------------------------------------------------- refusals: not our file
+def test_format_error_is_a_value_error():
+    assert issubclass(FormatError, ValueError)
+
+
+def test_random_bytes_refused(tmp_path, rng):
+    path = tmp_path / "random.frnn"
+    path.write_bytes(rng.integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    with pytest.raises(ValueError, match="not a zip archive"):
+        load(path)
+    # random bytes behind a zip signature
+    path.write_bytes(b"PK\x03\x04" + rng.integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    with pytest.raises(ValueError, match="corrupt or truncated"):
+        load(path)
+
+
+def test_empty_file_refused(tmp_path):
+    path = tmp_path / "empty.frnn"
+    path.write_bytes(b"")
+    with pytest.raises(ValueError, match="empty"):
+        load(path)
+
+
+def test_pickle_file_refused(tmp_path, model):
+    path = tmp_path / "model.pkl"
+    with open(path, "wb") as f:
+        pickle.dump(model, f)
+    with pytest.raises(ValueError, match="pickle"):
+        load(path)
+
+
+def test_bare_npy_refused(tmp_path):
+    path = tmp_path / "w.npy"
+    np.save(path, np.zeros(3))
+    with pytest.raises(ValueError, match=r"\.npy"):
+        load(path)
+
+
+def test_truncated_files_refused(tmp_path, saved):
+    path, _ = saved
+    data = path.read_bytes()
+    n = len(data)
+    cuts = sorted({1, 4, 30, 100, 500, n // 3, n // 2, 2 * n // 3, n - 200, n - 23, n - 22,
+                   n - 10, n - 1})
+    for cut in cuts:
+        bad = tmp_path / f"cut{cut}.frnn"
+        bad.write_bytes(data[:cut])
+        with pytest.raises(ValueError, match="corrupt|truncated|not a zip|empty"):
+            load(bad)
+
+
+def test_corrupted_weight_bytes_refused(tmp_path, saved, model):
+    path, _ = saved
+    data = bytearray(path.read_bytes())
+    weights = model.state_dict()["weight_hh_l1"].tobytes()
+    at = data.find(weights)
+    assert at > 0
+    data[at + len(weights) // 2] ^= 0x40  # a flipped bit in the middle of a weight
+    bad = tmp_path / "flipped.frnn"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="corrupt"):
+        load(bad)
+
+
+def test_zip_without_header_refused(tmp_path, model):
+    path = tmp_path / "plain.npz"
+    np.savez(path, **model.state_dict())
+    with pytest.raises(ValueError, match="missing header.json"):
+        load(path)
+    empty = write_entries(tmp_path / "empty.zip", {})
+    with pytest.raises(ValueError, match="missing header.json"):
+        load(empty)
+
+
+# --------------------------------------------------- refusals: the header
+@pytest.mark.parametrize("raw, match", [
+    (b"{not json", "not valid JSON"),
+    (b"\xff\xfe\x00garbage", "not valid JSON"),
+    (b'{"format": "fastrnn", "format": "fastrnn"}', "not valid JSON.*duplicate"),
+    (b'{"format": NaN}', "not valid JSON"),
+    (b"[1, 2, 3]", "JSON object"),
+    (b"[" * 100000 + b"]" * 100000, "not valid JSON"),
+])
+def test_invalid_header_json_refused(tmp_path, saved, raw, match):
+    _, entries = saved
+    entries = dict(entries, **{"header.json": raw})
+    with pytest.raises(ValueError, match=match):
+        load(forged(tmp_path, entries))
+
+
+@pytest.mark.parametrize("key, value, match", [
+    ("format", "pytorch", "wrong format 'pytorch'"),
+    ("format", None, "wrong format"),
+    ("format_version", 2, "unsupported format version 2.*newer"),
+    ("format_version", 0, "unsupported format version 0"),
+    ("format_version", "1", "unsupported format version '1'"),
+    ("format_version", True, "unsupported format version True"),
+    ("format_version", 1.0, "unsupported format version 1.0"),
+    ("class", "Popen", "unknown module class 'Popen'"),
+    ("class", "subprocess.Popen", "unknown module class"),
+    ("class", "os.system", "unknown module class"),
+    ("class", "Module", "unknown module class 'Module'"),
+    ("class", "__builtins__", "unknown module class"),
+    ("class", ["LSTM"], "class must be a string"),
+    ("dtype", "float16", "dtype must be one of"),
+    ("dtype", "object", "dtype must be one of"),
+    ("config", [3, 4], "config must be a JSON object"),
+    ("parameters", {}, "parameters must be a list"),
+    ("fastrnn_version", 1, "fastrnn_version must be a string"),
+])
+def test_bad_header_fields_refused(tmp_path, saved, key, value, match):
+    _, entries = saved
+    header = header_json(entries)
+    header[key] = value
+    with pytest.raises(ValueError, match=match):
+        load(forged(tmp_path, with_header(entries, header)))
+
+
+def test_missing_or_unknown_header_keys_refused(tmp_path, saved):
+    _, entries = saved
+    header = header_json(entries)
+    del header["dtype"]
+    with pytest.raises(ValueError, match=r"missing key\(s\) \['dtype'\]"):
+        load(forged(tmp_path, with_header(entries, header), "a.frnn"))
+    header = header_json(entries)
+    header["code"] = "import os"
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['code'\]"):
+        load(forged(tmp_path, with_header(entries, header), "b.frnn"))
+    del header["format"]
+    with pytest.raises(ValueError, match="wrong format"):
+        load(forged(tmp_path, with_header(entries, header), "c.frnn"))
+
+
+@pytest.mark.parametrize("item, match", [
+    ({"name": "weight_ih_l0", "shape": [16, 3]}, "must be an object with keys"),
+    ({"name": "../../etc/passwd", "shape": [16, 3], "dtype": "float32"}, "invalid name"),
+    ({"name": "weight_ih_l0", "shape": [16, -3], "dtype": "float32"}, "invalid shape"),
+    ({"name": "weight_ih_l0", "shape": [16, 3.0], "dtype": "float32"}, "invalid shape"),
+    ({"name": "weight_ih_l0", "shape": "16x3", "dtype": "float32"}, "invalid shape"),
+    ({"name": "weight_ih_l0", "shape": [16, 3], "dtype": "float64"}, "dtype 'float64'"),
+    ({"name": "weight_ih_l0", "shape": [16, 3], "dtype": "object"}, "dtype 'object'"),
+])
+def test_bad_parameter_list_refused(tmp_path, saved, item, match):
+    _, entries = saved
+    header = header_json(entries)
+    header["parameters"][0] = item
+    with pytest.raises(ValueError, match=match):
+        load(forged(tmp_path, with_header(entries, header)))
+
+
+def test_parameter_listed_twice_refused(tmp_path, saved):
+    _, entries = saved
+    header = header_json(entries)
+    header["parameters"].append(dict(header["parameters"][0]))
+    with pytest.raises(ValueError, match="listed twice"):
+        load(forged(tmp_path, with_header(entries, header)))
+
+
+# ---------------------------------------------------- refusals: the config
+@pytest.mark.parametrize("change, match", [
+    ({"evil": 1}, r"config has key\(s\) \['evil'\]"),
+    ({"__class__": "x"}, r"config has key\(s\)"),
+    ({"hidden_size": [[0] * 10000]}, r"config invalid.*hidden_size.*\.\.\.$"),
+    ({"hidden_size": "4"}, "config invalid.*hidden_size"),
+    ({"hidden_size": 4.0}, "config invalid.*hidden_size"),
+    ({"num_layers": 0}, "config invalid.*num_layers"),
+    ({"merge_mode": "xor"}, "config invalid.*merge_mode"),
+    ({"bidirectional": "yes"}, "config invalid.*bidirectional"),
+    ({"recurrent_init": "zeros"}, "config invalid.*recurrent_init"),
+    ({"forget_bias": "1"}, "config invalid.*forget_bias"),
+    ({"dtype": "float64"}, "config dtype 'float64' does not match"),
+    ({"hidden_size": 5}, "do not match.*shape mismatch"),
+    ({"num_layers": 3}, r"do not match.*missing parameter\(s\)"),
+    ({"bidirectional": False}, r"do not match.*extra parameter\(s\)"),
+    ({"merge_mode": "sum"}, "do not match.*weight_ih_l1"),
+    ({"bias": False}, r"do not match.*extra parameter\(s\).*bias"),
+])
+def test_bad_config_refused(tmp_path, saved, change, match):
+    _, entries = saved
+    header = header_json(entries)
+    header["config"].update(change)
+    with pytest.raises(ValueError, match=match):
+        load(forged(tmp_path, with_header(entries, header)))
+
+
+def test_config_missing_required_key_refused(tmp_path, saved):
+    _, entries = saved
+    header = header_json(entries)
+    del header["config"]["input_size"]
+    with pytest.raises(ValueError, match="config invalid.*input_size"):
+        load(forged(tmp_path, with_header(entries, header)))
+
+
+def test_config_missing_dtype_uses_default_and_is_checked(tmp_path):
+    """A config without dtype builds float32: refused for a float64 file."""
+    gru = fr.GRU(2, 3, dtype="float64")
+    save(gru, tmp_path / "g.frnn")
+    entries = read_entries(tmp_path / "g.frnn")
+    header = header_json(entries)
+    del header["config"]["dtype"]
+    with pytest.raises(ValueError, match="dtype float32; the file's dtype is float64"):
+        load(forged(tmp_path, with_header(entries, header)))
+
+
+@pytest.mark.parametrize("change", [{"hidden_size": 10**6}, {"input_size": 10**9},
+                                    {"num_layers": 10**9}, {"hidden_size": 2**62}])
+def test_forged_huge_config_refused_before_building(tmp_path, saved, change):
+    """A config that would allocate terabytes is refused from the header alone."""
+    _, entries = saved
+    header = header_json(entries)
+    header["config"].update(change)
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="do not match"):
+        load(forged(tmp_path, with_header(entries, header)))
+    assert time.perf_counter() - start < 2.0
+
+
+# ------------------------------------------------ refusals: the parameters
+class MarkerPayload:
+    """Unpickling this creates the file at ``path`` (via builtins ``open``)."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_marker_payload_is_live(tmp_path):
+    """The payload used below really runs code when unpickled (else the
+    refusal test would prove nothing)."""
+    marker = tmp_path / "proof"
+    pickle.loads(pickle.dumps(MarkerPayload(marker))).close()
+    assert marker.exists()
+    marker.unlink()
+    arr = np.empty(1, dtype=object)
+    arr[0] = MarkerPayload(marker)
+    np.load(io.BytesIO(npy_bytes(arr, allow_pickle=True)), allow_pickle=True)[0].close()
+    assert marker.exists()
+
+
+@pytest.mark.parametrize("shape", [(1,), (16, 3)])
+def test_pickled_object_array_refused_without_running_code(tmp_path, saved, shape):
+    _, entries = saved
+    marker = tmp_path / "PWNED"
+    payload = np.empty(shape, dtype=object)
+    payload.flat[0] = MarkerPayload(marker)
+    bad = dict(entries)
+    bad["weight_ih_l0.npy"] = npy_bytes(payload, allow_pickle=True)
+    with pytest.raises(ValueError, match="pickled object array"):
+        load(forged(tmp_path, bad))
+    assert not marker.exists()
+    # also as np.savez writes it, with the header declaring an object dtype
+    header = header_json(entries)
+    header["parameters"][0]["dtype"] = "object"
+    with pytest.raises(ValueError):
+        load(forged(tmp_path, with_header(bad, header), "b.frnn"))
+    assert not marker.exists()
+
+
+def test_pickled_header_entry_refused_without_running_code(tmp_path, saved):
+    _, entries = saved
+    marker = tmp_path / "PWNED"
+    bad = dict(entries, **{"header.json": pickle.dumps(MarkerPayload(marker))})
+    with pytest.raises(ValueError, match="header.json is not valid JSON"):
+        load(forged(tmp_path, bad))
+    assert not marker.exists()
+
+
+def test_extra_entries_refused(tmp_path, saved):
+    _, entries = saved
+    for i, (name, data) in enumerate([("extra.npy", npy_bytes(np.zeros(3, np.float32))),
+                                      ("notes.txt", b"hello"), ("dir/", b""),
+                                      ("__MACOSX/._header.json", b"x")]):
+        with pytest.raises(ValueError, match="unexpected extra entr"):
+            load(forged(tmp_path, dict(entries, **{name: data}), f"x{i}.frnn"))
+
+
+def test_extra_parameter_refused(tmp_path, saved):
+    """Listed in the header and present, but not a parameter of the module."""
+    _, entries = saved
+    header = header_json(entries)
+    header["parameters"].append({"name": "backdoor", "shape": [3], "dtype": "float32"})
+    bad = with_header(entries, header)
+    bad["backdoor.npy"] = npy_bytes(np.zeros(3, np.float32))
+    with pytest.raises(ValueError, match=r"extra parameter\(s\) \['backdoor'\]"):
+        load(forged(tmp_path, bad))
+
+
+def test_missing_parameter_refused(tmp_path, saved):
+    _, entries = saved
+    # entry gone, header still lists it
+    bad = {k: v for k, v in entries.items() if k != "weight_hh_l0.npy"}
+    with pytest.raises(ValueError, match=r"missing parameter entr.*weight_hh_l0\.npy"):
+        load(forged(tmp_path, bad, "a.frnn"))
+    # gone from both: the module needs it
+    header = header_json(entries)
+    header["parameters"] = [p for p in header["parameters"] if p["name"] != "weight_hh_l0"]
+    with pytest.raises(ValueError, match=r"missing parameter\(s\) \['weight_hh_l0'\]"):
+        load(forged(tmp_path, with_header(bad, header), "b.frnn"))
+
+
+def test_duplicate_entries_refused(tmp_path, saved):
+    _, entries = saved
+    pairs = list(entries.items()) + [("weight_ih_l0.npy", entries["weight_ih_l0.npy"])]
+    with pytest.raises(ValueError, match="duplicate entries"):
+        load(forged(tmp_path, pairs))
+
+
+def test_wrong_shapes_refused(tmp_path, saved, model):
+    _, entries = saved
+    w = model.state_dict()["weight_ih_l0"]           # (16, 3)
+    cases = [np.zeros((16, 4), np.float32),            # more data
+             np.zeros((16,), np.float32),              # other rank
+             np.ascontiguousarray(w.T)]                # same bytes, transposed shape
+    for i, arr in enumerate(cases):
+        bad = dict(entries, **{"weight_ih_l0.npy": npy_bytes(arr)})
+        with pytest.raises(ValueError, match=r"shape \(\d+,( \d+)?\) in its entry; the header "
+                                             r"says \(16, 3\)"):
+            load(forged(tmp_path, bad, f"e{i}.frnn"))
+    # header and entry agree with each other, but not with the config
+    header = header_json(entries)
+    header["parameters"][0]["shape"] = [16, 4]
+    bad = with_header(entries, header)
+    bad["weight_ih_l0.npy"] = npy_bytes(np.zeros((16, 4), np.float32))
+    with pytest.raises(ValueError, match=r"shape mismatch weight_ih_l0: file \(16, 4\)"):
+        load(forged(tmp_path, bad, "h.frnn"))
+
+
+@pytest.mark.parametrize("dtype", ["int32", "uint32", "float64", "float16", "complex64",
+                                   "bool", "U1", "S4", "V4", [("a", "<f4")]])
+def test_wrong_entry_dtype_refused(tmp_path, saved, dtype):
+    _, entries = saved
+    bad = dict(entries, **{"weight_ih_l0.npy": npy_bytes(np.zeros((16, 3), dtype=dtype))})
+    with pytest.raises(ValueError, match="has dtype .*expected float32"):
+        load(forged(tmp_path, bad))
+
+
+def test_entry_with_trailing_or_missing_data_refused(tmp_path, saved):
+    _, entries = saved
+    good = entries["weight_ih_l0.npy"]
+    for i, data in enumerate([good + b"\x00" * 4, good[:-4], good[:20]]):
+        bad = dict(entries, **{"weight_ih_l0.npy": data})
+        with pytest.raises(ValueError, match="corrupt or truncated"):
+            load(forged(tmp_path, bad, f"t{i}.frnn"))
+
+
+def test_entry_with_bad_npy_header_refused(tmp_path, saved):
+    _, entries = saved
+    good = entries["weight_ih_l0.npy"]
+    for i, data in enumerate([b"\x93NUMPY\x09\x00" + good[8:],       # unknown npy version
+                              b"NOTNUMPY" + good[8:],                 # bad magic
+                              good.replace(b"'descr'", b"'d'", 1)]):  # bad header dict
+        bad = dict(entries, **{"weight_ih_l0.npy": data})
+        with pytest.raises(ValueError, match="npy|corrupt"):
+            load(forged(tmp_path, bad, f"n{i}.frnn"))
+
+
+# -------------------------------------------- accepted variations of a file
+def test_other_valid_encodings_load_bit_exact(tmp_path, saved, model):
+    """Deflated entries, big-endian and Fortran-ordered arrays are fine."""
+    _, entries = saved
+    deflated = write_entries(tmp_path / "deflated.frnn", entries, zipfile.ZIP_DEFLATED)
+    assert_same_module(model, load(deflated))
+    params = model.state_dict()
+    swapped = dict(entries)
+    for key, arr in params.items():
+        swapped[key + ".npy"] = (npy_bytes(arr.astype(">f4")) if arr.ndim == 1
+                                 else npy_bytes(arr, fortran=True))
+    assert swapped != entries
+    assert_same_module(model, load(forged(tmp_path, swapped)))
+
+
+def test_load_does_not_touch_other_files(tmp_path, saved):
+    path, _ = saved
+    before = sorted(os.listdir(tmp_path))
+    load(path)
+    assert sorted(os.listdir(tmp_path)) == before
