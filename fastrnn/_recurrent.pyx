@@ -323,26 +323,34 @@ DEF MAX_ARRAYS = 16
 DEF MAX_LOOPS = 2
 
 
-cdef void _project_all(const Loop* lp, void** p, floating tag) noexcept nogil:
-    """Hoisted input projection of a whole direction, one GEMM over all rows
-    of the steps it runs: ``xw = bias + x @ W_ih^T``."""
+cdef void _project_all(const Loop* lp, void** p, bint on_openmp_thread,
+                       floating tag) noexcept nogil:
+    """Hoisted input projection of a whole direction, one product over all
+    rows of the steps it runs: ``xw = bias + x @ W_ih^T``.  On the calling
+    thread BLAS does it (and may thread it); on an OpenMP thread, beside
+    the other direction, the step kernel does (concurrent OpenBLAS calls of
+    this size serialise on its buffer pool)."""
     cdef const floating* x = <floating*> p[0]
     cdef const floating* w_ih = <floating*> p[1]
+    cdef const floating* w_ih_t = <floating*> p[2]
     cdef const floating* bias = <floating*> p[3]
     cdef floating* xw = <floating*> p[4]
     cdef Py_ssize_t r, n = lp.steps * lp.B, GH = lp.GH, I = lp.input_size
     for r in range(n):
         memcpy(xw + r * GH, bias, GH * sizeof(floating))
-    gemm(NoTrans, Trans, <int> n, <int> GH, <int> I, <floating> 1, x, <int> I, w_ih, <int> I,
-         <floating> 1, xw, <int> GH)
+    if on_openmp_thread:
+        step_gemm(<int> n, <int> GH, <int> I, x, <int> I, w_ih_t, <floating> 1, xw, <int> GH)
+    else:
+        gemm(NoTrans, Trans, <int> n, <int> GH, <int> I, <floating> 1, x, <int> I, w_ih,
+             <int> I, <floating> 1, xw, <int> GH)
 
 
 cdef inline void _part(Job job, const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
-                       void** p, floating tag) noexcept nogil:
+                       void** p, bint on_openmp_thread, floating tag) noexcept nogil:
     cdef Py_ssize_t b0 = part * lp.B // nparts, b1 = (part + 1) * lp.B // nparts
     if job == FORWARD:
         if p[4] != NULL:  # hoisted projection: this part covers every row
-            _project_all(lp, p, tag)
+            _project_all(lp, p, on_openmp_thread, tag)
         _forward_rows(lp, b0, b1, p, tag)
     elif job == BACKWARD:
         _backward_rows(lp, b0, b1, p, tag)
@@ -361,10 +369,10 @@ cdef void _run_parts(Job job, const Loop* lps, int nloops, int nper,
     cdef Py_ssize_t ci
     cdef int total = nloops * nper
     if total <= 1:
-        _part(job, &lps[0], 0, 1, ps[0], tag)
+        _part(job, &lps[0], 0, 1, ps[0], False, tag)
         return
     for ci in prange(total, num_threads=total, schedule="static", chunksize=1):
-        _part(job, &lps[ci // nper], ci % nper, nper, ps[ci // nper], tag)
+        _part(job, &lps[ci // nper], ci % nper, nper, ps[ci // nper], True, tag)
 
 
 cdef void _launch(Job job, Loop* lps, int nloops, int nper, list tables, object dtype):
@@ -415,10 +423,11 @@ def forward(list jobs, int nper):
     of FORWARD_ARRAYS (None where unused); ``nper`` threads run each job on
     contiguous batch slices.  Inference when ``gates`` is None, training
     otherwise.  The input projection is either hoisted (``xw`` given: the
-    job's single part first computes ``bias + x @ W_ih^T`` for all steps with
-    one BLAS GEMM into it, so ``nper`` must be 1) or fused into each step
-    (``xw`` None: from ``w_ih_t`` = W_ih^T packed, and ``scratch`` rows
-    carry ``I + GH`` more columns past ``scratch_width``).  ``w_hh_t`` is
+    job's single part first computes ``bias + x @ W_ih^T`` for all steps in
+    one product into it, so ``nper`` must be 1) or fused into each step
+    (``xw`` None; ``scratch`` rows carry ``I + GH`` more columns past
+    ``scratch_width``).  Both read ``w_ih_t`` = W_ih^T packed; hoisting on
+    the calling thread uses BLAS on ``w_ih`` instead.  ``w_hh_t`` is
     W_hh^T packed (:func:`pack`; GRU_RB: its r, z columns, ``w_hn_t`` its n
     columns); ``bias`` the folded ``b_ih + b_hh`` (GRU: without ``b_hn``).
 
