@@ -195,24 +195,18 @@ def _groups(problems):
     """How to run a layer's directions: a list of launches (each a list of
     problems run side by side) and the threads each problem gets.
 
-    When the batch is too small to occupy the threads (B < threads), the two
-    directions run in one launch, side by side on half the threads each (no
-    Python round trip between them): measured 1.4x faster than one after
-    the other at B = 1 on 2 threads.  Otherwise each direction gets all the
-    threads in turn, split over the batch: with B >= threads that measured
-    as fast or faster (side by side, each thread's slice doubles while the
-    per-step work stays the same)."""
+    When splitting the batch over all threads would leave each thread fewer
+    than 4 rows (the step kernel's row tile) -- B < 4 * threads -- the two
+    directions run in one launch, side by side on half the threads each
+    (no Python round trip between them), which doubles each thread's rows:
+    measured 1.5x faster at B = 1 and 1.4x at B = 4 on 2 threads.  Otherwise
+    each direction gets all the threads in turn, split over the batch (at
+    B = 16 on 2 threads the two plans measured alike)."""
     nt = get_num_threads()
     B = problems[0].B
-    if len(problems) == 2 and openmp_enabled() and 2 <= nt and B < nt:
+    if len(problems) == 2 and openmp_enabled() and nt >= 2 and B < 4 * nt:
         return [problems], max(1, min(nt // 2, B))
     return [[p] for p in problems], num_chunks(B)
-
-
-def _blas_threads_for(parts):
-    # One part runs on the calling thread and may let BLAS thread its big
-    # GEMMs; several run on OpenMP threads, each calling BLAS single-threaded.
-    return blas_threads(get_num_threads() if parts == 1 else 1)
 
 
 def _small(weights_job):
@@ -220,6 +214,12 @@ def _small(weights_job):
     over threads (below ~16M multiply-adds each)."""
     N, GH = weights_job["dgx"].shape
     return N * GH * max(weights_job["dx"].shape[1], weights_job["dw_hh"].shape[1]) < 2**24
+
+
+# fastrnn's threads are its OpenMP threads; every BLAS call it makes is
+# single-threaded (blas_threads(1)).  A threaded BLAS call would leave
+# OpenBLAS workers spin-waiting for ~0.1 s on the cores the next OpenMP
+# region needs (measured: loops 2-3x slower, side-by-side directions 3-10x).
 
 
 def _run_forward(problems, training):
@@ -233,7 +233,7 @@ def _run_forward(problems, training):
     jobs = []
     for group in groups:
         group_jobs = [p.forward_job(hoist=nper == 1, training=training) for p in group]
-        with _blas_threads_for(len(group) * nper):
+        with blas_threads(1):
             _recurrent.forward(group_jobs, nper)
         jobs += group_jobs
     return jobs
@@ -252,16 +252,13 @@ def _run_backward(problems, fwd_jobs, douts, dh_ns, dc_ns, grads_list):
         for loop, _, _ in part:
             loop["gates"] = None  # the largest workspace array: free it early
         wjobs = [weights for _, weights, _ in part]
-        if _small(wjobs[0]):
-            # Concurrent small OpenBLAS calls serialise on its buffer pool:
-            # products this small run one direction after the other, as
-            # single-threaded calls (BLAS workers woken right after an OpenMP
-            # region would fight its still-spinning threads for the cores).
-            with blas_threads(1):
+        with blas_threads(1):
+            if _small(wjobs[0]):
+                # Concurrent small OpenBLAS calls serialise on its buffer
+                # pool: products this small run one direction after the other.
                 for job in wjobs:
                     _recurrent.weight_grads([job], 1)
-        else:
-            with _blas_threads_for(len(group) * nper):
+            else:
                 _recurrent.weight_grads(wjobs, nper)
     results = []
     for p, (loop, weights, grads) in zip(problems, prepared):
