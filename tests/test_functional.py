@@ -9,6 +9,7 @@ from fastrnn import _runtime
 from fastrnn import functional as F
 
 from conftest import torch_or_skip
+from gradcheck import numeric_grad
 from reference import CELLS, num_gates, random_params, random_problem, reference_forward
 
 CELL_IDS = ["rnn_tanh", "rnn_relu", "lstm", "gru", "gru_reset_before"]
@@ -224,17 +225,8 @@ def _analytic(mode, kw, R, Rh, Rc, lengths, reverse, reset_after):
 def _numeric(mode, kw, R, Rh, Rc, lengths, reverse, reset_after, names, eps=1e-6):
     res = {}
     for name in names:
-        arr = kw[name]
-        g = np.zeros_like(arr)
-        for idx in np.ndindex(arr.shape):
-            old = arr[idx]
-            arr[idx] = old + eps
-            lp = _loss(mode, kw, R, Rh, Rc, lengths, reverse, reset_after)
-            arr[idx] = old - eps
-            lm = _loss(mode, kw, R, Rh, Rc, lengths, reverse, reset_after)
-            arr[idx] = old
-            g[idx] = (lp - lm) / (2 * eps)
-        res[name] = g
+        res[name] = numeric_grad(
+            lambda: _loss(mode, kw, R, Rh, Rc, lengths, reverse, reset_after), kw[name], eps)
     return res
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import fastrnn as fr
+from gradcheck import numeric_entry, numeric_grad
 
 MERGE_MODES = ["concat", "sum", "mean", "max", "mul"]
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3, "gru_rb": 3}
@@ -769,32 +770,19 @@ def _fd_check(layer, x, hx, lengths, rng, n_param_entries=3, eps=1e-6):
         o, s = layer(x, hx, lengths=lengths)
         return weighted_sum(o, s, R, Rs)
 
-    def numeric(arr, idx):
-        old = arr[idx]
-        arr[idx] = old + eps
-        lp = loss()
-        arr[idx] = old - eps
-        lm = loss()
-        arr[idx] = old
-        return (lp - lm) / (2 * eps)
-
-    num_dx = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        num_dx[idx] = numeric(x, idx)
-    np.testing.assert_allclose(dx, num_dx, rtol=1e-5, atol=1e-7, err_msg="dx")
+    np.testing.assert_allclose(dx, numeric_grad(loss, x, eps), rtol=1e-5, atol=1e-7,
+                               err_msg="dx")
     for g, h in zip(state_list(dhx), state_list(hx)):
-        num = np.zeros_like(h)
-        for idx in np.ndindex(h.shape):
-            num[idx] = numeric(h, idx)
-        np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-7, err_msg="dh0/dc0")
+        np.testing.assert_allclose(g, numeric_grad(loss, h, eps), rtol=1e-5, atol=1e-7,
+                                   err_msg="dh0/dc0")
     params = layer.parameters()
     grads = layer.grads
     for name in sorted(params):
         p = params[name]
         for flat in rng.choice(p.size, size=min(n_param_entries, p.size), replace=False):
             idx = np.unravel_index(flat, p.shape)
-            np.testing.assert_allclose(grads[name][idx], numeric(p, idx), rtol=1e-5, atol=1e-7,
-                                       err_msg=f"{name}{idx}")
+            np.testing.assert_allclose(grads[name][idx], numeric_entry(loss, p, idx, eps),
+                                       rtol=1e-5, atol=1e-7, err_msg=f"{name}{idx}")
 
 
 @pytest.mark.parametrize("merge_mode", MERGE_MODES)
@@ -882,23 +870,9 @@ def test_cell_gradients_finite_differences(kind):
     def loss():
         return sum(float(np.sum(s * r)) for s, r in zip(state_list(cell(x, st)), Rs))
 
-    eps = 1e-6
-
-    def numeric(arr, idx):
-        old = arr[idx]
-        arr[idx] = old + eps
-        lp = loss()
-        arr[idx] = old - eps
-        lm = loss()
-        arr[idx] = old
-        return (lp - lm) / (2 * eps)
-
     for g, arr in [(dx, x)] + list(zip(state_list(dprev), state_list(st))) + \
             [(cell.grads[k], v) for k, v in cell.parameters().items()]:
-        num = np.zeros_like(arr)
-        for idx in np.ndindex(arr.shape):
-            num[idx] = numeric(arr, idx)
-        np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(g, numeric_grad(loss, arr), rtol=1e-5, atol=1e-7)
 
 
 # ------------------------------------------------------------ bad arguments

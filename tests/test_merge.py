@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from gradcheck import numeric_grad
 from fastrnn.layers.merge import MERGE_MODES, merge, merge_backward, merged_width
 
 
@@ -23,18 +24,11 @@ def test_merge_backward_matches_finite_differences(mode):
     fwd, bwd = rng.standard_normal((2, 3, 2, 4))
     R = rng.standard_normal(merge(mode, [fwd, bwd]).shape)
     dfwd, dbwd = merge_backward(mode, R, 2, [fwd, bwd])
-    eps = 1e-6
+    def loss():
+        return np.sum(merge(mode, [fwd, bwd]) * R)
+
     for arr, grad in ((fwd, dfwd), (bwd, dbwd)):
-        num = np.zeros_like(arr)
-        for idx in np.ndindex(arr.shape):
-            old = arr[idx]
-            arr[idx] = old + eps
-            up = np.sum(merge(mode, [fwd, bwd]) * R)
-            arr[idx] = old - eps
-            down = np.sum(merge(mode, [fwd, bwd]) * R)
-            arr[idx] = old
-            num[idx] = (up - down) / (2 * eps)
-        np.testing.assert_allclose(grad, num, rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(grad, numeric_grad(loss, arr), rtol=1e-6, atol=1e-8)
 
 
 @pytest.mark.parametrize("mode, width", [("concat", 8), ("sum", 4), ("mean", 4), ("max", 4),
