@@ -51,11 +51,6 @@ def check_shape(arr, name, expected):
         raise ValueError(f"{name} must have shape {tuple(expected)}, got {arr.shape}")
 
 
-def check_ndim(arr, name, ndims, meaning):
-    if arr.ndim not in ndims:
-        raise ValueError(f"{name} must be {meaning}, got an array of shape {arr.shape}")
-
-
 def positive_int(value, name, minimum=1):
     """An int >= ``minimum`` (bools and floats are refused)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
