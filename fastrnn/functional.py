@@ -247,10 +247,11 @@ def _run_backward(problems, fwd_jobs, douts, dh_ns, dc_ns, grads_list):
     i = 0
     for group in groups:
         part = prepared[i:i + len(group)]
-        i += len(group)
         _recurrent.backward([loop for loop, _, _ in part], nper)
-        for loop, _, _ in part:
-            loop["gates"] = None  # the largest workspace array: free it early
+        for k in range(i, i + len(group)):
+            # The gates are the largest workspace array: free them early.
+            prepared[k][0]["gates"] = fwd_jobs[k]["gates"] = None
+        i += len(group)
         wjobs = [weights for _, weights, _ in part]
         with blas_threads(1):
             if _small(wjobs[0]):
