@@ -1,0 +1,276 @@
+"""Side-by-side timing of fastrnn against PyTorch, ONNX Runtime and the GEMM
+floor -- the engine behind ``fastrnn bench``.
+
+Every comparison runs in one process with the same weights in every system,
+outputs checked equal before anything is timed, and the systems alternating
+in blocks (a pause so that the previous system's spinning worker threads go
+idle, one untimed call, then timed calls); medians are reported with the
+ratio fastrnn / other.  torch, onnx / onnxruntime, tqdm and matplotlib are
+optional: what is missing is skipped and said so.
+"""
+import statistics
+import time
+
+import numpy as np
+
+from . import _runtime
+from .layers.recurrent import GRU, LSTM, RNN
+
+GRID = [(1, 100, 128, 128), (1, 100, 256, 256), (16, 100, 256, 256), (64, 100, 512, 512),
+        (128, 50, 1024, 1024)]
+QUICK_GRID = [(1, 100, 128, 128), (16, 100, 256, 256)]
+CELLS = ("lstm", "gru", "rnn")
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+
+
+def interleaved(fns, rounds, per_round=3, settle=0.05):
+    """Median seconds of each function, measured in alternating blocks."""
+    times = [[] for _ in fns]
+    for _ in range(rounds):
+        for i, f in enumerate(fns):
+            time.sleep(settle)
+            f()
+            for _ in range(per_round):
+                t0 = time.perf_counter()
+                f()
+                times[i].append(time.perf_counter() - t0)
+    return [statistics.median(t) for t in times]
+
+
+def _layer(cell, I, H, seed=0):
+    cls = {"lstm": LSTM, "gru": GRU, "rnn": RNN}[cell]
+    return cls(I, H, seed=seed)
+
+
+# ------------------------------------------------------------------- systems
+def _torch_system(cell, layer, x, threads):
+    import torch
+
+    torch.set_num_threads(threads)
+    module = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[cell](
+        layer.input_size, layer.hidden_size)
+    module.load_state_dict({k: torch.from_numpy(v) for k, v in layer.state_dict().items()})
+    xt = torch.from_numpy(x)
+
+    def infer():
+        with torch.no_grad():
+            return module(xt)[0].numpy()
+
+    def train():
+        xx = xt.clone().requires_grad_()
+        out, _ = module(xx)
+        out.sum().backward()
+
+    return infer, train
+
+
+def _onnx_gate_order(cell, H, w):
+    """PyTorch's gate blocks -> ONNX's (LSTM i f g o -> i o f c; GRU r z n -> z r h)."""
+    order = {"lstm": [0, 3, 1, 2], "gru": [1, 0, 2], "rnn": [0]}[cell]
+    return np.concatenate([w[k * H:(k + 1) * H] for k in order])
+
+
+def _onnx_system(cell, layer, x, threads):
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    H, I = layer.hidden_size, layer.input_size
+    sd = layer.state_dict()
+    W = _onnx_gate_order(cell, H, sd["weight_ih_l0"])[None]
+    R = _onnx_gate_order(cell, H, sd["weight_hh_l0"])[None]
+    Bias = np.concatenate([_onnx_gate_order(cell, H, sd["bias_ih_l0"]),
+                           _onnx_gate_order(cell, H, sd["bias_hh_l0"])])[None]
+    op = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}[cell]
+    attrs = {"hidden_size": H}
+    if cell == "gru":
+        attrs["linear_before_reset"] = 1  # PyTorch's reset_after=True
+    node = helper.make_node(op, ["X", "W", "R", "B"], ["Y"], **attrs)
+    graph = helper.make_graph(
+        [node], f"fastrnn_{cell}",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, list(x.shape))],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.ascontiguousarray(a, dtype=np.float32), name)
+         for name, a in (("W", W), ("R", R), ("B", Bias))])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+
+    def infer():
+        return sess.run(None, {"X": x})[0][:, 0]
+
+    return infer, None
+
+
+def _gemm_floor(cell, layer, x):
+    """The products alone: the input GEMM of all steps plus T step GEMMs
+    (numpy's BLAS), no activations -- how close the kernels are to the
+    machine's matrix-product limit."""
+    T, B, I = x.shape
+    H, G = layer.hidden_size, GATES[cell]
+    w_ih = np.ascontiguousarray(layer.state_dict()["weight_ih_l0"].T)
+    w_hh = np.ascontiguousarray(layer.state_dict()["weight_hh_l0"].T)
+    xw = np.empty((T * B, G * H), dtype=np.float32)
+    h = np.zeros((B, H), dtype=np.float32)
+    s = np.empty((B, G * H), dtype=np.float32)
+    x2 = x.reshape(T * B, I)
+
+    def floor():
+        np.matmul(x2, w_ih, out=xw)
+        for _ in range(T):
+            np.matmul(h, w_hh, out=s)
+
+    return floor
+
+
+def sgemm_peak(n=1024, repeats=5):
+    """GFLOP/s of a large float32 GEMM through numpy's BLAS."""
+    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
+    c = np.empty_like(a)
+    np.matmul(a, a, out=c)
+    best = min(_timed(lambda: np.matmul(a, a, out=c)) for _ in range(repeats))
+    return 2 * n ** 3 / best / 1e9
+
+
+def _timed(f):
+    t0 = time.perf_counter()
+    f()
+    return time.perf_counter() - t0
+
+
+def available_systems():
+    """Which optional systems can run here: name -> (available, why not)."""
+    out = {}
+    for name, mods in (("torch", ("torch",)), ("onnxruntime", ("onnx", "onnxruntime"))):
+        try:
+            for m in mods:
+                __import__(m)
+            out[name] = (True, "")
+        except ImportError as exc:
+            out[name] = (False, f"not installed ({exc.name})")
+    return out
+
+
+# ---------------------------------------------------------------- the run
+def run(cells=CELLS, grid=GRID, modes=("infer", "train"), threads=None, rounds=5,
+        progress=True, log=print):
+    """Time every (cell, shape, mode) and return a list of result dicts.
+
+    Each result has ``cell, B, T, I, H, mode`` and, in milliseconds,
+    ``fastrnn`` and (where they ran) ``torch``, ``onnxruntime``, ``floor``,
+    plus ``gflops`` (fastrnn's achieved rate on the products).
+    """
+    threads = threads or _runtime.get_num_threads()
+    _runtime.set_num_threads(threads)
+    avail = available_systems()
+    for name, (ok, why) in avail.items():
+        if not ok:
+            log(f"skipping {name}: {why}")
+    jobs = [(c, shape, m) for c in cells for shape in grid for m in modes]
+    bar = _progress(len(jobs), progress)
+    rng = np.random.default_rng(0)
+    results = []
+    try:
+        for cell, (B, T, I, H), mode in jobs:
+            layer = _layer(cell, I, H)
+            x = rng.standard_normal((T, B, I)).astype(np.float32)
+            ours = (lambda: layer(x)[0]) if mode == "infer" else _fr_train(layer, x)
+            systems = {"fastrnn": ours}
+            if avail["torch"][0]:
+                t_infer, t_train = _torch_system(cell, layer, x, threads)
+                systems["torch"] = t_infer if mode == "infer" else t_train
+                if mode == "infer":
+                    _check_equal(layer(x)[0], t_infer(), "torch")
+            if mode == "infer" and avail["onnxruntime"][0]:
+                o_infer, _ = _onnx_system(cell, layer, x, threads)
+                _check_equal(layer(x)[0], o_infer(), "onnxruntime")
+                systems["onnxruntime"] = o_infer
+            if mode == "infer":
+                systems["floor"] = _gemm_floor(cell, layer, x)
+            names = list(systems)
+            medians = interleaved([systems[n] for n in names], rounds)
+            res = dict(cell=cell, B=B, T=T, I=I, H=H, mode=mode)
+            res.update({n: m * 1e3 for n, m in zip(names, medians)})
+            flops = 2 * T * B * GATES[cell] * H * (I + H) * (1 if mode == "infer" else 3)
+            res["gflops"] = flops / (res["fastrnn"] / 1e3) / 1e9
+            results.append(res)
+            bar.update(1)
+    finally:
+        bar.close()
+    return results
+
+
+def _fr_train(layer, x):
+    def train():
+        (out, _), backprop = layer.forward_train(x)
+        backprop(np.ones_like(out))
+    return train
+
+
+def _check_equal(ours, theirs, name):
+    err = np.abs(ours - theirs).max() / max(np.abs(theirs).max(), 1e-30)
+    if not err < 1e-4:
+        raise AssertionError(f"fastrnn and {name} disagree (relative error {err:.2e}); not timing")
+
+
+class _NoBar:
+    def update(self, n):
+        pass
+
+    def close(self):
+        pass
+
+
+def _progress(total, enabled):
+    if not enabled:
+        return _NoBar()
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _NoBar()
+    return tqdm(total=total, desc="fastrnn bench", unit="case", leave=False)
+
+
+def format_table(results):
+    """The results as a text table with ratios fastrnn / other."""
+    head = (f"{'cell':5} {'mode':5} {'B':>4} {'T':>4} {'I':>5} {'H':>5} | {'fastrnn ms':>10} "
+            f"{'torch ms':>9} {'ratio':>6} | {'ORT ms':>8} {'ratio':>6} | {'floor ms':>8} "
+            f"{'ratio':>6} | {'GFLOP/s':>7}")
+    lines = [head, "-" * len(head)]
+
+    def cols(r, key, width):
+        if key not in r:
+            return f"{'-':>{width}} {'-':>6}"
+        return f"{r[key]:{width}.2f} {r['fastrnn'] / r[key]:6.2f}"
+
+    for r in results:
+        lines.append(f"{r['cell']:5} {r['mode']:5} {r['B']:4d} {r['T']:4d} {r['I']:5d} {r['H']:5d} | "
+                     f"{r['fastrnn']:10.2f} {cols(r, 'torch', 9)} | {cols(r, 'onnxruntime', 8)} | "
+                     f"{cols(r, 'floor', 8)} | {r['gflops']:7.1f}")
+    return "\n".join(lines)
+
+
+def plot(results, path):
+    """A PNG bar chart of the ratios (matplotlib needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"{r['cell']} {r['mode']}\nB={r['B']} H={r['H']}" for r in results]
+    others = [k for k in ("torch", "onnxruntime", "floor") if any(k in r for r in results)]
+    fig, ax = plt.subplots(figsize=(max(6, len(results) * 0.9), 4))
+    width = 0.8 / max(1, len(others))
+    for i, key in enumerate(others):
+        vals = [r["fastrnn"] / r[key] if key in r else 0 for r in results]
+        ax.bar(np.arange(len(results)) + i * width, vals, width, label=f"fastrnn / {key}")
+    ax.axhline(1.0, color="k", lw=0.8)
+    ax.set_xticks(np.arange(len(results)) + width * (len(others) - 1) / 2)
+    ax.set_xticklabels(labels, fontsize=7)
+    ax.set_ylabel("time ratio (below 1: fastrnn faster)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,80 @@
+"""The ``fastrnn`` command: ``fastrnn bench`` (the side-by-side table) and
+``fastrnn config`` (the build and runtime configuration)."""
+import argparse
+import json
+import platform
+import sys
+
+from . import __version__, benchmark
+from ._runtime import show_config
+
+
+def _shape(text):
+    try:
+        B, T, I, H = (int(v) for v in text.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected B,T,I,H (four integers), got {text!r}") from exc
+    if min(B, T, I, H) < 1:
+        raise argparse.ArgumentTypeError(f"B,T,I,H must be positive, got {text!r}")
+    return B, T, I, H
+
+
+def _parser():
+    ap = argparse.ArgumentParser(prog="fastrnn", description="fastrnn command line")
+    ap.add_argument("--version", action="version", version=f"fastrnn {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("bench", help="time fastrnn against PyTorch, ONNX Runtime and the GEMM floor")
+    b.add_argument("--quick", action="store_true", help="a small subset (under a minute)")
+    b.add_argument("--cells", default=",".join(benchmark.CELLS),
+                   help="comma-separated: lstm, gru, rnn (default: all)")
+    b.add_argument("--mode", choices=("infer", "train", "both"), default="both")
+    b.add_argument("--shapes", nargs="*", type=_shape, help="B,T,I,H ... (default: the grid)")
+    b.add_argument("--threads", type=int, default=None, help="threads for every system")
+    b.add_argument("--rounds", type=int, default=None, help="alternating rounds (3 timed calls each)")
+    b.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    b.add_argument("--plot", metavar="PATH", help="also write a PNG bar chart (needs matplotlib)")
+    b.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sub.add_parser("config", help="print the build and runtime configuration")
+    return ap
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    if args.command == "config":
+        show_config()
+        return 0
+    cells = [c.strip() for c in args.cells.split(",") if c.strip()]
+    bad = [c for c in cells if c not in benchmark.CELLS]
+    if bad or not cells:
+        print(f"fastrnn bench: --cells must name some of {benchmark.CELLS}, got {args.cells!r}",
+              file=sys.stderr)
+        return 2
+    if args.threads is not None and args.threads < 1:
+        print(f"fastrnn bench: --threads must be >= 1, got {args.threads}", file=sys.stderr)
+        return 2
+    grid = args.shapes or (benchmark.QUICK_GRID if args.quick else benchmark.GRID)
+    modes = ("infer", "train") if args.mode == "both" else (args.mode,)
+    rounds = args.rounds or (2 if args.quick else 5)
+    show_config()
+    print(f"python {platform.python_version()} on {platform.machine()}; "
+          f"sgemm peak (numpy BLAS, 1024^3): {benchmark.sgemm_peak():.0f} GFLOP/s")
+    results = benchmark.run(cells, grid, modes, args.threads, rounds,
+                            progress=not args.no_progress)
+    print(benchmark.format_table(results))
+    print("ratio = fastrnn time / other time (below 1: fastrnn is faster); "
+          "floor = the matrix products alone")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"fastrnn": __version__, "results": results}, f, indent=1)
+        print(f"wrote {args.json}")
+    if args.plot:
+        try:
+            benchmark.plot(results, args.plot)
+            print(f"wrote {args.plot}")
+        except ImportError:
+            print("skipping --plot: matplotlib is not installed", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
