@@ -318,8 +318,8 @@ def recurrent_train(mode, x, w_ih, w_hh, b_ih=None, b_hh=None, hx=None, cx=None,
         dtype and shapes); missing entries are allocated.  None for
         ``dout`` / ``dh_n`` / ``dc_n`` means zeros.  It may be called once.
     """
-    (result,), backprop = bidirectional_train(
-        mode, x, [(w_ih, w_hh, b_ih, b_hh)], [hx], [cx], lengths, reset_after, reverse=reverse)
+    p = _Problem(mode, x, w_ih, w_hh, b_ih, b_hh, hx, cx, lengths, reverse, reset_after)
+    (result,), backprop = _train([p])
 
     def backprop_one(dout=None, dh_n=None, dc_n=None, grads=None):
         (res,) = backprop([dout], [dh_n], [dc_n], [grads])
@@ -340,8 +340,7 @@ def bidirectional(mode, x, params, hx=None, cx=None, lengths=None, reset_after=T
     return [(j["out"], j["h"], j["c"]) for j in _run_forward(problems, training=False)]
 
 
-def bidirectional_train(mode, x, params, hx=None, cx=None, lengths=None, reset_after=True,
-                        reverse=False):
+def bidirectional_train(mode, x, params, hx=None, cx=None, lengths=None, reset_after=True):
     """:func:`bidirectional` keeping the training workspace.
 
     Returns ``results, backprop`` with ``backprop(douts, dh_ns, dc_ns,
@@ -349,7 +348,11 @@ def bidirectional_train(mode, x, params, hx=None, cx=None, lengths=None, reset_a
     returning one ``(dx, dh0, dc0, grads)`` per direction (sum the ``dx``).
     It may be called once.
     """
-    problems = _problems(mode, x, params, hx, cx, lengths, reset_after, reverse)
+    return _train(_problems(mode, x, params, hx, cx, lengths, reset_after))
+
+
+def _train(problems):
+    """Training forward of a layer's directions, and their one-shot backprop."""
     jobs = _run_forward(problems, training=True)
     saved = [problems, jobs]
 
@@ -366,7 +369,7 @@ def bidirectional_train(mode, x, params, hx=None, cx=None, lengths=None, reset_a
     return [(j["out"], j["h"], j["c"]) for j in jobs], backprop
 
 
-def _problems(mode, x, params, hx, cx, lengths, reset_after, reverse=False):
+def _problems(mode, x, params, hx, cx, lengths, reset_after):
     """One validated problem per direction (direction d > 0 runs reversed)."""
     if len(params) not in (1, 2):
         raise ValueError(f"params must hold 1 or 2 directions' weights, got {len(params)}")
@@ -374,7 +377,7 @@ def _problems(mode, x, params, hx, cx, lengths, reset_after, reverse=False):
     cx = [None] * len(params) if cx is None else list(cx)
     problems = []
     for d, (w, h0, c0) in enumerate(zip(params, hx, cx)):
-        problems.append(_Problem(mode, x, *w, h0, c0, lengths, reverse or d == 1, reset_after))
+        problems.append(_Problem(mode, x, *w, h0, c0, lengths, d == 1, reset_after))
         x, lengths = problems[0].x, problems[0].lengths  # validated once, shared
     return problems
 
