@@ -115,3 +115,10 @@ def state_parts(state, names, dtype, expected, what, hint=""):
                 raise ValueError(f"{name} must have shape {tuple(expected)}{hint}, got {s.shape}")
         out.append(s)
     return out
+
+
+def check_bools(**flags):
+    """Raise ``TypeError`` naming the first argument that is not a bool."""
+    for name, flag in flags.items():
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"{name} must be a bool, got {type(flag).__name__} ({flag!r})")

@@ -8,7 +8,7 @@ into a one-layer layer and back).
 import numpy as np
 
 from .. import functional as F
-from .._validation import as_array, positive_int, state_parts
+from .._validation import as_array, check_bools, positive_int, state_parts
 from .init import check_init_options, recurrent_parameters
 from .module import Module, make_rng, one_shot
 
@@ -24,9 +24,7 @@ class _Cell(Module):
         self.mode = mode
         self.input_size = positive_int(input_size, "input_size")
         self.hidden_size = positive_int(hidden_size, "hidden_size")
-        for name, flag in (("bias", bias), ("reset_after", reset_after)):
-            if not isinstance(flag, (bool, np.bool_)):
-                raise TypeError(f"{name} must be a bool, got {type(flag).__name__} ({flag!r})")
+        check_bools(bias=bias, reset_after=reset_after)
         self.bias = bool(bias)
         self.reset_after = bool(reset_after)
         self.forget_bias = check_init_options(mode, self.bias, recurrent_init, forget_bias)

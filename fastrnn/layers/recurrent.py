@@ -8,7 +8,7 @@ initialisation are PyTorch's (see API.md).
 import numpy as np
 
 from .. import functional as F
-from .._validation import as_array, as_lengths, positive_int, state_parts
+from .._validation import as_array, as_lengths, check_bools, positive_int, state_parts
 from .init import check_init_options, recurrent_parameters
 from .merge import MERGE_MODES, merge, merge_backward, merged_width
 from .module import Module, make_rng, one_shot
@@ -31,10 +31,8 @@ class _RecurrentLayer(Module):
         self.input_size = positive_int(input_size, "input_size")
         self.hidden_size = positive_int(hidden_size, "hidden_size")
         self.num_layers = positive_int(num_layers, "num_layers")
-        for name, flag in (("bias", bias), ("batch_first", batch_first),
-                           ("bidirectional", bidirectional), ("reset_after", reset_after)):
-            if not isinstance(flag, (bool, np.bool_)):
-                raise TypeError(f"{name} must be a bool, got {type(flag).__name__} ({flag!r})")
+        check_bools(bias=bias, batch_first=batch_first, bidirectional=bidirectional,
+                    reset_after=reset_after)
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float, np.floating)):
             raise TypeError(f"dropout must be a float in [0, 1), got {type(dropout).__name__}")
         if not 0.0 <= float(dropout) < 1.0:
