@@ -3,10 +3,11 @@ launch (half the threads each) vs one after the other (all threads each).
 
     python bench/bidirectional_side_by_side.py [--shapes B,T,I,H ...]
 
-fastrnn picks side by side only when the batch is smaller than the thread
-count (``functional._groups``); this script forces each plan in turn, in
-alternating blocks, and prints medians and the ratio sequential / side by
-side (above 1: side by side is faster).
+fastrnn picks side by side only when the batch is smaller than 4 x the
+thread count (``functional._plan``); this script forces each plan in turn
+(both with the batch split, no hidden-unit split), in alternating blocks,
+and prints medians and the ratio sequential / side by side (above 1: side
+by side is faster).
 """
 import argparse
 import statistics
@@ -26,10 +27,12 @@ def main():
     args = ap.parse_args()
     nt = fr.get_num_threads()
     plans = {
-        "sequential": lambda problems: ([[p] for p in problems], F.num_chunks(problems[0].B)),
-        "side by side": lambda problems: ([problems], max(1, min(nt // 2, problems[0].B))),
+        "sequential": lambda problems: F._Plan([[p] for p in problems],
+                                               max(1, min(nt, problems[0].B)), False),
+        "side by side": lambda problems: F._Plan([problems], max(1, min(nt // 2, problems[0].B)),
+                                                 False),
     }
-    chosen = F._groups
+    chosen = F._plan
     print(f"threads={nt}, float32, medians over {args.rounds} rounds")
     for shape in args.shapes:
         B, T, I, H = (int(v) for v in shape.split(","))
@@ -46,7 +49,7 @@ def main():
             try:
                 for _ in range(args.rounds):
                     for name, plan in plans.items():
-                        F._groups = plan
+                        F._plan = plan
                         time.sleep(0.02)
                         layer(x)
                         for _ in range(3):
@@ -57,7 +60,7 @@ def main():
                         train()
                         tr[name].append(time.perf_counter() - t0)
             finally:
-                F._groups = chosen
+                F._plan = chosen
             m = {k: (statistics.median(inf[k]) * 1e3, statistics.median(tr[k]) * 1e3) for k in plans}
             s, p = m["sequential"], m["side by side"]
             print(f"{cls.__name__:4} B={B:<3} H={H:<4} infer seq {s[0]:7.2f} ms side {p[0]:7.2f} ms "

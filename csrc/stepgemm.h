@@ -119,15 +119,31 @@ FR_ALWAYS_INLINE void NAME##_body(int m, int n, int k, const T *A, ptrdiff_t rs,
     }                                                                              \
 }                                                                                  \
                                                                                    \
-/* Pack B (k x n, row stride ldb) into column panels for NAME##_body. */           \
-static void NAME##_pack(int k, int n, const T *B, int ldb, T *Bp)                  \
+/* Pack B (k x n) into column panels for NAME##_body.  B's element (p, c)  \
+ * is src[r(p) * rs + c'(c) * cs] with r, c' the index maps rmap / cmap     \
+ * (NULL: identity), so a transposed and row- or column-permuted weight      \
+ * matrix packs in one pass.  The loops follow whichever of B's rows or       \
+ * columns is contiguous in src; the writes stay inside one k x w panel.     */ \
+static void NAME##_pack(int k, int n, const T *src, ptrdiff_t rs, ptrdiff_t cs,    \
+                        const ptrdiff_t *rmap, const ptrdiff_t *cmap, T *Bp)    \
 {                                                                                  \
     int j = 0, w, p, q;                                                            \
     while (j < n) {                                                                \
+        T *panel = Bp + (ptrdiff_t)j * k;                                          \
         w = (n - j >= 3 * VL) ? 3 * VL : (n - j >= VL) ? VL : n - j;               \
-        for (p = 0; p < k; p++)                                                    \
-            for (q = 0; q < w; q++)                                                \
-                Bp[(ptrdiff_t)j * k + (ptrdiff_t)p * w + q] = B[(ptrdiff_t)p * ldb + j + q]; \
+        if (cs == 1) {                                                             \
+            for (p = 0; p < k; p++) {                                              \
+                const T *row = src + (rmap ? rmap[p] : p) * rs;                    \
+                for (q = 0; q < w; q++)                                            \
+                    panel[p * w + q] = row[cmap ? cmap[j + q] : j + q];            \
+            }                                                                      \
+        } else {                                                                   \
+            for (q = 0; q < w; q++) {                                              \
+                const T *col = src + (cmap ? cmap[j + q] : j + q) * cs;            \
+                for (p = 0; p < k; p++)                                            \
+                    panel[p * w + q] = col[(rmap ? rmap[p] : p) * rs];             \
+            }                                                                      \
+        }                                                                          \
         j += w;                                                                    \
     }                                                                              \
 }                                                                                  \
@@ -202,14 +218,16 @@ static inline void fr_dstep(int m, int n, int k, const double *A, ptrdiff_t rs,
     fr_dstep_impl(m, n, k, A, rs, ps, Bp, beta, C, ldc);
 }
 
-static inline void fr_spack(int k, int n, const float *B, int ldb, float *Bp)
+static inline void fr_spack(int k, int n, const float *src, ptrdiff_t rs, ptrdiff_t cs,
+                            const ptrdiff_t *rmap, const ptrdiff_t *cmap, float *Bp)
 {
-    fr_sstep_pack(k, n, B, ldb, Bp);
+    fr_sstep_pack(k, n, src, rs, cs, rmap, cmap, Bp);
 }
 
-static inline void fr_dpack(int k, int n, const double *B, int ldb, double *Bp)
+static inline void fr_dpack(int k, int n, const double *src, ptrdiff_t rs, ptrdiff_t cs,
+                            const ptrdiff_t *rmap, const ptrdiff_t *cmap, double *Bp)
 {
-    fr_dstep_pack(k, n, B, ldb, Bp);
+    fr_dstep_pack(k, n, src, rs, cs, rmap, cmap, Bp);
 }
 
 static inline const char *fr_stepgemm_isa(void) { return fr_step_isa; }

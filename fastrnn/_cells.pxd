@@ -7,22 +7,29 @@
 # Forward arguments:
 #   x  (G*H)  IN   input projection of this row's time step, biases folded in
 #   s  (G*H)  IN   recurrent product h_prev @ W_hh^T of this row
-#   g  (G*H)  OUT  activated gates (may alias s: each unit is read first)
+#   g  (G*H)  OUT  activated gates (may alias s: each unit is read first),
+#                  its G blocks ``ld`` apart (the ``ld`` argument)
 #   h, c (H)  IN/OUT  the row's state, updated in place
 #   out (H)   OUT  the row's output at this time step
 # Backward arguments:
 #   dh, dc (H)  IN/OUT  gradient w.r.t. the state after the step on entry,
 #                       the part that flows to the previous state on exit
 #                       (without the dgh @ W_hh term, added by one GEMM)
-#   dgx (G*H)   OUT  gradient w.r.t. the gate pre-activations, input side
+#   g   (G*H)   IN   the activated gates, blocks ``ld`` apart
+#   dgx (G*H)   OUT  gradient w.r.t. the gate pre-activations, input side,
+#                    blocks ``ld`` apart
 #   dgh (G*H)   OUT  the same on the recurrent side (differs only for GRU's n)
+# ``ld`` is H, except when the hidden-unit split runs a cell on one block of
+# n units: x, s and dgh are then the block's (stride n) while g and dgx are
+# rows of the workspace in PyTorch's gate order (stride H).  (The
+# GRU reset_after=False cell runs only in the batch split: no ``ld``.)
 from ._activations cimport sigmoid, tanh
 from cython cimport floating
 
 
 # ---------------------------------------------------------------- vanilla RNN
 cdef inline void rnn_forward(Py_ssize_t H, bint relu, const floating* x,
-                             const floating* s, floating* g, floating* h,
+                             const floating* s, floating* g, Py_ssize_t ld, floating* h,
                              floating* out) noexcept nogil:
     cdef Py_ssize_t j
     cdef floating a
@@ -38,7 +45,7 @@ cdef inline void rnn_forward(Py_ssize_t H, bint relu, const floating* x,
         out[j] = a
 
 
-cdef inline void rnn_backward(Py_ssize_t H, bint relu, const floating* g,
+cdef inline void rnn_backward(Py_ssize_t H, bint relu, const floating* g, Py_ssize_t ld,
                               floating* dh, floating* dgx,
                               floating* dgh) noexcept nogil:
     cdef Py_ssize_t j
@@ -55,7 +62,7 @@ cdef inline void rnn_backward(Py_ssize_t H, bint relu, const floating* g,
 
 # ----------------------------------------------------------------------- LSTM
 cdef inline void lstm_forward(Py_ssize_t H, const floating* x, const floating* s,
-                              floating* g, floating* h, floating* c,
+                              floating* g, Py_ssize_t ld, floating* h, floating* c,
                               floating* out) noexcept nogil:
     cdef Py_ssize_t j
     cdef floating i, f, gg, o, cn, hn
@@ -67,15 +74,15 @@ cdef inline void lstm_forward(Py_ssize_t H, const floating* x, const floating* s
         cn = f * c[j] + i * gg
         hn = o * tanh(cn)
         g[j] = i
-        g[H + j] = f
-        g[2 * H + j] = gg
-        g[3 * H + j] = o
+        g[ld + j] = f
+        g[2 * ld + j] = gg
+        g[3 * ld + j] = o
         c[j] = cn
         h[j] = hn
         out[j] = hn
 
 
-cdef inline void lstm_backward(Py_ssize_t H, const floating* g,
+cdef inline void lstm_backward(Py_ssize_t H, const floating* g, Py_ssize_t ld,
                                const floating* c_prev, floating* dh,
                                floating* dc, floating* dgx,
                                floating* dgh) noexcept nogil:
@@ -84,9 +91,9 @@ cdef inline void lstm_backward(Py_ssize_t H, const floating* g,
     cdef floating i, f, gg, o, tc, dcv, di, df, dg, do
     for j in range(H):
         i = g[j]
-        f = g[H + j]
-        gg = g[2 * H + j]
-        o = g[3 * H + j]
+        f = g[ld + j]
+        gg = g[2 * ld + j]
+        o = g[3 * ld + j]
         tc = tanh(f * c_prev[j] + i * gg)
         do = dh[j] * tc
         dcv = dc[j] + dh[j] * o * (1 - tc * tc)
@@ -95,9 +102,9 @@ cdef inline void lstm_backward(Py_ssize_t H, const floating* g,
         dg = dcv * i * (1 - gg * gg)
         do = do * o * (1 - o)
         dgx[j] = di
-        dgx[H + j] = df
-        dgx[2 * H + j] = dg
-        dgx[3 * H + j] = do
+        dgx[ld + j] = df
+        dgx[2 * ld + j] = dg
+        dgx[3 * ld + j] = do
         dgh[j] = di
         dgh[H + j] = df
         dgh[2 * H + j] = dg
@@ -109,7 +116,7 @@ cdef inline void lstm_backward(Py_ssize_t H, const floating* g,
 # ------------------------------------------- GRU, reset_after=True (PyTorch)
 # n = tanh(x_n + r * hn),  hn = W_hn h + b_hn  (kept: backward needs it)
 cdef inline void gru_forward(Py_ssize_t H, const floating* x, const floating* s,
-                             const floating* b_hn, floating* g, floating* hn,
+                             const floating* b_hn, floating* g, Py_ssize_t ld, floating* hn,
                              floating* h, floating* out) noexcept nogil:
     cdef Py_ssize_t j
     cdef floating r, z, n, hh, hnew
@@ -120,14 +127,15 @@ cdef inline void gru_forward(Py_ssize_t H, const floating* x, const floating* s,
         n = tanh(x[2 * H + j] + r * hh)
         hnew = n + z * (h[j] - n)
         g[j] = r
-        g[H + j] = z
-        g[2 * H + j] = n
+        g[ld + j] = z
+        g[2 * ld + j] = n
         hn[j] = hh
         h[j] = hnew
         out[j] = hnew
 
 
-cdef inline void gru_backward(Py_ssize_t H, const floating* g, const floating* hn,
+cdef inline void gru_backward(Py_ssize_t H, const floating* g, Py_ssize_t ld,
+                              const floating* hn,
                               const floating* h_prev, floating* dh,
                               floating* dgx, floating* dgh,
                               floating* dghn) noexcept nogil:
@@ -135,15 +143,15 @@ cdef inline void gru_backward(Py_ssize_t H, const floating* g, const floating* h
     cdef floating r, z, n, dhv, dn, dr, dz
     for j in range(H):
         r = g[j]
-        z = g[H + j]
-        n = g[2 * H + j]
+        z = g[ld + j]
+        n = g[2 * ld + j]
         dhv = dh[j]
         dn = dhv * (1 - z) * (1 - n * n)
         dz = dhv * (h_prev[j] - n) * z * (1 - z)
         dr = dn * hn[j] * r * (1 - r)
         dgx[j] = dr
-        dgx[H + j] = dz
-        dgx[2 * H + j] = dn
+        dgx[ld + j] = dz
+        dgx[2 * ld + j] = dn
         dgh[j] = dr
         dgh[H + j] = dz
         dgh[2 * H + j] = dn * r

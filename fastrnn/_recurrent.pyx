@@ -34,9 +34,18 @@ on the cores the loop needs.  The after-loop gradients split the same way,
 each thread making a few large single-threaded BLAS calls.  With one chunk
 (batch 1, or one thread) the input projection is one BLAS GEMM over all
 T * B rows, which BLAS may thread since no OpenMP region runs beside it.
+
+For a batch too small to split (fewer rows than the step kernel's 4-row
+tile per thread, batch 1 above all) the *hidden units* are split instead:
+each thread owns whole blocks of units, computes their gate columns for
+every row, and the team meets at one barrier per step (the next product
+needs every unit of the new state).  The products' gate columns are then
+in unit-block order (:func:`unit_order`), so a thread's columns are
+contiguous and its slice of the packed weights is whole panels; what the
+kernels store (gates, their gradients) stays in PyTorch's order.
 """
 cimport numpy as cnp
-from cython.parallel cimport prange
+from cython.parallel cimport prange, parallel
 from libc.string cimport memcpy, memset
 
 from ._blas cimport gemm, NoTrans, Trans
@@ -45,8 +54,11 @@ from ._cells cimport (rnn_forward, rnn_backward, lstm_forward, lstm_backward,
                       gru_forward, gru_backward, gru_rb_gates, gru_rb_update,
                       gru_rb_backward_zn, gru_rb_backward_r)
 from ._activations cimport sigmoid, tanh, fr_simd_flags
-from ._openmp cimport FR_OPENMP_ENABLED, FR_OPENMP_VERSION, omp_get_num_procs
+from ._openmp cimport (FR_OPENMP_ENABLED, FR_OPENMP_VERSION, omp_get_num_procs,
+                       omp_get_thread_num, omp_get_num_threads, fr_barrier)
 from cython cimport floating
+
+import functools
 
 import numpy as np
 
@@ -88,6 +100,7 @@ cdef struct Loop:
     Py_ssize_t XOFF    # start of a scratch row's fused-projection slots (x, then XW)
     bint reverse
     const Py_ssize_t* lengths
+    Py_ssize_t UB      # hidden-unit split: units per block (0: batch split)
 
 
 cdef inline Py_ssize_t _time(const Loop* lp, Py_ssize_t b, Py_ssize_t s) noexcept nogil:
@@ -167,16 +180,16 @@ cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, void** p,
                 if cell == LSTM:
                     memcpy(extra + row * H, c + b * H, H * sizeof(floating))
             if cell == LSTM:
-                lstm_forward(H, xr, sr, g, h + b * H, c + b * H, out + row * H)
+                lstm_forward(H, xr, sr, g, H, h + b * H, c + b * H, out + row * H)
             elif cell == GRU:
-                gru_forward(H, xr, sr, b_hn, g, extra + row * H if train else sr + 3 * H,
+                gru_forward(H, xr, sr, b_hn, g, H, extra + row * H if train else sr + 3 * H,
                             h + b * H, out + row * H)
             elif cell == GRU_RB:
                 gru_rb_gates(H, xr, sr, g, h + b * H, sr + 2 * H)
                 if train:
                     memcpy(extra + row * H, sr + 2 * H, H * sizeof(floating))
             else:
-                rnn_forward(H, cell == RNN_RELU, xr, sr, g, h + b * H, out + row * H)
+                rnn_forward(H, cell == RNN_RELU, xr, sr, g, H, h + b * H, out + row * H)
         if cell == GRU_RB:
             # Second product of the step: (r * h) @ W_hn^T.
             step_gemm(nb, <int> H, <int> H, S + b0 * SW + 2 * H, <int> SW, w_hn_t,
@@ -230,16 +243,16 @@ cdef void _backward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, void** p,
                 for j in range(H):
                     dhb[j] += dout[row * H + j]
             if cell == LSTM:
-                lstm_backward(H, gates + row * GH, extra + row * H, dhb, dc + b * H,
+                lstm_backward(H, gates + row * GH, H, extra + row * H, dhb, dc + b * H,
                               dgx + row * GH, sr)
             elif cell == GRU:
-                gru_backward(H, gates + row * GH, extra + row * H, hprev + row * H, dhb,
+                gru_backward(H, gates + row * GH, H, extra + row * H, hprev + row * H, dhb,
                              dgx + row * GH, sr, dghn + row * H)
             elif cell == GRU_RB:
                 gru_rb_backward_zn(H, gates + row * GH, hprev + row * H, dhb,
                                    dgx + row * GH, sr)
             else:
-                rnn_backward(H, cell == RNN_RELU, gates + row * GH, dhb, dgx + row * GH, sr)
+                rnn_backward(H, cell == RNN_RELU, gates + row * GH, H, dhb, dgx + row * GH, sr)
         if cell == GRU_RB:
             # d(r*h) = dn @ W_hn, then the reset gate, then the r/z GEMM.
             step_gemm(nb, <int> H, <int> H, S + b0 * SW + 2 * H, <int> SW, w_hn,
@@ -257,6 +270,196 @@ cdef void _backward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, void** p,
         else:
             step_gemm(nb, <int> H, <int> GH, S + b0 * SW, <int> SW, w_hh,
                       <floating> 1, dh + b0 * H, <int> H)
+
+
+# ------------------------------------------------------ hidden-unit split
+cdef inline void _unit_range(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
+                             Py_ssize_t* u0, Py_ssize_t* u1) noexcept nogil:
+    """Hidden units [u0, u1) of part ``part`` of ``nparts``: whole blocks of
+    UB units (a part at or past ``nparts`` gets none)."""
+    cdef Py_ssize_t nblk = (lp.H + lp.UB - 1) // lp.UB
+    if part >= nparts:
+        u0[0] = 0
+        u1[0] = 0
+        return
+    u0[0] = min(part * nblk // nparts * lp.UB, lp.H)
+    u1[0] = min((part + 1) * nblk // nparts * lp.UB, lp.H)
+
+
+cdef inline void _cell_forward_units(const Loop* lp, Py_ssize_t u0, Py_ssize_t u1,
+                                     const floating* xr, floating* sr, floating* g,
+                                     const floating* b_hn, floating* hn, floating* h,
+                                     floating* c, floating* out) noexcept nogil:
+    """The cell on units [u0, u1) of one row, block by block.  ``xr``,
+    ``sr``: the row's gate rows in unit-block order (block k of n units holds
+    its G gates, n apart, from column G * k * UB); ``g``: its gate row in
+    PyTorch's order; the rest: per-unit rows."""
+    cdef Py_ssize_t u = u0, n, col, G = lp.GH // lp.H
+    while u < u1:
+        n = min(lp.UB, u1 - u)
+        col = G * u
+        if lp.cell == LSTM:
+            lstm_forward(n, xr + col, sr + col, g + u, lp.H, h + u, c + u, out + u)
+        elif lp.cell == GRU:
+            gru_forward(n, xr + col, sr + col, b_hn + u, g + u, lp.H, hn + u, h + u, out + u)
+        else:
+            rnn_forward(n, lp.cell == RNN_RELU, xr + col, sr + col, g + u, lp.H, h + u, out + u)
+        u += n
+
+
+cdef void _forward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts, void** p,
+                         floating tag) noexcept nogil:
+    """The forward time loop on this part's hidden units of every batch row.
+
+    The part first packs its own gate columns of W_ih^T and W_hh^T and
+    projects its columns of every step's input (bias + x @ W_ih^T into
+    ``xw``); then each step multiplies the whole
+    previous state by its columns of W_hh^T and runs the cell on its units.
+    The state alternates between ``h`` and ``h_alt``: a step reads one and
+    writes the other, so the one barrier that ends each step is enough.
+    Every member of the team reaches every barrier, units or not.  ``p``:
+    FORWARD_ARRAYS; ``xw`` and the products in unit-block order, ``gates``
+    in PyTorch's; scratch rows hold [product GH, unit-block order |
+    inference gates GH | GRU W_hn h + b_hn, H]."""
+    cdef const floating* x = <floating*> p[0]       # IN  (T, B, I)
+    cdef const floating* w_ih = <floating*> p[1]    # IN  (GH, I)
+    cdef floating* w_ih_t = <floating*> p[2]        # OUT W_ih^T packed, unit order
+    cdef const floating* bias = <floating*> p[3]    # IN  (GH,) unit order
+    cdef floating* xw = <floating*> p[4]            # OUT (T, B, GH) unit order
+    cdef floating* w_hh_t = <floating*> p[5]        # OUT W_hh^T packed, unit order
+    cdef const floating* b_hn = <floating*> p[7]    # IN  (H,) GRU only
+    cdef floating* h = <floating*> p[8]             # IN/OUT (B, H)
+    cdef floating* c = <floating*> p[9]             # IN/OUT (B, H) LSTM only
+    cdef floating* out = <floating*> p[10]          # OUT (T, B, H)
+    cdef floating* S = <floating*> p[11]            # scratch (B, SW)
+    cdef floating* gates = <floating*> p[12]        # OUT (T, B, GH) or NULL
+    cdef floating* hprev = <floating*> p[13]        # OUT (T, B, H) or NULL
+    cdef floating* extra = <floating*> p[14]        # OUT (T, B, H) or NULL
+    cdef floating* h_alt = <floating*> p[15]        # scratch (B, H)
+    cdef const floating* w_hh = <floating*> p[16]   # IN  (GH, H)
+    cdef const Py_ssize_t* order = <Py_ssize_t*> p[17]  # IN  (GH,) unit_order
+    cdef Py_ssize_t H = lp.H, GH = lp.GH, SW = lp.SW, B = lp.B, G = GH // H, I = lp.input_size
+    cdef Py_ssize_t u0, u1, nu, j0, nc, r, s, b, t, row
+    cdef bint train = gates != NULL
+    cdef floating* cur = h
+    cdef floating* nxt = h_alt
+    cdef floating* tmp
+    cdef floating* sr
+    _unit_range(lp, part, nparts, &u0, &u1)
+    nu = u1 - u0
+    j0 = G * u0
+    nc = G * nu
+    if nu > 0:
+        # Each part packs its own panels (in parallel, into its own cache).
+        pack_panels(<int> I, <int> nc, w_ih, 1, I, NULL, order + j0, w_ih_t + j0 * I)
+        pack_panels(<int> H, <int> nc, w_hh, 1, H, NULL, order + j0, w_hh_t + j0 * H)
+        for r in range(lp.steps * B):
+            memcpy(xw + r * GH + j0, bias + j0, nc * sizeof(floating))
+        step_gemm(<int> (lp.steps * B), <int> nc, <int> I, x, <int> I, w_ih_t + j0 * I,
+                  <floating> 1, xw + j0, <int> GH)
+    for s in range(lp.steps):
+        if nu > 0:
+            step_gemm(<int> B, <int> nc, <int> H, cur, <int> H, w_hh_t + j0 * H,
+                      <floating> 0, S + j0, <int> SW)
+            for b in range(B):
+                memcpy(nxt + b * H + u0, cur + b * H + u0, nu * sizeof(floating))
+                t = _time(lp, b, s)
+                if t < 0:
+                    continue  # frozen: the state carries over, output stays zero
+                row = t * B + b
+                sr = S + b * SW
+                if train:
+                    memcpy(hprev + row * H + u0, cur + b * H + u0, nu * sizeof(floating))
+                    if lp.cell == LSTM:
+                        memcpy(extra + row * H + u0, c + b * H + u0, nu * sizeof(floating))
+                _cell_forward_units(
+                    lp, u0, u1, xw + row * GH, sr, gates + row * GH if train else sr + GH, b_hn,
+                    extra + row * H if (train and lp.cell == GRU) else sr + 2 * GH,
+                    nxt + b * H, c + b * H if lp.cell == LSTM else NULL, out + row * H)
+        fr_barrier()
+        tmp = cur
+        cur = nxt
+        nxt = tmp
+    if cur != h:
+        for b in range(B):
+            memcpy(h + b * H + u0, cur + b * H + u0, nu * sizeof(floating))
+
+
+cdef inline void _cell_backward_units(const Loop* lp, Py_ssize_t u0, Py_ssize_t u1,
+                                      const floating* g, const floating* extra,
+                                      const floating* hp, floating* dh, floating* dc,
+                                      floating* dgx, floating* dgh,
+                                      floating* dghn) noexcept nogil:
+    """The cell's backward on units [u0, u1) of one row, block by block:
+    ``g`` and ``dgx`` are rows in PyTorch's gate order, ``dgh`` in
+    unit-block order (it feeds the product with W_hh's reordered rows)."""
+    cdef Py_ssize_t u = u0, n, col, G = lp.GH // lp.H
+    while u < u1:
+        n = min(lp.UB, u1 - u)
+        col = G * u
+        if lp.cell == LSTM:
+            lstm_backward(n, g + u, lp.H, extra + u, dh + u, dc + u, dgx + u, dgh + col)
+        elif lp.cell == GRU:
+            gru_backward(n, g + u, lp.H, extra + u, hp + u, dh + u, dgx + u, dgh + col, dghn + u)
+        else:
+            rnn_backward(n, lp.cell == RNN_RELU, g + u, lp.H, dh + u, dgx + u, dgh + col)
+        u += n
+
+
+cdef void _backward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts, void** p,
+                          floating tag) noexcept nogil:
+    """The backward time loop on this part's hidden units of every row.
+
+    A step is two phases around one barrier: the cell's backward on the
+    part's units writes their gate gradients into the step's half of the
+    scratch; after the barrier the part adds ``dgh @ W_hh`` -- every gate
+    column times its own units' columns -- to its units of ``dh``.  The two
+    scratch halves alternate, so the next step's first phase never
+    overwrites gradients another thread is still reading.  ``p``:
+    BACKWARD_ARRAYS; ``gates`` and ``dgx`` in PyTorch's gate order, the
+    scratch (2, B, GH) in unit-block order, matching ``w_hh`` packed with
+    its rows in that order (each part packs its own columns into
+    ``w_hh_p``)."""
+    cdef floating* w_hh_p = <floating*> p[0]        # OUT W_hh packed, rows in unit order
+    cdef const floating* gates = <floating*> p[2]   # IN  (T, B, GH)
+    cdef const floating* hprev = <floating*> p[3]   # IN  (T, B, H)
+    cdef const floating* extra = <floating*> p[4]   # IN  (T, B, H) or NULL (RNN)
+    cdef const floating* dout = <floating*> p[5]    # IN  (T, B, H) or NULL
+    cdef floating* dh = <floating*> p[6]            # IN/OUT (B, H): dh_n -> dh0
+    cdef floating* dc = <floating*> p[7]            # IN/OUT (B, H): dc_n -> dc0 (LSTM)
+    cdef floating* dgx = <floating*> p[8]           # OUT (T, B, GH), zero-filled
+    cdef floating* dghn = <floating*> p[9]          # OUT (T, B, H) GRU only, zero-filled
+    cdef floating* S = <floating*> p[10]            # scratch (2, B, GH)
+    cdef const floating* w_hh = <floating*> p[11]   # IN  (GH, H)
+    cdef const Py_ssize_t* order = <Py_ssize_t*> p[12]  # IN  (GH,) unit_order
+    cdef Py_ssize_t H = lp.H, GH = lp.GH, B = lp.B, G = GH // H
+    cdef Py_ssize_t u0, u1, nu, j0, nc, s, b, t, row, j
+    cdef floating* D
+    _unit_range(lp, part, nparts, &u0, &u1)
+    nu = u1 - u0
+    j0 = G * u0
+    nc = G * nu
+    if nu > 0:  # this part's unit columns of W_hh, rows in unit order
+        pack_panels(<int> GH, <int> nu, w_hh + u0, H, 1, order, NULL, w_hh_p + u0 * GH)
+    for s in range(lp.steps - 1, -1, -1):
+        D = S + (s % 2) * B * GH
+        for b in range(B):
+            t = _time(lp, b, s)
+            if t < 0:
+                memset(D + b * GH + j0, 0, nc * sizeof(floating))
+                continue
+            row = t * B + b
+            if dout != NULL:
+                for j in range(u0, u1):
+                    dh[b * H + j] += dout[row * H + j]
+            _cell_backward_units(
+                lp, u0, u1, gates + row * GH, extra + row * H if extra != NULL else NULL,
+                hprev + row * H, dh + b * H, dc + b * H if dc != NULL else NULL,
+                dgx + row * GH, D + b * GH, dghn + row * H if dghn != NULL else NULL)
+        fr_barrier()
+        if nu > 0:
+            step_gemm(<int> B, <int> nu, <int> GH, D, <int> GH, w_hh_p + u0 * GH,
+                      <floating> 1, dh + u0, <int> H)
 
 
 # ------------------------------------------------------- after-loop gradients
@@ -315,11 +518,11 @@ cdef enum Job:
 
 # The arrays of each job, in the order of its pointer table.
 FORWARD_ARRAYS = ("x", "w_ih", "w_ih_t", "bias", "xw", "w_hh_t", "w_hn_t", "b_hn", "h", "c",
-                  "out", "scratch", "gates", "hprev", "extra")
-BACKWARD_ARRAYS = ("w_hh", "w_hn", "gates", "hprev", "extra", "dout", "dh", "dc", "dgx",
-                   "dghn", "scratch")
+                  "out", "scratch", "gates", "hprev", "extra", "h_alt", "w_hh", "order")
+BACKWARD_ARRAYS = ("w_hh_p", "w_hn_p", "gates", "hprev", "extra", "dout", "dh", "dc", "dgx",
+                   "dghn", "scratch", "w_hh", "order")
 WEIGHT_GRADS_ARRAYS = ("dgx", "dghn", "x", "hprev", "extra", "w_ih", "dx", "dw_ih", "dw_hh")
-DEF MAX_ARRAYS = 16
+DEF MAX_ARRAYS = 20
 DEF MAX_LOOPS = 2
 
 
@@ -375,7 +578,42 @@ cdef void _run_parts(Job job, const Loop* lps, int nloops, int nper,
         _part(job, &lps[ci // nper], ci % nper, nper, ps[ci // nper], True, tag)
 
 
-cdef void _launch(Job job, Loop* lps, int nloops, int nper, list tables, object dtype):
+cdef inline void _unit_part(Job job, const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
+                            void** p, floating tag) noexcept nogil:
+    if job == FORWARD:
+        _forward_units(lp, part, nparts, p, tag)
+    else:
+        _backward_units(lp, part, nparts, p, tag)
+
+
+cdef void _run_units(Job job, const Loop* lps, int nloops, int per,
+                     void* (*ps)[MAX_ARRAYS], floating tag) noexcept nogil:
+    """Run the time loops of ``nloops`` directions with each one's hidden
+    units split over ``per`` threads of one team (one barrier per step).
+    OpenMP may hand out a smaller team than asked: the split follows the
+    team actually running (the packed layout does not depend on it), and a
+    member left without units still takes part in every barrier.  The
+    directions share their lengths, hence their step count and barriers."""
+    cdef int tid, team, q, d, part
+    with parallel(num_threads=nloops * per):
+        tid = omp_get_thread_num()
+        team = omp_get_num_threads()
+        if team < nloops:
+            # A team of one: the directions in turn, each unsplit.
+            for d in range(nloops):
+                _unit_part(job, &lps[d], 0, 1, ps[d], tag)
+        else:
+            q = team // nloops
+            d = tid // q
+            part = tid % q
+            if d >= nloops:
+                d = 0
+                part = q  # no units
+            _unit_part(job, &lps[d], part, q, ps[d], tag)
+
+
+cdef void _launch(Job job, Loop* lps, int nloops, int nper, list tables, object dtype,
+                  bint units=False):
     """Collect the arrays' data pointers and run ``job`` without the GIL."""
     cdef void* ps[MAX_LOOPS][MAX_ARRAYS]
     for d, arrays in enumerate(tables):
@@ -383,10 +621,16 @@ cdef void _launch(Job job, Loop* lps, int nloops, int nper, list tables, object 
             ps[d][i] = _ptr(a)
     if dtype == np.float32:
         with nogil:
-            _run_parts(job, lps, nloops, nper, ps, <float> 0)
+            if units:
+                _run_units(job, lps, nloops, nper, ps, <float> 0)
+            else:
+                _run_parts(job, lps, nloops, nper, ps, <float> 0)
     else:
         with nogil:
-            _run_parts(job, lps, nloops, nper, ps, <double> 0)
+            if units:
+                _run_units(job, lps, nloops, nper, ps, <double> 0)
+            else:
+                _run_parts(job, lps, nloops, nper, ps, <double> 0)
 
 
 # -------------------------------------------------------------- Python entries
@@ -407,6 +651,7 @@ cdef inline Loop _loop(int cell, object lengths, Py_ssize_t steps, bint reverse,
     lp.steps = steps
     lp.reverse = reverse
     lp.lengths = <const Py_ssize_t*> _ptr(lengths)
+    lp.UB = 0
     return lp
 
 
@@ -416,26 +661,39 @@ def _tables(list jobs, tuple names, int max_loops=MAX_LOOPS):
     return [tuple(job[name] for name in names) for job in jobs]
 
 
-def forward(list jobs, int nper):
+def forward(list jobs, int nper, bint units=False):
     """Run the forward time loop of one or two directions side by side.
 
     Each job is a dict with ``cell, lengths, steps, reverse`` and the arrays
-    of FORWARD_ARRAYS (None where unused); ``nper`` threads run each job on
-    contiguous batch slices.  Inference when ``gates`` is None, training
-    otherwise.  The input projection is either hoisted (``xw`` given: the
-    job's single part first computes ``bias + x @ W_ih^T`` for all steps in
-    one product into it, so ``nper`` must be 1) or fused into each step
-    (``xw`` None; ``scratch`` rows carry ``I + GH`` more columns past
-    ``scratch_width``).  Both read ``w_ih_t`` = W_ih^T packed; hoisting on
-    the calling thread uses BLAS on ``w_ih`` instead.  ``w_hh_t`` is
-    W_hh^T packed (:func:`pack`; GRU_RB: its r, z columns, ``w_hn_t`` its n
-    columns); ``bias`` the folded ``b_ih + b_hh`` (GRU: without ``b_hn``).
+    of FORWARD_ARRAYS (None where unused).  Inference when ``gates`` is
+    None, training otherwise.  ``h`` / ``c`` hold the initial state on entry
+    and the final one on return.
+
+    Batch split (``units`` False): ``nper`` threads run each job on
+    contiguous batch slices.  The input projection is either hoisted
+    (``xw`` given: the job's single part first computes ``bias + x @
+    W_ih^T`` for all steps in one product into it, so ``nper`` must be 1)
+    or fused into each step (``xw`` None; ``scratch`` rows carry ``I + GH``
+    more columns past ``scratch_width``).  Both read ``w_ih_t`` = W_ih^T
+    packed; hoisting on the calling thread uses BLAS on ``w_ih`` instead.
+    ``w_hh_t`` is W_hh^T packed (:func:`pack`; GRU_RB: its r, z columns,
+    ``w_hn_t`` its n columns); ``bias`` the folded ``b_ih + b_hh`` (GRU:
+    without ``b_hn``).
+
+    Hidden-unit split (``units`` True; not GRU_RB): ``nper`` threads share
+    each job's hidden units.  ``bias`` and the ``xw`` (T, B, GH) the
+    kernel fills are in unit-block order (``order`` = :func:`unit_order`),
+    ``gates`` in PyTorch's gate order as always; the kernel packs ``w_ih``
+    and ``w_hh`` into the buffers ``w_ih_t`` and ``w_hh_t`` (each G*H*I and
+    G*H*H values) itself, each thread its own columns; ``scratch`` is
+    (B, 2 * GH + H) and ``h_alt`` a (B, H) second state buffer.  The jobs
+    must share ``steps``.
 
     The caller (``fastrnn.functional``) has validated everything: C-contiguous
     arrays of one float dtype with the shapes of the module docstring,
     ``lengths`` intp in [0, T], ``steps = max(lengths)``, ``out`` and the
-    training workspace zero-filled past the lengths, ``1 <= nper <= B``.
-    ``h`` / ``c`` hold the initial state on entry and the final one on return.
+    training workspace zero-filled past the lengths, ``1 <= nper <= B``
+    (batch split).
     """
     cdef Loop lps[MAX_LOOPS]
     tables = _tables(jobs, FORWARD_ARRAYS)
@@ -443,18 +701,24 @@ def forward(list jobs, int nper):
         x, h = job["x"], job["h"]
         lps[d] = _loop(job["cell"], job["lengths"], job["steps"], job["reverse"], h.shape[0],
                        x.shape[2], h.shape[1], job["scratch"])
-    _launch(FORWARD, lps, len(jobs), nper, tables, jobs[0]["h"].dtype)
+        if units:
+            lps[d].UB = unit_block(h.dtype)
+    _launch(FORWARD, lps, len(jobs), nper, tables, jobs[0]["h"].dtype, units)
 
 
-def backward(list jobs, int nper):
+def backward(list jobs, int nper, bint units=False):
     """Backpropagate through the time loop of one or two directions side by
     side: fills ``dgx`` (and ``dghn``).  Each job is a dict with ``cell,
     lengths, steps, reverse`` and the arrays of BACKWARD_ARRAYS.
 
     ``dh`` / ``dc`` hold the gradient w.r.t. the final state on entry and the
     gradient w.r.t. the initial state on return.  ``dgx`` / ``dghn`` must be
-    zero-filled past the lengths.  ``w_hh`` is W_hh packed (:func:`pack`;
-    GRU_RB: its r, z rows, ``w_hn`` its n rows).
+    zero-filled past the lengths.  ``w_hh_p`` is W_hh packed (:func:`pack`;
+    GRU_RB: its r, z rows, ``w_hn_p`` its n rows).  With ``units`` (the
+    split the forward ran with), ``nper`` threads share each job's hidden
+    units: the kernel packs ``w_hh`` (rows in the unit-block order
+    ``order``) into the buffer ``w_hh_p`` itself, and ``scratch`` is
+    (2, B, GH).
     """
     cdef Loop lps[MAX_LOOPS]
     tables = _tables(jobs, BACKWARD_ARRAYS)
@@ -462,7 +726,10 @@ def backward(list jobs, int nper):
         dh = job["dh"]
         lps[d] = _loop(job["cell"], job["lengths"], job["steps"], job["reverse"], dh.shape[0],
                        0, dh.shape[1], job["scratch"])
-    _launch(BACKWARD, lps, len(jobs), nper, tables, jobs[0]["dh"].dtype)
+        if units:
+            lps[d].UB = unit_block(dh.dtype)
+            lps[d].SW = 0
+    _launch(BACKWARD, lps, len(jobs), nper, tables, jobs[0]["dh"].dtype, units)
 
 
 def weight_grads(list jobs, int nper):
@@ -482,20 +749,58 @@ def weight_grads(list jobs, int nper):
     _launch(WEIGHT_GRADS, lps, len(jobs), nper, tables, jobs[0]["dgx"].dtype)
 
 
-def pack(B):
-    """Pack a weight operand B (k, n) into the column panels of the step
-    kernel (a 1-D array of k * n values, B's dtype)."""
-    B = np.ascontiguousarray(B)
-    cdef int k = B.shape[0], n = B.shape[1]
-    cdef cnp.ndarray Bp = np.empty(B.size, dtype=B.dtype)
-    cdef void* pb = _ptr(B)
+def unit_block(dtype):
+    """Hidden units per block of the hidden-unit split: one step-kernel
+    panel (3 vectors of 32 bytes), so a block's gate columns are whole
+    panels for every gate count -- 24 float32, 12 float64."""
+    return 96 // np.dtype(dtype).itemsize
+
+
+@functools.lru_cache(maxsize=64)
+def unit_order(int gates, Py_ssize_t hidden, dtype):
+    """The unit-block order of the G * H gate columns (indices into
+    PyTorch's gate-major order): block k of units [k * UB, k * UB + n) lists
+    its gates one after another, each n columns, so a run of whole blocks
+    -- one thread's share -- is contiguous."""
+    ub = unit_block(dtype)
+    u = np.arange(hidden)
+    g = np.arange(gates)
+    cols = (g[:, None] * hidden + u[None, :]).ravel()         # gate-major
+    key_block = np.broadcast_to(u // ub, (gates, hidden)).ravel()
+    key_gate = np.repeat(g, hidden)
+    order = cols[np.lexsort((np.tile(u, gates), key_gate, key_block))]
+    order.flags.writeable = False  # cached: shared by every call
+    return order
+
+
+def pack(w, bint transposed=False, order=None):
+    """Pack a weight matrix as the B operand of the step kernel (a 1-D
+    array, ``w``'s dtype, in column panels).
+
+    ``w`` (R, C), C-contiguous.  B is ``w.T`` (C, R) when ``transposed``,
+    else ``w``; ``order`` (intp indices, optional) picks and orders ``w``'s
+    rows first -- B's columns when transposed, its rows otherwise.  One pass
+    over ``w``, no intermediate copies."""
+    cdef cnp.ndarray src = np.ascontiguousarray(w)
+    cdef cnp.ndarray idx = None
+    cdef Py_ssize_t R = src.shape[0], C = src.shape[1]
+    if order is not None:
+        idx = np.ascontiguousarray(order, dtype=np.intp)
+        R = idx.shape[0]
+    cdef int k = <int> (C if transposed else R), n = <int> (R if transposed else C)
+    cdef Py_ssize_t rs = 1 if transposed else C, cs = C if transposed else 1
+    cdef const Py_ssize_t* imap = <const Py_ssize_t*> _ptr(idx)
+    cdef const Py_ssize_t* rmap = NULL if transposed else imap
+    cdef const Py_ssize_t* cmap = imap if transposed else NULL
+    cdef cnp.ndarray Bp = np.empty(R * C, dtype=src.dtype)
+    cdef void* ps = _ptr(src)
     cdef void* pp = _ptr(Bp)
-    if B.dtype == np.float32:
+    if src.dtype == np.float32:
         with nogil:
-            pack_panels(k, n, <float*> pb, n, <float*> pp)
+            pack_panels(k, n, <float*> ps, rs, cs, rmap, cmap, <float*> pp)
     else:
         with nogil:
-            pack_panels(k, n, <double*> pb, n, <double*> pp)
+            pack_panels(k, n, <double*> ps, rs, cs, rmap, cmap, <double*> pp)
     return Bp
 
 

@@ -7,8 +7,10 @@ cdef extern from "stepgemm.h" nogil:
                   const float* Bp, float beta, float* C, int ldc)
     void fr_dstep(int m, int n, int k, const double* A, Py_ssize_t rs, Py_ssize_t ps,
                   const double* Bp, double beta, double* C, int ldc)
-    void fr_spack(int k, int n, const float* B, int ldb, float* Bp)
-    void fr_dpack(int k, int n, const double* B, int ldb, double* Bp)
+    void fr_spack(int k, int n, const float* src, Py_ssize_t rs, Py_ssize_t cs,
+                  const Py_ssize_t* rmap, const Py_ssize_t* cmap, float* Bp)
+    void fr_dpack(int k, int n, const double* src, Py_ssize_t rs, Py_ssize_t cs,
+                  const Py_ssize_t* rmap, const Py_ssize_t* cmap, double* Bp)
     void fr_stepgemm_init()
     const char* fr_stepgemm_isa()
 
@@ -26,10 +28,13 @@ cdef inline void step_gemm(int m, int n, int k, const floating* A, int lda,
         fr_dstep(m, n, k, A, lda, 1, Bp, beta, C, ldc)
 
 
-cdef inline void pack_panels(int k, int n, const floating* B, int ldb,
+cdef inline void pack_panels(int k, int n, const floating* src, Py_ssize_t rs, Py_ssize_t cs,
+                             const Py_ssize_t* rmap, const Py_ssize_t* cmap,
                              floating* Bp) noexcept nogil:
-    """Pack B (k, n; row stride ldb) into the k x w column panels of step_gemm."""
+    """Pack B (k, n) into the k x w column panels of step_gemm, where B's
+    element (p, c) is ``src[rmap[p] * rs + cmap[c] * cs]`` (a NULL map is
+    the identity): transposes and gate permutations cost no extra pass."""
     if floating is float:
-        fr_spack(k, n, B, ldb, Bp)
+        fr_spack(k, n, src, rs, cs, rmap, cmap, Bp)
     else:
-        fr_dpack(k, n, B, ldb, Bp)
+        fr_dpack(k, n, src, rs, cs, rmap, cmap, Bp)

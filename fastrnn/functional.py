@@ -9,10 +9,12 @@ these.  Arrays are time-major: ``x`` is ``(T, B, I)``.
 ``w_ih (G*H, I)``, ``w_hh (G*H, H)``, ``b_ih``, ``b_hh (G*H,)`` with G = 1, 4,
 3 (RNN, LSTM ``i f g o``, GRU ``r z n``).
 """
+from collections import namedtuple
+
 import numpy as np
 
 from . import _recurrent
-from ._runtime import blas_threads, get_num_threads, num_chunks, openmp_enabled
+from ._runtime import blas_threads, get_num_threads, openmp_enabled
 from ._validation import as_array, as_lengths, check_blas_size, check_shape, resolve_dtype
 
 __all__ = ["recurrent", "recurrent_train", "bidirectional", "bidirectional_train", "MODES",
@@ -31,7 +33,7 @@ class _Problem:
     """The validated inputs of one layer-direction call (kept by training)."""
 
     __slots__ = ("mode", "cell", "dtype", "T", "B", "I", "H", "GH", "x", "w_ih", "w_hh",
-                 "b_ih", "b_hh", "h0", "c0", "lengths", "steps", "full", "reverse")
+                 "b_ih", "b_hh", "h0", "c0", "lengths", "steps", "full", "reverse", "order")
 
     def __init__(self, mode, x, w_ih, w_hh, b_ih, b_hh, hx, cx, lengths, reverse, reset_after):
         if mode not in _GATES:
@@ -84,6 +86,7 @@ class _Problem:
         check_blas_size(T * B, max(I, GH), "x @ w_ih^T")
         self.T, self.B, self.I, self.H, self.GH = T, B, I, H, GH
         self.reverse = bool(reverse)
+        self.order = None  # gate columns in unit-block order (hidden-unit split)
 
     def folded_bias(self):
         """``b_ih + b_hh``, added once to the input projection (GRU keeps
@@ -99,13 +102,11 @@ class _Problem:
         """The recurrent weight operands of the step kernel, packed once per
         call: W_hh^T for forward, W_hh for backward; GRU reset_after=False
         splits them into the r, z block and W_hn (its two products per step)."""
-        w = self.w_hh.T if transposed else self.w_hh
+        w = self.w_hh
         if self.cell != _recurrent.CELL_CODES["gru_reset_before"]:
-            return _recurrent.pack(w), None
+            return _recurrent.pack(w, transposed), None
         H2 = 2 * self.H
-        if transposed:
-            return _recurrent.pack(w[:, :H2]), _recurrent.pack(w[:, H2:])
-        return _recurrent.pack(w[:H2]), _recurrent.pack(w[H2:])
+        return _recurrent.pack(w[:H2], transposed), _recurrent.pack(w[H2:], transposed)
 
     def b_hn(self):
         if self.cell != _recurrent.CELL_CODES["gru"]:
@@ -122,23 +123,41 @@ class _Problem:
         unless every row runs the full length."""
         return (np.empty if self.full else np.zeros)(shape, dtype=self.dtype)
 
-    def forward_job(self, hoist, training):
-        """The arrays of one :func:`fastrnn._recurrent.forward` job."""
+    def forward_job(self, hoist, training, units=False, side_by_side=False):
+        """The arrays of one :func:`fastrnn._recurrent.forward` job.  With
+        ``units`` (the hidden-unit split) the kernel's products run in
+        unit-block order; the problem remembers the order for the backward
+        pass, whose product needs W_hh's rows in it too."""
         T, B, I, H, GH = self.T, self.B, self.I, self.H, self.GH
-        width = _recurrent.scratch_width(self.cell, H)
-        w_hh_t, w_hn_t = self.packed_recurrent_weights(transposed=True)
         job = dict(cell=self.cell, lengths=self.lengths, steps=self.steps, reverse=self.reverse,
-                   x=self.x, w_ih=self.w_ih, w_ih_t=_recurrent.pack(self.w_ih.T),
-                   bias=self.folded_bias(), w_hh_t=w_hh_t, w_hn_t=w_hn_t, b_hn=self.b_hn(),
-                   gates=None, hprev=None, extra=None)
-        if hoist:
-            job["xw"] = np.empty((T, B, GH), dtype=self.dtype)
-        else:
-            job["xw"] = None
-            width += I + GH
-        job.update(h=self.initial_state(self.h0), out=self.alloc(T, B, H),
+                   x=self.x, w_ih=self.w_ih, w_hh=self.w_hh, b_hn=self.b_hn(), gates=None,
+                   hprev=None, extra=None, h_alt=None, order=None, h=self.initial_state(self.h0),
                    c=self.initial_state(self.c0) if self.mode == "lstm" else None,
-                   scratch=np.zeros((B, width), dtype=self.dtype))
+                   out=self.alloc(T, B, H))
+        if units:
+            self.order = order = _recurrent.unit_order(GH // H, H, self.dtype)
+            # The kernel packs the weights, each thread its own columns.
+            job.update(w_ih_t=np.empty(self.w_ih.size, dtype=self.dtype), order=order,
+                       w_hh_t=np.empty(self.w_hh.size, dtype=self.dtype), w_hn_t=None,
+                       bias=self.folded_bias()[order], xw=np.empty((T, B, GH), dtype=self.dtype),
+                       scratch=np.zeros((B, 2 * GH + H), dtype=self.dtype),
+                       h_alt=np.empty((B, H), dtype=self.dtype))
+        else:
+            self.order = None
+            width = _recurrent.scratch_width(self.cell, H)
+            w_hh_t, w_hn_t = self.packed_recurrent_weights(transposed=True)
+            # W_ih^T packed serves the step kernel's projections: fused into
+            # the steps, or hoisted beside another direction; a lone
+            # direction hoists through BLAS on w_ih instead.
+            job.update(w_ih_t=None if hoist and not side_by_side else
+                       _recurrent.pack(self.w_ih, True), w_hh_t=w_hh_t, w_hn_t=w_hn_t,
+                       bias=self.folded_bias())
+            if hoist:
+                job["xw"] = np.empty((T, B, GH), dtype=self.dtype)
+            else:
+                job["xw"] = None
+                width += I + GH
+            job["scratch"] = np.zeros((B, width), dtype=self.dtype)
         if training:
             job.update(gates=np.empty((T, B, GH), dtype=self.dtype), hprev=self.alloc(T, B, H))
             if self.mode in ("lstm", "gru"):
@@ -160,12 +179,18 @@ class _Problem:
             dc = self.initial_state(None if dc_n is None else as_array(dc_n, "dc_n", self.dtype))
             check_shape(dc, "dc_n", (B, H))
         grads = _grad_arrays(self, grads)
-        w_hh, w_hn = self.packed_recurrent_weights(transposed=False)
+        if self.order is not None:  # the kernel packs W_hh (unit-block rows)
+            w_hh_p, w_hn_p = np.empty(self.w_hh.size, dtype=self.dtype), None
+            scratch = np.zeros((2, B, GH), dtype=self.dtype)
+        else:
+            w_hh_p, w_hn_p = self.packed_recurrent_weights(transposed=False)
+            scratch = np.zeros((B, _recurrent.scratch_width(self.cell, H)), dtype=self.dtype)
         loop = dict(cell=self.cell, lengths=self.lengths, steps=self.steps, reverse=self.reverse,
-                    w_hh=w_hh, w_hn=w_hn, gates=fwd["gates"], hprev=fwd["hprev"],
+                    w_hh_p=w_hh_p, w_hn_p=w_hn_p, w_hh=self.w_hh, order=self.order,
+                    gates=fwd["gates"], hprev=fwd["hprev"],
                     extra=fwd["extra"], dout=dout, dh=dh, dc=dc, dgx=self.alloc(T, B, GH),
                     dghn=self.alloc(T, B, H) if self.cell == _recurrent.CELL_CODES["gru"] else None,
-                    scratch=np.zeros((B, _recurrent.scratch_width(self.cell, H)), dtype=self.dtype))
+                    scratch=scratch)
         x = self.x
         if not self.full:
             # dG is zero past each length, but 0 * inf = NaN: padding (whatever
@@ -191,9 +216,17 @@ class _Problem:
         grads["b_hh"] += db.astype(self.dtype)
 
 
-def _groups(problems):
-    """How to run a layer's directions: a list of launches (each a list of
-    problems run side by side) and the threads each problem gets.
+_Plan = namedtuple("_Plan", "groups nper units")
+
+# The hidden-unit split takes over when splitting the batch would give each
+# thread fewer rows than this (see _plan).
+UNIT_SPLIT_ROWS = 4
+
+
+def _plan(problems):
+    """How to run a layer's directions: ``groups`` (launches, each a list of
+    problems run side by side), ``nper`` (threads per problem) and
+    ``units`` (split the hidden units instead of the batch).
 
     When splitting the batch over all threads would leave each thread fewer
     than 4 rows (the step kernel's row tile) -- B < 4 * threads -- the two
@@ -201,12 +234,22 @@ def _groups(problems):
     (no Python round trip between them), which doubles each thread's rows:
     measured 1.5x faster at B = 1 and 1.4x at B = 4 on 2 threads.  Otherwise
     each direction gets all the threads in turn, split over the batch (at
-    B = 16 on 2 threads the two plans measured alike)."""
-    nt = get_num_threads()
+    B = 16 on 2 threads the two plans measured alike).
+
+    Then, if a direction has several threads but too few rows for each to
+    get UNIT_SPLIT_ROWS, its threads split the hidden units instead (one
+    barrier per step; not for GRU reset_after=False, whose steps need two).
+    """
+    nt = get_num_threads() if openmp_enabled() else 1
     B = problems[0].B
-    if len(problems) == 2 and openmp_enabled() and nt >= 2 and B < 4 * nt:
-        return [problems], max(1, min(nt // 2, B))
-    return [[p] for p in problems], num_chunks(B)
+    if len(problems) == 2 and nt >= 2 and B < 4 * nt:
+        groups, per = [problems], nt // 2
+    else:
+        groups, per = [[p] for p in problems], nt
+    if per >= 2 and B < UNIT_SPLIT_ROWS * per and \
+            problems[0].cell != _recurrent.CELL_CODES["gru_reset_before"]:
+        return _Plan(groups, per, True)
+    return _Plan(groups, max(1, min(per, B)), False)
 
 
 def _small(weights_job):
@@ -223,31 +266,33 @@ def _small(weights_job):
 
 
 def _run_forward(problems, training):
-    """Forward loops of a layer's directions -> their forward jobs.
+    """Forward loops of a layer's directions -> (their forward jobs, the plan).
 
-    With one batch slice per direction the input projection is hoisted (one
-    GEMM over all T * B rows at the start of the part); with several it is
-    fused into each step (every thread projects its own rows with the step
-    kernel: no (T, B, G*H) buffer)."""
-    groups, nper = _groups(problems)
+    Batch split with one slice per direction hoists the input projection
+    (one GEMM over all T * B rows at the start of the part); with several
+    slices it is fused into each step (every thread projects its own rows
+    with the step kernel: no (T, B, G*H) buffer).  The hidden-unit split
+    hoists it per thread, each projecting its own gate columns."""
+    plan = _plan(problems)
     jobs = []
-    for group in groups:
-        group_jobs = [p.forward_job(hoist=nper == 1, training=training) for p in group]
+    for group in plan.groups:
+        group_jobs = [p.forward_job(hoist=plan.nper == 1, training=training, units=plan.units,
+                                    side_by_side=len(group) > 1) for p in group]
         with blas_threads(1):
-            _recurrent.forward(group_jobs, nper)
+            _recurrent.forward(group_jobs, plan.nper, plan.units)
         jobs += group_jobs
-    return jobs
+    return jobs, plan
 
 
-def _run_backward(problems, fwd_jobs, douts, dh_ns, dc_ns, grads_list):
-    """Backward loops and weight gradients of a layer's directions."""
-    groups, nper = _groups(problems)
+def _run_backward(problems, fwd_jobs, plan, douts, dh_ns, dc_ns, grads_list):
+    """Backward loops and weight gradients of a layer's directions, with the
+    plan their forward ran with (the workspace layout depends on it)."""
     prepared = [p.backward_jobs(f, *args) for p, f, *args in
                 zip(problems, fwd_jobs, douts, dh_ns, dc_ns, grads_list)]
     i = 0
-    for group in groups:
+    for group in plan.groups:
         part = prepared[i:i + len(group)]
-        _recurrent.backward([loop for loop, _, _ in part], nper)
+        _recurrent.backward([loop for loop, _, _ in part], plan.nper, plan.units)
         for k in range(i, i + len(group)):
             # The gates are the largest workspace array: free them early.
             prepared[k][0]["gates"] = fwd_jobs[k]["gates"] = None
@@ -260,7 +305,7 @@ def _run_backward(problems, fwd_jobs, douts, dh_ns, dc_ns, grads_list):
                 for job in wjobs:
                     _recurrent.weight_grads([job], 1)
             else:
-                _recurrent.weight_grads(wjobs, nper)
+                _recurrent.weight_grads(wjobs, plan.nper)
     results = []
     for p, (loop, weights, grads) in zip(problems, prepared):
         p.bias_grads(weights, grads)
@@ -299,7 +344,7 @@ def recurrent(mode, x, w_ih, w_hh, b_ih=None, b_hh=None, hx=None, cx=None,
     c_n : ndarray, shape (B, H), or None unless ``mode == "lstm"``
     """
     p = _Problem(mode, x, w_ih, w_hh, b_ih, b_hh, hx, cx, lengths, reverse, reset_after)
-    job, = _run_forward([p], training=False)
+    (job,), _ = _run_forward([p], training=False)
     return job["out"], job["h"], job["c"]
 
 
@@ -337,7 +382,8 @@ def bidirectional(mode, x, params, hx=None, cx=None, lengths=None, reset_after=T
     ``(out, h_n, c_n)`` per direction, as :func:`recurrent`.
     """
     problems = _problems(mode, x, params, hx, cx, lengths, reset_after)
-    return [(j["out"], j["h"], j["c"]) for j in _run_forward(problems, training=False)]
+    jobs, _ = _run_forward(problems, training=False)
+    return [(j["out"], j["h"], j["c"]) for j in jobs]
 
 
 def bidirectional_train(mode, x, params, hx=None, cx=None, lengths=None, reset_after=True):
@@ -353,7 +399,7 @@ def bidirectional_train(mode, x, params, hx=None, cx=None, lengths=None, reset_a
 
 def _train(problems):
     """Training forward of a layer's directions, and their one-shot backprop."""
-    jobs = _run_forward(problems, training=True)
+    jobs, plan = _run_forward(problems, training=True)
     saved = [problems, jobs]
 
     def backprop(douts=None, dh_ns=None, dc_ns=None, grads_list=None):
@@ -361,8 +407,8 @@ def _train(problems):
             raise RuntimeError("backprop may be called only once (its workspace is freed after use)")
         probs, fwd = saved
         none = [None] * len(probs)
-        results = _run_backward(probs, fwd, douts or none, dh_ns or none, dc_ns or none,
-                                grads_list or none)
+        results = _run_backward(probs, fwd, plan, douts or none, dh_ns or none,
+                                dc_ns or none, grads_list or none)
         saved.clear()
         return results
 

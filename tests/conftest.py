@@ -5,7 +5,9 @@
   compiled fastrnn, not the source tree);
 * ``rng`` fixture: a fresh, seeded ``numpy.random.Generator`` per test;
 * ``torch_or_skip()``: import torch, or skip the test when it is missing,
-  except under ``FASTRNN_REQUIRE_TORCH=1`` where a missing torch fails.
+  except under ``FASTRNN_REQUIRE_TORCH=1`` where a missing torch fails;
+* ``plan`` fixture: runs a test once under each way of splitting a layer
+  over threads (the batch split, the hidden-unit split).
 """
 import os
 import sys
@@ -39,3 +41,15 @@ def torch_or_skip():
                         pytrace=False)
         pytest.skip("torch is not installed")
     return torch
+
+
+@pytest.fixture(params=["batch", "units"])
+def plan(request, monkeypatch):
+    """Force how each direction's threads split the work: over the batch
+    rows, or over the hidden units whenever a direction has several
+    threads (``functional.UNIT_SPLIT_ROWS``; its default picks by batch)."""
+    from fastrnn import functional
+
+    rows = 0 if request.param == "batch" else 1 << 30
+    monkeypatch.setattr(functional, "UNIT_SPLIT_ROWS", rows)
+    return request.param

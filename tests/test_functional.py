@@ -47,8 +47,9 @@ def threads():
 @pytest.mark.parametrize("ragged", [False, True], ids=["full", "ragged"])
 @pytest.mark.parametrize("states", [False, True], ids=["h0none", "h0"])
 @pytest.mark.parametrize("bias", [True, False], ids=["bias", "nobias"])
-def test_forward_matches_reference(rng, mode, reset_after, dtype, reverse, ragged, states, bias):
-    T, B, I, H = 6, 5, 4, 7
+def test_forward_matches_reference(rng, mode, reset_after, dtype, reverse, ragged, states, bias,
+                                   plan):
+    T, B, I, H = 6, 5, 4, 30  # H above one unit block: the unit split is real
     kw = random_problem(rng, mode, T, B, I, H, bias=bias, states=states, dtype=dtype)
     lengths = np.array([T, 0, 3, 1, T - 1]) if ragged else None
     out, h_n, c_n = F.recurrent(mode, lengths=lengths, reverse=reverse,
@@ -186,7 +187,7 @@ def test_reference_matches_torch(rng, mode):
 
 
 # ------------------------------------------------------------------ gradients
-GRAD_T, GRAD_B, GRAD_I, GRAD_H = 4, 3, 3, 4
+GRAD_T, GRAD_B, GRAD_I, GRAD_H = 4, 3, 3, 13  # H = 13: two float64 unit blocks
 GRAD_LENGTHS = np.array([4, 0, 2])
 
 
@@ -232,7 +233,7 @@ def _numeric(mode, kw, R, Rh, Rc, lengths, reverse, reset_after, names, eps=1e-6
 
 @_cells()
 @pytest.mark.parametrize("reverse", [False, True], ids=["fwd", "rev"])
-def test_gradients_finite_differences(rng, mode, reset_after, reverse):
+def test_gradients_finite_differences(rng, mode, reset_after, reverse, plan):
     kw, R, Rh, Rc, lengths = _grad_problem(rng, mode)
     names = ["x", "hx", "w_ih", "w_hh", "b_ih", "b_hh"] + (["cx"] if mode == "lstm" else [])
     ana = _analytic(mode, kw, R, Rh, Rc, lengths, reverse, reset_after)
@@ -367,8 +368,8 @@ def test_training_forward_equals_inference(rng, mode, reset_after):
 # ------------------------------------------------------------------- threads
 @_cells()
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
-def test_one_and_two_threads_agree(rng, mode, reset_after, dtype, threads):
-    T, B, I, H = 6, 7, 5, 8
+def test_one_and_two_threads_agree(rng, mode, reset_after, dtype, threads, plan):
+    T, B, I, H = 6, 7, 5, 30
     kw = random_problem(rng, mode, T, B, I, H, dtype=dtype)
     lengths = np.array([6, 0, 3, 6, 1, 5, 2])
     R = rng.standard_normal((T, B, H)).astype(dtype)

@@ -1,0 +1,59 @@
+"""Small batches: the hidden-unit split (each thread owns blocks of hidden
+units of every row; one barrier per step) vs the batch split (each thread
+its rows, no barrier).
+
+    python bench/unit_split.py [--batches 1 2 4 8] [--hidden 256] [--rounds 8]
+
+fastrnn splits the units when the batch split would give a thread fewer
+than ``functional.UNIT_SPLIT_ROWS`` rows; this script forces each split in
+turn (alternating blocks, same process) and prints medians and the ratio
+units / batch (below 1: the unit split is faster).
+"""
+import argparse
+
+import numpy as np
+
+import fastrnn as fr
+from fastrnn import functional as F
+from fastrnn.benchmark import interleaved
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--batches", type=int, nargs="*", default=[1, 2, 4, 8])
+    ap.add_argument("--hidden", type=int, default=256)
+    ap.add_argument("--steps", type=int, default=100)
+    ap.add_argument("--rounds", type=int, default=8)
+    args = ap.parse_args()
+    H, T = args.hidden, args.steps
+    default = F.UNIT_SPLIT_ROWS
+    print(f"threads={fr.get_num_threads()}, float32, T={T}, I=H={H}, medians over "
+          f"{args.rounds} rounds x 3 calls")
+    try:
+        for B in args.batches:
+            for cls in (fr.LSTM, fr.GRU, fr.RNN):
+                layer = cls(H, H, seed=0)
+                x = np.random.default_rng(0).standard_normal((T, B, H)).astype(np.float32)
+
+                def call(rows, train):
+                    def f():
+                        F.UNIT_SPLIT_ROWS = rows
+                        if train:
+                            (out, _), backprop = layer.forward_train(x)
+                            backprop(np.ones_like(out))
+                        else:
+                            layer(x)
+                    return f
+
+                row = []
+                for train in (False, True):
+                    batch, units = interleaved([call(0, train), call(1 << 30, train)], args.rounds)
+                    row.append(f"{'train' if train else 'infer'} batch {batch * 1e3:7.2f} ms "
+                               f"units {units * 1e3:7.2f} ms ({units / batch:.2f})")
+                print(f"{cls.__name__:4} B={B:<3} " + " | ".join(row), flush=True)
+    finally:
+        F.UNIT_SPLIT_ROWS = default
+
+
+if __name__ == "__main__":
+    main()
