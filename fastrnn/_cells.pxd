@@ -31,18 +31,22 @@ from cython cimport floating
 cdef inline void rnn_forward(Py_ssize_t H, bint relu, const floating* x,
                              const floating* s, floating* g, Py_ssize_t ld, floating* h,
                              floating* out) noexcept nogil:
+    # One loop per activation, each branch-free, so that both vectorise.
     cdef Py_ssize_t j
     cdef floating a
-    for j in range(H):
-        a = x[j] + s[j]
-        if relu:
-            # a > 0 is false for NaN, so keep NaN: a != a.
-            a = a if (a > 0 or a != a) else 0
-        else:
-            a = tanh(a)
-        g[j] = a
-        h[j] = a
-        out[j] = a
+    if relu:
+        for j in range(H):
+            a = x[j] + s[j]
+            a = 0 if a <= 0 else a  # NaN <= 0 is false: NaN stays NaN
+            g[j] = a
+            h[j] = a
+            out[j] = a
+    else:
+        for j in range(H):
+            a = tanh(x[j] + s[j])
+            g[j] = a
+            h[j] = a
+            out[j] = a
 
 
 cdef inline void rnn_backward(Py_ssize_t H, bint relu, const floating* g, Py_ssize_t ld,
@@ -50,14 +54,18 @@ cdef inline void rnn_backward(Py_ssize_t H, bint relu, const floating* g, Py_ssi
                               floating* dgh) noexcept nogil:
     cdef Py_ssize_t j
     cdef floating da
-    for j in range(H):
-        if relu:
+    if relu:
+        for j in range(H):
             da = dh[j] if g[j] > 0 else 0
-        else:
+            dgx[j] = da
+            dgh[j] = da
+            dh[j] = 0
+    else:
+        for j in range(H):
             da = dh[j] * (1 - g[j] * g[j])
-        dgx[j] = da
-        dgh[j] = da
-        dh[j] = 0
+            dgx[j] = da
+            dgh[j] = da
+            dh[j] = 0
 
 
 # ----------------------------------------------------------------------- LSTM

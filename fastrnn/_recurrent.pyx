@@ -9,14 +9,15 @@ Layout (row-major, C-contiguous; N = T * B, row index ``t * B + b``):
 ==========  ==========  ======================================================
 array       shape       content
 ==========  ==========  ======================================================
-xw          (T, B, GH)  input projection x @ W_ih^T + folded biases  [one chunk]
+xc, xwc     (B*TC, I),  the input projection x @ W_ih^T + folded biases of
+            (B*TC, GH)  the next TC steps, and those steps' x gathered; each
+                        thread its block of TC * (its rows) rows [batch split]
 gates       (T, B, GH)  activated gates at each valid (t, b)       [training]
 hprev       (T, B, H)   state before each valid (t, b)              [training]
 extra       (T, B, H)   LSTM: c before (t, b); GRU: W_hn h + b_hn;
                         GRU reset_after=False: r * h_prev          [training]
 scratch     (B, SW)     per-row buffers of the current step: recurrent
-                        product, inference gates; with several chunks also
-                        the row's x and its projection (O(B*(I+H)))
+                        product, inference gates
 ==========  ==========  ======================================================
 
 Every workspace array is indexed by *time*, not by step, so the reverse
@@ -24,16 +25,17 @@ direction with ragged lengths (row b at step s sits at time L_b - 1 - s) lines
 up with x for the weight-gradient GEMMs after the loop.  Positions past a
 row's length are never written (the caller zero-fills them).
 
-Parallelism: the batch is split into ``nchunks`` contiguous row ranges; each
+Parallelism: the batch is split into ``nparts`` contiguous row ranges; each
 OpenMP thread runs the whole time loop on its rows (barrier-free, ONNX
-Runtime's scheme), projecting its own inputs step by step.  The per-step
+Runtime's scheme).  Every TC steps a thread projects its rows' inputs of
+the next TC steps in one product (TC * rows >= 64 rows, so each packed
+panel of W_ih^T is reused across many row tiles, and the buffers stay
+O(TC * B * (I + GH)) instead of the whole (T, B, GH) projection).  The
 products use the step kernel of ``csrc/stepgemm.h`` on weights packed once
 per call, not BLAS: concurrent small OpenBLAS calls serialise on its buffer
 pool, and a threaded BLAS call next to the loop leaves BLAS workers spinning
 on the cores the loop needs.  The after-loop gradients split the same way,
-each thread making a few large single-threaded BLAS calls.  With one chunk
-(batch 1, or one thread) the input projection is one BLAS GEMM over all
-T * B rows, which BLAS may thread since no OpenMP region runs beside it.
+each thread making a few large single-threaded BLAS calls.
 
 For a batch too small to split (fewer rows than the step kernel's 4-row
 tile per thread, batch 1 above all) the *hidden units* are split instead:
@@ -97,7 +99,7 @@ cdef struct Loop:
     int cell
     Py_ssize_t B, input_size, H, GH, steps   # (not "I": complex.h defines I)
     Py_ssize_t SW      # row stride of the scratch buffer
-    Py_ssize_t XOFF    # start of a scratch row's fused-projection slots (x, then XW)
+    Py_ssize_t TC      # batch split: steps projected at a time
     bint reverse
     const Py_ssize_t* lengths
     Py_ssize_t UB      # hidden-unit split: units per block (0: batch split)
@@ -112,23 +114,25 @@ cdef inline Py_ssize_t _time(const Loop* lp, Py_ssize_t b, Py_ssize_t s) noexcep
 
 
 # --------------------------------------------------------------------- forward
-cdef inline floating* _project_step(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, Py_ssize_t s,
-                                    const floating* x, const floating* w_ih_t,
-                                    const floating* bias, floating* S) noexcept nogil:
-    """Fused input projection of one step for rows b0..b1: gathers each
-    row's x at its own time index (reverse / ragged rows differ), then
-    ``bias + x @ W_ih^T`` into the rows' XW slots.  Returns the first slot."""
-    cdef Py_ssize_t b, t, I = lp.input_size, GH = lp.GH, SW = lp.SW, XO = lp.XOFF
-    cdef floating* sr
-    for b in range(b0, b1):
-        sr = S + b * SW
-        t = _time(lp, b, s)
-        if t >= 0:  # a finished row keeps its stale (unused) x
-            memcpy(sr + XO, x + (t * lp.B + b) * I, I * sizeof(floating))
-        memcpy(sr + XO + I, bias, GH * sizeof(floating))
-    step_gemm(<int> (b1 - b0), <int> GH, <int> I, S + b0 * SW + XO, <int> SW, w_ih_t,
-              <floating> 1, S + b0 * SW + XO + I, <int> SW)
-    return S + XO + I
+cdef void _project_chunk(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, Py_ssize_t s0,
+                         Py_ssize_t ns, const floating* x, const floating* w_ih_t,
+                         const floating* bias, floating* xc, floating* xwc) noexcept nogil:
+    """Input projection of steps s0 .. s0+ns-1 for rows b0..b1 in one
+    product: gathers each row's x at its own time index (reverse / ragged
+    rows differ; a finished row gets zeros) into ``xc``, then ``xwc =
+    bias + xc @ W_ih^T``.  Row (s - s0) * nb + (b - b0) of both is (s, b)."""
+    cdef Py_ssize_t nb = b1 - b0, I = lp.input_size, GH = lp.GH, s, b, t, r
+    for s in range(ns):
+        for b in range(b0, b1):
+            r = s * nb + (b - b0)
+            t = _time(lp, b, s0 + s)
+            if t >= 0:
+                memcpy(xc + r * I, x + (t * lp.B + b) * I, I * sizeof(floating))
+            else:
+                memset(xc + r * I, 0, I * sizeof(floating))
+            memcpy(xwc + r * GH, bias, GH * sizeof(floating))
+    step_gemm(<int> (ns * nb), <int> GH, <int> I, xc, <int> I, w_ih_t, <floating> 1, xwc,
+              <int> GH)
 
 
 cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, void** p,
@@ -136,9 +140,9 @@ cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, void** p,
     """The forward time loop over batch rows b0..b1.  ``p``: the arrays of a
     :func:`forward` job in its order (FORWARD_ARRAYS)."""
     cdef const floating* x = <floating*> p[0]       # IN  (T, B, I)
-    cdef const floating* w_ih_t = <floating*> p[2]  # IN  W_ih^T packed   fused projection
-    cdef const floating* bias = <floating*> p[3]    # IN  (GH,)           fused projection
-    cdef const floating* xw = <floating*> p[4]      # IN  (T, B, GH) hoisted projection, or NULL
+    cdef const floating* w_ih_t = <floating*> p[2]  # IN  W_ih^T packed
+    cdef const floating* bias = <floating*> p[3]    # IN  (GH,)
+    cdef floating* XWC = <floating*> p[4]           # scratch (B * TC, GH)
     cdef const floating* w_hh_t = <floating*> p[5]  # IN  W_hh^T packed (GRU_RB: r, z columns)
     cdef const floating* w_hn_t = <floating*> p[6]  # IN  W_hn^T packed, GRU_RB only
     cdef const floating* b_hn = <floating*> p[7]    # IN  (H,) GRU only
@@ -149,21 +153,23 @@ cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, void** p,
     cdef floating* gates = <floating*> p[12]        # OUT (T, B, GH) or NULL
     cdef floating* hprev = <floating*> p[13]        # OUT (T, B, H) or NULL
     cdef floating* extra = <floating*> p[14]        # OUT (T, B, H) or NULL
-    cdef Py_ssize_t H = lp.H, GH = lp.GH, SW = lp.SW, B = lp.B
-    cdef Py_ssize_t GOFF = lp.XOFF - GH   # inference gate slot of a scratch row
+    cdef floating* XC = <floating*> p[18]           # scratch (B * TC, I)
+    cdef Py_ssize_t H = lp.H, GH = lp.GH, SW = lp.SW, B = lp.B, TC = lp.TC
+    cdef Py_ssize_t GOFF = SW - GH   # inference gate slot of a scratch row
     cdef int nb = <int> (b1 - b0)
     cdef int cell = lp.cell
     cdef bint train = gates != NULL
-    cdef bint fused = xw == NULL
     cdef int ncols = <int> (2 * H if cell == GRU_RB else GH)
     cdef Py_ssize_t s, b, t, row
     cdef floating* sr
     cdef floating* g
     cdef const floating* xr
-    cdef floating* xw_s = NULL
+    # This thread's blocks of the chunk buffers.
+    cdef floating* xc = XC + b0 * TC * lp.input_size
+    cdef floating* xwc = XWC + b0 * TC * GH
     for s in range(lp.steps):
-        if fused:
-            xw_s = _project_step(lp, b0, b1, s, x, w_ih_t, bias, S)
+        if s % TC == 0:
+            _project_chunk(lp, b0, b1, s, min(TC, lp.steps - s), x, w_ih_t, bias, xc, xwc)
         # Recurrent product of this thread's rows (for GRU_RB: r and z only).
         step_gemm(nb, ncols, <int> H, h + b0 * H, <int> H, w_hh_t,
                   <floating> 0, S + b0 * SW, <int> SW)
@@ -173,7 +179,7 @@ cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, void** p,
                 continue  # frozen: state unchanged, output stays zero
             row = t * B + b
             sr = S + b * SW
-            xr = xw_s + b * SW if fused else xw + row * GH
+            xr = xwc + ((s % TC) * nb + (b - b0)) * GH
             g = gates + row * GH if train else sr + GOFF
             if train:
                 memcpy(hprev + row * H, h + b * H, H * sizeof(floating))
@@ -200,7 +206,7 @@ cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, void** p,
                     continue
                 row = t * B + b
                 sr = S + b * SW
-                xr = xw_s + b * SW if fused else xw + row * GH
+                xr = xwc + ((s % TC) * nb + (b - b0)) * GH
                 g = gates + row * GH if train else sr + GOFF
                 gru_rb_update(H, xr, sr + 3 * H, g, h + b * H, out + row * H)
 
@@ -518,7 +524,7 @@ cdef enum Job:
 
 # The arrays of each job, in the order of its pointer table.
 FORWARD_ARRAYS = ("x", "w_ih", "w_ih_t", "bias", "xw", "w_hh_t", "w_hn_t", "b_hn", "h", "c",
-                  "out", "scratch", "gates", "hprev", "extra", "h_alt", "w_hh", "order")
+                  "out", "scratch", "gates", "hprev", "extra", "h_alt", "w_hh", "order", "xc")
 BACKWARD_ARRAYS = ("w_hh_p", "w_hn_p", "gates", "hprev", "extra", "dout", "dh", "dc", "dgx",
                    "dghn", "scratch", "w_hh", "order")
 WEIGHT_GRADS_ARRAYS = ("dgx", "dghn", "x", "hprev", "extra", "w_ih", "dx", "dw_ih", "dw_hh")
@@ -526,34 +532,10 @@ DEF MAX_ARRAYS = 20
 DEF MAX_LOOPS = 2
 
 
-cdef void _project_all(const Loop* lp, void** p, bint on_openmp_thread,
-                       floating tag) noexcept nogil:
-    """Hoisted input projection of a whole direction, one product over all
-    rows of the steps it runs: ``xw = bias + x @ W_ih^T``.  On the calling
-    thread BLAS does it (and may thread it); on an OpenMP thread, beside
-    the other direction, the step kernel does (concurrent OpenBLAS calls of
-    this size serialise on its buffer pool)."""
-    cdef const floating* x = <floating*> p[0]
-    cdef const floating* w_ih = <floating*> p[1]
-    cdef const floating* w_ih_t = <floating*> p[2]
-    cdef const floating* bias = <floating*> p[3]
-    cdef floating* xw = <floating*> p[4]
-    cdef Py_ssize_t r, n = lp.steps * lp.B, GH = lp.GH, I = lp.input_size
-    for r in range(n):
-        memcpy(xw + r * GH, bias, GH * sizeof(floating))
-    if on_openmp_thread:
-        step_gemm(<int> n, <int> GH, <int> I, x, <int> I, w_ih_t, <floating> 1, xw, <int> GH)
-    else:
-        gemm(NoTrans, Trans, <int> n, <int> GH, <int> I, <floating> 1, x, <int> I, w_ih,
-             <int> I, <floating> 1, xw, <int> GH)
-
-
 cdef inline void _part(Job job, const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
-                       void** p, bint on_openmp_thread, floating tag) noexcept nogil:
+                       void** p, floating tag) noexcept nogil:
     cdef Py_ssize_t b0 = part * lp.B // nparts, b1 = (part + 1) * lp.B // nparts
     if job == FORWARD:
-        if p[4] != NULL:  # hoisted projection: this part covers every row
-            _project_all(lp, p, on_openmp_thread, tag)
         _forward_rows(lp, b0, b1, p, tag)
     elif job == BACKWARD:
         _backward_rows(lp, b0, b1, p, tag)
@@ -572,10 +554,10 @@ cdef void _run_parts(Job job, const Loop* lps, int nloops, int nper,
     cdef Py_ssize_t ci
     cdef int total = nloops * nper
     if total <= 1:
-        _part(job, &lps[0], 0, 1, ps[0], False, tag)
+        _part(job, &lps[0], 0, 1, ps[0], tag)
         return
     for ci in prange(total, num_threads=total, schedule="static", chunksize=1):
-        _part(job, &lps[ci // nper], ci % nper, nper, ps[ci // nper], True, tag)
+        _part(job, &lps[ci // nper], ci % nper, nper, ps[ci // nper], tag)
 
 
 cdef inline void _unit_part(Job job, const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
@@ -647,7 +629,7 @@ cdef inline Loop _loop(int cell, object lengths, Py_ssize_t steps, bint reverse,
     lp.H = H
     lp.GH = NUM_GATES[cell] * H
     lp.SW = scratch.shape[1]
-    lp.XOFF = scratch_width(cell, H)
+    lp.TC = 0
     lp.steps = steps
     lp.reverse = reverse
     lp.lengths = <const Py_ssize_t*> _ptr(lengths)
@@ -670,15 +652,12 @@ def forward(list jobs, int nper, bint units=False):
     and the final one on return.
 
     Batch split (``units`` False): ``nper`` threads run each job on
-    contiguous batch slices.  The input projection is either hoisted
-    (``xw`` given: the job's single part first computes ``bias + x @
-    W_ih^T`` for all steps in one product into it, so ``nper`` must be 1)
-    or fused into each step (``xw`` None; ``scratch`` rows carry ``I + GH``
-    more columns past ``scratch_width``).  Both read ``w_ih_t`` = W_ih^T
-    packed; hoisting on the calling thread uses BLAS on ``w_ih`` instead.
-    ``w_hh_t`` is W_hh^T packed (:func:`pack`; GRU_RB: its r, z columns,
-    ``w_hn_t`` its n columns); ``bias`` the folded ``b_ih + b_hh`` (GRU:
-    without ``b_hn``).
+    contiguous batch slices, each projecting its rows' inputs ``chunk``
+    steps at a time into its block of ``xc`` (B * chunk, I) and ``xw``
+    (B * chunk, GH).  ``w_ih_t`` is W_ih^T packed, ``w_hh_t`` W_hh^T packed
+    (:func:`pack`; GRU_RB: its r, z columns, ``w_hn_t`` its n columns);
+    ``bias`` the folded ``b_ih + b_hh`` (GRU: without ``b_hn``); ``scratch``
+    is (B, :func:`scratch_width`).
 
     Hidden-unit split (``units`` True; not GRU_RB): ``nper`` threads share
     each job's hidden units.  ``bias`` and the ``xw`` (T, B, GH) the
@@ -703,6 +682,8 @@ def forward(list jobs, int nper, bint units=False):
                        x.shape[2], h.shape[1], job["scratch"])
         if units:
             lps[d].UB = unit_block(h.dtype)
+        else:
+            lps[d].TC = job["chunk"]
     _launch(FORWARD, lps, len(jobs), nper, tables, jobs[0]["h"].dtype, units)
 
 

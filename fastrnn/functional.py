@@ -123,7 +123,7 @@ class _Problem:
         unless every row runs the full length."""
         return (np.empty if self.full else np.zeros)(shape, dtype=self.dtype)
 
-    def forward_job(self, hoist, training, units=False, side_by_side=False):
+    def forward_job(self, nper, training, units=False):
         """The arrays of one :func:`fastrnn._recurrent.forward` job.  With
         ``units`` (the hidden-unit split) the kernel's products run in
         unit-block order; the problem remembers the order for the backward
@@ -131,7 +131,8 @@ class _Problem:
         T, B, I, H, GH = self.T, self.B, self.I, self.H, self.GH
         job = dict(cell=self.cell, lengths=self.lengths, steps=self.steps, reverse=self.reverse,
                    x=self.x, w_ih=self.w_ih, w_hh=self.w_hh, b_hn=self.b_hn(), gates=None,
-                   hprev=None, extra=None, h_alt=None, order=None, h=self.initial_state(self.h0),
+                   hprev=None, extra=None, h_alt=None, order=None, xc=None,
+                   h=self.initial_state(self.h0),
                    c=self.initial_state(self.c0) if self.mode == "lstm" else None,
                    out=self.alloc(T, B, H))
         if units:
@@ -144,20 +145,17 @@ class _Problem:
                        h_alt=np.empty((B, H), dtype=self.dtype))
         else:
             self.order = None
-            width = _recurrent.scratch_width(self.cell, H)
             w_hh_t, w_hn_t = self.packed_recurrent_weights(transposed=True)
-            # W_ih^T packed serves the step kernel's projections: fused into
-            # the steps, or hoisted beside another direction; a lone
-            # direction hoists through BLAS on w_ih instead.
-            job.update(w_ih_t=None if hoist and not side_by_side else
-                       _recurrent.pack(self.w_ih, True), w_hh_t=w_hh_t, w_hn_t=w_hn_t,
-                       bias=self.folded_bias())
-            if hoist:
-                job["xw"] = np.empty((T, B, GH), dtype=self.dtype)
-            else:
-                job["xw"] = None
-                width += I + GH
-            job["scratch"] = np.zeros((B, width), dtype=self.dtype)
+            # Each thread projects its rows' inputs `chunk` steps at a time:
+            # at least CHUNK_ROWS rows per product, so the packed W_ih^T is
+            # reused across row tiles.
+            chunk = max(1, min(self.steps, -(-CHUNK_ROWS // max(1, B // nper))))
+            job.update(w_ih_t=_recurrent.pack(self.w_ih, True), w_hh_t=w_hh_t, w_hn_t=w_hn_t,
+                       bias=self.folded_bias(), chunk=chunk,
+                       xc=np.empty((B * chunk, I), dtype=self.dtype),
+                       xw=np.empty((B * chunk, GH), dtype=self.dtype),
+                       scratch=np.zeros((B, _recurrent.scratch_width(self.cell, H)),
+                                        dtype=self.dtype))
         if training:
             job.update(gates=np.empty((T, B, GH), dtype=self.dtype), hprev=self.alloc(T, B, H))
             if self.mode in ("lstm", "gru"):
@@ -218,6 +216,9 @@ class _Problem:
 
 _Plan = namedtuple("_Plan", "groups nper units")
 
+# Rows of each thread's input-projection products in the batch split.
+CHUNK_ROWS = 64
+
 # The hidden-unit split takes over when splitting the batch would give each
 # thread fewer rows than this (see _plan).
 UNIT_SPLIT_ROWS = 4
@@ -268,18 +269,15 @@ def _small(weights_job):
 def _run_forward(problems, training):
     """Forward loops of a layer's directions -> (their forward jobs, the plan).
 
-    Batch split with one slice per direction hoists the input projection
-    (one GEMM over all T * B rows at the start of the part); with several
-    slices it is fused into each step (every thread projects its own rows
-    with the step kernel: no (T, B, G*H) buffer).  The hidden-unit split
-    hoists it per thread, each projecting its own gate columns."""
+    The input projection runs inside the loops, on the step kernel: in the
+    batch split each thread projects its own rows a chunk of steps at a
+    time; in the hidden-unit split each thread projects its own gate
+    columns of every step up front.  The loops call no BLAS."""
     plan = _plan(problems)
     jobs = []
     for group in plan.groups:
-        group_jobs = [p.forward_job(hoist=plan.nper == 1, training=training, units=plan.units,
-                                    side_by_side=len(group) > 1) for p in group]
-        with blas_threads(1):
-            _recurrent.forward(group_jobs, plan.nper, plan.units)
+        group_jobs = [p.forward_job(plan.nper, training, plan.units) for p in group]
+        _recurrent.forward(group_jobs, plan.nper, plan.units)
         jobs += group_jobs
     return jobs, plan
 
