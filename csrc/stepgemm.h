@@ -131,11 +131,15 @@ static void NAME##_pack(int k, int n, const T *src, ptrdiff_t rs, ptrdiff_t cs, 
     while (j < n) {                                                                \
         T *panel = Bp + (ptrdiff_t)j * k;                                          \
         w = (n - j >= 3 * VL) ? 3 * VL : (n - j >= VL) ? VL : n - j;               \
-        if (cs == 1) {                                                             \
+        if (cs == 1 && cmap == NULL) {  /* a panel row is contiguous in src */   \
+            for (p = 0; p < k; p++)                                                \
+                memcpy(panel + (ptrdiff_t)p * w, src + (rmap ? rmap[p] : p) * rs + j, \
+                       (size_t)w * sizeof(T));                                     \
+        } else if (cs == 1) {                                                      \
             for (p = 0; p < k; p++) {                                              \
                 const T *row = src + (rmap ? rmap[p] : p) * rs;                    \
                 for (q = 0; q < w; q++)                                            \
-                    panel[p * w + q] = row[cmap ? cmap[j + q] : j + q];            \
+                    panel[p * w + q] = row[cmap[j + q]];                           \
             }                                                                      \
         } else {                                                                   \
             for (q = 0; q < w; q++) {                                              \

@@ -754,14 +754,15 @@ def unit_order(int gates, Py_ssize_t hidden, dtype):
     return order
 
 
-def pack(w, bint transposed=False, order=None):
+def pack(w, bint transposed=False, order=None, out=None):
     """Pack a weight matrix as the B operand of the step kernel (a 1-D
     array, ``w``'s dtype, in column panels).
 
     ``w`` (R, C), C-contiguous.  B is ``w.T`` (C, R) when ``transposed``,
     else ``w``; ``order`` (intp indices, optional) picks and orders ``w``'s
     rows first -- B's columns when transposed, its rows otherwise.  One pass
-    over ``w``, no intermediate copies."""
+    over ``w``, no intermediate copies.  ``out``: a C-contiguous array of
+    ``w``'s dtype and at least that many values to pack into (returned)."""
     cdef cnp.ndarray src = np.ascontiguousarray(w)
     cdef cnp.ndarray idx = None
     cdef Py_ssize_t R = src.shape[0], C = src.shape[1]
@@ -773,7 +774,14 @@ def pack(w, bint transposed=False, order=None):
     cdef const Py_ssize_t* imap = <const Py_ssize_t*> _ptr(idx)
     cdef const Py_ssize_t* rmap = NULL if transposed else imap
     cdef const Py_ssize_t* cmap = imap if transposed else NULL
-    cdef cnp.ndarray Bp = np.empty(R * C, dtype=src.dtype)
+    cdef cnp.ndarray Bp
+    if out is None:
+        Bp = np.empty(R * C, dtype=src.dtype)
+    else:
+        Bp = out
+        if Bp.dtype != src.dtype or Bp.size < R * C or not Bp.flags.c_contiguous:
+            raise ValueError(f"out must be a C-contiguous {src.dtype} array of at least "
+                             f"{R * C} values")
     cdef void* ps = _ptr(src)
     cdef void* pp = _ptr(Bp)
     if src.dtype == np.float32:

@@ -14,6 +14,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import _recurrent
+from . import _workspace as ws
 from ._runtime import blas_threads, get_num_threads, openmp_enabled
 from ._validation import as_array, as_lengths, check_blas_size, check_shape, resolve_dtype
 
@@ -104,9 +105,9 @@ class _Problem:
         splits them into the r, z block and W_hn (its two products per step)."""
         w = self.w_hh
         if self.cell != _recurrent.CELL_CODES["gru_reset_before"]:
-            return _recurrent.pack(w, transposed), None
+            return _packed(w, transposed), None
         H2 = 2 * self.H
-        return _recurrent.pack(w[:H2], transposed), _recurrent.pack(w[H2:], transposed)
+        return _packed(w[:H2], transposed), _packed(w[H2:], transposed)
 
     def b_hn(self):
         if self.cell != _recurrent.CELL_CODES["gru"]:
@@ -123,6 +124,10 @@ class _Problem:
         unless every row runs the full length."""
         return (np.empty if self.full else np.zeros)(shape, dtype=self.dtype)
 
+    def work(self, *shape):
+        """Like :meth:`alloc`, for an internal array: from the workspace pool."""
+        return (ws.empty if self.full else ws.zeros)(shape, self.dtype)
+
     def forward_job(self, nper, training, units=False):
         """The arrays of one :func:`fastrnn._recurrent.forward` job.  With
         ``units`` (the hidden-unit split) the kernel's products run in
@@ -138,11 +143,11 @@ class _Problem:
         if units:
             self.order = order = _recurrent.unit_order(GH // H, H, self.dtype)
             # The kernel packs the weights, each thread its own columns.
-            job.update(w_ih_t=np.empty(self.w_ih.size, dtype=self.dtype), order=order,
-                       w_hh_t=np.empty(self.w_hh.size, dtype=self.dtype), w_hn_t=None,
-                       bias=self.folded_bias()[order], xw=np.empty((T, B, GH), dtype=self.dtype),
-                       scratch=np.zeros((B, 2 * GH + H), dtype=self.dtype),
-                       h_alt=np.empty((B, H), dtype=self.dtype))
+            job.update(w_ih_t=ws.empty(self.w_ih.size, self.dtype), order=order,
+                       w_hh_t=ws.empty(self.w_hh.size, self.dtype), w_hn_t=None,
+                       bias=self.folded_bias()[order], xw=ws.empty((T, B, GH), self.dtype),
+                       scratch=ws.zeros((B, 2 * GH + H), self.dtype),
+                       h_alt=ws.empty((B, H), self.dtype))
         else:
             self.order = None
             w_hh_t, w_hn_t = self.packed_recurrent_weights(transposed=True)
@@ -150,16 +155,15 @@ class _Problem:
             # at least CHUNK_ROWS rows per product, so the packed W_ih^T is
             # reused across row tiles.
             chunk = max(1, min(self.steps, -(-CHUNK_ROWS // max(1, B // nper))))
-            job.update(w_ih_t=_recurrent.pack(self.w_ih, True), w_hh_t=w_hh_t, w_hn_t=w_hn_t,
+            job.update(w_ih_t=_packed(self.w_ih, True), w_hh_t=w_hh_t, w_hn_t=w_hn_t,
                        bias=self.folded_bias(), chunk=chunk,
-                       xc=np.empty((B * chunk, I), dtype=self.dtype),
-                       xw=np.empty((B * chunk, GH), dtype=self.dtype),
-                       scratch=np.zeros((B, _recurrent.scratch_width(self.cell, H)),
-                                        dtype=self.dtype))
+                       xc=ws.empty((B * chunk, I), self.dtype),
+                       xw=ws.empty((B * chunk, GH), self.dtype),
+                       scratch=ws.zeros((B, _recurrent.scratch_width(self.cell, H)), self.dtype))
         if training:
-            job.update(gates=np.empty((T, B, GH), dtype=self.dtype), hprev=self.alloc(T, B, H))
+            job.update(gates=ws.empty((T, B, GH), self.dtype), hprev=self.work(T, B, H))
             if self.mode in ("lstm", "gru"):
-                job["extra"] = self.alloc(T, B, H)
+                job["extra"] = self.work(T, B, H)
         return job
 
     def backward_jobs(self, fwd, dout, dh_n, dc_n, grads):
@@ -178,16 +182,16 @@ class _Problem:
             check_shape(dc, "dc_n", (B, H))
         grads = _grad_arrays(self, grads)
         if self.order is not None:  # the kernel packs W_hh (unit-block rows)
-            w_hh_p, w_hn_p = np.empty(self.w_hh.size, dtype=self.dtype), None
-            scratch = np.zeros((2, B, GH), dtype=self.dtype)
+            w_hh_p, w_hn_p = ws.empty(self.w_hh.size, self.dtype), None
+            scratch = ws.zeros((2, B, GH), self.dtype)
         else:
             w_hh_p, w_hn_p = self.packed_recurrent_weights(transposed=False)
-            scratch = np.zeros((B, _recurrent.scratch_width(self.cell, H)), dtype=self.dtype)
+            scratch = ws.zeros((B, _recurrent.scratch_width(self.cell, H)), self.dtype)
         loop = dict(cell=self.cell, lengths=self.lengths, steps=self.steps, reverse=self.reverse,
                     w_hh_p=w_hh_p, w_hn_p=w_hn_p, w_hh=self.w_hh, order=self.order,
                     gates=fwd["gates"], hprev=fwd["hprev"],
-                    extra=fwd["extra"], dout=dout, dh=dh, dc=dc, dgx=self.alloc(T, B, GH),
-                    dghn=self.alloc(T, B, H) if self.cell == _recurrent.CELL_CODES["gru"] else None,
+                    extra=fwd["extra"], dout=dout, dh=dh, dc=dc, dgx=self.work(T, B, GH),
+                    dghn=self.work(T, B, H) if self.cell == _recurrent.CELL_CODES["gru"] else None,
                     scratch=scratch)
         x = self.x
         if not self.full:
@@ -222,6 +226,16 @@ CHUNK_ROWS = 64
 # The hidden-unit split takes over when splitting the batch would give each
 # thread fewer rows than this (see _plan).
 UNIT_SPLIT_ROWS = 4
+
+
+def _packed(w, transposed):
+    """``w`` packed for the step kernel, into a pooled buffer."""
+    return _recurrent.pack(w, transposed, out=ws.empty(w.size, w.dtype))
+
+
+# The internal arrays of a forward job, returned to the pool after the loop
+# (training keeps gates, hprev, extra for the backward pass).
+_FORWARD_WORK = ("w_ih_t", "w_hh_t", "w_hn_t", "xc", "xw", "scratch", "h_alt")
 
 
 def _plan(problems):
@@ -278,6 +292,8 @@ def _run_forward(problems, training):
     for group in plan.groups:
         group_jobs = [p.forward_job(plan.nper, training, plan.units) for p in group]
         _recurrent.forward(group_jobs, plan.nper, plan.units)
+        for job in group_jobs:
+            ws.release(*(job.pop(k) for k in _FORWARD_WORK))
         jobs += group_jobs
     return jobs, plan
 
@@ -293,7 +309,9 @@ def _run_backward(problems, fwd_jobs, plan, douts, dh_ns, dc_ns, grads_list):
         _recurrent.backward([loop for loop, _, _ in part], plan.nper, plan.units)
         for k in range(i, i + len(group)):
             # The gates are the largest workspace array: free them early.
-            prepared[k][0]["gates"] = fwd_jobs[k]["gates"] = None
+            loop = prepared[k][0]
+            ws.release(loop["gates"], loop["w_hh_p"], loop["w_hn_p"], loop["scratch"])
+            loop["gates"] = fwd_jobs[k]["gates"] = None
         i += len(group)
         wjobs = [weights for _, weights, _ in part]
         with blas_threads(1):
@@ -305,8 +323,9 @@ def _run_backward(problems, fwd_jobs, plan, douts, dh_ns, dc_ns, grads_list):
             else:
                 _recurrent.weight_grads(wjobs, plan.nper)
     results = []
-    for p, (loop, weights, grads) in zip(problems, prepared):
+    for p, f, (loop, weights, grads) in zip(problems, fwd_jobs, prepared):
         p.bias_grads(weights, grads)
+        ws.release(loop["dgx"], loop["dghn"], f["hprev"], f["extra"])
         results.append((weights["dx"].reshape(p.T, p.B, p.I), loop["dh"], loop["dc"], grads))
     return results
 
