@@ -116,11 +116,14 @@ cdef inline Py_ssize_t _time(const Loop* lp, Py_ssize_t b, Py_ssize_t s) noexcep
 # --------------------------------------------------------------------- forward
 cdef void _project_chunk(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, Py_ssize_t s0,
                          Py_ssize_t ns, const floating* x, const floating* w_ih_t,
-                         const floating* bias, floating* xc, floating* xwc) noexcept nogil:
+                         const floating* bias, floating* xc, floating* xwc, Py_ssize_t j0,
+                         Py_ssize_t nc) noexcept nogil:
     """Input projection of steps s0 .. s0+ns-1 for rows b0..b1 in one
     product: gathers each row's x at its own time index (reverse / ragged
     rows differ; a finished row gets zeros) into ``xc``, then ``xwc =
-    bias + xc @ W_ih^T``.  Row (s - s0) * nb + (b - b0) of both is (s, b)."""
+    bias + xc @ W_ih^T`` on gate columns [j0, j0 + nc) (all of them in the
+    batch split, the thread's own in the unit split).  Row (s - s0) * nb +
+    (b - b0) of both is (s, b)."""
     cdef Py_ssize_t nb = b1 - b0, I = lp.input_size, GH = lp.GH, s, b, t, r
     for s in range(ns):
         for b in range(b0, b1):
@@ -130,9 +133,9 @@ cdef void _project_chunk(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, Py_ssize_
                 memcpy(xc + r * I, x + (t * lp.B + b) * I, I * sizeof(floating))
             else:
                 memset(xc + r * I, 0, I * sizeof(floating))
-            memcpy(xwc + r * GH, bias, GH * sizeof(floating))
-    step_gemm(<int> (ns * nb), <int> GH, <int> I, xc, <int> I, w_ih_t, <floating> 1, xwc,
-              <int> GH)
+            memcpy(xwc + r * GH + j0, bias + j0, nc * sizeof(floating))
+    step_gemm(<int> (ns * nb), <int> nc, <int> I, xc, <int> I, w_ih_t + j0 * I, <floating> 1,
+              xwc + j0, <int> GH)
 
 
 cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, void** p,
@@ -169,7 +172,8 @@ cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, void** p,
     cdef floating* xwc = XWC + b0 * TC * GH
     for s in range(lp.steps):
         if s % TC == 0:
-            _project_chunk(lp, b0, b1, s, min(TC, lp.steps - s), x, w_ih_t, bias, xc, xwc)
+            _project_chunk(lp, b0, b1, s, min(TC, lp.steps - s), x, w_ih_t, bias, xc, xwc,
+                           0, GH)
         # Recurrent product of this thread's rows (for GRU_RB: r and z only).
         step_gemm(nb, ncols, <int> H, h + b0 * H, <int> H, w_hh_t,
                   <floating> 0, S + b0 * SW, <int> SW)
@@ -224,10 +228,16 @@ cdef void _backward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, void** p,
     cdef const floating* dout = <floating*> p[5]    # IN  (T, B, H) or NULL
     cdef floating* dh = <floating*> p[6]            # IN/OUT (B, H): dh_n -> dh0
     cdef floating* dc = <floating*> p[7]            # IN/OUT (B, H): dc_n -> dc0 (LSTM)
-    cdef floating* dgx = <floating*> p[8]           # OUT (T, B, GH), zero-filled
-    cdef floating* dghn = <floating*> p[9]          # OUT (T, B, H) GRU only, zero-filled
+    cdef floating* dgx = <floating*> p[8]           # OUT (T, B, GH), zero-filled; may be gates
+    cdef floating* dghn = <floating*> p[9]          # OUT (T, B, H) GRU only, zero-filled; may be extra
     cdef floating* S = <floating*> p[10]            # scratch (B, SW)
     cdef Py_ssize_t H = lp.H, GH = lp.GH, SW = lp.SW, B = lp.B
+    # The cells write a row's gate gradients into this slot of its scratch
+    # row (GRU: dghn into columns 3H..4H), copied out once the row's gates
+    # are read: dgx may overwrite the gates and dghn the W_hn h + b_hn they
+    # are computed from (no second workspace), and the cell loops never see
+    # their input and output alias (which would stop them vectorising).
+    cdef Py_ssize_t GOFF = SW - GH
     cdef int nb = <int> (b1 - b0)
     cdef int cell = lp.cell
     # Columns of the scratch row that feed the GEMMs and must be zero for
@@ -250,15 +260,17 @@ cdef void _backward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, void** p,
                     dhb[j] += dout[row * H + j]
             if cell == LSTM:
                 lstm_backward(H, gates + row * GH, H, extra + row * H, dhb, dc + b * H,
-                              dgx + row * GH, sr)
+                              sr + GOFF, sr)
             elif cell == GRU:
                 gru_backward(H, gates + row * GH, H, extra + row * H, hprev + row * H, dhb,
-                             dgx + row * GH, sr, dghn + row * H)
+                             sr + GOFF, sr, sr + 3 * H)
+                memcpy(dghn + row * H, sr + 3 * H, H * sizeof(floating))
             elif cell == GRU_RB:
-                gru_rb_backward_zn(H, gates + row * GH, hprev + row * H, dhb,
-                                   dgx + row * GH, sr)
+                gru_rb_backward_zn(H, gates + row * GH, hprev + row * H, dhb, sr + GOFF, sr)
+                continue  # its reset gate's pass comes after the W_hn product
             else:
-                rnn_backward(H, cell == RNN_RELU, gates + row * GH, H, dhb, dgx + row * GH, sr)
+                rnn_backward(H, cell == RNN_RELU, gates + row * GH, H, dhb, sr + GOFF, sr)
+            memcpy(dgx + row * GH, sr + GOFF, GH * sizeof(floating))
         if cell == GRU_RB:
             # d(r*h) = dn @ W_hn, then the reset gate, then the r/z GEMM.
             step_gemm(nb, <int> H, <int> H, S + b0 * SW + 2 * H, <int> SW, w_hn,
@@ -270,7 +282,8 @@ cdef void _backward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, void** p,
                 row = t * B + b
                 sr = S + b * SW
                 gru_rb_backward_r(H, gates + row * GH, hprev + row * H, sr + 3 * H,
-                                  dh + b * H, dgx + row * GH, sr)
+                                  dh + b * H, sr + GOFF, sr)
+                memcpy(dgx + row * GH, sr + GOFF, GH * sizeof(floating))
             step_gemm(nb, <int> H, <int> (2 * H), S + b0 * SW, <int> SW, w_hh,
                       <floating> 1, dh + b0 * H, <int> H)
         else:
@@ -317,10 +330,11 @@ cdef void _forward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts, voi
                          floating tag) noexcept nogil:
     """The forward time loop on this part's hidden units of every batch row.
 
-    The part first packs its own gate columns of W_ih^T and W_hh^T and
-    projects its columns of every step's input (bias + x @ W_ih^T into
-    ``xw``); then each step multiplies the whole
-    previous state by its columns of W_hh^T and runs the cell on its units.
+    The part first packs its own gate columns of W_ih^T and W_hh^T; every
+    TC steps it projects its columns of the next TC steps' inputs (bias +
+    x @ W_ih^T into ``xw``, from its own gathered copy of those x rows);
+    each step multiplies the whole previous state by its columns of W_hh^T
+    and runs the cell on its units.
     The state alternates between ``h`` and ``h_alt``: a step reads one and
     writes the other, so the one barrier that ends each step is enough.
     Every member of the team reaches every barrier, units or not.  ``p``:
@@ -331,7 +345,7 @@ cdef void _forward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts, voi
     cdef const floating* w_ih = <floating*> p[1]    # IN  (GH, I)
     cdef floating* w_ih_t = <floating*> p[2]        # OUT W_ih^T packed, unit order
     cdef const floating* bias = <floating*> p[3]    # IN  (GH,) unit order
-    cdef floating* xw = <floating*> p[4]            # OUT (T, B, GH) unit order
+    cdef floating* xw = <floating*> p[4]            # scratch (TC * B, GH) unit order
     cdef floating* w_hh_t = <floating*> p[5]        # OUT W_hh^T packed, unit order
     cdef const floating* b_hn = <floating*> p[7]    # IN  (H,) GRU only
     cdef floating* h = <floating*> p[8]             # IN/OUT (B, H)
@@ -344,8 +358,10 @@ cdef void _forward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts, voi
     cdef floating* h_alt = <floating*> p[15]        # scratch (B, H)
     cdef const floating* w_hh = <floating*> p[16]   # IN  (GH, H)
     cdef const Py_ssize_t* order = <Py_ssize_t*> p[17]  # IN  (GH,) unit_order
+    cdef floating* XC = <floating*> p[18]           # scratch (parts, TC * B, I)
     cdef Py_ssize_t H = lp.H, GH = lp.GH, SW = lp.SW, B = lp.B, G = GH // H, I = lp.input_size
-    cdef Py_ssize_t u0, u1, nu, j0, nc, r, s, b, t, row
+    cdef Py_ssize_t TC = lp.TC
+    cdef Py_ssize_t u0, u1, nu, j0, nc, s, b, t, row
     cdef bint train = gates != NULL
     cdef floating* cur = h
     cdef floating* nxt = h_alt
@@ -359,12 +375,11 @@ cdef void _forward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts, voi
         # Each part packs its own panels (in parallel, into its own cache).
         pack_panels(<int> I, <int> nc, w_ih, 1, I, NULL, order + j0, w_ih_t + j0 * I)
         pack_panels(<int> H, <int> nc, w_hh, 1, H, NULL, order + j0, w_hh_t + j0 * H)
-        for r in range(lp.steps * B):
-            memcpy(xw + r * GH + j0, bias + j0, nc * sizeof(floating))
-        step_gemm(<int> (lp.steps * B), <int> nc, <int> I, x, <int> I, w_ih_t + j0 * I,
-                  <floating> 1, xw + j0, <int> GH)
     for s in range(lp.steps):
         if nu > 0:
+            if s % TC == 0:
+                _project_chunk(lp, 0, B, s, min(TC, lp.steps - s), x, w_ih_t, bias,
+                               XC + part * TC * B * I, xw, j0, nc)
             step_gemm(<int> B, <int> nc, <int> H, cur, <int> H, w_hh_t + j0 * H,
                       <floating> 0, S + j0, <int> SW)
             for b in range(B):
@@ -379,7 +394,8 @@ cdef void _forward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts, voi
                     if lp.cell == LSTM:
                         memcpy(extra + row * H + u0, c + b * H + u0, nu * sizeof(floating))
                 _cell_forward_units(
-                    lp, u0, u1, xw + row * GH, sr, gates + row * GH if train else sr + GH, b_hn,
+                    lp, u0, u1, xw + ((s % TC) * B + b) * GH, sr,
+                    gates + row * GH if train else sr + GH, b_hn,
                     extra + row * H if (train and lp.cell == GRU) else sr + 2 * GH,
                     nxt + b * H, c + b * H if lp.cell == LSTM else NULL, out + row * H)
         fr_barrier()
@@ -422,10 +438,10 @@ cdef void _backward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts, vo
     column times its own units' columns -- to its units of ``dh``.  The two
     scratch halves alternate, so the next step's first phase never
     overwrites gradients another thread is still reading.  ``p``:
-    BACKWARD_ARRAYS; ``gates`` and ``dgx`` in PyTorch's gate order, the
-    scratch (2, B, GH) in unit-block order, matching ``w_hh`` packed with
-    its rows in that order (each part packs its own columns into
-    ``w_hh_p``)."""
+    BACKWARD_ARRAYS; ``gates`` and ``dgx`` in PyTorch's gate order; the
+    scratch: two (B, GH) planes in unit-block order, matching ``w_hh``
+    packed with its rows in that order (each part packs its own columns
+    into ``w_hh_p``), and (B, GH + H) staging rows for dgx and dghn."""
     cdef floating* w_hh_p = <floating*> p[0]        # OUT W_hh packed, rows in unit order
     cdef const floating* gates = <floating*> p[2]   # IN  (T, B, GH)
     cdef const floating* hprev = <floating*> p[3]   # IN  (T, B, H)
@@ -433,14 +449,16 @@ cdef void _backward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts, vo
     cdef const floating* dout = <floating*> p[5]    # IN  (T, B, H) or NULL
     cdef floating* dh = <floating*> p[6]            # IN/OUT (B, H): dh_n -> dh0
     cdef floating* dc = <floating*> p[7]            # IN/OUT (B, H): dc_n -> dc0 (LSTM)
-    cdef floating* dgx = <floating*> p[8]           # OUT (T, B, GH), zero-filled
-    cdef floating* dghn = <floating*> p[9]          # OUT (T, B, H) GRU only, zero-filled
-    cdef floating* S = <floating*> p[10]            # scratch (2, B, GH)
+    cdef floating* dgx = <floating*> p[8]           # OUT (T, B, GH), zero-filled; may be gates
+    cdef floating* dghn = <floating*> p[9]          # OUT (T, B, H) GRU only, zero-filled; may be extra
+    cdef floating* S = <floating*> p[10]            # scratch 2 * B * GH + B * (GH + H)
     cdef const floating* w_hh = <floating*> p[11]   # IN  (GH, H)
     cdef const Py_ssize_t* order = <Py_ssize_t*> p[12]  # IN  (GH,) unit_order
     cdef Py_ssize_t H = lp.H, GH = lp.GH, B = lp.B, G = GH // H
-    cdef Py_ssize_t u0, u1, nu, j0, nc, s, b, t, row, j
+    cdef Py_ssize_t u0, u1, nu, j0, nc, s, b, t, row, j, k
     cdef floating* D
+    cdef floating* stage = S + 2 * B * GH  # rows of GH + H: dgx, dghn; copied out as in _backward_rows
+    cdef Py_ssize_t SG = GH + H
     _unit_range(lp, part, nparts, &u0, &u1)
     nu = u1 - u0
     j0 = G * u0
@@ -461,7 +479,12 @@ cdef void _backward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts, vo
             _cell_backward_units(
                 lp, u0, u1, gates + row * GH, extra + row * H if extra != NULL else NULL,
                 hprev + row * H, dh + b * H, dc + b * H if dc != NULL else NULL,
-                dgx + row * GH, D + b * GH, dghn + row * H if dghn != NULL else NULL)
+                stage + b * SG, D + b * GH, stage + b * SG + GH)
+            for k in range(G):
+                memcpy(dgx + row * GH + k * H + u0, stage + b * SG + k * H + u0,
+                       nu * sizeof(floating))
+            if dghn != NULL:
+                memcpy(dghn + row * H + u0, stage + b * SG + GH + u0, nu * sizeof(floating))
         fr_barrier()
         if nu > 0:
             step_gemm(<int> B, <int> nu, <int> GH, D, <int> GH, w_hh_p + u0 * GH,
@@ -628,7 +651,7 @@ cdef inline Loop _loop(int cell, object lengths, Py_ssize_t steps, bint reverse,
     lp.input_size = I
     lp.H = H
     lp.GH = NUM_GATES[cell] * H
-    lp.SW = scratch.shape[1]
+    lp.SW = scratch.shape[scratch.ndim - 1]  # row stride (2-D scratch)
     lp.TC = 0
     lp.steps = steps
     lp.reverse = reverse
@@ -660,9 +683,10 @@ def forward(list jobs, int nper, bint units=False):
     is (B, :func:`scratch_width`).
 
     Hidden-unit split (``units`` True; not GRU_RB): ``nper`` threads share
-    each job's hidden units.  ``bias`` and the ``xw`` (T, B, GH) the
+    each job's hidden units.  ``bias`` and the ``xw`` (B * chunk, GH) the
     kernel fills are in unit-block order (``order`` = :func:`unit_order`),
-    ``gates`` in PyTorch's gate order as always; the kernel packs ``w_ih``
+    ``gates`` in PyTorch's gate order as always; ``xc`` is (nper, B *
+    chunk, I), each thread's copy of the x rows it projects; the kernel packs ``w_ih``
     and ``w_hh`` into the buffers ``w_ih_t`` and ``w_hh_t`` (each G*H*I and
     G*H*H values) itself, each thread its own columns; ``scratch`` is
     (B, 2 * GH + H) and ``h_alt`` a (B, H) second state buffer.  The jobs
@@ -680,10 +704,9 @@ def forward(list jobs, int nper, bint units=False):
         x, h = job["x"], job["h"]
         lps[d] = _loop(job["cell"], job["lengths"], job["steps"], job["reverse"], h.shape[0],
                        x.shape[2], h.shape[1], job["scratch"])
+        lps[d].TC = job["chunk"]
         if units:
             lps[d].UB = unit_block(h.dtype)
-        else:
-            lps[d].TC = job["chunk"]
     _launch(FORWARD, lps, len(jobs), nper, tables, jobs[0]["h"].dtype, units)
 
 
@@ -694,12 +717,14 @@ def backward(list jobs, int nper, bint units=False):
 
     ``dh`` / ``dc`` hold the gradient w.r.t. the final state on entry and the
     gradient w.r.t. the initial state on return.  ``dgx`` / ``dghn`` must be
-    zero-filled past the lengths.  ``w_hh_p`` is W_hh packed (:func:`pack`;
+    zero-filled past the lengths; ``dgx`` may be ``gates`` itself and
+    ``dghn`` ``extra`` (each row's gradients replace what they are computed
+    from once it is read: no second workspace).  ``w_hh_p`` is W_hh packed (:func:`pack`;
     GRU_RB: its r, z rows, ``w_hn_p`` its n rows).  With ``units`` (the
     split the forward ran with), ``nper`` threads share each job's hidden
     units: the kernel packs ``w_hh`` (rows in the unit-block order
-    ``order``) into the buffer ``w_hh_p`` itself, and ``scratch`` is
-    (2, B, GH).
+    ``order``) into the buffer ``w_hh_p`` itself, and ``scratch`` holds
+    2 * B * GH + B * (GH + H) values.
     """
     cdef Loop lps[MAX_LOOPS]
     tables = _tables(jobs, BACKWARD_ARRAYS)

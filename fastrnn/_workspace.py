@@ -15,12 +15,15 @@ the caller (outputs, states, gradients) never come from it.  At most
 returned go first.
 """
 import threading
+import weakref
 
 import numpy as np
 
 LIMIT_BYTES = 64 << 20
 
 _local = threading.local()
+# The buffers this pool made (by id; weak, so a dropped one is forgotten).
+_ours = weakref.WeakValueDictionary()
 
 
 def _free():
@@ -42,7 +45,11 @@ def empty(shape, dtype):
         if nbytes <= raw.nbytes <= 2 * nbytes + 4096 and (best is None or
                                                            raw.nbytes < free[best].nbytes):
             best = i
-    raw = free.pop(best) if best is not None else np.empty(max(nbytes, 1), dtype=np.uint8)
+    if best is not None:
+        raw = free.pop(best)
+    else:
+        raw = np.empty(max(nbytes, 1), dtype=np.uint8)
+        _ours[id(raw)] = raw
     return raw[:nbytes].view(dtype).reshape(shape)
 
 
@@ -58,10 +65,7 @@ def release(*arrays):
     free = _free()
     for a in arrays:
         raw = getattr(a, "base", None)
-        if a is None or not isinstance(raw, np.ndarray) or raw.dtype != np.uint8 \
-                or raw.ndim != 1 or raw.base is not None:
-            continue
-        if any(r is raw for r in free):
+        if raw is None or _ours.get(id(raw)) is not raw or any(r is raw for r in free):
             continue
         free.append(raw)
     total = sum(r.nbytes for r in free)

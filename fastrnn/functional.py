@@ -140,28 +140,32 @@ class _Problem:
                    h=self.initial_state(self.h0),
                    c=self.initial_state(self.c0) if self.mode == "lstm" else None,
                    out=self.alloc(T, B, H))
+        # Each thread projects the inputs of `chunk` steps at a time: at
+        # least CHUNK_ROWS rows per product (so each packed panel of W_ih^T
+        # is reused over many row tiles), never the whole (T, B, GH).
+        rows = B if units else max(1, B // nper)
+        chunk = max(1, min(self.steps, -(-CHUNK_ROWS // rows)))
         if units:
             self.order = order = _recurrent.unit_order(GH // H, H, self.dtype)
             # The kernel packs the weights, each thread its own columns.
             job.update(w_ih_t=ws.empty(self.w_ih.size, self.dtype), order=order,
                        w_hh_t=ws.empty(self.w_hh.size, self.dtype), w_hn_t=None,
-                       bias=self.folded_bias()[order], xw=ws.empty((T, B, GH), self.dtype),
+                       bias=self.folded_bias()[order], chunk=chunk,
+                       xc=ws.empty((nper, chunk * B, I), self.dtype),
+                       xw=ws.empty((chunk * B, GH), self.dtype),
                        scratch=ws.zeros((B, 2 * GH + H), self.dtype),
                        h_alt=ws.empty((B, H), self.dtype))
         else:
             self.order = None
             w_hh_t, w_hn_t = self.packed_recurrent_weights(transposed=True)
-            # Each thread projects its rows' inputs `chunk` steps at a time:
-            # at least CHUNK_ROWS rows per product, so the packed W_ih^T is
-            # reused across row tiles.
-            chunk = max(1, min(self.steps, -(-CHUNK_ROWS // max(1, B // nper))))
             job.update(w_ih_t=_packed(self.w_ih, True), w_hh_t=w_hh_t, w_hn_t=w_hn_t,
                        bias=self.folded_bias(), chunk=chunk,
                        xc=ws.empty((B * chunk, I), self.dtype),
                        xw=ws.empty((B * chunk, GH), self.dtype),
                        scratch=ws.zeros((B, _recurrent.scratch_width(self.cell, H)), self.dtype))
         if training:
-            job.update(gates=ws.empty((T, B, GH), self.dtype), hprev=self.work(T, B, H))
+            # gates: zero past the lengths, as the gate gradients replace them.
+            job.update(gates=self.work(T, B, GH), hprev=self.work(T, B, H))
             if self.mode in ("lstm", "gru"):
                 job["extra"] = self.work(T, B, H)
         return job
@@ -183,15 +187,15 @@ class _Problem:
         grads = _grad_arrays(self, grads)
         if self.order is not None:  # the kernel packs W_hh (unit-block rows)
             w_hh_p, w_hn_p = ws.empty(self.w_hh.size, self.dtype), None
-            scratch = ws.zeros((2, B, GH), self.dtype)
+            scratch = ws.zeros(2 * B * GH + B * (GH + H), self.dtype)
         else:
             w_hh_p, w_hn_p = self.packed_recurrent_weights(transposed=False)
             scratch = ws.zeros((B, _recurrent.scratch_width(self.cell, H)), self.dtype)
         loop = dict(cell=self.cell, lengths=self.lengths, steps=self.steps, reverse=self.reverse,
                     w_hh_p=w_hh_p, w_hn_p=w_hn_p, w_hh=self.w_hh, order=self.order,
                     gates=fwd["gates"], hprev=fwd["hprev"],
-                    extra=fwd["extra"], dout=dout, dh=dh, dc=dc, dgx=self.work(T, B, GH),
-                    dghn=self.work(T, B, H) if self.cell == _recurrent.CELL_CODES["gru"] else None,
+                    extra=fwd["extra"], dout=dout, dh=dh, dc=dc, dgx=fwd["gates"],
+                    dghn=fwd["extra"] if self.cell == _recurrent.CELL_CODES["gru"] else None,
                     scratch=scratch)
         x = self.x
         if not self.full:
@@ -307,11 +311,8 @@ def _run_backward(problems, fwd_jobs, plan, douts, dh_ns, dc_ns, grads_list):
     for group in plan.groups:
         part = prepared[i:i + len(group)]
         _recurrent.backward([loop for loop, _, _ in part], plan.nper, plan.units)
-        for k in range(i, i + len(group)):
-            # The gates are the largest workspace array: free them early.
-            loop = prepared[k][0]
-            ws.release(loop["gates"], loop["w_hh_p"], loop["w_hn_p"], loop["scratch"])
-            loop["gates"] = fwd_jobs[k]["gates"] = None
+        for loop, _, _ in part:
+            ws.release(loop["w_hh_p"], loop["w_hn_p"], loop["scratch"])
         i += len(group)
         wjobs = [weights for _, weights, _ in part]
         with blas_threads(1):
@@ -325,7 +326,8 @@ def _run_backward(problems, fwd_jobs, plan, douts, dh_ns, dc_ns, grads_list):
     results = []
     for p, f, (loop, weights, grads) in zip(problems, fwd_jobs, prepared):
         p.bias_grads(weights, grads)
-        ws.release(loop["dgx"], loop["dghn"], f["hprev"], f["extra"])
+        # dgx is the gates array, dghn the extra one
+        ws.release(loop["dgx"], f["hprev"], f["extra"])
         results.append((weights["dx"].reshape(p.T, p.B, p.I), loop["dh"], loop["dc"], grads))
     return results
 

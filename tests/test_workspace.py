@@ -1,0 +1,99 @@
+"""The pool of internal buffers (fastrnn._workspace) and the layer calls
+that use it: reuse must never let two live computations share memory."""
+import threading
+
+import numpy as np
+import pytest
+
+from fastrnn import _workspace as ws
+from fastrnn import functional as F
+
+from reference import random_problem
+
+
+@pytest.fixture(autouse=True)
+def empty_pool():
+    ws.clear()
+    yield
+    ws.clear()
+
+
+def test_released_buffer_is_reused_for_a_fitting_request():
+    a = ws.empty((100, 100), np.float32)
+    a[:] = 7
+    base = a.base
+    ws.release(a)
+    b = ws.empty((50, 200), np.float32)
+    assert b.base is base and b.shape == (50, 200) and b.dtype == np.float32
+    # a much smaller request would pin it: a fresh buffer instead
+    ws.release(b)
+    assert ws.empty((30, 30), np.float32).base is not base
+
+
+def test_zeros_are_zero_even_on_a_dirty_buffer():
+    a = ws.empty(64, np.float64)
+    a[:] = np.nan
+    ws.release(a)
+    z = ws.zeros((8, 8), np.float64)
+    assert z.base is a.base and not z.any()
+
+
+def test_release_ignores_foreign_arrays_none_and_duplicates():
+    own = np.zeros(10)
+    view_of_bytes = np.zeros(80, np.uint8)[8:].view(np.float64)
+    a = ws.empty(10, np.float64)
+    ws.release(None, own, view_of_bytes, a, a)
+    assert len(ws._free()) == 1
+
+
+def test_pool_keeps_at_most_the_limit(monkeypatch):
+    monkeypatch.setattr(ws, "LIMIT_BYTES", 1000)
+    arrays = [ws.empty(100, np.float64) for _ in range(3)]  # 800 bytes each
+    ws.release(*arrays)
+    assert sum(r.nbytes for r in ws._free()) <= 1000
+    assert ws._free()[-1] is arrays[-1].base  # the most recent is kept
+
+
+def test_each_thread_has_its_own_pool():
+    a = ws.empty(100, np.float32)
+    ws.release(a)
+    seen = []
+    t = threading.Thread(target=lambda: seen.append(ws.empty(100, np.float32).base))
+    t.start()
+    t.join()
+    assert seen[0] is not a.base
+    assert ws.empty(100, np.float32).base is a.base
+
+
+@pytest.mark.parametrize("mode", ["lstm", "gru", "rnn_tanh"])
+def test_overlapping_trainings_and_inference_keep_their_workspaces(rng, mode):
+    """Two trainings in flight and inference calls in between: each
+    backprop still sees its own gates and states."""
+    T, B, I, H = 5, 3, 4, 30
+    kws = [random_problem(rng, mode, T, B, I, H) for _ in range(2)]
+    dout = rng.standard_normal((T, B, H))
+    expected = []
+    for kw in kws:
+        _, bp = F.recurrent_train(mode, **kw)
+        expected.append(bp(dout))
+    pending = [F.recurrent_train(mode, **kw)[1] for kw in kws]
+    for kw in kws:
+        F.recurrent(mode, **kw)
+    for bp, exp in zip(reversed(pending), reversed(expected)):
+        got = bp(dout)
+        np.testing.assert_array_equal(got[0], exp[0])
+        for k in exp[3]:
+            np.testing.assert_array_equal(got[3][k], exp[3][k])
+
+
+def test_results_do_not_alias_pooled_buffers(rng):
+    T, B, I, H = 4, 2, 3, 30
+    kw = random_problem(rng, "lstm", T, B, I, H)
+    out, h, c = F.recurrent("lstm", **kw)
+    keep = out.copy(), h.copy(), c.copy()
+    for _ in range(3):
+        F.recurrent("lstm", **random_problem(rng, "lstm", T, B, I, H))
+        (o2, _, _), bp = F.recurrent_train("lstm", **kw)
+        bp(np.ones_like(o2))
+    for a, b in zip((out, h, c), keep):
+        np.testing.assert_array_equal(a, b)
