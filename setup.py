@@ -8,6 +8,7 @@
 * Cython directives are set once here, for every module.
 """
 import os
+import platform
 import sys
 import shutil
 import tempfile
@@ -31,8 +32,12 @@ CYTHON_DIRECTIVES = {
     "embedsignature": True,
 }
 
-# The kernels; each lists the C headers it includes.
+# The kernels: the portable build, and on x86-64 the same source compiled
+# for AVX2 + FMA (fastrnn._kernels picks one at import).
 MODULES = ["fastrnn._recurrent"]
+AVX2_MODULE = "fastrnn._recurrent_avx2"
+AVX2_FLAGS = ["-mavx2", "-mfma"]
+IS_X86_64 = platform.machine().lower() in ("x86_64", "amd64")
 
 
 def _openmp_flags(compiler):
@@ -116,7 +121,13 @@ class BuildExt(build_ext):
             cflags, lflags = [], []
         else:
             cflags, lflags = omp
+        if not msvc and not all(_accepts_flag(self.compiler, f) for f in AVX2_FLAGS):
+            print("*** fastrnn: the compiler refuses -mavx2 -mfma: portable kernels only ***",
+                  file=sys.stderr)
+            self.extensions = [e for e in self.extensions if e.name != AVX2_MODULE]
         for ext in self.extensions:
+            if ext.name == AVX2_MODULE:
+                ext.extra_compile_args = AVX2_FLAGS + list(ext.extra_compile_args or [])
             ext.extra_compile_args = opt + cflags + list(ext.extra_compile_args or [])
             ext.extra_link_args = lflags + list(ext.extra_link_args or [])
         super().build_extensions()
@@ -129,7 +140,7 @@ extensions = [
         include_dirs=[os.path.join(HERE, "csrc"), np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
     )
-    for name in MODULES
+    for name in MODULES + ([AVX2_MODULE] if IS_X86_64 and sys.platform != "win32" else [])
 ]
 
 setup(

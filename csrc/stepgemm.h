@@ -236,4 +236,15 @@ static inline void fr_dpack(int k, int n, const double *src, ptrdiff_t rs, ptrdi
 
 static inline const char *fr_stepgemm_isa(void) { return fr_step_isa; }
 
+/* Whether the CPU runs AVX2 + FMA code (0 off x86-64 / without GCC builtins). */
+static inline int fr_cpu_has_avx2_fma(void)
+{
+#if FR_X86_DISPATCH
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
 #endif /* FASTRNN_STEPGEMM_H */

@@ -51,7 +51,8 @@ from cython.parallel cimport prange, parallel
 from libc.string cimport memcpy, memset
 
 from ._blas cimport gemm, NoTrans, Trans
-from ._stepgemm cimport step_gemm, pack_panels, fr_stepgemm_init, fr_stepgemm_isa
+from ._stepgemm cimport (step_gemm, pack_panels, fr_stepgemm_init, fr_stepgemm_isa,
+                        fr_cpu_has_avx2_fma)
 from ._cells cimport (rnn_forward, rnn_backward, lstm_forward, lstm_backward,
                       gru_forward, gru_backward, gru_rb_gates, gru_rb_update,
                       gru_rb_backward_zn, gru_rb_backward_r)
@@ -591,6 +592,25 @@ cdef inline void _unit_part(Job job, const Loop* lp, Py_ssize_t part, Py_ssize_t
         _backward_units(lp, part, nparts, p, tag)
 
 
+cdef void _unit_member(Job job, const Loop* lps, int nloops, void* (*ps)[MAX_ARRAYS],
+                       floating tag) noexcept nogil:
+    """One member of a unit-split team: finds its direction and part from
+    the team that actually runs."""
+    cdef int tid = omp_get_thread_num(), team = omp_get_num_threads(), q, d, part
+    if team < nloops:
+        # A team of one: the directions in turn, each unsplit.
+        for d in range(nloops):
+            _unit_part(job, &lps[d], 0, 1, ps[d], tag)
+        return
+    q = team // nloops
+    d = tid // q
+    part = tid % q
+    if d >= nloops:
+        d = 0
+        part = q  # left over: no units, but every barrier
+    _unit_part(job, &lps[d], part, q, ps[d], tag)
+
+
 cdef void _run_units(Job job, const Loop* lps, int nloops, int per,
                      void* (*ps)[MAX_ARRAYS], floating tag) noexcept nogil:
     """Run the time loops of ``nloops`` directions with each one's hidden
@@ -599,22 +619,8 @@ cdef void _run_units(Job job, const Loop* lps, int nloops, int per,
     team actually running (the packed layout does not depend on it), and a
     member left without units still takes part in every barrier.  The
     directions share their lengths, hence their step count and barriers."""
-    cdef int tid, team, q, d, part
     with parallel(num_threads=nloops * per):
-        tid = omp_get_thread_num()
-        team = omp_get_num_threads()
-        if team < nloops:
-            # A team of one: the directions in turn, each unsplit.
-            for d in range(nloops):
-                _unit_part(job, &lps[d], 0, 1, ps[d], tag)
-        else:
-            q = team // nloops
-            d = tid // q
-            part = tid % q
-            if d >= nloops:
-                d = 0
-                part = q  # no units
-            _unit_part(job, &lps[d], part, q, ps[d], tag)
+        _unit_member(job, lps, nloops, ps, tag)
 
 
 cdef void _launch(Job job, Loop* lps, int nloops, int nper, list tables, object dtype,
@@ -797,8 +803,12 @@ def pack(w, bint transposed=False, order=None, out=None):
     cdef int k = <int> (C if transposed else R), n = <int> (R if transposed else C)
     cdef Py_ssize_t rs = 1 if transposed else C, cs = C if transposed else 1
     cdef const Py_ssize_t* imap = <const Py_ssize_t*> _ptr(idx)
-    cdef const Py_ssize_t* rmap = NULL if transposed else imap
-    cdef const Py_ssize_t* cmap = imap if transposed else NULL
+    cdef const Py_ssize_t* rmap = NULL
+    cdef const Py_ssize_t* cmap = NULL
+    if transposed:
+        cmap = imap
+    else:
+        rmap = imap
     cdef cnp.ndarray Bp
     if out is None:
         Bp = np.empty(R * C, dtype=src.dtype)
@@ -865,10 +875,16 @@ def activation(str name, x):
     return y
 
 
+def cpu_has_avx2_fma():
+    """Whether this CPU runs AVX2 and FMA code (picks the kernel build)."""
+    return fr_cpu_has_avx2_fma() != 0
+
+
 def build_info():
     """Compile-time facts (and the step kernel picked for this CPU) for
     ``fastrnn.show_config()``."""
     return {
+        "module": __name__,
         "openmp": bool(FR_OPENMP_ENABLED),
         "openmp_version": int(FR_OPENMP_VERSION),
         "num_procs": int(omp_get_num_procs()),

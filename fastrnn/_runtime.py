@@ -11,7 +11,7 @@ import contextlib
 import os
 import threading
 
-from . import _recurrent
+from ._kernels import kernels as _recurrent
 
 _BUILD = _recurrent.build_info()
 _lock = threading.Lock()
@@ -106,7 +106,8 @@ def show_config(file=None):
         "fastrnn build and runtime configuration",
         f"  OpenMP:          {'on' if _BUILD['openmp'] else 'OFF (serial kernels)'}"
         + (f" (OpenMP {_BUILD['openmp_version']})" if _BUILD["openmp"] else ""),
-        f"  SIMD (compiled): {_BUILD['simd']}; step kernel: {_BUILD['step_kernel']} (picked at run time)",
+        f"  kernels:         {_BUILD['module']} (SIMD compiled: {_BUILD['simd']}); "
+        f"step kernel: {_BUILD['step_kernel']} (picked at run time)",
         f"  threads:         {get_num_threads()} (cores visible: {_default_cpu_count()})",
     ]
     for lib in _blas_controllers():

@@ -13,6 +13,7 @@ cdef extern from "stepgemm.h" nogil:
                   const Py_ssize_t* rmap, const Py_ssize_t* cmap, double* Bp)
     void fr_stepgemm_init()
     const char* fr_stepgemm_isa()
+    int fr_cpu_has_avx2_fma()
 
 
 cdef inline void step_gemm(int m, int n, int k, const floating* A, int lda,

@@ -13,7 +13,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import _recurrent
+from ._kernels import kernels as _recurrent
 from . import _workspace as ws
 from ._runtime import blas_threads, get_num_threads, openmp_enabled
 from ._validation import as_array, as_lengths, check_blas_size, check_shape, resolve_dtype
