@@ -26,7 +26,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=8)
     args = ap.parse_args()
     H, T = args.hidden, args.steps
-    default = F.UNIT_SPLIT_ROWS
+    default = F.UNIT_SPLIT_ROWS, F.UNIT_SPLIT_MIN_MACS
+    F.UNIT_SPLIT_MIN_MACS = 0
     print(f"threads={fr.get_num_threads()}, float32, T={T}, I=H={H}, medians over "
           f"{args.rounds} rounds x 3 calls")
     try:
@@ -52,7 +53,7 @@ def main():
                                f"units {units * 1e3:7.2f} ms ({units / batch:.2f})")
                 print(f"{cls.__name__:4} B={B:<3} " + " | ".join(row), flush=True)
     finally:
-        F.UNIT_SPLIT_ROWS = default
+        F.UNIT_SPLIT_ROWS, F.UNIT_SPLIT_MIN_MACS = default
 
 
 if __name__ == "__main__":

@@ -9,21 +9,25 @@ Layout (row-major, C-contiguous; N = T * B, row index ``t * B + b``):
 ==========  ==========  ======================================================
 array       shape       content
 ==========  ==========  ======================================================
-xc, xwc     (B*TC, I),  the input projection x @ W_ih^T + folded biases of
-            (B*TC, GH)  the next TC steps, and those steps' x gathered; each
-                        thread its block of TC * (its rows) rows [batch split]
-gates       (T, B, GH)  activated gates at each valid (t, b)       [training]
+xc, xw      (B*TC, I),  those steps' x rows gathered, and their input
+            (B*TC, GH)  projection x @ W_ih^T + folded biases, for the next
+                        TC steps (batch split: each thread its block of
+                        TC * its rows; unit split: xc per thread, xw shared)
+gates       (T, B, GH)  activated gates at each valid (t, b); the backward
+                        pass replaces them with the gate gradients [training]
 hprev       (T, B, H)   state before each valid (t, b)              [training]
-extra       (T, B, H)   LSTM: c before (t, b); GRU: W_hn h + b_hn;
-                        GRU reset_after=False: r * h_prev          [training]
+extra       (T, B, H)   LSTM: c before (t, b); GRU: W_hn h + b_hn (then its
+                        gradient); GRU reset_after=False: r * h_prev [training]
 scratch     (B, SW)     per-row buffers of the current step: recurrent
-                        product, inference gates
+                        product, inference gates, staged gradients
 ==========  ==========  ======================================================
 
 Every workspace array is indexed by *time*, not by step, so the reverse
 direction with ragged lengths (row b at step s sits at time L_b - 1 - s) lines
 up with x for the weight-gradient GEMMs after the loop.  Positions past a
-row's length are never written (the caller zero-fills them).
+row's length are never written (the caller zero-fills them).  Nothing is
+kept per step beyond the training workspace: inference needs O(B * (I + GH)
+* TC) besides its outputs, whatever T.
 
 Parallelism: the batch is split into ``nparts`` contiguous row ranges; each
 OpenMP thread runs the whole time loop on its rows (barrier-free, ONNX

@@ -23,7 +23,14 @@ CELLS = ("lstm", "gru", "rnn")
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 
 
-def interleaved(fns, rounds, per_round=3, settle=0.05):
+# Pause before each block: long enough for the previous system's worker
+# threads to stop spinning (OpenBLAS's spin for ~0.1 s after a call; a
+# 0.05 s pause left them on the cores and measured fastrnn's RNN inference
+# at B=16 at 8.7 ms instead of 5.2 ms).
+SETTLE_S = 0.25
+
+
+def interleaved(fns, rounds, per_round=3, settle=SETTLE_S):
     """Median seconds of each function, measured in alternating blocks."""
     times = [[] for _ in fns]
     for _ in range(rounds):

@@ -50,6 +50,7 @@ def plan(request, monkeypatch):
     threads (``functional.UNIT_SPLIT_ROWS``; its default picks by batch)."""
     from fastrnn import functional
 
-    rows = 0 if request.param == "batch" else 1 << 30
-    monkeypatch.setattr(functional, "UNIT_SPLIT_ROWS", rows)
+    units = request.param == "units"
+    monkeypatch.setattr(functional, "UNIT_SPLIT_ROWS", 1 << 30 if units else 0)
+    monkeypatch.setattr(functional, "UNIT_SPLIT_MIN_MACS", 0)
     return request.param

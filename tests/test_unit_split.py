@@ -28,6 +28,7 @@ def threads():
 
 def _force(monkeypatch, units):
     monkeypatch.setattr(F, "UNIT_SPLIT_ROWS", 1 << 30 if units else 0)
+    monkeypatch.setattr(F, "UNIT_SPLIT_MIN_MACS", 0)
 
 
 # -------------------------------------------------------------------- layout
@@ -70,7 +71,7 @@ def test_pack_with_order_and_transpose_is_one_pass_of_the_numpy_layout(rng, dtyp
 # ------------------------------------------------------------- plan choice
 def test_plan_splits_units_only_for_small_batches(rng, threads):
     def plan(mode, B, reset_after=True, directions=1):
-        kw = random_problem(rng, mode, 2, B, 3, 30)
+        kw = random_problem(rng, mode, 2, B, 3, 130)  # LSTM: 67600 MACs a step
         params = [(kw["w_ih"], kw["w_hh"], kw["b_ih"], kw["b_hh"])] * directions
         return F._plan(F._problems(mode, kw["x"], params, None, None, None, reset_after))
 
@@ -79,6 +80,8 @@ def test_plan_splits_units_only_for_small_batches(rng, threads):
         assert not plan("lstm", 1).units
         return
     assert plan("lstm", 1).units and plan("lstm", 1).nper == 2
+    # too little work per step to pay for a barrier: one thread
+    assert not plan("rnn_tanh", 1).units and plan("rnn_tanh", 1).nper == 1
     assert plan("gru", 7).units
     assert not plan("gru", 8).units and plan("gru", 8).nper == 2
     assert not plan("gru", 1, reset_after=False).units
@@ -158,9 +161,10 @@ def test_bidirectional_units_agree_with_batch_split(rng, monkeypatch, threads, m
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
 
 
-def test_thread_count_changed_between_forward_and_backprop(rng, threads):
+def test_thread_count_changed_between_forward_and_backprop(rng, monkeypatch, threads):
     """The backward pass follows the plan its forward ran with (the unit
     split's scratch layout differs), whatever the thread count now."""
+    _force(monkeypatch, units=True)
     T, B, I, H = 4, 1, 3, 40
     kw = random_problem(rng, "lstm", T, B, I, H)
     R = rng.standard_normal((T, B, H))
@@ -185,7 +189,7 @@ def test_smaller_openmp_team_than_asked_does_not_deadlock():
         import fastrnn
         from fastrnn import functional as F
         fastrnn.set_num_threads(4)
-        F.UNIT_SPLIT_ROWS = 1 << 30
+        F.UNIT_SPLIT_ROWS, F.UNIT_SPLIT_MIN_MACS = 1 << 30, 0
         rng = np.random.default_rng(0)
         x = rng.standard_normal((6, 1, 5))
         w_ih, w_hh = rng.standard_normal((160, 5)), rng.standard_normal((160, 40)) * 0.1
