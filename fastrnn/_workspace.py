@@ -14,6 +14,7 @@ the caller (outputs, states, gradients) never come from it.  At most
 ``LIMIT_BYTES`` of idle buffers are kept per thread; the least recently
 returned go first.
 """
+import math
 import threading
 import weakref
 
@@ -33,17 +34,24 @@ def _free():
     return free
 
 
+# Below this size malloc serves arrays from its heap without page faults:
+# plain numpy arrays, no pool bookkeeping (a few microseconds per call).
+SMALL_BYTES = 128 << 10
+
+
 def empty(shape, dtype):
     """An uninitialised array, on a pooled buffer when one is large enough
     (and not more than twice the size: a small array must not pin a big
     buffer)."""
     dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    nbytes = (shape if isinstance(shape, int) else math.prod(shape)) * dtype.itemsize
+    if nbytes < SMALL_BYTES:
+        return np.empty(shape, dtype)
     free = _free()
     best = None
     for i, raw in enumerate(free):
-        if nbytes <= raw.nbytes <= 2 * nbytes + 4096 and (best is None or
-                                                           raw.nbytes < free[best].nbytes):
+        size = raw.nbytes
+        if nbytes <= size <= 2 * nbytes + 4096 and (best is None or size < free[best].nbytes):
             best = i
     if best is not None:
         raw = free.pop(best)

@@ -12,10 +12,19 @@ from reference import random_problem
 
 
 @pytest.fixture(autouse=True)
-def empty_pool():
+def empty_pool(monkeypatch):
+    monkeypatch.setattr(ws, "SMALL_BYTES", 0)  # pool every size here
     ws.clear()
     yield
     ws.clear()
+
+
+def test_small_arrays_bypass_the_pool(monkeypatch):
+    monkeypatch.setattr(ws, "SMALL_BYTES", 1 << 10)
+    small = ws.empty(10, np.float32)
+    assert small.base is None and small.shape == (10,)
+    ws.release(small)
+    assert ws._free() == []
 
 
 def test_released_buffer_is_reused_for_a_fitting_request():
