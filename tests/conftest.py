@@ -7,9 +7,12 @@
 * ``torch_or_skip()``: import torch, or skip the test when it is missing,
   except under ``FASTRNN_REQUIRE_TORCH=1`` where a missing torch fails;
 * ``plan`` fixture: runs a test once under each way of splitting a layer
-  over threads (the batch split, the hidden-unit split).
+  over threads (the batch split, the hidden-unit split);
+* ``run_python(code, cwd, **env)``: run code in a fresh interpreter that
+  imports the same fastrnn as this process.
 """
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -24,6 +27,19 @@ if _HERE not in sys.path:
 def rng():
     """A seeded random generator, fresh for every test (reproducible)."""
     return np.random.default_rng(12345)
+
+
+def run_python(code, cwd, timeout=120, **env):
+    """Run ``code`` in a fresh interpreter with extra environment variables;
+    it imports the fastrnn this process imported (installed or built in
+    place), from ``cwd`` -- a folder where no source tree can shadow it.
+    Returns the CompletedProcess (text output captured)."""
+    import fastrnn
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(fastrnn.__file__)))
+    full = dict(os.environ, PYTHONPATH=root, **env)
+    return subprocess.run([sys.executable, "-c", code], env=full, capture_output=True,
+                          text=True, timeout=timeout, cwd=cwd)
 
 
 def torch_or_skip():

@@ -1,9 +1,6 @@
 """The two builds of the kernels (portable, and AVX2 + FMA on x86-64) and
 which one a process runs (fastrnn._kernels)."""
 import importlib
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -11,6 +8,7 @@ import pytest
 from fastrnn import _kernels
 from fastrnn import functional as F
 
+from conftest import run_python
 from reference import CELLS, random_problem
 
 
@@ -35,12 +33,11 @@ def test_the_avx2_build_is_picked_where_the_cpu_has_it():
     assert F._recurrent is _kernels.kernels
 
 
-def test_environment_variable_forces_the_portable_build():
+def test_environment_variable_forces_the_portable_build(tmp_path):
     code = "from fastrnn import _kernels; print(_kernels.kernels.__name__)"
-    env = dict(os.environ, FASTRNN_KERNELS="baseline")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         timeout=120, check=True).stdout.strip()
-    assert out == "fastrnn._recurrent"
+    res = run_python(code, tmp_path, FASTRNN_KERNELS="baseline")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "fastrnn._recurrent"
 
 
 @pytest.mark.parametrize("mode,reset_after", CELLS)

@@ -4,6 +4,8 @@ import pytest
 
 from fastrnn import _recurrent
 
+from conftest import run_python
+
 
 @pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-5), (np.float64, 1e-13)])
 @pytest.mark.parametrize("m", [1, 2, 3, 4, 5, 9])
@@ -46,9 +48,6 @@ def test_step_kernel_reported():
 def test_portable_kernel_matches_numpy_in_a_subprocess(tmp_path):
     # The CPU-specific build is picked at import; the portable one must be
     # right too (it is what CPUs without AVX2/FMA run).
-    import os
-    import subprocess
-    import sys
 
     code = (
         "import numpy as np\n"
@@ -65,13 +64,6 @@ def test_portable_kernel_matches_numpy_in_a_subprocess(tmp_path):
         "        assert np.abs(C - ref).max() < 1e-4, (dt, m, n)\n"
         "print('ok')\n"
     )
-    import fastrnn
-
-    # Import the same fastrnn as this process (installed or built in place),
-    # from a folder where no source tree can shadow it.
-    root = os.path.dirname(os.path.dirname(os.path.abspath(fastrnn.__file__)))
-    env = dict(os.environ, FASTRNN_STEP_KERNEL="portable", PYTHONPATH=root)
-    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         cwd=tmp_path)
+    res = run_python(code, tmp_path, FASTRNN_STEP_KERNEL="portable")
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "ok"

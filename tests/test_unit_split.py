@@ -3,9 +3,6 @@ units, one barrier per step) against the batch split on one thread, which
 tests/test_functional.py checks against the numpy reference and finite
 differences; plus its layout helpers and its robustness to OpenMP teams
 smaller than asked for."""
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -14,6 +11,7 @@ import pytest
 from fastrnn import _recurrent, _runtime
 from fastrnn import functional as F
 
+from conftest import run_python
 from reference import random_problem
 
 UNIT_MODES = ["rnn_tanh", "rnn_relu", "lstm", "gru"]  # GRU reset_after=False: batch split only
@@ -180,7 +178,7 @@ def test_thread_count_changed_between_forward_and_backprop(rng, monkeypatch, thr
         np.testing.assert_allclose(got[3][k], expected[3][k], rtol=1e-12, atol=1e-12)
 
 
-def test_smaller_openmp_team_than_asked_does_not_deadlock():
+def test_smaller_openmp_team_than_asked_does_not_deadlock(tmp_path):
     """OpenMP may start fewer threads than asked (OMP_THREAD_LIMIT, nested
     regions): the split follows the team that runs, so its barriers never
     wait for threads that do not exist."""
@@ -202,7 +200,5 @@ def test_smaller_openmp_team_than_asked_does_not_deadlock():
         print("ok")
     """)
     for limit in ("1", "3"):
-        env = dict(os.environ, OMP_THREAD_LIMIT=limit)
-        proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                              text=True, timeout=120)
+        proc = run_python(code, tmp_path, OMP_THREAD_LIMIT=limit)
         assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
