@@ -256,7 +256,8 @@ def _plan(problems):
     than 4 rows (the step kernel's row tile) -- B < 4 * threads -- the two
     directions run in one launch, side by side on half the threads each
     (no Python round trip between them), which doubles each thread's rows:
-    measured 1.5x faster at B = 1 and 1.4x at B = 4 on 2 threads.  Otherwise
+    measured 1.45-1.5x faster at B = 1 and 1.2-1.3x at B = 4 on 2 threads
+    (bench/bidirectional_side_by_side.py).  Otherwise
     each direction gets all the threads in turn, split over the batch (at
     B = 16 on 2 threads the two plans measured alike).
 
@@ -294,10 +295,10 @@ def _small(weights_job):
 def _run_forward(problems, training):
     """Forward loops of a layer's directions -> (their forward jobs, the plan).
 
-    The input projection runs inside the loops, on the step kernel: in the
-    batch split each thread projects its own rows a chunk of steps at a
-    time; in the hidden-unit split each thread projects its own gate
-    columns of every step up front.  The loops call no BLAS."""
+    The input projection runs inside the loops, on the step kernel, a chunk
+    of steps at a time: in the batch split each thread projects its own
+    rows, in the hidden-unit split its own gate columns.  The loops call no
+    BLAS."""
     plan = _plan(problems)
     jobs = []
     for group in plan.groups:
