@@ -9,12 +9,14 @@ from . import functional
 from .interop import from_torch, to_torch
 from .io import FormatError, load, register_module, save
 from ._runtime import get_num_threads, set_num_threads, show_config
-from .layers import GRU, LSTM, RNN, GRUCell, LSTMCell, Module, RNNCell
+from .layers import (GRU, LSTM, RNN, Dropout, Embedding, GRUCell, Linear, LSTMCell, Module,
+                     RNNCell, Sequential)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Module",
+    "Linear", "Embedding", "Dropout", "Sequential",
     "functional", "set_num_threads", "get_num_threads", "show_config",
     "from_torch", "to_torch", "save", "load", "FormatError", "register_module",
 ]

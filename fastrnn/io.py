@@ -27,7 +27,8 @@ The recommended file extension is ``.frnn`` (:data:`FILE_EXTENSION`);
 Module classes
 --------------
 :func:`load` rebuilds only classes listed in an explicit registry (a dict
-from name to class).  The six recurrent classes are registered here; a new
+from name to class).  The six recurrent classes and the building blocks
+Linear, Embedding and Dropout are registered here; a new
 module class is made loadable with one line, ``register_module(MyClass)``.
 """
 import collections
@@ -46,6 +47,9 @@ import zlib
 import numpy as np
 
 from .layers.cells import GRUCell, LSTMCell, RNNCell
+from .layers.dropout import Dropout
+from .layers.embedding import Embedding
+from .layers.linear import Linear
 from .layers.merge import MERGE_MODES, merged_width
 from .layers.module import Module
 from .layers.recurrent import GRU, LSTM, RNN
@@ -190,6 +194,23 @@ register_module(GRU, param_shapes=_recurrent_shapes(3, True))
 register_module(RNNCell, param_shapes=_recurrent_shapes(1, False))
 register_module(LSTMCell, param_shapes=_recurrent_shapes(4, False))
 register_module(GRUCell, param_shapes=_recurrent_shapes(3, False))
+
+
+def _linear_shapes(args):
+    I, O, bias = args.get("in_features"), args.get("out_features"), args.get("bias", True)
+    if not (_is_count(I) and _is_count(O) and isinstance(bias, bool)):
+        return None
+    return [("weight", (O, I))] + ([("bias", (O,))] if bias else [])
+
+
+def _embedding_shapes(args):
+    n, d = args.get("num_embeddings"), args.get("embedding_dim")
+    return [("weight", (n, d))] if _is_count(n) and _is_count(d) else None
+
+
+register_module(Linear, param_shapes=_linear_shapes)
+register_module(Embedding, param_shapes=_embedding_shapes)
+register_module(Dropout, param_shapes=lambda args: [])
 
 
 def _registered_name(cls):

@@ -1,6 +1,11 @@
-"""Modules: recurrent layers and cells (more blocks arrive with later issues)."""
+"""Modules: recurrent layers and cells, and the building blocks around them."""
 from .cells import GRUCell, LSTMCell, RNNCell
+from .dropout import Dropout
+from .embedding import Embedding
+from .linear import Linear
 from .module import Module
 from .recurrent import GRU, LSTM, RNN
+from .sequential import Sequential
 
-__all__ = ["Module", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
+__all__ = ["Module", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Linear",
+           "Embedding", "Dropout", "Sequential"]

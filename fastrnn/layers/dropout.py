@@ -1,0 +1,60 @@
+"""``fr.Dropout``: inverted dropout (identity at inference)."""
+import numbers
+
+import numpy as np
+
+from .._validation import FLOAT_DTYPES, as_array
+from .module import Module, make_rng, one_shot
+
+
+class Dropout(Module):
+    """Zero each element with probability ``p`` in training and scale the
+    rest by ``1 / (1 - p)`` (so inference is the identity).
+
+    Parameters
+    ----------
+    p : float in [0, 1]
+    dtype : {"float32", "float64"}
+        For non-float inputs; a float32 or float64 input keeps its dtype.
+    seed : None, int or numpy Generator
+        Seeds the masks: the same seed gives the same sequence of masks.
+    """
+
+    _config_keys = ("p", "dtype")
+
+    def __init__(self, p=0.5, dtype="float32", seed=None):
+        super().__init__(dtype)
+        if isinstance(p, bool) or not isinstance(p, numbers.Real):
+            raise TypeError(f"p must be a float in [0, 1], got {type(p).__name__}")
+        if not 0.0 <= float(p) <= 1.0:
+            raise ValueError(f"p must be in [0, 1], got {p}")
+        self.p = float(p)
+        self._rng = make_rng(seed)
+
+    def _as_float(self, x, name="x"):
+        dt = getattr(x, "dtype", None)
+        return as_array(x, name, dt if dt in FLOAT_DTYPES else self.dtype)
+
+    def __call__(self, x):
+        """Inference: ``x`` unchanged."""
+        return self._as_float(x)
+
+    def forward_train(self, x):
+        """``(y, backprop)``: ``y = x * mask``; ``backprop(dy)`` returns
+        ``dy * mask`` (the mask holds 0 or 1 / (1 - p))."""
+        x = self._as_float(x)
+        if self.p == 0.0:
+            mask = np.ones_like(x)
+        elif self.p == 1.0:
+            mask = np.zeros_like(x)
+        else:
+            mask = (self._rng.random(x.shape) >= self.p).astype(x.dtype)
+            mask *= x.dtype.type(1.0 / (1.0 - self.p))
+
+        def backprop(dy):
+            d = as_array(dy, "dy", x.dtype)
+            if d.shape != x.shape:
+                raise ValueError(f"dy must have shape {x.shape}, got {d.shape}")
+            return d * mask
+
+        return x * mask, one_shot(backprop)

@@ -1,0 +1,79 @@
+"""``fr.Embedding``: a lookup table of vectors, with PyTorch's ``padding_idx``."""
+import numpy as np
+
+from .._validation import positive_int
+from .module import Module, make_rng, one_shot
+
+
+def as_ids(ids, num_embeddings, name="ids"):
+    """An integer array of indices in [0, num_embeddings), or a clear error."""
+    try:
+        arr = np.asarray(ids)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an integer array, got {type(ids).__name__} ({exc})") from exc
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be an integer array, got dtype {arr.dtype}")
+    if arr.size and (arr.min() < 0 or arr.max() >= num_embeddings):
+        raise ValueError(f"{name} must lie in [0, {num_embeddings}), got values in "
+                         f"[{arr.min()}, {arr.max()}]")
+    return arr.astype(np.intp, copy=False)
+
+
+class Embedding(Module):
+    """``out = weight[ids]``: ``ids`` of any shape -> ``ids.shape + (embedding_dim,)``.
+
+    PyTorch's initialisation (N(0, 1)); the ``padding_idx`` row starts at
+    zero and never receives a gradient, so padding stays a zero vector.
+
+    Parameters
+    ----------
+    num_embeddings, embedding_dim : int
+    padding_idx : int, optional
+        In [-num_embeddings, num_embeddings) (negative counts from the end).
+    dtype : {"float32", "float64"}
+    seed : None, int or numpy Generator
+    """
+
+    _config_keys = ("num_embeddings", "embedding_dim", "padding_idx", "dtype")
+
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, dtype="float32",
+                 seed=None):
+        super().__init__(dtype)
+        self.num_embeddings = positive_int(num_embeddings, "num_embeddings")
+        self.embedding_dim = positive_int(embedding_dim, "embedding_dim")
+        if padding_idx is not None:
+            if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)):
+                raise TypeError(f"padding_idx must be an int or None, got "
+                                f"{type(padding_idx).__name__}")
+            if not -self.num_embeddings <= padding_idx < self.num_embeddings:
+                raise ValueError(f"padding_idx must be in [-{self.num_embeddings}, "
+                                 f"{self.num_embeddings}), got {padding_idx}")
+            padding_idx = int(padding_idx) % self.num_embeddings
+        self.padding_idx = padding_idx
+        weight = make_rng(seed).standard_normal((self.num_embeddings, self.embedding_dim))
+        if padding_idx is not None:
+            weight[padding_idx] = 0
+        self._add_parameter("weight", weight)
+
+    def __call__(self, ids):
+        """Look the rows up (a new array)."""
+        return self._params["weight"][as_ids(ids, self.num_embeddings)]
+
+    def forward_train(self, ids):
+        """``(out, backprop)``; ``backprop(dout)`` adds into ``grads["weight"]``
+        (every occurrence of an id adds its row) and returns None (indices
+        have no gradient)."""
+        idx = as_ids(ids, self.num_embeddings)
+        out = self._params["weight"][idx]
+
+        def backprop(dout):
+            d = np.asarray(dout, dtype=self.dtype)
+            if d.shape != out.shape:
+                raise ValueError(f"dout must have shape {out.shape}, got {d.shape}")
+            flat, rows = idx.reshape(-1), d.reshape(-1, self.embedding_dim)
+            if self.padding_idx is not None:
+                keep = flat != self.padding_idx
+                flat, rows = flat[keep], rows[keep]
+            np.add.at(self._grads["weight"], flat, rows)
+
+        return out, one_shot(backprop)

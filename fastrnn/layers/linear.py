@@ -1,0 +1,80 @@
+"""``fr.Linear``: an affine map on the last axis of any-rank input."""
+import math
+
+import numpy as np
+
+from .._runtime import blas_threads
+from .._validation import as_array, check_bools, positive_int
+from .module import Module, make_rng, one_shot
+
+
+class Linear(Module):
+    """``y = x @ weight.T + bias`` over the last axis (PyTorch's layout and
+    initialisation: every parameter ~ U(-1/sqrt(in_features), +)).
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    bias : bool
+    dtype : {"float32", "float64"}
+    seed : None, int or numpy Generator
+    """
+
+    _config_keys = ("in_features", "out_features", "bias", "dtype")
+
+    def __init__(self, in_features, out_features, bias=True, dtype="float32", seed=None):
+        super().__init__(dtype)
+        self.in_features = positive_int(in_features, "in_features")
+        self.out_features = positive_int(out_features, "out_features")
+        check_bools(bias=bias)
+        self.bias = bool(bias)
+        rng = make_rng(seed)
+        bound = 1.0 / math.sqrt(self.in_features)
+        self._add_parameter("weight", rng.uniform(-bound, bound, (self.out_features,
+                                                                  self.in_features)))
+        if self.bias:
+            self._add_parameter("bias", rng.uniform(-bound, bound, self.out_features))
+
+    def _check(self, x):
+        x = as_array(x, "x", self.dtype)
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise ValueError(f"x must have in_features {self.in_features} in its last axis, "
+                             f"got shape {x.shape}")
+        return x
+
+    def _apply(self, x2):
+        # Single-threaded BLAS like every kernel of fastrnn: a threaded BLAS
+        # call leaves its workers spinning on the cores the next recurrent
+        # layer's OpenMP threads need.
+        with blas_threads(1):
+            y = x2 @ self._params["weight"].T
+        if self.bias:
+            y += self._params["bias"]
+        return y
+
+    def __call__(self, x):
+        """``x`` (..., in_features) -> (..., out_features)."""
+        x = self._check(x)
+        return self._apply(x.reshape(-1, self.in_features)).reshape(
+            x.shape[:-1] + (self.out_features,))
+
+    def forward_train(self, x):
+        """``(y, backprop)``; ``backprop(dy)`` returns ``dx`` and adds the
+        parameter gradients into ``self.grads``."""
+        x = self._check(x)
+        x2 = x.reshape(-1, self.in_features)
+        y = self._apply(x2).reshape(x.shape[:-1] + (self.out_features,))
+
+        def backprop(dy):
+            dy2 = as_array(dy, "dy", self.dtype)
+            if dy2.shape != y.shape:
+                raise ValueError(f"dy must have shape {y.shape}, got {dy2.shape}")
+            dy2 = dy2.reshape(-1, self.out_features)
+            with blas_threads(1):
+                self._grads["weight"] += dy2.T @ x2
+                dx = dy2 @ self._params["weight"]
+            if self.bias:
+                self._grads["bias"] += dy2.sum(axis=0, dtype=np.float64).astype(self.dtype)
+            return dx.reshape(x.shape)
+
+        return y, one_shot(backprop)

@@ -1,0 +1,59 @@
+"""``fr.Sequential``: modules applied one after the other."""
+from .module import Module, one_shot
+
+
+def _main_output(result):
+    """A recurrent layer returns ``(out, state)``: the sequence goes on."""
+    return result[0] if isinstance(result, tuple) else result
+
+
+class Sequential(Module):
+    """``Sequential(m0, m1, ...)(x) == ... m1(m0(x))``.
+
+    Children are named ``"0"``, ``"1"``, ... (parameters ``"0.weight"``,
+    ...).  A recurrent layer passes on its output sequence; its final state
+    is dropped (use the layer directly to keep it).  ``backprop(dy)`` runs
+    the children's backprops in reverse and returns the gradient w.r.t. the
+    input (None after an ``Embedding``).
+    """
+
+    def __init__(self, *modules):
+        if not modules:
+            raise ValueError("Sequential needs at least one module")
+        super().__init__()
+        for i, m in enumerate(modules):
+            self._add_module(str(i), m)
+        # The dtype of the parameters (parameter-free modules follow the stream).
+        dtypes = {m.dtype for m in modules if m.parameters()}
+        if len(dtypes) > 1:
+            raise ValueError(f"Sequential modules with parameters must share one dtype, got "
+                             f"{sorted(d.name for d in dtypes)}")
+        if dtypes:
+            self.dtype = dtypes.pop()
+        self.modules = list(modules)
+
+    def __len__(self):
+        return len(self.modules)
+
+    def __getitem__(self, i):
+        return self.modules[i]
+
+    def __call__(self, x):
+        for m in self.modules:
+            x = _main_output(m(x))
+        return x
+
+    def forward_train(self, x):
+        """``(y, backprop)``; ``backprop(dy)`` returns ``dx``."""
+        backprops = []
+        for m in self.modules:
+            result, bp = m.forward_train(x)
+            backprops.append(bp)
+            x = _main_output(result)
+
+        def backprop(dy):
+            for bp in reversed(backprops):
+                dy = _main_output(bp(dy))
+            return dy
+
+        return x, one_shot(backprop)
