@@ -90,13 +90,6 @@ def blas_threads(n):
                     lib.set_num_threads(k)
 
 
-def num_chunks(batch):
-    """How many batch slices (OpenMP threads) a time loop over ``batch`` rows uses."""
-    if not _BUILD["openmp"]:
-        return 1
-    return max(1, min(get_num_threads(), batch))
-
-
 def show_config(file=None):
     """Print how fastrnn was built and how it will run."""
     import numpy

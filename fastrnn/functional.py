@@ -34,7 +34,7 @@ class _Problem:
     """The validated inputs of one layer-direction call (kept by training)."""
 
     __slots__ = ("mode", "cell", "dtype", "T", "B", "I", "H", "GH", "x", "w_ih", "w_hh",
-                 "b_ih", "b_hh", "h0", "c0", "lengths", "steps", "full", "reverse", "order")
+                 "b_ih", "b_hh", "h0", "c0", "lengths", "steps", "full", "reverse")
 
     def __init__(self, mode, x, w_ih, w_hh, b_ih, b_hh, hx, cx, lengths, reverse, reset_after):
         if mode not in _GATES:
@@ -87,7 +87,6 @@ class _Problem:
         check_blas_size(T * B, max(I, GH), "x @ w_ih^T")
         self.T, self.B, self.I, self.H, self.GH = T, B, I, H, GH
         self.reverse = bool(reverse)
-        self.order = None  # gate columns in unit-block order (hidden-unit split)
 
     def folded_bias(self):
         """``b_ih + b_hh``, added once to the input projection (GRU keeps
@@ -130,9 +129,10 @@ class _Problem:
 
     def forward_job(self, nper, training, units=False):
         """The arrays of one :func:`fastrnn._recurrent.forward` job.  With
-        ``units`` (the hidden-unit split) the kernel's products run in
-        unit-block order; the problem remembers the order for the backward
-        pass, whose product needs W_hh's rows in it too."""
+        ``units`` (the hidden-unit split) the kernel's products run in the
+        unit-block order ``job["order"]`` (None in the batch split), which
+        the backward pass reads from the job: its product needs W_hh's rows
+        in that order too."""
         T, B, I, H, GH = self.T, self.B, self.I, self.H, self.GH
         job = dict(cell=self.cell, lengths=self.lengths, steps=self.steps, reverse=self.reverse,
                    x=self.x, w_ih=self.w_ih, w_hh=self.w_hh, b_hn=self.b_hn(), gates=None,
@@ -145,23 +145,21 @@ class _Problem:
         # is reused over many row tiles), never the whole (T, B, GH).
         rows = B if units else max(1, B // nper)
         chunk = max(1, min(self.steps, -(-CHUNK_ROWS // rows)))
+        job.update(chunk=chunk, xw=ws.empty((chunk * B, GH), self.dtype))
         if units:
-            self.order = order = _recurrent.unit_order(GH // H, H, self.dtype)
-            # The kernel packs the weights, each thread its own columns.
+            order = _recurrent.unit_order(GH // H, H, self.dtype)
+            # The kernel packs the weights, each thread its own columns, and
+            # each thread gathers its own copy of the x rows it projects.
             job.update(w_ih_t=ws.empty(self.w_ih.size, self.dtype), order=order,
                        w_hh_t=ws.empty(self.w_hh.size, self.dtype), w_hn_t=None,
-                       bias=self.folded_bias()[order], chunk=chunk,
+                       bias=self.folded_bias()[order],
                        xc=ws.empty((nper, chunk * B, I), self.dtype),
-                       xw=ws.empty((chunk * B, GH), self.dtype),
                        scratch=ws.zeros((B, 2 * GH + H), self.dtype),
                        h_alt=ws.empty((B, H), self.dtype))
         else:
-            self.order = None
             w_hh_t, w_hn_t = self.packed_recurrent_weights(transposed=True)
             job.update(w_ih_t=_packed(self.w_ih, True), w_hh_t=w_hh_t, w_hn_t=w_hn_t,
-                       bias=self.folded_bias(), chunk=chunk,
-                       xc=ws.empty((B * chunk, I), self.dtype),
-                       xw=ws.empty((B * chunk, GH), self.dtype),
+                       bias=self.folded_bias(), xc=ws.empty((B * chunk, I), self.dtype),
                        scratch=ws.zeros((B, _recurrent.scratch_width(self.cell, H)), self.dtype))
         if training:
             # gates: zero past the lengths, as the gate gradients replace them.
@@ -185,14 +183,15 @@ class _Problem:
             dc = self.initial_state(None if dc_n is None else as_array(dc_n, "dc_n", self.dtype))
             check_shape(dc, "dc_n", (B, H))
         grads = _grad_arrays(self, grads)
-        if self.order is not None:  # the kernel packs W_hh (unit-block rows)
+        order = fwd["order"]
+        if order is not None:  # unit split: the kernel packs W_hh (unit-block rows)
             w_hh_p, w_hn_p = ws.empty(self.w_hh.size, self.dtype), None
             scratch = ws.zeros(2 * B * GH + B * (GH + H), self.dtype)
         else:
             w_hh_p, w_hn_p = self.packed_recurrent_weights(transposed=False)
             scratch = ws.zeros((B, _recurrent.scratch_width(self.cell, H)), self.dtype)
         loop = dict(cell=self.cell, lengths=self.lengths, steps=self.steps, reverse=self.reverse,
-                    w_hh_p=w_hh_p, w_hn_p=w_hn_p, w_hh=self.w_hh, order=self.order,
+                    w_hh_p=w_hh_p, w_hn_p=w_hn_p, w_hh=self.w_hh, order=order,
                     gates=fwd["gates"], hprev=fwd["hprev"],
                     extra=fwd["extra"], dout=dout, dh=dh, dc=dc, dgx=fwd["gates"],
                     dghn=fwd["extra"] if self.cell == _recurrent.CELL_CODES["gru"] else None,

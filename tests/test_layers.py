@@ -17,21 +17,23 @@ LAYER_CLASSES = {"rnn": fr.RNN, "lstm": fr.LSTM, "gru": fr.GRU}
 
 
 # ------------------------------------------------------------------ helpers
-def make_layer(kind, input_size, hidden_size, **kw):
-    """kind: rnn_tanh, rnn_relu, lstm, gru, gru_rb (GRU reset_after=False)."""
+def _make(classes, kind, input_size, hidden_size, **kw):
+    """kind: rnn_tanh, rnn_relu, lstm, gru, gru_rb (GRU reset_after=False);
+    ``classes``: the (RNN, LSTM, GRU) classes to build from."""
+    rnn, lstm, gru = classes
     if kind.startswith("rnn_"):
-        return fr.RNN(input_size, hidden_size, nonlinearity=kind[4:], **kw)
+        return rnn(input_size, hidden_size, nonlinearity=kind[4:], **kw)
     if kind == "lstm":
-        return fr.LSTM(input_size, hidden_size, **kw)
-    return fr.GRU(input_size, hidden_size, reset_after=(kind == "gru"), **kw)
+        return lstm(input_size, hidden_size, **kw)
+    return gru(input_size, hidden_size, reset_after=(kind == "gru"), **kw)
+
+
+def make_layer(kind, input_size, hidden_size, **kw):
+    return _make((fr.RNN, fr.LSTM, fr.GRU), kind, input_size, hidden_size, **kw)
 
 
 def make_cell(kind, input_size, hidden_size, **kw):
-    if kind.startswith("rnn_"):
-        return fr.RNNCell(input_size, hidden_size, nonlinearity=kind[4:], **kw)
-    if kind == "lstm":
-        return fr.LSTMCell(input_size, hidden_size, **kw)
-    return fr.GRUCell(input_size, hidden_size, reset_after=(kind == "gru"), **kw)
+    return _make((fr.RNNCell, fr.LSTMCell, fr.GRUCell), kind, input_size, hidden_size, **kw)
 
 
 def is_lstm(layer):
