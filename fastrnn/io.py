@@ -27,9 +27,26 @@ The recommended file extension is ``.frnn`` (:data:`FILE_EXTENSION`);
 Module classes
 --------------
 :func:`load` rebuilds only classes listed in an explicit registry (a dict
-from name to class).  The six recurrent classes and the building blocks
-Linear, Embedding and Dropout are registered here; a new
-module class is made loadable with one line, ``register_module(MyClass)``.
+from name to class).  The six recurrent classes, the building blocks
+Linear, Embedding and Dropout, and the container Sequential are registered
+here; a new module class is made loadable with one line,
+``register_module(MyClass)``.
+
+Containers
+----------
+A container (Sequential) is built from its child modules, not from keyword
+arguments, so its ``config`` in the header lists its children, in order,
+each as the same class / config pair the header holds for the top-level
+module ::
+
+      {"modules": [{"class": "Embedding", "config": {...}},
+                   {"class": "Sequential", "config": {"modules": [...]}}, ...]}
+
+Child class names are resolved in the registry like the top-level one, and
+each child config is checked the same way.  The parameters are the
+children's, named ``"<index>.<name>"`` (``"0.weight"``, ``"1.0.bias"``).
+Containers nest at most 16 deep and hold at most 1024 modules in all (the
+top-level module not counted).
 """
 import collections
 import contextlib
@@ -53,6 +70,7 @@ from .layers.linear import Linear
 from .layers.merge import MERGE_MODES, merged_width
 from .layers.module import Module
 from .layers.recurrent import GRU, LSTM, RNN
+from .layers.sequential import Sequential
 
 __all__ = ["save", "load", "register_module", "registered_modules", "FormatError",
            "FORMAT_NAME", "FORMAT_VERSION", "FILE_EXTENSION"]
@@ -69,6 +87,8 @@ _DTYPES = ("float32", "float64")
 _MAX_HEADER_BYTES = 16 << 20          # a header is a few KiB; refuse absurd ones
 _MAX_NPY_HEADER = 65536 + 16          # .npy magic, version, length and header text
 _MAX_NDIM = 32
+_MAX_DEPTH = 16                       # nesting of containers below the top-level module
+_MAX_MODULES = 1024                   # modules below the top-level module, all levels
 _NAME_RE = re.compile(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*\Z")
 _CLASS_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
@@ -212,6 +232,27 @@ register_module(Linear, param_shapes=_linear_shapes)
 register_module(Embedding, param_shapes=_embedding_shapes)
 register_module(Dropout, param_shapes=lambda args: [])
 
+# Containers: classes built as ``cls(*children)`` rather than from keyword
+# arguments, that name their i-th child ``str(i)`` and own no parameters
+# themselves (see "Containers" in the module docstring).  io.py turns the
+# children's class names back into classes, so the layers never import it.
+# class -> callable(module) -> its children, in order.
+_CONTAINERS = {}
+register_module(Sequential)
+_CONTAINERS[Sequential] = lambda seq: seq.modules
+
+
+def _nesting_problem(depth, count):
+    """Why a container at ``depth`` (0: the top-level module) cannot hold
+    children, when the tree so far has ``count`` modules below the top; None
+    when it can.  Shared by save and load, so that save never writes a file
+    load refuses."""
+    if depth >= _MAX_DEPTH:
+        return f"containers nest more than {_MAX_DEPTH} deep"
+    if count > _MAX_MODULES:
+        return f"more than {_MAX_MODULES} modules in all"
+    return None
+
 
 def _registered_name(cls):
     for name, registered in _REGISTRY.items():
@@ -287,12 +328,68 @@ def _zip_info(name):
     return info
 
 
+def _describe(module):
+    """``(registered class name, config)`` of ``module`` for a header; a
+    container's config lists its children's (see the module docstring).
+
+    Raises
+    ------
+    TypeError
+        A module of the tree is not an instance of a registered class, or its
+        ``get_config()`` is not a dict of constructor arguments.
+    ValueError
+        Containers nest deeper, or hold more modules, than a file may.
+    """
+    count = 0
+
+    def describe(module, path, depth):
+        nonlocal count
+        cls = type(module)
+        what = f"child {path!r} ({cls.__name__})" if path else cls.__name__
+        name = _registered_name(cls) if isinstance(module, Module) else None
+        if name is None:
+            raise TypeError(
+                f"save: {what} is not a registered fastrnn module class "
+                f"(registered: {sorted(_REGISTRY)}); use fastrnn.io.register_module")
+        children_of = _CONTAINERS.get(cls)
+        if children_of is None:
+            return name, _leaf_config(module, what)
+        children = list(children_of(module))
+        count += len(children)
+        problem = _nesting_problem(depth, count) if children else None
+        if problem:
+            raise ValueError(f"save: {what}: {problem}; load would refuse the file")
+        prefix = path + "." if path else ""
+        items = []
+        for i, child in enumerate(children):
+            child_name, child_config = describe(child, f"{prefix}{i}", depth + 1)
+            items.append({"class": child_name, "config": child_config})
+        return name, {"modules": items}
+
+    return describe(module, "", 0)
+
+
+def _leaf_config(module, what):
+    """``module.get_config()``, checked to be keyword arguments of its class."""
+    cls = type(module)
+    config = module.get_config()
+    if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
+        raise TypeError(f"save: {what}: get_config() must return a dict with str keys")
+    _, accepted = _accepted_keywords(cls)
+    unknown = sorted(set(config) - set(accepted))
+    if unknown:
+        raise TypeError(f"save: {what}: get_config() returned key(s) {unknown} that "
+                        f"{cls.__name__}() does not accept, so the file could not be loaded")
+    return config
+
+
 def save(module, path):
     """Write ``module``'s configuration and weights to one file, safely loadable.
 
     The file is a zip archive holding a JSON header (format name and version,
-    fastrnn version, class name, ``get_config()``, dtype and the parameter
-    list) and one ``.npy`` entry per parameter; see the module docstring.
+    fastrnn version, class name, ``get_config()`` -- for a container, its
+    children's classes and configs --, dtype and the parameter list) and one
+    ``.npy`` entry per parameter; see the module docstring.
     Nothing in it is pickled: :func:`load` never runs code from a file.
 
     The write is atomic: the data goes to a temporary file in the same
@@ -302,8 +399,10 @@ def save(module, path):
     Parameters
     ----------
     module : Module
-        An instance of a registered module class (see :func:`register_module`);
-        the six recurrent classes are registered.
+        An instance of a registered module class (see :func:`register_module`;
+        the recurrent layers and cells, Linear, Embedding, Dropout and
+        Sequential are registered).  A Sequential's children, at every level,
+        must be instances of registered classes too.
     path : str or os.PathLike
         Where to write.  Written exactly as given, no extension is appended;
         ``.frnn`` is the recommended extension.
@@ -311,9 +410,13 @@ def save(module, path):
     Raises
     ------
     TypeError
-        ``module`` is not an instance of a registered class (subclasses must
-        be registered themselves), its config is not JSON-able, or ``path``
-        is not a str / os.PathLike.
+        ``module``, or a child of a container (the message names its index,
+        dotted for nested containers, and its class), is not an instance of
+        a registered class (subclasses must be registered themselves), its
+        config is not JSON-able, or ``path`` is not a str / os.PathLike.
+    ValueError
+        Containers nest more than 16 deep or hold more than 1024 modules in
+        all (:func:`load` refuses such files).
     OSError
         The file could not be written (the original, if any, is untouched).
 
@@ -324,20 +427,7 @@ def save(module, path):
     >>> same = fr.load("model.frnn")
     """
     path = _as_path(path, "save")
-    cls = type(module)
-    name = _registered_name(cls) if isinstance(module, Module) else None
-    if name is None:
-        raise TypeError(
-            f"save: {cls.__name__} is not a registered fastrnn module class "
-            f"(registered: {sorted(_REGISTRY)}); use fastrnn.io.register_module")
-    config = module.get_config()
-    if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
-        raise TypeError(f"save: {cls.__name__}.get_config() must return a dict with str keys")
-    _, accepted = _accepted_keywords(cls)
-    unknown = sorted(set(config) - set(accepted))
-    if unknown:
-        raise TypeError(f"save: {cls.__name__}.get_config() returned key(s) {unknown} that "
-                        f"{cls.__name__}() does not accept, so the file could not be loaded")
+    name, config = _describe(module)
     dtype = np.dtype(module.dtype)
     params = {key: np.ascontiguousarray(arr) for key, arr in module.parameters().items()}
     for key, arr in params.items():
@@ -358,7 +448,8 @@ def save(module, path):
         header_bytes = json.dumps(header, default=_json_default, allow_nan=False,
                                   indent=1).encode("utf-8")
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"save: the config of {cls.__name__} is not JSON-able: {exc}") from exc
+        raise TypeError(f"save: the config of {type(module).__name__} is not JSON-able: "
+                        f"{exc}") from exc
 
     directory = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
@@ -515,23 +606,112 @@ def _check_header(header, where):
     return class_name, config, np.dtype(dtype), params
 
 
-def _check_config(cls, class_name, config, dtype, where):
-    """Keys and arity of the config against the constructor; bound arguments."""
+def _check_config(cls, label, config, dtype, where):
+    """Keys and arity of the config against the constructor, and its dtype
+    against ``dtype`` unless that is None; returns the bound arguments."""
     signature, accepted = _accepted_keywords(cls)
     unknown = sorted(set(config) - set(accepted))
     if unknown:
-        raise FormatError(f"{where}config has key(s) {_short(unknown[:10])} that {class_name} "
+        raise FormatError(f"{where}config has key(s) {_short(unknown[:10])} that {label} "
                           f"does not accept (accepted: {accepted})")
     try:
         bound = signature.bind(**config)
     except TypeError as exc:
-        raise FormatError(f"{where}config invalid for {class_name}: {_short(exc)}") from exc
+        raise FormatError(f"{where}config invalid for {label}: {_short(exc)}") from exc
     bound.apply_defaults()
     args = dict(bound.arguments)
-    if "dtype" in config and config["dtype"] != dtype.name:
+    if dtype is not None and "dtype" in config and config["dtype"] != dtype.name:
         raise FormatError(f"{where}config dtype {config['dtype']!r} does not match the "
                           f"file's dtype {dtype.name!r}")
     return args
+
+
+# One module of the tree a header describes, checked but not built: ``label``
+# names it in messages, ``prefix`` starts its parameters' names ("" at the
+# top, "2.0." for child 0 of child 2), ``args`` are the bound constructor
+# arguments of a module built from ``config`` (``children`` None), and
+# ``children`` the nodes of a container's children.
+_Node = collections.namedtuple("_Node", "cls label prefix config args children")
+
+
+def _check_tree(class_name, config, dtype, where, written_by):
+    """Check the module a header describes -- its class, its config against
+    the constructor and, for a container, every child the same way -- and
+    build nothing; returns the root :data:`_Node` for :func:`_build`."""
+    count = 0
+
+    def check(class_name, config, path, depth):
+        nonlocal count
+        place = f" (child {path!r})" if path else ""
+        cls = _REGISTRY.get(class_name)
+        if cls is None:
+            raise FormatError(f"{where}unknown module class {_short(repr(class_name))}{place}; "
+                              f"this fastrnn loads {sorted(_REGISTRY)} (file written by "
+                              f"fastrnn {_short(repr(written_by))})")
+        label = class_name + place
+        prefix = path + "." if path else ""
+        if cls not in _CONTAINERS:
+            # A parameter-free child (Dropout) may keep another dtype: the
+            # stream sets it.  Children with parameters must share the
+            # container's, which the container checks, and load checks that
+            # against the file's once built.
+            args = _check_config(cls, label, config, None if path else dtype, where)
+            return _Node(cls, label, prefix, config, args, None)
+        items = config.get("modules")
+        if sorted(config) != ["modules"] or not isinstance(items, list):
+            raise FormatError(f"{where}config of {label} must be an object with the one key "
+                              f"'modules', a list; got keys {_short(sorted(config)[:10])}")
+        count += len(items)
+        problem = _nesting_problem(depth, count) if items else None
+        if problem:
+            raise FormatError(f"{where}{label}: {problem}")
+        children = []
+        for i, item in enumerate(items):
+            child = f"{prefix}{i}"
+            if not (isinstance(item, dict) and sorted(item) == ["class", "config"]
+                    and isinstance(item["class"], str) and isinstance(item["config"], dict)):
+                raise FormatError(f"{where}child {child!r} of {label} must be an object "
+                                  f"{{\"class\": str, \"config\": object}}, "
+                                  f"got {_short(repr(item))}")
+            children.append(check(item["class"], item["config"], child, depth + 1))
+        return _Node(cls, label, prefix, config, None, children)
+
+    return check(class_name, config, "", 0)
+
+
+def _check_predicted(node, declared, where):
+    """Before building: the parameters each module of the tree will have, as
+    its class predicts them (``param_shapes``, see :func:`register_module`),
+    against ``declared``, the file's parameters under ``node.prefix``."""
+    if node.children is None:
+        shapes_of = _PARAM_SHAPES.get(node.cls)
+        predicted = None if shapes_of is None else shapes_of(node.args)
+        if predicted is not None:
+            # islice: a forged num_layers=10**9 yields no more than the file lists
+            implied = {node.prefix + name: shape for name, shape
+                       in itertools.islice(predicted, len(declared) + 1)}
+            _compare_params(implied, declared, where, f"what {node.label} builds")
+        return
+    # A container owns no parameters: each belongs to a child, "<prefix><i>.<name>".
+    owned = {child.prefix: {} for child in node.children}
+    stray = {}
+    for name, shape in declared.items():
+        head, dot, _ = name[len(node.prefix):].partition(".")
+        child = owned.get(node.prefix + head + ".") if dot else None
+        (stray if child is None else child)[name] = shape
+    _compare_params({}, stray, where, f"what {node.label} builds")
+    for child in node.children:
+        _check_predicted(child, owned[child.prefix], where)
+
+
+def _build(node, where):
+    """The module of a checked tree (children first)."""
+    children = None if node.children is None else [_build(c, where) for c in node.children]
+    try:
+        return node.cls(**node.config) if children is None else node.cls(*children)
+    except (TypeError, ValueError, OverflowError, MemoryError) as exc:
+        raise FormatError(f"{where}config invalid for {node.label}: "
+                          f"{type(exc).__name__}: {_short(exc)}") from exc
 
 
 def _compare_params(expected, declared, where, source):
@@ -606,8 +786,10 @@ def load(path):
     :func:`register_module`; names are never imported or looked up otherwise),
     the config keys must be arguments of that class, and every parameter must
     be present, with the right shape and a float dtype (object arrays are
-    refused, never unpickled), with no extra entries.  Then the module is
-    built with ``cls(**config)`` and its weights loaded.
+    refused, never unpickled), with no extra entries.  A container's
+    children are checked the same way, at every level, and their number and
+    nesting are bounded.  Then the module is built with ``cls(**config)``
+    (a container with ``cls(*children)``) and its weights loaded.
 
     Parameters
     ----------
@@ -627,8 +809,9 @@ def load(path):
     FormatError
         A ``ValueError`` naming the problem: not a zip archive (an empty,
         truncated or corrupt file, a pickle), missing header, wrong format
-        or version, unknown class, invalid config, pickled object arrays,
-        missing, extra or mis-shaped parameters.
+        or version, unknown class, invalid config (of a child too), too many
+        or too deeply nested children, pickled object arrays, missing, extra
+        or mis-shaped parameters.
     TypeError
         ``path`` is not a str / os.PathLike.
 
@@ -673,13 +856,7 @@ def _load_archive(zf, archive_size, where):
                           f"model file (entries: {_short(names[:10])})")
     header = _read_header(zf, by_name[_HEADER_ENTRY], where)
     class_name, config, dtype, declared = _check_header(header, where)
-
-    cls = _REGISTRY.get(class_name)
-    if cls is None:
-        raise FormatError(f"{where}unknown module class {_short(repr(class_name))}; this "
-                          f"fastrnn loads {sorted(_REGISTRY)} (file written by fastrnn "
-                          f"{_short(repr(header['fastrnn_version']))})")
-    args = _check_config(cls, class_name, config, dtype, where)
+    tree = _check_tree(class_name, config, dtype, where, header["fastrnn_version"])
 
     # The archive's entries: exactly the header and one .npy per declared parameter.
     expected_entries = {_HEADER_ENTRY} | {n + ".npy" for n in declared}
@@ -692,24 +869,15 @@ def _load_archive(zf, archive_size, where):
     for name, shape in declared.items():
         _check_entry(zf, by_name[name + ".npy"], name, shape, dtype, where)
 
-    # Before building: the parameters the config implies, when the class says.
-    shapes_of = _PARAM_SHAPES.get(cls)
-    if shapes_of is not None:
-        predicted = shapes_of(args)
-        if predicted is not None:
-            implied = dict(itertools.islice(predicted, len(declared) + 1))
-            _compare_params(implied, declared, where, f"what {class_name}(**config) builds")
+    # Before building: the parameters the configs imply, where the classes say.
+    _check_predicted(tree, declared, where)
 
-    try:
-        module = cls(**config)
-    except (TypeError, ValueError, OverflowError, MemoryError) as exc:
-        raise FormatError(f"{where}config invalid for {class_name}: "
-                          f"{type(exc).__name__}: {_short(exc)}") from exc
+    module = _build(tree, where)
     if np.dtype(module.dtype) != dtype:
-        raise FormatError(f"{where}{class_name}(**config) has dtype {np.dtype(module.dtype).name}"
-                          f"; the file's dtype is {dtype.name}")
+        raise FormatError(f"{where}the {class_name} built from the config has dtype "
+                          f"{np.dtype(module.dtype).name}; the file's dtype is {dtype.name}")
     built = {k: v.shape for k, v in module.parameters().items()}
-    _compare_params(built, declared, where, f"{class_name}(**config)")
+    _compare_params(built, declared, where, f"the {class_name} built from the config")
 
     staged = {name: _read_param(zf, by_name[name + ".npy"], shape, where)
               for name, shape in declared.items()}

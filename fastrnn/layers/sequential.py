@@ -15,6 +15,11 @@ class Sequential(Module):
     is dropped (use the layer directly to keep it).  ``backprop(dy)`` runs
     the children's backprops in reverse and returns the gradient w.r.t. the
     input (None after an ``Embedding``).
+
+    ``fr.save`` / ``fr.load`` handle a Sequential whose children (nested
+    Sequentials included) are saveable.  Its children are its configuration
+    (its own ``get_config()`` is empty): ``fastrnn.io`` records each child's
+    class and config and rebuilds ``Sequential(*children)``.
     """
 
     def __init__(self, *modules):

@@ -1,0 +1,298 @@
+"""``SequenceModel``: what the task models share -- an input encoder (an
+``Embedding`` for token ids, or float features as they are), a stacked
+recurrent layer, dropout, and ``fit`` / ``evaluate`` over padded,
+length-bucketed batches.
+
+Each task model adds a head and four hooks: ``_dataset`` (validate user
+data), ``_collate`` (pad one batch), ``_forward`` (inference, or training
+with a backprop) and ``_loss`` (loss, its gradient and metric sums).
+"""
+import numbers
+
+import numpy as np
+
+from .._validation import as_array, as_lengths, check_bools, positive_int
+from ..layers.dropout import Dropout
+from ..layers.embedding import Embedding, as_ids
+from ..layers.module import Module, make_rng, one_shot
+from ..layers.recurrent import GRU, LSTM, RNN
+from ..losses import cross_entropy
+from . import _fit
+from ._data import feature_sequences, pad_time_major, token_sequences, valid_mask
+from ._pooling import pool
+
+CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+IGNORE = -100  # the target of padded steps: cross_entropy skips it
+
+
+def step_targets(data, index):
+    """Per-step integer targets of one batch, ``(T, B)``, padded with IGNORE."""
+    return None if data.targets is None else pad_time_major(data.targets, index, IGNORE,
+                                                            np.intp)[0]
+
+
+def step_loss(logits, targets):
+    """Cross-entropy over the real steps, with accuracy sums for the history."""
+    loss, grad = cross_entropy(logits, targets, ignore_index=IGNORE)
+    real = targets != IGNORE
+    n = int(real.sum())
+    correct = int(((logits.argmax(axis=-1) == targets) & real).sum())
+    return loss, grad, {"loss": (loss * n, n), "accuracy": (correct, n)}
+
+
+def child_seeds(seed, n):
+    """``n`` independent integer seeds drawn from ``seed``."""
+    rng = make_rng(seed)
+    return [int(s) for s in rng.integers(0, 2**63 - 1, size=n)]
+
+
+class SequenceModel(Module):
+    """Input encoder + stacked recurrent layer + dropout (no head).
+
+    Exactly one of ``vocab_size`` (token-id input through an ``Embedding``
+    of ``embed_size``, whose ``pad_id`` row stays zero) and ``input_size``
+    (float features) is given.  ``dropout`` applies to the encoder's output,
+    between recurrent layers and before the head, in training only.
+    """
+
+    _config_keys = ("vocab_size", "input_size", "embed_size", "hidden_size", "cell",
+                    "num_layers", "bidirectional", "dropout", "pad_id", "dtype")
+
+    def __init__(self, *, vocab_size, input_size, embed_size, hidden_size, cell, num_layers,
+                 bidirectional, dropout, pad_id, dtype, seed):
+        super().__init__(dtype)
+        if (vocab_size is None) == (input_size is None):
+            raise ValueError(f"give exactly one of vocab_size (token-id input) and input_size "
+                             f"(float features), got vocab_size={vocab_size!r}, "
+                             f"input_size={input_size!r}")
+        if cell not in CELLS:
+            raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cell!r}")
+        check_bools(bidirectional=bidirectional)
+        if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) \
+                or not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be a float in [0, 1), got {dropout!r}")
+        self.vocab_size = None if vocab_size is None else positive_int(vocab_size, "vocab_size")
+        self.input_size = None if input_size is None else positive_int(input_size, "input_size")
+        self.embed_size = positive_int(embed_size, "embed_size")
+        self.hidden_size = positive_int(hidden_size, "hidden_size")
+        self.num_layers = positive_int(num_layers, "num_layers")
+        self.cell, self.bidirectional, self.dropout = cell, bidirectional, float(dropout)
+        if pad_id is not None and self.vocab_size is not None \
+                and not (isinstance(pad_id, (int, np.integer)) and 0 <= pad_id < self.vocab_size):
+            raise ValueError(f"pad_id must be None or an id in [0, {self.vocab_size}), got {pad_id!r}")
+        self.pad_id = pad_id if pad_id is None else int(pad_id)
+
+        seeds = iter(child_seeds(seed, 8))
+        if self.vocab_size is not None:
+            self.embedding = self._add_module(
+                "embedding", Embedding(self.vocab_size, self.embed_size, padding_idx=self.pad_id,
+                                       dtype=dtype, seed=next(seeds)))
+            rnn_input = self.embed_size
+        else:
+            self.embedding, rnn_input = None, self.input_size
+        self.rnn = self._add_module("rnn", CELLS[cell](
+            rnn_input, self.hidden_size, num_layers=self.num_layers, dropout=self.dropout,
+            bidirectional=bidirectional, dtype=dtype, seed=next(seeds)))
+        # Parameter-free, so not registered: the model's names stay those of
+        # its weights.
+        self._input_dropout = Dropout(self.dropout, dtype=dtype, seed=next(seeds))
+        self._output_dropout = Dropout(self.dropout, dtype=dtype, seed=next(seeds))
+        self._head_seed = next(seeds)
+        self.features = self.hidden_size * self.rnn.num_directions
+
+    # -------------------------------------------------------------- encoder
+    def _sequences(self, X, name="X", min_length=1):
+        """Validated input sequences (ids or features)."""
+        if self.vocab_size is not None:
+            return token_sequences(X, self.vocab_size, name, min_length)
+        return feature_sequences(X, self.input_size, self.dtype, name, min_length)
+
+    def _collate(self, data, index):
+        """One padded batch; targets indexed per sequence (many-to-one)."""
+        inputs, lengths = self._pad_inputs(data.inputs, index)
+        targets = None if data.targets is None else data.targets[index]
+        return {"inputs": inputs, "lengths": lengths, "targets": targets}
+
+    def _pad_inputs(self, seqs, index):
+        """Padded time-major inputs of one batch and their lengths."""
+        if self.vocab_size is not None:
+            pad = 0 if self.pad_id is None else self.pad_id
+            return pad_time_major(seqs, index, pad, np.intp)
+        return pad_time_major(seqs, index, 0, self.dtype)
+
+    def _encode(self, inputs, lengths, hx=None, train=False):
+        """Recurrent outputs ``(out (T, B, D*H), state)``; training also
+        returns ``backprop(dout, dstate=None) -> dhx`` (parameter gradients
+        accumulated)."""
+        if not train:
+            x = self.embedding(inputs) if self.embedding is not None else inputs
+            return self.rnn(x, hx, lengths)
+        if self.embedding is not None:
+            x, embed_bp = self.embedding.forward_train(inputs)
+        else:
+            x, embed_bp = inputs, None
+        x, drop_bp = self._drop(self._input_dropout, x)
+        (out, state), rnn_bp = self.rnn.forward_train(x, hx, lengths)
+
+        def backprop(dout, dstate=None):
+            dx, dhx = rnn_bp(dout, dstate)
+            if embed_bp is not None:
+                embed_bp(drop_bp(dx))
+            return dhx
+
+        return (out, state), backprop
+
+    def _many_to_one(self, batch, train, hx=None):
+        """``head(pool(outputs))``: one prediction per sequence.  Training
+        returns ``(pred, backprop)``, ``backprop(dpred) -> dhx``."""
+        inputs, lengths = batch["inputs"], batch["lengths"]
+        if not train:
+            out, state = self._encode(inputs, lengths, hx)
+            return self.head(pool(self.pooling, self.rnn, out, state, lengths)[0])
+        (out, state), encode_bp = self._encode(inputs, lengths, hx, train=True)
+        pooled, pool_bp = pool(self.pooling, self.rnn, out, state, lengths)
+        pooled, drop_bp = self._drop(self._output_dropout, pooled)
+        pred, head_bp = self.head.forward_train(pooled)
+
+        def backprop(dpred):
+            return encode_bp(*pool_bp(drop_bp(head_bp(dpred))))
+
+        return pred, backprop
+
+    def _many_to_many(self, batch, train, hx=None):
+        """``head(outputs)`` at every step, ``(T, B, ...)``; padded steps
+        give values the losses ignore.  Training as :meth:`_many_to_one`."""
+        inputs, lengths = batch["inputs"], batch["lengths"]
+        if not train:
+            return self.head(self._encode(inputs, lengths, hx)[0])
+        (out, _), encode_bp = self._encode(inputs, lengths, hx, train=True)
+        out, drop_bp = self._drop(self._output_dropout, out)
+        pred, head_bp = self.head.forward_train(out)
+        padded = ~valid_mask(lengths, len(out))
+
+        def backprop(dpred):
+            if padded.any():  # the head's bias must not learn from padded steps
+                dpred = np.where(padded[:, :, None], 0, dpred).astype(dpred.dtype, copy=False)
+            return encode_bp(drop_bp(head_bp(dpred)))
+
+        return pred, backprop
+
+    def _drop(self, dropout, x):
+        """Training-mode dropout; the identity (no mask, no copy) at p = 0."""
+        if self.dropout == 0.0:
+            return x, lambda dx: dx
+        return dropout.forward_train(x)
+
+    # ----------------------------------------------- module protocol (arrays)
+    def _batch_conditions(self, conditions, batch):
+        if conditions is not None:
+            raise ValueError(f"{type(self).__name__} takes no conditions, got "
+                             f"{type(conditions).__name__}")
+        return None
+
+    def _as_batch(self, inputs, lengths, conditions):
+        """A padded time-major batch from the user: ids ``(T, B)`` or
+        features ``(T, B, input_size)``, lengths in [1, T] (default T)."""
+        if self.vocab_size is not None:
+            inputs = as_ids(inputs, self.vocab_size, "inputs")
+            layout = "(T, B) token ids"
+        else:
+            inputs = as_array(inputs, "inputs", self.dtype)
+            layout = f"(T, B, {self.input_size}) features"
+        ndim = 2 if self.vocab_size is not None else 3
+        if inputs.ndim != ndim or inputs.shape[0] == 0 or inputs.shape[1] == 0 \
+                or inputs.shape[2:] not in ((), (self.input_size,)):
+            raise ValueError(f"inputs must be a non-empty padded batch {layout}, got shape "
+                             f"{inputs.shape}")
+        T, B = inputs.shape[:2]
+        lengths = np.full(B, T, dtype=np.intp) if lengths is None else as_lengths(lengths, B, T)
+        if lengths.min() < 1:
+            raise ValueError("lengths must be >= 1: every sequence needs at least one step, "
+                             f"got min {lengths.min()}")
+        return {"inputs": inputs, "lengths": lengths,
+                "cond": self._batch_conditions(conditions, B)}
+
+    def __call__(self, inputs, lengths=None, conditions=None):
+        """Inference on one padded, time-major batch: the model's raw outputs
+        (logits or forecasts; see the class docstring for shapes)."""
+        return self._forward(self._as_batch(inputs, lengths, conditions), train=False)
+
+    def forward_train(self, inputs, lengths=None, conditions=None):
+        """``(outputs, backprop)`` on one padded batch, as :meth:`__call__`.
+
+        ``backprop(doutputs)`` accumulates every parameter's gradient into
+        :attr:`grads` and returns None (token ids have no gradient).  Outputs
+        at padded steps may hold anything; their gradient is ignored.
+        """
+        pred, backprop = self._forward(self._as_batch(inputs, lengths, conditions), train=True)
+        backprop = one_shot(backprop)
+
+        def checked(dpred):  # a rejected gradient leaves the backprop usable
+            dpred = as_array(dpred, "doutputs", self.dtype)
+            if dpred.shape != pred.shape:
+                raise ValueError(f"doutputs must have the outputs' shape {pred.shape}, got "
+                                 f"{dpred.shape}")
+            backprop(dpred)
+
+        return pred, checked
+
+    # ------------------------------------------------------------- training
+    def fit(self, X, y=None, epochs=10, batch_size=32, lr=1e-3, optimizer="adam", clip=5.0,
+            validation=None, early_stopping=None, shuffle=True, progress=True, seed=None):
+        """Train on ``(X, y)``; returns the history.
+
+        Parameters
+        ----------
+        X, y
+            Training sequences and targets (see the model's class docstring).
+        epochs : int
+            Passes over the data (fewer with ``early_stopping``).
+        batch_size : int
+            Sequences per step.  Batches group sequences of similar length
+            (shuffled within pools of 32 batches, and in order), so little
+            time goes to padding; padding is masked out everywhere.
+        lr : float
+            Learning rate of a named ``optimizer``.
+        optimizer : {"adam", "adamw", "sgd", "rmsprop"} or fr.optim optimizer
+            An optimizer instance is used as given (its own ``lr``), and
+            keeps its state across ``fit`` calls.
+        clip : float or None
+            Clip the global gradient norm to this (``fr.optim.clip_grad_norm``)
+            before each step; a step whose gradient is not finite is skipped
+            (with a ``RuntimeWarning``).
+        validation : None, (X_val, y_val) or float
+            Held-out data evaluated after every epoch, or the fraction of
+            ``X`` to hold out at random.
+        early_stopping : int or None
+            Stop after this many epochs without improvement of the validation
+            loss (the training loss without validation data) and restore the
+            best epoch's weights.
+        shuffle : bool
+            Shuffle the batches every epoch.
+        progress : bool
+            Show a tqdm progress bar per epoch (on stderr).
+        seed : None, int or numpy Generator
+            Shuffling and the validation split.
+
+        Returns
+        -------
+        dict
+            ``{"loss": [...], <metric>: [...], "val_loss": [...], ...,
+            "time": [...]}``, one entry per epoch run.
+        """
+        check_bools(shuffle=shuffle, progress=progress)
+        return _fit.fit(self, self._dataset(X, y), epochs=epochs, batch_size=batch_size, lr=lr,
+                        optimizer=optimizer, clip=clip, validation=validation,
+                        early_stopping=early_stopping, shuffle=shuffle, progress=progress,
+                        seed=seed)
+
+    def evaluate(self, X, y=None, batch_size=256):
+        """Mean loss and metrics on ``(X, y)`` (inference mode): a dict."""
+        return _fit.evaluate(self, self._dataset(X, y), positive_int(batch_size, "batch_size"))
+
+    def _predictions(self, data, batch_size):
+        return _fit.predictions(self, data, positive_int(batch_size, "batch_size"))
+
+    def __repr__(self):
+        config = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({config})"

@@ -1,0 +1,129 @@
+"""Variable-length sequence data for the task models: validation, padding
+into time-major batches, and batching by length.
+
+A dataset is a list of per-sequence arrays (token ids ``(T_i,)`` or float
+features ``(T_i, F)``); batches are padded to their longest member only, and
+the recurrent layers get the true lengths, so padding never reaches a state,
+a pooled vector or a loss.
+"""
+import numpy as np
+
+
+def _sequence_list(X, name):
+    """``X`` as a list of per-sequence objects: a list / tuple, or the rows
+    of an array (an ``(N, T)`` or ``(N, T, F)`` array is N equal-length
+    sequences)."""
+    if isinstance(X, np.ndarray):
+        if X.ndim < 2:
+            raise ValueError(f"{name} must be a list of sequences or an array (N, T[, F]), "
+                             f"got an array of shape {X.shape}")
+        return list(X)
+    if isinstance(X, (list, tuple)):
+        return list(X)
+    raise TypeError(f"{name} must be a list of sequences or a numpy array, got {type(X).__name__}")
+
+
+def token_sequences(X, vocab_size, name="X", min_length=1):
+    """A list of int arrays with ids in ``[0, vocab_size)`` and at least
+    ``min_length`` tokens each."""
+    seqs = []
+    for i, s in enumerate(_sequence_list(X, name)):
+        try:
+            arr = np.asarray(s)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name}[{i}] must be a sequence of integer ids ({exc})") from exc
+        if arr.dtype == object or (arr.size and arr.dtype.kind not in "iu"):
+            raise TypeError(f"{name}[{i}] must hold integer token ids, got dtype {arr.dtype}")
+        if arr.ndim != 1:
+            raise ValueError(f"{name}[{i}] must be 1-D (a list of token ids), got shape {arr.shape}")
+        if arr.size < min_length:
+            raise ValueError(f"{name}[{i}] must have at least {min_length} token(s), got {arr.size}")
+        if arr.size and (arr.min() < 0 or arr.max() >= vocab_size):
+            raise ValueError(f"{name}[{i}] must hold ids in [0, {vocab_size}), got values in "
+                             f"[{arr.min()}, {arr.max()}]")
+        seqs.append(arr.astype(np.intp, copy=False))
+    if not seqs:
+        raise ValueError(f"{name} must hold at least one sequence, got none")
+    return seqs
+
+
+def feature_sequences(X, input_size, dtype, name="X", min_length=1):
+    """A list of ``(T_i, input_size)`` float arrays of ``dtype``; a 1-D
+    sequence is univariate (allowed when ``input_size == 1``)."""
+    seqs = []
+    for i, s in enumerate(_sequence_list(X, name)):
+        try:
+            arr = np.asarray(s)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name}[{i}] must be a numeric array ({exc})") from exc
+        if arr.dtype.kind not in "fiu" or arr.dtype == object:
+            raise TypeError(f"{name}[{i}] must be real numbers, got dtype {arr.dtype}")
+        if arr.ndim == 1 and input_size == 1:
+            arr = arr[:, None]
+        if arr.ndim != 2 or arr.shape[1] != input_size:
+            raise ValueError(f"{name}[{i}] must have shape (T, {input_size}), got {arr.shape}")
+        if arr.shape[0] < min_length:
+            raise ValueError(f"{name}[{i}] must have at least {min_length} step(s), got {arr.shape[0]}")
+        seqs.append(np.asarray(arr, dtype=dtype))
+    if not seqs:
+        raise ValueError(f"{name} must hold at least one sequence, got none")
+    return seqs
+
+
+def class_labels(y, n, num_classes, name="y"):
+    """``(n,)`` int array of labels in ``[0, num_classes)``."""
+    if y is None:
+        raise TypeError(f"{name} is required: one integer class label per sequence, got None")
+    arr = np.asarray(y)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integer class labels, got dtype {arr.dtype}")
+    if arr.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},) (one label per sequence), got {arr.shape}")
+    if n and (arr.min() < 0 or arr.max() >= num_classes):
+        raise ValueError(f"{name} must hold labels in [0, {num_classes}), got values in "
+                         f"[{arr.min()}, {arr.max()}]")
+    return arr.astype(np.intp, copy=False)
+
+
+def lengths_of(seqs):
+    return np.fromiter((len(s) for s in seqs), dtype=np.intp, count=len(seqs))
+
+
+def pad_time_major(seqs, index, pad_value, dtype):
+    """Stack ``seqs[index]`` into a ``(T_max, B, ...)`` array padded with
+    ``pad_value``, and their lengths ``(B,)``."""
+    chosen = [seqs[i] for i in index]
+    lengths = lengths_of(chosen)
+    T = int(lengths.max()) if len(chosen) else 0
+    out = np.full((T, len(chosen)) + chosen[0].shape[1:], pad_value, dtype=dtype)
+    for b, s in enumerate(chosen):
+        out[:len(s), b] = s
+    return out, lengths
+
+
+def valid_mask(lengths, T):
+    """``(T, B)`` bool: True at the steps inside each sequence."""
+    return np.arange(T)[:, None] < np.asarray(lengths)[None, :]
+
+
+def length_batches(lengths, batch_size, shuffle=False, rng=None, pool=32):
+    """Index batches of similar lengths (little padding).
+
+    Without ``shuffle``: all sequences sorted by length, cut in order.  With
+    it: a random permutation, sorted by length within pools of
+    ``pool * batch_size`` sequences, cut into batches whose order is then
+    shuffled, so every epoch sees different batches of near-equal lengths.
+    """
+    n = len(lengths)
+    if not shuffle:
+        order = np.argsort(lengths, kind="stable")
+        return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+    perm = rng.permutation(n)
+    span = pool * batch_size
+    batches = []
+    for start in range(0, n, span):
+        chunk = perm[start:start + span]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+    return [batches[i] for i in rng.permutation(len(batches))]
+

@@ -1,0 +1,197 @@
+"""The training loop every task model shares: length-bucketed batches,
+optimizer steps with gradient clipping, validation, early stopping, a
+progress bar and the returned history.
+
+A model plugs in through four methods (see ``_base.SequenceModel``):
+``_dataset(X, y, ...)``, ``_collate(data, index)``, ``_forward(batch,
+train)`` and ``_loss(pred, batch)``; this file knows nothing of cells,
+pooling or vocabularies.
+"""
+import math
+import numbers
+import sys
+import time
+import warnings
+
+import numpy as np
+
+from .. import optim
+from ..layers.module import make_rng
+from ._data import length_batches
+
+OPTIMIZERS = {"adam": optim.Adam, "adamw": optim.AdamW, "sgd": optim.SGD,
+              "rmsprop": optim.RMSprop}
+
+
+class Dataset:
+    """Sequences with their targets (a list or an array indexed by sequence)
+    and, optionally, one conditioning row per sequence."""
+
+    def __init__(self, inputs, targets=None, cond=None):
+        self.inputs, self.targets, self.cond = inputs, targets, cond
+        self.lengths = np.fromiter(map(len, inputs), dtype=np.intp, count=len(inputs))
+
+    def __len__(self):
+        return len(self.inputs)
+
+    def subset(self, index):
+        pick = (lambda v: None if v is None else
+                [v[i] for i in index] if isinstance(v, list) else v[index])
+        return Dataset(pick(self.inputs), pick(self.targets), pick(self.cond))
+
+
+class Meter:
+    """Running sums of ``(numerator, denominator)`` pairs -> means."""
+
+    def __init__(self):
+        self.sums = {}
+
+    def add(self, stats):
+        for key, (num, den) in stats.items():
+            old = self.sums.get(key, (0.0, 0))
+            self.sums[key] = (old[0] + num, old[1] + den)
+
+    def means(self):
+        return {k: (num / den if den else float("nan")) for k, (num, den) in self.sums.items()}
+
+
+def _positive(value, name, kind=numbers.Integral):
+    expected = "a positive int" if kind is numbers.Integral else "a positive number"
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise TypeError(f"{name} must be {expected}, got {type(value).__name__}")
+    if not value > 0:
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return value
+
+
+def make_optimizer(optimizer, model, lr):
+    """An ``fr.optim`` optimizer over ``model``: a name with ``lr``, or an
+    optimizer instance used as given (``lr`` then ignored)."""
+    if isinstance(optimizer, optim._Optimizer):
+        return optimizer
+    if not isinstance(optimizer, str) or optimizer.lower() not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)} or an fr.optim "
+                         f"optimizer, got {optimizer!r}")
+    return OPTIMIZERS[optimizer.lower()](model, lr=_positive(lr, "lr", numbers.Real))
+
+
+def _progress_bar(enabled, total, desc):
+    """A tqdm bar on stderr, or a silent stand-in (disabled or no tqdm)."""
+    if enabled:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:  # tqdm is a dependency, but a stripped install still trains
+            pass
+        else:
+            return tqdm(total=total, desc=desc, file=sys.stderr, leave=True, dynamic_ncols=True)
+    return _SilentBar()
+
+
+class _SilentBar:
+    def update(self, n=1):
+        pass
+
+    def set_postfix(self, *args, **kwargs):
+        pass
+
+    def close(self):
+        pass
+
+
+def _split_validation(model, train, validation, rng):
+    """``validation``: None, ``(X, y[, cond])`` built like the training
+    data, or a fraction of the training data held out at random."""
+    if validation is None:
+        return train, None
+    if isinstance(validation, (tuple, list)):
+        if len(validation) not in (2, 3):
+            raise ValueError(f"validation must be (X, y) or (X, y, conditions), got a "
+                             f"{type(validation).__name__} of length {len(validation)}")
+        return train, model._dataset(*validation, where="validation ")
+    if isinstance(validation, numbers.Real) and not isinstance(validation, bool):
+        if not 0.0 < validation < 1.0:
+            raise ValueError(f"validation as a fraction must be in (0, 1), got {validation}")
+        n_val = int(round(len(train) * validation))
+        if not 0 < n_val < len(train):
+            raise ValueError(f"validation={validation} leaves no validation or no training "
+                             f"sequences out of {len(train)}")
+        perm = rng.permutation(len(train))
+        return train.subset(perm[n_val:]), train.subset(perm[:n_val])
+    raise TypeError(f"validation must be None, a tuple (X, y) or a fraction, got "
+                    f"{type(validation).__name__}")
+
+
+def evaluate(model, data, batch_size):
+    """Mean loss and metrics over ``data`` in inference mode (no workspace)."""
+    meter = Meter()
+    for index in length_batches(data.lengths, batch_size):
+        batch = model._collate(data, index)
+        meter.add(model._loss(model._forward(batch, train=False), batch)[2])
+    return meter.means()
+
+
+def predictions(model, data, batch_size):
+    """``(index, prediction, batch)`` per inference batch, shortest first."""
+    for index in length_batches(data.lengths, batch_size):
+        batch = model._collate(data, index)
+        yield index, model._forward(batch, train=False), batch
+
+
+def fit(model, train, *, epochs, batch_size, lr, optimizer, clip, validation, early_stopping,
+        shuffle, progress, seed):
+    """Train ``model`` on the Dataset ``train``; returns the history dict."""
+    _positive(epochs, "epochs")
+    _positive(batch_size, "batch_size")
+    if clip is not None:
+        _positive(clip, "clip", numbers.Real)
+    if early_stopping is not None:
+        _positive(early_stopping, "early_stopping")
+    rng = make_rng(seed)
+    train, val = _split_validation(model, train, validation, rng)
+    opt = make_optimizer(optimizer, model, lr)
+
+    history = {}
+    best_score, best_state, waited = math.inf, None, 0
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
+        batches = length_batches(train.lengths, batch_size, shuffle=shuffle, rng=rng)
+        bar = _progress_bar(progress, len(batches), f"epoch {epoch}/{epochs}")
+        meter, skipped = Meter(), 0
+        for index in batches:
+            batch = model._collate(train, index)
+            model.zero_grad()
+            pred, backprop = model._forward(batch, train=True)
+            _, grad, stats = model._loss(pred, batch)
+            backprop(grad)
+            norm = optim.clip_grad_norm(model, clip) if clip is not None else 0.0
+            if math.isfinite(norm):
+                opt.step()
+            else:  # a non-finite gradient would poison every parameter: skip the step
+                skipped += 1
+            meter.add(stats)
+            bar.update(1)
+            bar.set_postfix(loss=f"{meter.means()['loss']:.4f}", refresh=False)
+        record = meter.means()
+        if val is not None:
+            record.update({f"val_{k}": v for k, v in evaluate(model, val, batch_size).items()})
+        record["time"] = time.perf_counter() - start
+        bar.set_postfix({k: f"{v:.4g}" for k, v in record.items()})
+        bar.close()
+        for key, value in record.items():
+            history.setdefault(key, []).append(value)
+        if skipped:
+            warnings.warn(f"epoch {epoch}: {skipped} step(s) skipped on a non-finite gradient "
+                          f"norm", RuntimeWarning, stacklevel=3)
+
+        score = record["val_loss" if val is not None else "loss"]
+        if score < best_score:
+            best_score, waited = score, 0
+            if early_stopping is not None:
+                best_state = model.state_dict()
+        elif early_stopping is not None:
+            waited += 1
+            if waited >= early_stopping:
+                break
+    if best_state is not None:  # early stopping restores the best epoch's weights
+        model.load_state_dict(best_state)
+    return history

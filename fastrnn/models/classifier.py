@@ -1,0 +1,91 @@
+"""``fr.SequenceClassifier``: many-to-one classification (e.g. sentiment)."""
+import numpy as np
+
+from .._validation import positive_int
+from ..layers.linear import Linear
+from ..losses import cross_entropy
+from ._base import SequenceModel
+from ._data import class_labels
+from ._fit import Dataset
+from ._pooling import POOLINGS
+
+
+class SequenceClassifier(SequenceModel):
+    """Sequence in, one class out: ``logits = Linear(pool(RNN(embed(x))))``.
+
+    Parameters
+    ----------
+    num_classes : int
+        Number of classes (>= 2).
+    vocab_size : int, optional
+        Token-id input: sequences are lists of ids in ``[0, vocab_size)``,
+        embedded in ``embed_size`` dimensions (row ``pad_id`` stays zero).
+    input_size : int, optional
+        Float-feature input instead: sequences are ``(T_i, input_size)``
+        arrays.  Exactly one of ``vocab_size`` / ``input_size``.
+    embed_size, hidden_size, num_layers : int
+    cell : {"lstm", "gru", "rnn"}
+    bidirectional : bool
+    pooling : {"last", "mean", "max"}
+        How the outputs become one vector: the state after the last valid
+        step (both directions' final states when bidirectional), or the mean
+        or max over the valid steps.  Padding never takes part.
+    dropout : float
+        On the embeddings, between recurrent layers and on the pooled vector
+        (training only).
+    pad_id : int or None
+    dtype : {"float32", "float64"}
+    seed : None, int or numpy Generator
+
+    Examples
+    --------
+    >>> clf = fr.SequenceClassifier(2, vocab_size=1000, pooling="mean")
+    >>> history = clf.fit(token_lists, labels, epochs=5, validation=0.1)
+    >>> clf.predict(token_lists[:3])          # array([1, 0, 1])
+    >>> clf.evaluate(test_lists, test_labels)  # {"loss": ..., "accuracy": ...}
+    """
+
+    _config_keys = ("num_classes",) + SequenceModel._config_keys + ("pooling",)
+
+    def __init__(self, num_classes, vocab_size=None, input_size=None, embed_size=64,
+                 hidden_size=128, cell="lstm", num_layers=1, bidirectional=False, pooling="last",
+                 dropout=0.0, pad_id=0, dtype="float32", seed=None):
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        super().__init__(vocab_size=vocab_size, input_size=input_size, embed_size=embed_size,
+                         hidden_size=hidden_size, cell=cell, num_layers=num_layers,
+                         bidirectional=bidirectional, dropout=dropout, pad_id=pad_id,
+                         dtype=dtype, seed=seed)
+        self.num_classes = positive_int(num_classes, "num_classes", minimum=2)
+        self.pooling = pooling
+        self.head = self._add_module("head", Linear(self.features, self.num_classes,
+                                                    dtype=dtype, seed=self._head_seed))
+
+    # ---------------------------------------------------------------- hooks
+    def _dataset(self, X, y, where=""):
+        inputs = self._sequences(X, f"{where}X")
+        return Dataset(inputs, class_labels(y, len(inputs), self.num_classes, f"{where}y"))
+
+    def _forward(self, batch, train):
+        return self._many_to_one(batch, train)
+
+    def _loss(self, logits, batch):
+        targets = batch["targets"]
+        loss, grad = cross_entropy(logits, targets)
+        n = len(targets)
+        correct = int((logits.argmax(axis=1) == targets).sum())
+        return loss, grad, {"loss": (loss * n, n), "accuracy": (correct, n)}
+
+    # ------------------------------------------------------------ inference
+    def predict_proba(self, X, batch_size=256):
+        """Class probabilities ``(N, num_classes)`` (softmax of the logits)."""
+        data = Dataset(self._sequences(X))
+        proba = np.empty((len(data), self.num_classes), dtype=self.dtype)
+        for index, logits, _ in self._predictions(data, batch_size):
+            z = np.exp(logits - logits.max(axis=1, keepdims=True))
+            proba[index] = z / z.sum(axis=1, keepdims=True)
+        return proba
+
+    def predict(self, X, batch_size=256):
+        """The most likely class of each sequence, ``(N,)`` ints."""
+        return self.predict_proba(X, batch_size).argmax(axis=1)

@@ -1,0 +1,259 @@
+"""``fr.LanguageModel``: next-token prediction and one-to-many generation
+(text, or captions from a conditioning vector)."""
+import math
+import numbers
+
+import numpy as np
+
+from .._validation import as_array, positive_int
+from ..layers.linear import Linear
+from ..layers.module import make_rng
+from ._base import SequenceModel, step_loss, step_targets
+from ._data import token_sequences
+from ._fit import Dataset
+
+
+class LanguageModel(SequenceModel):
+    """``p(token_t | tokens_<t [, condition])`` with a unidirectional RNN.
+
+    Training pairs come from each sequence itself: the model reads
+    ``[sos] + seq`` and predicts ``seq + [eos]`` (``sos`` / ``eos`` only when
+    ``sos_id`` / ``eos_id`` are set; without them it reads ``seq[:-1]`` and
+    predicts ``seq[1:]``).  With ``condition_size``, a conditioning vector
+    per sequence (an image embedding, a topic, ...) sets the initial state:
+    ``h0 (and c0) = tanh(Linear(condition))`` for every layer -- the
+    one-to-many shape of image captioning.
+
+    Parameters
+    ----------
+    vocab_size : int
+    embed_size, hidden_size, num_layers : int
+    cell : {"lstm", "gru", "rnn"}
+    dropout : float
+    condition_size : int, optional
+        Width of the conditioning vectors (then required by ``fit``).
+    sos_id, eos_id : int, optional
+        Start / end tokens; generation starts from ``sos_id`` (without a
+        prompt) and stops at ``eos_id``.
+    pad_id : int, optional
+        An id that is never a real token (its embedding stays zero).
+    dtype : {"float32", "float64"}
+    seed : None, int or numpy Generator
+
+    Examples
+    --------
+    >>> ids, alphabet = fr.datasets.char_vocab(text)
+    >>> lm = fr.LanguageModel(len(alphabet), hidden_size=256)
+    >>> lm.fit(windows, epochs=10)                 # windows: lists of ids
+    >>> lm.generate(max_len=200, prompt=ids[:20], temperature=0.8, top_k=5)
+    """
+
+    _config_keys = ("vocab_size", "embed_size", "hidden_size", "cell", "num_layers",
+                    "dropout", "condition_size", "sos_id", "eos_id", "pad_id", "dtype")
+
+    def __init__(self, vocab_size, embed_size=64, hidden_size=256, cell="lstm", num_layers=1,
+                 dropout=0.0, condition_size=None, sos_id=None, eos_id=None, pad_id=None,
+                 dtype="float32", seed=None):
+        super().__init__(vocab_size=vocab_size, input_size=None, embed_size=embed_size,
+                         hidden_size=hidden_size, cell=cell, num_layers=num_layers,
+                         bidirectional=False, dropout=dropout, pad_id=pad_id, dtype=dtype,
+                         seed=seed)
+        for name, value in (("sos_id", sos_id), ("eos_id", eos_id)):
+            if value is not None and not (isinstance(value, (int, np.integer))
+                                          and not isinstance(value, bool)
+                                          and 0 <= value < self.vocab_size):
+                raise ValueError(f"{name} must be None or an id in [0, {self.vocab_size}), "
+                                 f"got {value!r}")
+        self.sos_id = None if sos_id is None else int(sos_id)
+        self.eos_id = None if eos_id is None else int(eos_id)
+        self.head = self._add_module("head", Linear(self.hidden_size, self.vocab_size,
+                                                    dtype=dtype, seed=self._head_seed))
+        self.condition_size = None
+        if condition_size is not None:
+            self.condition_size = positive_int(condition_size, "condition_size")
+            parts = 2 if self.cell == "lstm" else 1
+            self.bridge = self._add_module("bridge", Linear(
+                self.condition_size, parts * self.num_layers * self.hidden_size, dtype=dtype,
+                seed=self._head_seed + 1))
+
+    # ------------------------------------------------------ conditioning
+    def _conditions(self, conditions, n, name):
+        if self.condition_size is None:
+            if conditions is not None:
+                raise ValueError(f"{name}: this model has no condition_size, so conditions "
+                                 f"must be None")
+            return None
+        if conditions is None:
+            raise TypeError(f"{name} is required: the model was built with condition_size="
+                            f"{self.condition_size}")
+        cond = as_array(conditions, name, self.dtype)
+        if cond.shape != (n, self.condition_size):
+            raise ValueError(f"{name} must have shape {(n, self.condition_size)}, got {cond.shape}")
+        return cond
+
+    def _batch_conditions(self, conditions, batch):
+        return self._conditions(conditions, batch, "conditions")
+
+    def _initial_state(self, cond, train):
+        """``hx`` from the conditioning rows (None without), and in training
+        the backprop taking ``dhx`` into the bridge's gradients."""
+        if cond is None:
+            return (None, None) if train else None
+        L, B, H = self.num_layers, len(cond), self.hidden_size
+        if train:
+            a, bridge_bp = self.bridge.forward_train(cond)
+        else:
+            a = self.bridge(cond)
+        z = np.tanh(a)
+        parts = np.ascontiguousarray(z.reshape(B, -1, L, H).transpose(1, 2, 0, 3))
+        hx = (parts[0], parts[1]) if self.cell == "lstm" else parts[0]
+        if not train:
+            return hx
+
+        def backprop(dhx):
+            d = np.stack(dhx if isinstance(dhx, tuple) else (dhx,))     # (P, L, B, H)
+            dz = d.transpose(2, 0, 1, 3).reshape(B, -1)
+            bridge_bp(dz * (1 - z * z))
+
+        return hx, backprop
+
+    # ---------------------------------------------------------------- hooks
+    def _extras(self):
+        return [] if self.sos_id is None else [self.sos_id], \
+            [] if self.eos_id is None else [self.eos_id]
+
+    def _dataset(self, X, conditions=None, where=""):
+        head, tail = self._extras()
+        min_length = max(0, 2 - len(head) - len(tail))
+        seqs = token_sequences(X, self.vocab_size, f"{where}X", min_length)
+        full = [np.concatenate([head, s, tail]).astype(np.intp) for s in seqs]
+        return Dataset([f[:-1] for f in full], [f[1:] for f in full],
+                       self._conditions(conditions, len(seqs), f"{where}conditions"))
+
+    def _collate(self, data, index):
+        inputs, lengths = self._pad_inputs(data.inputs, index)
+        cond = None if data.cond is None else data.cond[index]
+        return {"inputs": inputs, "lengths": lengths, "targets": step_targets(data, index),
+                "cond": cond}
+
+    def _forward(self, batch, train):
+        if not train:
+            return self._many_to_many(batch, False, self._initial_state(batch["cond"], False))
+        hx, state_bp = self._initial_state(batch["cond"], True)
+        logits, backprop = self._many_to_many(batch, True, hx)
+        if state_bp is None:
+            return logits, backprop
+        return logits, lambda dlogits: state_bp(backprop(dlogits))
+
+    def _loss(self, logits, batch):
+        return step_loss(logits, batch["targets"])
+
+    # ---------------------------------------------------------- training API
+    def fit(self, X, conditions=None, **kwargs):
+        """Train on the token sequences ``X`` (with ``conditions`` (N,
+        condition_size) when the model has ``condition_size``).  Keywords as
+        :meth:`SequenceClassifier.fit`; ``validation`` is ``(X_val,
+        conditions_val or None)`` or a fraction."""
+        return super().fit(X, conditions, **kwargs)
+
+    def evaluate(self, X, conditions=None, batch_size=256):
+        """``{"loss", "accuracy", "perplexity"}`` per predicted token."""
+        result = super().evaluate(X, conditions, batch_size)
+        result["perplexity"] = math.exp(min(result["loss"], 700.0))
+        return result
+
+    # ------------------------------------------------------------ inference
+    def predict(self, X, conditions=None, batch_size=256):
+        """Next-token probabilities after each sequence, ``(N, vocab_size)``
+        (the model reads ``[sos] + seq``)."""
+        head, _ = self._extras()
+        seqs = token_sequences(X, self.vocab_size, "X", min_length=1 - len(head))
+        prompts = [np.concatenate([head, s]).astype(np.intp) for s in seqs]
+        data = Dataset(prompts, None, self._conditions(conditions, len(seqs), "conditions"))
+        proba = np.empty((len(data), self.vocab_size), dtype=self.dtype)
+        for index, logits, batch in self._predictions(data, batch_size):
+            last = logits[batch["lengths"] - 1, np.arange(len(index))]
+            proba[index] = _softmax(last)
+        return proba
+
+    def generate(self, num_samples=1, max_len=100, prompt=None, condition=None,
+                 temperature=1.0, top_k=None, seed=None):
+        """Sample continuations, ``num_samples`` at once (one batch).
+
+        Parameters
+        ----------
+        num_samples : int
+        max_len : int
+            Tokens generated at most per sample.
+        prompt : list of int, optional
+            Tokens to continue (after ``sos_id`` when the model has one).
+            Without a prompt the model needs ``sos_id``.
+        condition : array (condition_size,) or (num_samples, condition_size)
+            Required when the model has ``condition_size``.
+        temperature : float
+            Divides the logits; below 1 is more conservative, 0 is greedy.
+        top_k : int, optional
+            Sample among the ``top_k`` most likely tokens only.
+        seed : None, int or numpy Generator
+
+        Returns
+        -------
+        list of list of int
+            The generated tokens of each sample (the prompt and ``eos_id``
+            excluded; a sample ends at ``eos_id`` or after ``max_len``).
+        """
+        B, max_len = positive_int(num_samples, "num_samples"), positive_int(max_len, "max_len")
+        if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) \
+                or not temperature >= 0:
+            raise ValueError(f"temperature must be a number >= 0, got {temperature!r}")
+        if top_k is not None:
+            top_k = min(positive_int(top_k, "top_k"), self.vocab_size)
+        rng = make_rng(seed)
+        head, _ = self._extras()
+        start = list(head) + ([] if prompt is None else
+                              token_sequences([prompt], self.vocab_size, "prompt", 0)[0].tolist())
+        if not start:
+            raise ValueError("generate needs a prompt when the model has no sos_id")
+        if condition is not None and self.condition_size is not None:
+            condition = as_array(condition, "condition", self.dtype)
+            if condition.shape == (self.condition_size,):   # one condition for every sample
+                condition = np.broadcast_to(condition, (B, self.condition_size))
+        hx = self._initial_state(self._conditions(condition, B, "condition"), False)
+
+        tokens = np.repeat(np.asarray(start, dtype=np.intp)[:, None], B, axis=1)   # (T, B)
+        out, state = self._encode(tokens, None, hx)
+        logits = self.head(out[-1])
+        made = np.empty((max_len, B), dtype=np.intp)
+        done = np.zeros(B, dtype=bool)
+        for t in range(max_len):
+            made[t] = _sample(logits, temperature, top_k, rng)
+            done |= made[t] == (-1 if self.eos_id is None else self.eos_id)
+            if done.all():
+                made = made[:t + 1]
+                break
+            out, state = self._encode(made[t:t + 1], None, state)
+            logits = self.head(out[0])
+        return [_until(made[:, b], self.eos_id) for b in range(B)]
+
+
+def _softmax(logits):
+    z = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return z / z.sum(axis=-1, keepdims=True)
+
+
+def _sample(logits, temperature, top_k, rng):
+    """One token per row of ``logits`` (B, V)."""
+    if temperature == 0:
+        return logits.argmax(axis=1)
+    scaled = logits.astype(np.float64) / temperature
+    if top_k is not None and top_k < scaled.shape[1]:
+        kth = np.partition(scaled, -top_k, axis=1)[:, -top_k][:, None]
+        scaled = np.where(scaled >= kth, scaled, -np.inf)
+    cdf = np.cumsum(_softmax(scaled), axis=1)
+    u = rng.random((len(cdf), 1)) * cdf[:, -1:]
+    return np.minimum((cdf < u).sum(axis=1), scaled.shape[1] - 1)
+
+
+def _until(tokens, eos_id):
+    tokens = tokens.tolist()
+    return tokens[:tokens.index(eos_id)] if eos_id in tokens else tokens

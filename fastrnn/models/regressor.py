@@ -1,0 +1,137 @@
+"""``fr.SequenceRegressor``: time-series forecasting, one or many steps ahead."""
+import numpy as np
+
+from .._validation import positive_int
+from ..layers.linear import Linear
+from ..losses import mse
+from ._base import SequenceModel
+from ._data import feature_sequences
+from ._fit import Dataset
+from ._pooling import POOLINGS
+
+
+class SequenceRegressor(SequenceModel):
+    """A window of a series in, the next ``horizon`` values out.
+
+    ``pred = Linear(pool(RNN(x)))`` reshaped to ``(horizon, output_size)``:
+    all steps ahead at once from the last state (direct multi-step
+    forecasting, no error feedback).  :meth:`forecast` rolls further ahead
+    by feeding predictions back in.
+
+    Parameters
+    ----------
+    input_size : int
+        Features per step of the input windows.
+    output_size : int, optional
+        Values predicted per step ahead (default ``input_size``).
+    horizon : int
+        Steps ahead predicted (default 1).
+    hidden_size, cell, num_layers, bidirectional, pooling, dropout, dtype, seed
+        As :class:`SequenceClassifier` (``pooling="last"`` by default).
+
+    Data
+    ----
+    ``X``: ``(N, T, input_size)`` array or a list of ``(T_i, input_size)``
+    arrays (``(N, T)`` / 1-D windows when ``input_size == 1``).  ``y``:
+    ``(N, horizon, output_size)``; with ``horizon == 1`` also
+    ``(N, output_size)``, and ``(N,)`` when both are 1.
+    ``fr.datasets.sliding_windows(series, window, horizon)`` makes both.
+
+    Examples
+    --------
+    >>> X, y = fr.datasets.sliding_windows(series, window=48, horizon=12)
+    >>> reg = fr.SequenceRegressor(input_size=1, horizon=12, cell="gru")
+    >>> reg.fit(X, y, epochs=20, validation=0.2, early_stopping=3)
+    >>> reg.predict(X[-1:])              # (1, 12, 1)
+    """
+
+    _config_keys = ("input_size", "output_size", "horizon", "hidden_size", "cell",
+                    "num_layers", "bidirectional", "pooling", "dropout", "dtype")
+
+    def __init__(self, input_size, output_size=None, horizon=1, hidden_size=64, cell="lstm",
+                 num_layers=1, bidirectional=False, pooling="last", dropout=0.0,
+                 dtype="float32", seed=None):
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        super().__init__(vocab_size=None, input_size=input_size, embed_size=1,
+                         hidden_size=hidden_size, cell=cell, num_layers=num_layers,
+                         bidirectional=bidirectional, dropout=dropout, pad_id=None,
+                         dtype=dtype, seed=seed)
+        self.output_size = self.input_size if output_size is None else \
+            positive_int(output_size, "output_size")
+        self.horizon = positive_int(horizon, "horizon")
+        self.pooling = pooling
+        self.head = self._add_module("head", Linear(
+            self.features, self.horizon * self.output_size, dtype=dtype, seed=self._head_seed))
+
+    # ---------------------------------------------------------------- hooks
+    def _targets(self, y, n, name):
+        if y is None:
+            raise TypeError(f"{name} is required: the values to predict, got None")
+        try:
+            arr = np.asarray(y, dtype=self.dtype)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must be a float array ({exc})") from exc
+        full = (n, self.horizon, self.output_size)
+        allowed = [full]
+        if self.horizon == 1:
+            allowed.append((n, self.output_size))
+            if self.output_size == 1:
+                allowed.append((n,))
+        if arr.shape not in allowed:
+            raise ValueError(f"{name} must have shape {' or '.join(map(str, allowed))}, "
+                             f"got {arr.shape}")
+        return arr.reshape(full)
+
+    def _dataset(self, X, y, where=""):
+        inputs = self._sequences(X, f"{where}X")
+        return Dataset(inputs, self._targets(y, len(inputs), f"{where}y"))
+
+    def _forward(self, batch, train):
+        result = self._many_to_one(batch, train)
+        B = len(batch["lengths"])
+        if not train:
+            return result.reshape(B, self.horizon, self.output_size)
+        pred, backprop = result
+        return pred.reshape(B, self.horizon, self.output_size), \
+            lambda dpred: backprop(dpred.reshape(B, -1))
+
+    def _loss(self, pred, batch):
+        targets = batch["targets"]
+        loss, grad = mse(pred, targets)
+        n = targets.size
+        mae = float(np.abs(pred - targets).sum())
+        return loss, grad, {"loss": (loss * n, n), "mae": (mae, n)}
+
+    # ------------------------------------------------------------ inference
+    def predict(self, X, batch_size=256):
+        """Forecasts: ``(N, horizon, output_size)``, or ``(N, output_size)``
+        when ``horizon == 1``."""
+        data = Dataset(self._sequences(X))
+        out = np.empty((len(data), self.horizon, self.output_size), dtype=self.dtype)
+        for index, pred, _ in self._predictions(data, batch_size):
+            out[index] = pred
+        return out[:, 0] if self.horizon == 1 else out
+
+    def forecast(self, context, steps):
+        """Roll ahead ``steps`` values from one series ``context`` (T, F).
+
+        Each prediction is appended to the window, which slides on by the
+        same amount (so the model always sees windows of ``len(context)``
+        steps, as in training).  Needs ``output_size == input_size``.
+
+        Returns
+        -------
+        ndarray, shape (steps, output_size)
+        """
+        if self.output_size != self.input_size:
+            raise ValueError(f"forecast feeds predictions back as inputs, so output_size "
+                             f"({self.output_size}) must equal input_size ({self.input_size})")
+        steps = positive_int(steps, "steps")
+        window = feature_sequences([context], self.input_size, self.dtype, "context")[0]
+        T, made = len(window), []
+        while sum(len(m) for m in made) < steps:
+            ahead = self.predict([window]).reshape(self.horizon, self.output_size)
+            made.append(ahead)
+            window = np.concatenate([window, ahead])[-T:]
+        return np.concatenate(made)[:steps]

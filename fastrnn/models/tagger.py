@@ -1,0 +1,80 @@
+"""``fr.SequenceTagger``: many-to-many aligned labelling (e.g. named
+entities, part-of-speech): one tag per input step."""
+from .._validation import positive_int
+from ..layers.linear import Linear
+from ._base import SequenceModel, step_loss, step_targets
+from ._data import token_sequences
+from ._fit import Dataset
+
+
+class SequenceTagger(SequenceModel):
+    """One tag per step: ``logits[t] = Linear(RNN(embed(x))[t])``.
+
+    Bidirectional by default, so each tag sees the whole sentence.  Inputs
+    as :class:`SequenceClassifier` (token ids with ``vocab_size`` or
+    features with ``input_size``); targets are one list of tag ids per
+    sequence, of the same length.  Accuracy and loss count real steps only.
+
+    Parameters
+    ----------
+    num_tags : int
+        Number of tag classes (>= 2).
+    vocab_size, input_size, embed_size, hidden_size, cell, num_layers,
+    bidirectional, dropout, pad_id, dtype, seed
+        As :class:`SequenceClassifier` (``bidirectional=True`` here).
+
+    Examples
+    --------
+    >>> tagger = fr.SequenceTagger(num_tags=9, vocab_size=5000)
+    >>> tagger.fit(sentences, tag_lists, epochs=5)
+    >>> tagger.predict([[12, 7, 99]])          # [array([3, 0, 0])]
+    """
+
+    _config_keys = ("num_tags",) + SequenceModel._config_keys
+
+    def __init__(self, num_tags, vocab_size=None, input_size=None, embed_size=64,
+                 hidden_size=128, cell="lstm", num_layers=1, bidirectional=True, dropout=0.0,
+                 pad_id=0, dtype="float32", seed=None):
+        super().__init__(vocab_size=vocab_size, input_size=input_size, embed_size=embed_size,
+                         hidden_size=hidden_size, cell=cell, num_layers=num_layers,
+                         bidirectional=bidirectional, dropout=dropout, pad_id=pad_id,
+                         dtype=dtype, seed=seed)
+        self.num_tags = positive_int(num_tags, "num_tags", minimum=2)
+        self.head = self._add_module("head", Linear(self.features, self.num_tags,
+                                                    dtype=dtype, seed=self._head_seed))
+
+    # ---------------------------------------------------------------- hooks
+    def _dataset(self, X, y, where=""):
+        inputs = self._sequences(X, f"{where}X")
+        if y is None:
+            raise TypeError(f"{where}y is required: one list of tag ids per sequence, got None")
+        tags = token_sequences(y, self.num_tags, f"{where}y", min_length=1)
+        if len(tags) != len(inputs):
+            raise ValueError(f"{where}y must hold one tag list per sequence ({len(inputs)}), "
+                             f"got {len(tags)}")
+        for i, (x, t) in enumerate(zip(inputs, tags)):
+            if len(t) != len(x):
+                raise ValueError(f"{where}y[{i}] must have one tag per step ({len(x)}), "
+                                 f"got {len(t)}")
+        return Dataset(inputs, tags)
+
+    def _collate(self, data, index):
+        inputs, lengths = self._pad_inputs(data.inputs, index)
+        return {"inputs": inputs, "lengths": lengths, "targets": step_targets(data, index)}
+
+    def _forward(self, batch, train):
+        return self._many_to_many(batch, train)
+
+    def _loss(self, logits, batch):
+        return step_loss(logits, batch["targets"])
+
+    # ------------------------------------------------------------ inference
+    def predict(self, X, batch_size=256):
+        """The most likely tag of every step: a list of ``(T_i,)`` int arrays."""
+        data = Dataset(self._sequences(X))
+        tags = [None] * len(data)
+        for index, logits, batch in self._predictions(data, batch_size):
+            best = logits.argmax(axis=-1)                       # (T, B)
+            for b, i in enumerate(index):
+                tags[i] = best[:batch["lengths"][b], b]
+        return tags
