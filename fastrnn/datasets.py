@@ -375,11 +375,11 @@ def ar_process(n_steps, coefficients=(0.6, -0.2, 0.3), noise=0.1, seed=None, dty
     burn_in = 200 + 20 * p
     total = burn_in + n_steps
     e = noise * rng.standard_normal(total)
-    x = np.zeros(total + p)
-    reversed_phi = phi[::-1]
-    for t in range(total):  # a scalar recursion: numpy has no vectorised form
-        x[p + t] = reversed_phi @ x[t:t + p] + e[t]
-    return x[p + burn_in:].astype(dt)
+    from scipy.signal import lfilter  # here: scipy.signal is slow to import
+
+    # The recursion as an all-pole filter 1 / (1 - phi_1 z^-1 - ...), from rest.
+    x = lfilter([1.0], np.concatenate(([1.0], -phi)), e)
+    return x[burn_in:].astype(dt)
 
 
 def sliding_windows(series, window, horizon=1):
