@@ -9,16 +9,20 @@ from . import datasets, functional, losses, optim
 from .interop import from_torch, to_torch
 from .io import FormatError, load, register_module, save
 from ._runtime import get_num_threads, set_num_threads, show_config
-from .layers import (GRU, LSTM, RNN, Dropout, Embedding, GRUCell, Linear, LSTMCell, Module,
-                     RNNCell, Sequential)
-from .models import LanguageModel, SequenceClassifier, SequenceRegressor, SequenceTagger
+from .layers import (GRU, LSTM, RNN, AdditiveAttention, DotAttention, Dropout, Embedding,
+                     GeneralAttention, GRUCell, Linear, LSTMCell, Module, RNNCell, SelfAttention,
+                     Sequential)
+from .plotting import plot_attention, plot_history
+from .models import LanguageModel, Seq2Seq, SequenceClassifier, SequenceRegressor, SequenceTagger
 
 __version__ = "0.1.0"
 
 __all__ = [
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Module",
     "Linear", "Embedding", "Dropout", "Sequential",
-    "SequenceClassifier", "SequenceTagger", "SequenceRegressor", "LanguageModel",
+    "DotAttention", "GeneralAttention", "AdditiveAttention", "SelfAttention",
+    "plot_attention", "plot_history",
+    "SequenceClassifier", "SequenceTagger", "SequenceRegressor", "LanguageModel", "Seq2Seq",
     "functional", "losses", "optim", "datasets", "set_num_threads", "get_num_threads", "show_config",
     "from_torch", "to_torch", "save", "load", "FormatError", "register_module",
 ]

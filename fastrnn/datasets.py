@@ -551,3 +551,259 @@ def decode_chars(ids, alphabet):
         raise ValueError(f"ids must be in [0, {len(alphabet)}) (the alphabet's length), "
                          f"got {int(arr[np.argmax(bad)])}")
     return "".join(alphabet[i] for i in arr.tolist())
+
+
+# ------------------------------------------------------------------ seq2seq
+__all__ += ["dates", "char_tokenizer", "CharTokenizer", "reverse_task"]
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_DATE_FIRST = 1950      # dates() draws days uniformly from 1950-01-01 ..
+_DATE_LAST = 2049       # .. 2049-12-31, so a two-digit year is unambiguous
+
+
+def _ordinal_suffix(day):
+    if 11 <= day % 100 <= 13:
+        return "th"
+    return {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+
+
+def _date_fields(d):
+    month, weekday = _MONTHS[d.month - 1], _WEEKDAYS[d.weekday()]
+    return dict(Y=f"{d.year:04d}", yy=f"{d.year % 100:02d}", m=str(d.month), mm=f"{d.month:02d}",
+                d=str(d.day), dd=f"{d.day:02d}", th=f"{d.day}{_ordinal_suffix(d.day)}",
+                Month=month, Mon=month[:3], Weekday=weekday, Wkd=weekday[:3])
+
+
+# Human-written formats (natural capitalisation; dates() then keeps, lowers
+# or upper-cases the whole string).  Slashes are US month/day order, dots and
+# dashes day/month order; a two-digit year is 19yy for yy >= 50, else 20yy.
+_DATE_FORMATS = (
+    "{Weekday}, {Month} {d}, {Y}",         # Wednesday, November 25, 2026
+    "{d} {Mon} {Y}",                       # 25 Nov 2026
+    "{m}/{d}/{yy}",                        # 11/25/26
+    "{Month} {th}, {Y}",                   # November 25th, 2026
+    "{dd}.{mm}.{Y}",                       # 25.11.2026
+    "{Mon} {d}, {Y}",                      # Nov 25, 2026
+    "the {th} of {Month} {Y}",             # the 25th of November 2026
+    "{d} {Month} {Y}",                     # 25 November 2026
+    "{Wkd}, {d} {Mon} {Y}",                # Wed, 25 Nov 2026
+    "{mm}/{dd}/{Y}",                       # 11/25/2026
+    "{dd}-{Mon}-{Y}",                      # 25-Nov-2026
+    "{Month} {d} {Y}",                     # November 25 2026
+    "{Weekday} {d} {Month} {Y}",           # Wednesday 25 November 2026
+    "{Mon}. {th}, {Y}",                    # Nov. 25th, 2026
+    "{Weekday}, the {th} of {Month}, {Y}",  # Wednesday, the 25th of November, 2026
+)
+_DATE_CASES = (("natural", 0.4), ("lower", 0.4), ("upper", 0.2))
+
+
+def dates(n, seed=None):
+    """Human-written dates and their ISO form: a character-level seq2seq task.
+
+    Each pair is a day drawn uniformly from 1950-01-01 .. 2049-12-31,
+    written in one of 15 formats ("wednesday, november 25, 2026",
+    "25 nov 2026", "11/25/26", "November 25th, 2026", "25.11.2026",
+    "Nov 25, 2026", "the 25th of november 2026", "Wed, 25 Nov 2026", ...)
+    in natural, lower or upper case, and the same day as ``"2026-11-25"``.
+    Weekday names, where a format has one, are the true weekday of the date.
+    Slashed dates are month/day (US order), dotted and dashed ones
+    day/month; two-digit years are unambiguous in the 1950-2049 range.
+
+    Parameters
+    ----------
+    n : int
+        Number of pairs, >= 1.
+    seed : None, int or numpy.random.Generator, optional
+        Random source; the same seed gives the same pairs.
+
+    Returns
+    -------
+    sources : list of str
+        The human-written dates (at most 40 characters).
+    targets : list of str
+        The same dates as ISO 8601 ``YYYY-MM-DD`` (10 characters).
+
+    Examples
+    --------
+    >>> sources, targets = dates(3, seed=0)
+    >>> sources[0], targets[0]                       # doctest: +SKIP
+    ('wednesday, november 25, 2026', '2026-11-25')
+    >>> tok = char_tokenizer(sources + targets)
+    """
+    import datetime
+
+    n = positive_int(n, "n")
+    rng = _rng(seed)
+    lo = datetime.date(_DATE_FIRST, 1, 1).toordinal()
+    hi = datetime.date(_DATE_LAST, 12, 31).toordinal()
+    days = rng.integers(lo, hi + 1, size=n)
+    formats = rng.integers(0, len(_DATE_FORMATS), size=n)
+    cases = rng.choice(len(_DATE_CASES), size=n, p=[p for _, p in _DATE_CASES])
+    sources, targets = [], []
+    for day, f, c in zip(days.tolist(), formats.tolist(), cases.tolist()):
+        d = datetime.date.fromordinal(day)
+        text = _DATE_FORMATS[f].format(**_date_fields(d))
+        case = _DATE_CASES[c][0]
+        if case == "lower":
+            text = text.lower()
+        elif case == "upper":
+            text = text.upper()
+        sources.append(text)
+        targets.append(d.isoformat())
+    return sources, targets
+
+
+class CharTokenizer:
+    """Characters <-> integer ids, with special tokens first (see :func:`char_tokenizer`).
+
+    Attributes
+    ----------
+    vocab : list of str
+        ``vocab[i]`` is the token of id ``i``: the specials, then the sorted
+        characters.
+    pad_id, sos_id, eos_id : int
+        Ids of the first three specials (0, 1 and 2).
+    specials : tuple of str
+    """
+
+    def __init__(self, characters, specials=("<pad>", "<sos>", "<eos>")):
+        if isinstance(specials, str) or not all(isinstance(s, str) for s in specials):
+            raise TypeError(f"specials must be a sequence of str, got {specials!r}")
+        specials = tuple(specials)
+        if len(specials) < 3:
+            raise ValueError(f"specials must hold at least 3 tokens (pad, sos, eos), got {specials!r}")
+        if len(set(specials)) != len(specials):
+            raise ValueError(f"specials must be distinct, got {specials!r}")
+        chars = sorted(set(characters))
+        clash = [c for c in chars if c in specials]
+        if clash:
+            raise ValueError(f"specials must not be characters of the texts, got {clash[0]!r} in both")
+        self.specials = specials
+        self.vocab = list(specials) + chars
+        self._index = {c: i for i, c in enumerate(self.vocab) if i >= len(specials)}
+        self.pad_id, self.sos_id, self.eos_id = 0, 1, 2
+
+    def __len__(self):
+        return len(self.vocab)
+
+    def __repr__(self):
+        return f"CharTokenizer({len(self.vocab) - len(self.specials)} characters + {self.specials!r})"
+
+    def encode(self, text):
+        """The ids of ``text``'s characters (no specials added).
+
+        Raises ``ValueError`` naming the first character not in the vocabulary.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        try:
+            return [self._index[c] for c in text]
+        except KeyError:
+            pos, c = next((i, c) for i, c in enumerate(text) if c not in self._index)
+            raise ValueError(f"character {c!r} (position {pos} of {text!r}) is not in the "
+                             f"tokenizer's vocabulary") from None
+
+    def decode(self, ids):
+        """The text of ``ids``; special ids (pad, sos, eos, ...) are skipped."""
+        try:
+            arr = np.asarray(ids)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"ids must be a sequence of ints, got {type(ids).__name__}") from exc
+        if arr.size == 0:
+            return ""
+        if arr.dtype.kind not in "iu":
+            raise TypeError(f"ids must be integers, got dtype {arr.dtype}")
+        arr = arr.ravel()
+        bad = (arr < 0) | (arr >= len(self.vocab))
+        if bad.any():
+            raise ValueError(f"ids must be in [0, {len(self.vocab)}) (the vocabulary's size), "
+                             f"got {int(arr[np.argmax(bad)])}")
+        k = len(self.specials)
+        return "".join(self.vocab[i] for i in arr.tolist() if i >= k)
+
+
+def char_tokenizer(texts, specials=("<pad>", "<sos>", "<eos>")):
+    """A character tokenizer built from texts, for seq2seq models.
+
+    Parameters
+    ----------
+    texts : str or iterable of str
+        The texts whose characters make the vocabulary.
+    specials : sequence of str, default ("<pad>", "<sos>", "<eos>")
+        Special tokens, given the first ids: the first three are pad, sos
+        and eos (``pad_id=0``, ``sos_id=1``, ``eos_id=2``); more may follow.
+
+    Returns
+    -------
+    CharTokenizer
+        ``.vocab`` (specials, then the sorted characters), ``.encode(text)``
+        -> list of int (no specials added), ``.decode(ids)`` -> str
+        (specials skipped), ``len()``, ``.pad_id``, ``.sos_id``, ``.eos_id``.
+
+    Examples
+    --------
+    >>> tok = char_tokenizer(["2026-11-25"])
+    >>> tok.vocab
+    ['<pad>', '<sos>', '<eos>', '-', '0', '1', '2', '5', '6']
+    >>> tok.encode("2025")
+    [6, 4, 6, 7]
+    >>> tok.decode([1, 6, 4, 6, 7, 2, 0])
+    '2025'
+    """
+    if isinstance(texts, str):
+        texts = [texts]
+    chars = set()
+    try:
+        items = iter(texts)
+    except TypeError:
+        raise TypeError(f"texts must be a str or an iterable of str, got "
+                        f"{type(texts).__name__}") from None
+    for i, t in enumerate(items):
+        if not isinstance(t, str):
+            raise TypeError(f"texts must hold str, got {type(t).__name__} at index {i}")
+        chars.update(t)
+    return CharTokenizer(chars, specials)
+
+
+def reverse_task(n, min_len=5, max_len=40, vocab_size=20, seed=None):
+    """Random token sequences and their reversals: the classic seq2seq sanity task.
+
+    Parameters
+    ----------
+    n : int
+        Number of pairs, >= 1.
+    min_len, max_len : int, default 5 and 40
+        Lengths are uniform in ``[min_len, max_len]``, ``1 <= min_len <= max_len``.
+    vocab_size : int, default 20
+        Tokens are drawn uniformly from ``[3, vocab_size)``; ids 0, 1, 2 are
+        reserved for pad, sos and eos.  ``vocab_size >= 4``.
+    seed : None, int or numpy.random.Generator, optional
+        Random source; the same seed gives the same pairs.
+
+    Returns
+    -------
+    sources, targets : list of list of int
+        ``targets[i] == sources[i][::-1]``.
+
+    Examples
+    --------
+    >>> src, tgt = reverse_task(2, min_len=3, max_len=3, seed=0)
+    >>> tgt[0] == src[0][::-1]
+    True
+    """
+    n = positive_int(n, "n")
+    min_len = positive_int(min_len, "min_len")
+    max_len = positive_int(max_len, "max_len")
+    vocab_size = positive_int(vocab_size, "vocab_size", minimum=4)
+    if min_len > max_len:
+        raise ValueError(f"min_len must be <= max_len, got min_len={min_len} > max_len={max_len}")
+    rng = _rng(seed)
+    lengths = rng.integers(min_len, max_len + 1, size=n)
+    tokens = rng.integers(3, vocab_size, size=int(lengths.sum())).tolist()
+    sources, start = [], 0
+    for L in lengths.tolist():
+        sources.append(tokens[start:start + L])
+        start += L
+    return sources, [s[::-1] for s in sources]

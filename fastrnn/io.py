@@ -28,8 +28,9 @@ Module classes
 --------------
 :func:`load` rebuilds only classes listed in an explicit registry (a dict
 from name to class).  The six recurrent classes, the building blocks
-Linear, Embedding and Dropout, and the container Sequential are registered
-here; a new module class is made loadable with one line,
+Linear, Embedding and Dropout, the attention blocks DotAttention,
+GeneralAttention, AdditiveAttention and SelfAttention, and the container
+Sequential are registered here; a new module class is made loadable with one line,
 ``register_module(MyClass)``.
 
 Containers
@@ -63,6 +64,7 @@ import zlib
 
 import numpy as np
 
+from .layers.attention import AdditiveAttention, DotAttention, GeneralAttention, SelfAttention
 from .layers.cells import GRUCell, LSTMCell, RNNCell
 from .layers.dropout import Dropout
 from .layers.embedding import Embedding
@@ -232,6 +234,32 @@ register_module(Linear, param_shapes=_linear_shapes)
 register_module(Embedding, param_shapes=_embedding_shapes)
 register_module(Dropout, param_shapes=lambda args: [])
 
+
+def _general_attention_shapes(args):
+    Q, K = args.get("query_size"), args.get("key_size")
+    return [("weight", (Q, K))] if _is_count(Q) and _is_count(K) else None
+
+
+def _additive_attention_shapes(args):
+    Q, K, A = args.get("query_size"), args.get("key_size"), args.get("attn_size")
+    if not (_is_count(Q) and _is_count(K) and _is_count(A)):
+        return None
+    return [("query_weight", (A, Q)), ("key_weight", (A, K)), ("bias", (A,)), ("v", (A,))]
+
+
+def _self_attention_shapes(args):
+    E, heads = args.get("embed_size"), args.get("num_heads", 1)
+    if not (_is_count(E) and _is_count(heads) and E % heads == 0):
+        return None
+    return [("in_proj_weight", (3 * E, E)), ("in_proj_bias", (3 * E,)),
+            ("out_proj.weight", (E, E)), ("out_proj.bias", (E,))]
+
+
+register_module(DotAttention, param_shapes=lambda args: [])
+register_module(GeneralAttention, param_shapes=_general_attention_shapes)
+register_module(AdditiveAttention, param_shapes=_additive_attention_shapes)
+register_module(SelfAttention, param_shapes=_self_attention_shapes)
+
 # Containers: classes built as ``cls(*children)`` rather than from keyword
 # arguments, that name their i-th child ``str(i)`` and own no parameters
 # themselves (see "Containers" in the module docstring).  io.py turns the
@@ -400,8 +428,8 @@ def save(module, path):
     ----------
     module : Module
         An instance of a registered module class (see :func:`register_module`;
-        the recurrent layers and cells, Linear, Embedding, Dropout and
-        Sequential are registered).  A Sequential's children, at every level,
+        the recurrent layers and cells, Linear, Embedding, Dropout, the
+        attention blocks and Sequential are registered).  A Sequential's children, at every level,
         must be instances of registered classes too.
     path : str or os.PathLike
         Where to write.  Written exactly as given, no extension is appended;

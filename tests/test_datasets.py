@@ -312,3 +312,209 @@ def test_char_vocab_bad_arguments():
         datasets.decode_chars([0.0, 1.0], "abcd")
     with pytest.raises(TypeError, match="alphabet must be a str"):
         datasets.decode_chars([0], ["a"])
+
+
+# ------------------------------------------------------------------ seq2seq: dates
+import datetime  # noqa: E402
+import re  # noqa: E402
+
+_WEEKDAY_WORDS = {}
+for _i, _name in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                            "sunday")):
+    _WEEKDAY_WORDS[_name] = _WEEKDAY_WORDS[_name[:3]] = _i
+
+
+def test_dates_structure_and_iso_targets():
+    sources, targets = datasets.dates(1000, seed=0)
+    assert len(sources) == len(targets) == 1000
+    assert all(type(s) is str and type(t) is str for s, t in zip(sources, targets))
+    for t in targets:
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", t)
+        d = datetime.date.fromisoformat(t)
+        assert 1950 <= d.year <= 2049
+        assert d.isoformat() == t
+    assert max(len(s) for s in sources) <= 40
+    years = [int(t[:4]) for t in targets]
+    assert min(years) < 1960 and max(years) > 2040          # spans the range
+
+
+def test_dates_sources_name_the_target_date():
+    sources, targets = datasets.dates(1000, seed=1)
+    for s, t in zip(sources, targets):
+        d = datetime.date.fromisoformat(t)
+        numbers = [int(x) for x in re.findall(r"\d+", s)]
+        assert d.day in numbers, (s, t)
+        assert d.year in numbers or (d.year % 100 in numbers and "/" in s), (s, t)
+        month = d.strftime("%B").lower()
+        assert month[:3] in s.lower() or d.month in numbers, (s, t)
+
+
+def test_dates_weekdays_are_true():
+    sources, targets = datasets.dates(2000, seed=2)
+    seen = 0
+    for s, t in zip(sources, targets):
+        words = [w for w in re.split(r"[^a-z]+", s.lower()) if w in _WEEKDAY_WORDS]
+        assert len(words) <= 1, s
+        if words:
+            seen += 1
+            assert _WEEKDAY_WORDS[words[0]] == datetime.date.fromisoformat(t).weekday(), (s, t)
+    assert seen > 200
+
+
+def test_dates_parse_back_with_strptime():
+    """Every format with an unambiguous strptime pattern parses back to the target."""
+    patterns = ["%A, %B %d, %Y", "%d %b %Y", "%m/%d/%y", "%d.%m.%Y", "%b %d, %Y", "%d %B %Y",
+                "%a, %d %b %Y", "%d-%b-%Y", "%B %d %Y", "%A %d %B %Y"]
+    sources, targets = datasets.dates(1000, seed=3)
+    parsed = 0
+    for s, t in zip(sources, targets):
+        text = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", s.lower())
+        for p in patterns:
+            try:
+                d = datetime.datetime.strptime(text, p).date()
+            except ValueError:
+                continue
+            if "%y" in p:                    # dates()' pivot: 50-99 -> 19yy, 00-49 -> 20yy
+                d = d.replace(year=(1900 if d.year % 100 >= 50 else 2000) + d.year % 100)
+            assert d.isoformat() == t, (s, t, p)
+            parsed += 1
+            break
+    assert parsed > 500
+
+
+def _date_shape(s):
+    """A format's signature: letter runs -> 'a', digit runs -> '9'."""
+    return re.sub(r"\d+", "9", re.sub(r"[A-Za-z]+", "a", s))
+
+
+def test_dates_format_and_case_variety():
+    sources, _ = datasets.dates(1000, seed=4)
+    shapes = {_date_shape(s) for s in sources}
+    assert len(shapes) >= 8, shapes
+    lettered = [s for s in sources if re.search("[A-Za-z]", s)]
+    assert any(s == s.lower() for s in lettered)
+    assert any(s == s.upper() for s in lettered)
+    assert any(s != s.lower() and s != s.upper() for s in lettered)
+    assert any("/" in s for s in sources) and any("." in s for s in sources)
+    assert any(re.search(r"\d(st|nd|rd|th)\b", s.lower()) for s in sources)
+
+
+def test_dates_seeding():
+    a = datasets.dates(200, seed=5)
+    assert a == datasets.dates(200, seed=5)
+    assert a == datasets.dates(200, seed=np.random.default_rng(5))
+    assert a != datasets.dates(200, seed=6)
+
+
+@pytest.mark.parametrize("kwargs, exc, words", [
+    (dict(n=0), ValueError, "n must be >= 1"),
+    (dict(n=2.0), TypeError, "n must be an int"),
+    (dict(n=2, seed="x"), TypeError, "seed"),
+])
+def test_dates_bad_arguments(kwargs, exc, words):
+    with pytest.raises(exc, match=words):
+        datasets.dates(**kwargs)
+
+
+# ------------------------------------------------------------------ seq2seq: tokenizer
+def test_char_tokenizer_vocab_and_ids():
+    tok = datasets.char_tokenizer(["2026-11-25", "1999-01-02"])
+    assert isinstance(tok, datasets.CharTokenizer)
+    assert tok.vocab == ["<pad>", "<sos>", "<eos>", "-", "0", "1", "2", "5", "6", "9"]
+    assert (tok.pad_id, tok.sos_id, tok.eos_id) == (0, 1, 2)
+    assert len(tok) == 10
+    assert tok.encode("2025") == [6, 4, 6, 7]
+    assert tok.encode("") == []
+    assert tok.decode([1, 6, 4, 6, 7, 2, 0, 0]) == "2025"
+    assert tok.decode(np.array([6, 4], dtype=np.int32)) == "20"
+    assert tok.decode([]) == ""
+    assert datasets.char_tokenizer("abca").vocab[3:] == ["a", "b", "c"]   # a single str
+
+
+def test_char_tokenizer_round_trip_on_dates():
+    sources, targets = datasets.dates(500, seed=7)
+    src_tok, tgt_tok = datasets.char_tokenizer(sources), datasets.char_tokenizer(targets)
+    for s, t in zip(sources, targets):
+        ids = src_tok.encode(s)
+        assert all(type(i) is int and i >= 3 for i in ids)
+        assert src_tok.decode(ids) == s
+        assert tgt_tok.decode([tgt_tok.sos_id] + tgt_tok.encode(t) + [tgt_tok.eos_id]) == t
+    assert len(tgt_tok) == 3 + 11                          # specials + digits + '-'
+    assert src_tok.vocab[3:] == sorted(set("".join(sources)))
+
+
+def test_char_tokenizer_custom_specials():
+    tok = datasets.char_tokenizer(["ab"], specials=("PAD", "BOS", "EOS", "UNK"))
+    assert tok.vocab == ["PAD", "BOS", "EOS", "UNK", "a", "b"]
+    assert (tok.pad_id, tok.sos_id, tok.eos_id) == (0, 1, 2)
+    assert tok.encode("ba") == [5, 4]
+    assert tok.decode([3, 4, 2]) == "a"
+
+
+def test_char_tokenizer_errors():
+    tok = datasets.char_tokenizer(["abc"])
+    with pytest.raises(ValueError, match="character 'z'"):
+        tok.encode("abz")
+    with pytest.raises(TypeError, match="text must be a str"):
+        tok.encode(["a"])
+    with pytest.raises(ValueError, match="ids must be in \\[0, 6\\)"):
+        tok.decode([0, 6])
+    with pytest.raises(ValueError, match="ids must be in"):
+        tok.decode([-1])
+    with pytest.raises(TypeError, match="ids must be integers"):
+        tok.decode([1.0])
+    with pytest.raises(TypeError, match="texts must hold str"):
+        datasets.char_tokenizer(["ab", 3])
+    with pytest.raises(TypeError, match="texts must be a str or an iterable"):
+        datasets.char_tokenizer(5)
+    with pytest.raises(ValueError, match="at least 3"):
+        datasets.char_tokenizer(["ab"], specials=("<pad>", "<eos>"))
+    with pytest.raises(ValueError, match="distinct"):
+        datasets.char_tokenizer(["ab"], specials=("<pad>", "<pad>", "<eos>"))
+    with pytest.raises(ValueError, match="must not be characters"):
+        datasets.char_tokenizer(["a_b"], specials=("_", "<sos>", "<eos>"))
+    with pytest.raises(TypeError, match="specials"):
+        datasets.char_tokenizer(["ab"], specials="<pad>")
+
+
+# ------------------------------------------------------------------ seq2seq: reverse task
+def test_reverse_task_invariants():
+    sources, targets = datasets.reverse_task(2000, min_len=5, max_len=40, vocab_size=20, seed=0)
+    assert len(sources) == len(targets) == 2000
+    lengths = [len(s) for s in sources]
+    assert min(lengths) == 5 and max(lengths) == 40
+    flat = [i for s in sources for i in s]
+    assert all(type(i) is int for i in flat)
+    assert min(flat) == 3 and max(flat) == 19
+    for s, t in zip(sources, targets):
+        assert t == s[::-1]
+        assert t is not s
+
+
+@pytest.mark.parametrize("min_len, max_len, vocab_size", [(1, 1, 4), (3, 3, 5), (2, 9, 100)])
+def test_reverse_task_ranges(min_len, max_len, vocab_size):
+    sources, targets = datasets.reverse_task(300, min_len, max_len, vocab_size, seed=1)
+    assert all(min_len <= len(s) <= max_len for s in sources)
+    assert all(3 <= i < vocab_size for s in sources for i in s)
+    assert all(t == s[::-1] for s, t in zip(sources, targets))
+
+
+def test_reverse_task_seeding():
+    a = datasets.reverse_task(50, seed=2)
+    assert a == datasets.reverse_task(50, seed=2)
+    assert a == datasets.reverse_task(50, seed=np.random.default_rng(2))
+    assert a != datasets.reverse_task(50, seed=3)
+
+
+@pytest.mark.parametrize("kwargs, exc, words", [
+    (dict(n=0), ValueError, "n must be >= 1"),
+    (dict(n=3, min_len=0), ValueError, "min_len must be >= 1"),
+    (dict(n=3, min_len=10, max_len=5), ValueError, "min_len must be <= max_len"),
+    (dict(n=3, max_len=7.5), TypeError, "max_len must be an int"),
+    (dict(n=3, vocab_size=3), ValueError, "vocab_size must be >= 4"),
+    (dict(n=3, vocab_size=True), TypeError, "vocab_size must be an int"),
+    (dict(n=3, seed=-1), ValueError, "seed"),
+])
+def test_reverse_task_bad_arguments(kwargs, exc, words):
+    with pytest.raises(exc, match=words):
+        datasets.reverse_task(**kwargs)

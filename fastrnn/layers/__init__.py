@@ -1,4 +1,5 @@
 """Modules: recurrent layers and cells, and the building blocks around them."""
+from .attention import AdditiveAttention, DotAttention, GeneralAttention, SelfAttention
 from .cells import GRUCell, LSTMCell, RNNCell
 from .dropout import Dropout
 from .embedding import Embedding
@@ -8,4 +9,5 @@ from .recurrent import GRU, LSTM, RNN
 from .sequential import Sequential
 
 __all__ = ["Module", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Linear",
-           "Embedding", "Dropout", "Sequential"]
+           "Embedding", "Dropout", "Sequential", "DotAttention", "GeneralAttention",
+           "AdditiveAttention", "SelfAttention"]

@@ -5,6 +5,8 @@
 * :class:`SequenceTagger` -- many-to-many, aligned (e.g. named entities).
 * :class:`SequenceRegressor` -- time-series forecasting, one or many steps ahead.
 * :class:`LanguageModel` -- next-token prediction and one-to-many generation.
+* :class:`Seq2Seq` -- encoder-decoder (many-to-many, unaligned) with attention,
+  greedy and beam-search decoding.
 
 Each is a module (parameters, grads, state dicts) and saves with ``fr.save``.
 """
@@ -12,9 +14,11 @@ from ..io import register_module
 from .classifier import SequenceClassifier
 from .language_model import LanguageModel
 from .regressor import SequenceRegressor
+from .seq2seq import Seq2Seq
 from .tagger import SequenceTagger
 
-for _cls in (SequenceClassifier, SequenceTagger, SequenceRegressor, LanguageModel):
+for _cls in (SequenceClassifier, SequenceTagger, SequenceRegressor, LanguageModel, Seq2Seq):
     register_module(_cls)
 
-__all__ = ["SequenceClassifier", "SequenceTagger", "SequenceRegressor", "LanguageModel"]
+__all__ = ["SequenceClassifier", "SequenceTagger", "SequenceRegressor", "LanguageModel",
+           "Seq2Seq"]

@@ -14,10 +14,10 @@ import numpy as np
 from .._validation import as_array, as_lengths, check_bools, positive_int
 from ..layers.dropout import Dropout
 from ..layers.embedding import Embedding, as_ids
-from ..layers.module import Module, make_rng, one_shot
+from ..layers.module import make_rng, one_shot
 from ..layers.recurrent import GRU, LSTM, RNN
 from ..losses import cross_entropy
-from . import _fit
+from ._fit import TrainableModel
 from ._data import feature_sequences, pad_time_major, token_sequences, valid_mask
 from ._pooling import pool
 
@@ -46,7 +46,7 @@ def child_seeds(seed, n):
     return [int(s) for s in rng.integers(0, 2**63 - 1, size=n)]
 
 
-class SequenceModel(Module):
+class SequenceModel(TrainableModel):
     """Input encoder + stacked recurrent layer + dropout (no head).
 
     Exactly one of ``vocab_size`` (token-id input through an ``Embedding``
@@ -235,64 +235,3 @@ class SequenceModel(Module):
             backprop(dpred)
 
         return pred, checked
-
-    # ------------------------------------------------------------- training
-    def fit(self, X, y=None, epochs=10, batch_size=32, lr=1e-3, optimizer="adam", clip=5.0,
-            validation=None, early_stopping=None, shuffle=True, progress=True, seed=None):
-        """Train on ``(X, y)``; returns the history.
-
-        Parameters
-        ----------
-        X, y
-            Training sequences and targets (see the model's class docstring).
-        epochs : int
-            Passes over the data (fewer with ``early_stopping``).
-        batch_size : int
-            Sequences per step.  Batches group sequences of similar length
-            (shuffled within pools of 32 batches, and in order), so little
-            time goes to padding; padding is masked out everywhere.
-        lr : float
-            Learning rate of a named ``optimizer``.
-        optimizer : {"adam", "adamw", "sgd", "rmsprop"} or fr.optim optimizer
-            An optimizer instance is used as given (its own ``lr``), and
-            keeps its state across ``fit`` calls.
-        clip : float or None
-            Clip the global gradient norm to this (``fr.optim.clip_grad_norm``)
-            before each step; a step whose gradient is not finite is skipped
-            (with a ``RuntimeWarning``).
-        validation : None, (X_val, y_val) or float
-            Held-out data evaluated after every epoch, or the fraction of
-            ``X`` to hold out at random.
-        early_stopping : int or None
-            Stop after this many epochs without improvement of the validation
-            loss (the training loss without validation data) and restore the
-            best epoch's weights.
-        shuffle : bool
-            Shuffle the batches every epoch.
-        progress : bool
-            Show a tqdm progress bar per epoch (on stderr).
-        seed : None, int or numpy Generator
-            Shuffling and the validation split.
-
-        Returns
-        -------
-        dict
-            ``{"loss": [...], <metric>: [...], "val_loss": [...], ...,
-            "time": [...]}``, one entry per epoch run.
-        """
-        check_bools(shuffle=shuffle, progress=progress)
-        return _fit.fit(self, self._dataset(X, y), epochs=epochs, batch_size=batch_size, lr=lr,
-                        optimizer=optimizer, clip=clip, validation=validation,
-                        early_stopping=early_stopping, shuffle=shuffle, progress=progress,
-                        seed=seed)
-
-    def evaluate(self, X, y=None, batch_size=256):
-        """Mean loss and metrics on ``(X, y)`` (inference mode): a dict."""
-        return _fit.evaluate(self, self._dataset(X, y), positive_int(batch_size, "batch_size"))
-
-    def _predictions(self, data, batch_size):
-        return _fit.predictions(self, data, positive_int(batch_size, "batch_size"))
-
-    def __repr__(self):
-        config = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({config})"

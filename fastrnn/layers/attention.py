@@ -1,0 +1,668 @@
+"""Attention blocks: ``fr.DotAttention``, ``fr.GeneralAttention``,
+``fr.AdditiveAttention`` (a query attends over keys / values) and
+``fr.SelfAttention`` (multi-head, PyTorch's ``nn.MultiheadAttention`` math).
+
+Every block computes scores, a masked softmax over the key axis and a
+weighted sum of the values; the softmax and its backward are shared here by
+all four classes (:func:`masked_softmax`, :func:`softmax_backward`).
+
+Shapes (``B`` batch, ``Tq`` query steps, ``Tk`` key steps)::
+
+    query (B, Hq) or (B, Tq, Hq)    keys (B, Tk, Hk)    values (B, Tk, Hv)
+    mask  (B, Tk) or (B, Tq, Tk), bool, True = may attend
+    context (B, Hv) or (B, Tq, Hv)  weights (B, Tk) or (B, Tq, Tk)
+
+A batch of queries costs one batched matmul per product (``np.matmul`` over
+the batch axis), never a Python loop over steps or rows.
+
+Decoding hooks (advanced)
+-------------------------
+The key side of a score does not depend on the query, so a decoder that
+attends over the same source at every step computes it once:
+``proj = attn.project_keys(keys)``, then ``attn.attend(query, proj, values,
+mask)`` per step.  In training, ``project_keys_train`` / ``attend_train``
+return backprop closures; a decoder sums the ``dproj`` of its steps and
+calls the projection's backprop once.  ``forward_train`` is exactly that
+composition with one step.
+"""
+import math
+
+import numpy as np
+
+from .._runtime import blas_threads
+from .._validation import as_array, check_bools, positive_int
+from .linear import Linear
+from .module import Module, make_rng, one_shot
+
+
+# ------------------------------------------------------ the shared softmax
+def masked_softmax(scores, mask=None):
+    """Softmax over the last axis, masked positions exactly 0.
+
+    Parameters
+    ----------
+    scores : ndarray (..., Tk)
+        Float scores (not modified).
+    mask : ndarray of bool, optional
+        Broadcastable to ``scores``; True = may attend.  Every row must hold
+        at least one True (see :func:`check_mask_rows`): a row with none has
+        no distribution, and this function would return NaN for it.
+
+    Returns
+    -------
+    ndarray
+        Same shape and dtype as ``scores``; each row sums to 1.
+    """
+    if mask is not None:
+        # -inf, not a large negative number: exp(-inf - max) is exactly 0,
+        # so masked positions get exactly zero weight whatever the scores.
+        scores = np.where(mask, scores, -np.inf)
+    # Subtracting the row maximum keeps exp() in range for any finite score
+    # (1e4 included); the maximum is over unmasked positions only.
+    w = scores - scores.max(axis=-1, keepdims=True)
+    np.exp(w, out=w)
+    w /= w.sum(axis=-1, keepdims=True)
+    return w
+
+
+def softmax_backward(weights, dweights):
+    """Gradient of the scores from that of ``weights = masked_softmax(scores)``.
+
+    ``dS = W * (dW - sum(dW * W))`` over the last axis; masked positions
+    (``W == 0``) get exactly 0.
+    """
+    dscores = dweights * weights
+    dscores -= weights * dscores.sum(axis=-1, keepdims=True)
+    return dscores
+
+
+def check_mask_rows(mask, name="mask"):
+    """Raise ``ValueError`` if a row of ``mask`` (last axis) has no True.
+
+    ``mask`` is (B, Tk) or (B, Tq, Tk); the message names the first empty row.
+    A row with nothing to attend to has no softmax; it is refused rather than
+    turned into NaN or a silent uniform distribution.
+    """
+    ok = mask.any(axis=-1)
+    if not ok.all():
+        idx = [int(i) for i in np.argwhere(~ok)[0]]
+        where = f"batch row {idx[0]}" + (f", query {idx[1]}" if len(idx) > 1 else "")
+        raise ValueError(f"{name} leaves {where} with no position to attend to (mask "
+                         f"shape {mask.shape}; True = may attend, every query needs at "
+                         f"least one True)")
+
+
+def as_mask(mask, shapes, name="mask"):
+    """A bool array from ``mask`` (bool, or integers 0 / 1) of one of ``shapes``."""
+    try:
+        m = np.asarray(mask)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a bool array, got {type(mask).__name__} ({exc})") from exc
+    if m.dtype.kind in "iu":
+        if m.size and not np.isin(m, (0, 1)).all():
+            raise ValueError(f"{name} must be bool (or integers 0 / 1), got integers in "
+                             f"[{m.min()}, {m.max()}]")
+        m = m.astype(bool)
+    elif m.dtype.kind != "b":
+        raise TypeError(f"{name} must be a bool array (True = may attend), got dtype {m.dtype}")
+    if m.shape not in shapes:
+        expected = " or ".join(str(s) for s in shapes)
+        raise ValueError(f"{name} must have shape {expected}, got {m.shape}")
+    return m
+
+
+def _grad_array(value, name, shape, dtype):
+    """An incoming gradient: ``value`` cast to ``dtype`` with shape ``shape``."""
+    arr = as_array(value, name, dtype)
+    if arr.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
+    return arr
+
+
+def _t(a):
+    """Swap the last two axes (a batched transpose, no copy)."""
+    return a.swapaxes(-1, -2)
+
+
+def _tmul(a, b):
+    """``a^T @ b`` over the leading axes: (..., K, M), (..., K, N) -> (..., M, N)."""
+    if a.shape[-2] == 1:
+        # K = 1 (a decoder's single query step) is an outer product, which
+        # np.matmul runs about 5x slower than this broadcast multiply.
+        return _t(a) * b
+    return _t(a) @ b
+
+
+# ------------------------------------------------- query / keys attention
+class _Attention(Module):
+    """What the three scoring blocks share: validation, the decoding hooks,
+    the softmax, the context and their backward.
+
+    A subclass defines the key side (``_project`` / ``_project_grad``, the
+    identity here) and the width of its output (``_proj_width``); the score
+    is ``scale * q . proj`` unless the subclass overrides ``_score`` /
+    ``_score_grad`` (additive attention does).
+    """
+
+    query_size = None  # None: any width (dot attention: the keys')
+    key_size = None
+
+    # ------------------------------------------------- subclass hooks
+    def _proj_width(self, hq):
+        """Last axis of ``project_keys``'s output, for queries of width ``hq``."""
+        return hq
+
+    def _project(self, keys):
+        return keys
+
+    def _project_grad(self, keys, dproj):
+        return dproj.copy()  # a new array: callers add the value path into it
+
+    def _scale(self, proj):
+        return 1.0
+
+    def _score(self, q, proj):
+        """Scores (B, Tq, Tk) of ``q`` (B, Tq, Hq) and what their backward needs."""
+        scores = q @ _t(proj)
+        scale = self._scale(proj)
+        if scale != 1.0:
+            scores *= scale
+        return scores, None
+
+    def _score_grad(self, q, proj, cache, dscores):
+        """``(dq, dproj)`` from ``dscores``; parameter gradients accumulate."""
+        scale = self._scale(proj)
+        if scale != 1.0:
+            dscores = dscores * scale
+        return dscores @ proj, _tmul(dscores, q)
+
+    # ----------------------------------------------------- validation
+    def _check_query(self, query):
+        q = as_array(query, "query", self.dtype)
+        if q.ndim not in (2, 3):
+            raise ValueError(f"query must have shape (B, Hq) or (B, Tq, Hq), got {q.shape}")
+        if self.query_size is not None and q.shape[-1] != self.query_size:
+            raise ValueError(f"query must have query_size {self.query_size} in its last axis, "
+                             f"got shape {q.shape}")
+        return q
+
+    def _check_keys(self, keys, name="keys", batch=None, width=None, why=""):
+        k = as_array(keys, name, self.dtype)
+        if k.ndim != 3 or (width is not None and k.shape[2] != width):
+            expected = f"(B, Tk, {'H' if width is None else width})"
+            raise ValueError(f"{name} must have shape {expected}{why}, got {k.shape}")
+        if batch is not None and k.shape[0] != batch:
+            raise ValueError(f"{name} must have the query's batch size {batch} in its first "
+                             f"axis, got shape {k.shape}")
+        if k.shape[1] == 0:
+            raise ValueError(f"{name} must have at least one step (Tk >= 1), got shape {k.shape}")
+        return k
+
+    def _check_rest(self, q, k, values, mask):
+        """``values`` (or None) and ``mask`` (or None, else bool (B, 1 | Tq, Tk))
+        against the checked query ``q`` and keys ``k``."""
+        B, Tk = k.shape[:2]
+        v = None
+        if values is not None:
+            v = as_array(values, "values", self.dtype)
+            if v.ndim != 3 or v.shape[:2] != (B, Tk):
+                raise ValueError(f"values must have shape ({B}, {Tk}, Hv) (the keys' batch and "
+                                 f"steps), got {v.shape}")
+        m = None
+        if mask is not None:
+            shapes = [(B, Tk)] + ([(B, q.shape[1], Tk)] if q.ndim == 3 else [])
+            m = as_mask(mask, shapes)
+            check_mask_rows(m)
+            if m.ndim == 2:
+                m = m[:, None, :]  # a (B, Tk) mask applies to every query step
+        return v, m
+
+    def _check_call(self, query, keys, values, mask):
+        q = self._check_query(query)
+        if self.query_size is None:  # dot attention: q . k needs Hq == Hk
+            k = self._check_keys(keys, "keys", q.shape[0], q.shape[-1],
+                                 " (dot attention needs the query's size)")
+        else:
+            k = self._check_keys(keys, "keys", q.shape[0], self.key_size)
+        v, m = self._check_rest(q, k, values, mask)
+        return q, k, v, m
+
+    def _check_attend(self, query, proj, values, mask):
+        q = self._check_query(query)
+        p = self._check_keys(proj, "proj", q.shape[0], self._proj_width(q.shape[-1]),
+                             " (from project_keys)")
+        if values is None:
+            raise TypeError("values is required by attend (pass the keys to attend over them)")
+        v, m = self._check_rest(q, p, values, mask)
+        return q, p, v, m
+
+    # --------------------------------------------------------- the math
+    def _attend(self, q, proj, values, mask):
+        """Checked arrays in; ``(context, weights, cache)`` out, 2-D when ``q`` is."""
+        q3 = q if q.ndim == 3 else q[:, None, :]  # one code path: a 2-D query is Tq = 1
+        scores, cache = self._score(q3, proj)
+        weights = masked_softmax(scores, mask)
+        context = weights @ values
+        if q.ndim == 2:
+            return context[:, 0], weights[:, 0], cache
+        return context, weights, cache
+
+    def _attend_grad(self, q, proj, values, context, weights, cache, dcontext, dweights):
+        """``(dquery, dproj, dvalues)`` of :meth:`_attend`'s outputs."""
+        dc = (np.zeros_like(context) if dcontext is None
+              else _grad_array(dcontext, "dcontext", context.shape, self.dtype))
+        dw = (None if dweights is None
+              else _grad_array(dweights, "dweights", weights.shape, self.dtype))
+        flat = q.ndim == 2
+        if flat:
+            q, weights, dc = q[:, None], weights[:, None], dc[:, None]
+            dw = None if dw is None else dw[:, None]
+        dvalues = _tmul(weights, dc)
+        dweights = dc @ _t(values)
+        if dw is not None:
+            dweights += dw
+        dq, dproj = self._score_grad(q, proj, cache, softmax_backward(weights, dweights))
+        return (dq[:, 0] if flat else dq), dproj, dvalues
+
+    # ------------------------------------------------------ the protocol
+    def __call__(self, query, keys, values=None, mask=None):
+        """Attend: ``(context, weights)``.
+
+        Parameters
+        ----------
+        query : array (B, Hq) or (B, Tq, Hq)
+        keys : array (B, Tk, Hk)
+        values : array (B, Tk, Hv), optional
+            Default: the keys.
+        mask : bool array (B, Tk) or (B, Tq, Tk), optional
+            True = may attend; a (B, Tk) mask applies to every query step.
+            Every query must be allowed at least one step.
+
+        Returns
+        -------
+        context : ndarray (B, Hv) or (B, Tq, Hv)
+        weights : ndarray (B, Tk) or (B, Tq, Tk)
+            Rows sum to 1; masked positions are exactly 0.
+
+        Raises
+        ------
+        ValueError
+            Bad shapes (the message names the argument), or a mask row with
+            no True.
+        TypeError
+            Non-numeric inputs or a non-bool mask.
+        """
+        q, k, v, m = self._check_call(query, keys, values, mask)
+        with blas_threads(1):
+            context, weights, _ = self._attend(q, self._project(k), k if v is None else v, m)
+        return context, weights
+
+    def forward_train(self, query, keys, values=None, mask=None):
+        """``((context, weights), backprop)``; arguments as :meth:`__call__`.
+
+        ``backprop(dcontext, dweights=None)`` returns ``(dquery, dkeys,
+        dvalues)``: ``dvalues`` is None when ``values`` was defaulted, and
+        ``dkeys`` then includes the gradient through the values.  ``dcontext``
+        None means zeros.  Parameter gradients accumulate into ``grads``.
+        """
+        q, k, v, m = self._check_call(query, keys, values, mask)
+        vals = k if v is None else v
+        with blas_threads(1):
+            proj = self._project(k)
+            context, weights, cache = self._attend(q, proj, vals, m)
+
+        def backprop(dcontext, dweights=None):
+            with blas_threads(1):
+                dq, dproj, dv = self._attend_grad(q, proj, vals, context, weights, cache,
+                                                  dcontext, dweights)
+                dk = self._project_grad(k, dproj)
+            if v is None:
+                dk += dv
+                dv = None
+            return dq, dk, dv
+
+        return (context, weights), one_shot(backprop)
+
+    # ------------------------------------------- decoding hooks (advanced)
+    def project_keys(self, keys):
+        """The key side of the score, computed once per source (advanced).
+
+        Parameters
+        ----------
+        keys : array (B, Tk, Hk)
+
+        Returns
+        -------
+        proj : ndarray (B, Tk, P)
+            What :meth:`attend` takes: the keys themselves (dot attention),
+            ``keys @ weight.T`` (general, P = query_size) or
+            ``keys @ key_weight.T`` (additive, P = attn_size).
+        """
+        k = self._check_keys(keys, "keys", width=self.key_size)
+        with blas_threads(1):
+            return self._project(k)
+
+    def project_keys_train(self, keys):
+        """:meth:`project_keys` for training: ``(proj, backprop)``.
+
+        ``backprop(dproj)`` returns ``dkeys`` (B, Tk, Hk), a new array, and
+        adds the key side's parameter gradients into ``grads``.  A decoder
+        sums the ``dproj`` of its :meth:`attend_train` steps and calls it once.
+        """
+        k = self._check_keys(keys, "keys", width=self.key_size)
+        with blas_threads(1):
+            proj = self._project(k)
+
+        def backprop(dproj):
+            d = _grad_array(dproj, "dproj", proj.shape, self.dtype)
+            with blas_threads(1):
+                return self._project_grad(k, d)
+
+        return proj, one_shot(backprop)
+
+    def attend(self, query, proj, values, mask=None):
+        """Attend with keys projected by :meth:`project_keys` (advanced).
+
+        Parameters
+        ----------
+        query : array (B, Hq) or (B, Tq, Hq)
+        proj : array (B, Tk, P)
+            ``project_keys(keys)``.
+        values : array (B, Tk, Hv)
+            Required (pass the keys to attend over them).
+        mask : bool array (B, Tk) or (B, Tq, Tk), optional
+            True = may attend.
+
+        Returns
+        -------
+        context : ndarray (B, Hv) or (B, Tq, Hv)
+        weights : ndarray (B, Tk) or (B, Tq, Tk)
+        """
+        q, p, v, m = self._check_attend(query, proj, values, mask)
+        with blas_threads(1):
+            context, weights, _ = self._attend(q, p, v, m)
+        return context, weights
+
+    def attend_train(self, query, proj, values, mask=None):
+        """:meth:`attend` for training: ``((context, weights), backprop)``.
+
+        ``backprop(dcontext, dweights=None)`` returns ``(dquery, dproj,
+        dvalues)`` (None means zeros) and adds the query side's parameter
+        gradients into ``grads``; ``dproj`` goes to the backprop of
+        :meth:`project_keys_train`, summed over steps.
+        """
+        q, p, v, m = self._check_attend(query, proj, values, mask)
+        with blas_threads(1):
+            context, weights, cache = self._attend(q, p, v, m)
+
+        def backprop(dcontext, dweights=None):
+            with blas_threads(1):
+                return self._attend_grad(q, p, v, context, weights, cache, dcontext, dweights)
+
+        return (context, weights), one_shot(backprop)
+
+
+class DotAttention(_Attention):
+    """Luong dot attention, ``score = q . k``, or with ``scaled=True`` the
+    scaled dot product ``q . k / sqrt(H)`` (Vaswani et al. 2017).
+
+    Query and keys have the same size H.  No parameters; ``project_keys``
+    returns the keys.
+
+    Parameters
+    ----------
+    scaled : bool
+    dtype : {"float32", "float64"}
+        Inputs of another precision are cast to it.
+    """
+
+    _config_keys = ("scaled", "dtype")
+
+    def __init__(self, scaled=False, dtype="float32"):
+        super().__init__(dtype)
+        check_bools(scaled=scaled)
+        self.scaled = bool(scaled)
+
+    def _scale(self, proj):
+        return 1.0 / math.sqrt(proj.shape[2]) if self.scaled else 1.0
+
+
+class GeneralAttention(_Attention):
+    """Luong general (multiplicative) attention, ``score = q^T W k``.
+
+    Parameters
+    ----------
+    query_size, key_size : int
+    dtype : {"float32", "float64"}
+    seed : None, int or numpy Generator
+
+    Notes
+    -----
+    ``weight`` has shape (query_size, key_size), initialised like a
+    ``Linear(key_size, query_size)``: U(-1/sqrt(key_size), +).  The key side
+    ``project_keys(keys) = keys @ weight.T`` makes the score ``q . proj``.
+    """
+
+    _config_keys = ("query_size", "key_size", "dtype")
+
+    def __init__(self, query_size, key_size, dtype="float32", seed=None):
+        super().__init__(dtype)
+        self.query_size = positive_int(query_size, "query_size")
+        self.key_size = positive_int(key_size, "key_size")
+        bound = 1.0 / math.sqrt(self.key_size)
+        self._add_parameter("weight", make_rng(seed).uniform(
+            -bound, bound, (self.query_size, self.key_size)))
+
+    def _proj_width(self, hq):
+        return self.query_size
+
+    def _project(self, keys):
+        return keys @ self._params["weight"].T
+
+    def _project_grad(self, keys, dproj):
+        W = self._params["weight"]
+        self._grads["weight"] += dproj.reshape(-1, W.shape[0]).T @ keys.reshape(-1, W.shape[1])
+        return dproj @ W
+
+
+class AdditiveAttention(_Attention):
+    """Bahdanau (additive) attention,
+    ``score = v . tanh(query_weight @ q + bias + key_weight @ k)``.
+
+    Parameters
+    ----------
+    query_size, key_size, attn_size : int
+    dtype : {"float32", "float64"}
+    seed : None, int or numpy Generator
+
+    Notes
+    -----
+    Parameters: ``query_weight`` (attn_size, query_size), ``key_weight``
+    (attn_size, key_size), ``bias`` (attn_size,) and ``v`` (attn_size,).  One
+    bias, on the query side: a second one on the key side would only add to
+    it.  Initialisation as ``Linear``: the weights and the bias
+    U(-1/sqrt(fan_in), +) with fan_in the query / key size, and ``v``
+    U(-1/sqrt(attn_size), +).
+
+    The scores need a (B, Tq, Tk, attn_size) intermediate, the cost of
+    Bahdanau attention over a batch of queries.
+    """
+
+    _config_keys = ("query_size", "key_size", "attn_size", "dtype")
+
+    def __init__(self, query_size, key_size, attn_size, dtype="float32", seed=None):
+        super().__init__(dtype)
+        self.query_size = positive_int(query_size, "query_size")
+        self.key_size = positive_int(key_size, "key_size")
+        self.attn_size = positive_int(attn_size, "attn_size")
+        rng = make_rng(seed)
+        A, bq, bk = self.attn_size, 1.0 / math.sqrt(self.query_size), 1.0 / math.sqrt(self.key_size)
+        self._add_parameter("query_weight", rng.uniform(-bq, bq, (A, self.query_size)))
+        self._add_parameter("key_weight", rng.uniform(-bk, bk, (A, self.key_size)))
+        self._add_parameter("bias", rng.uniform(-bq, bq, A))
+        bv = 1.0 / math.sqrt(A)
+        self._add_parameter("v", rng.uniform(-bv, bv, A))
+
+    def _proj_width(self, hq):
+        return self.attn_size
+
+    def _project(self, keys):
+        return keys @ self._params["key_weight"].T
+
+    def _project_grad(self, keys, dproj):
+        W = self._params["key_weight"]
+        self._grads["key_weight"] += dproj.reshape(-1, self.attn_size).T @ keys.reshape(
+            -1, self.key_size)
+        return dproj @ W
+
+    def _score(self, q, proj):
+        p = self._params
+        qp = q @ p["query_weight"].T
+        qp += p["bias"]
+        # (B, Tq, 1, A) + (B, 1, Tk, A): every query step against every key step
+        hidden = np.tanh(qp[:, :, None, :] + proj[:, None, :, :])
+        return hidden @ p["v"], hidden
+
+    def _score_grad(self, q, proj, hidden, dscores):
+        p, g, A = self._params, self._grads, self.attn_size
+        g["v"] += dscores.reshape(-1) @ hidden.reshape(-1, A)
+        dhidden = hidden * hidden  # tanh' = 1 - tanh^2, built in place
+        np.subtract(1.0, dhidden, out=dhidden)
+        dhidden *= dscores[..., None]
+        dhidden *= p["v"]
+        dqp = dhidden.sum(axis=2)      # (B, Tq, A)
+        dproj = dhidden.sum(axis=1)    # (B, Tk, A)
+        dqp2 = dqp.reshape(-1, A)
+        g["query_weight"] += dqp2.T @ q.reshape(-1, self.query_size)
+        g["bias"] += dqp2.sum(axis=0)
+        return dqp @ p["query_weight"], dproj
+
+
+# ------------------------------------------------------------ self-attention
+class SelfAttention(Module):
+    """Multi-head self-attention with PyTorch's ``nn.MultiheadAttention``
+    math, names and layout (``batch_first=True``, no dropout):
+    ``q, k, v = x @ in_proj_weight.T + in_proj_bias`` split in thirds, each
+    split into ``num_heads`` heads of size ``d = embed_size / num_heads``,
+    ``softmax(q k^T / sqrt(d)) v`` per head, the heads concatenated, then
+    ``out_proj`` (a :class:`Linear`).
+
+    Parameters
+    ----------
+    embed_size : int
+    num_heads : int
+        Divides ``embed_size``.
+    dtype : {"float32", "float64"}
+    seed : None, int or numpy Generator
+
+    Notes
+    -----
+    Parameters ``in_proj_weight`` (3E, E), ``in_proj_bias`` (3E,),
+    ``out_proj.weight`` (E, E), ``out_proj.bias`` (E,), so that
+    ``sa.load_state_dict({k: v.detach().numpy() for k, v in
+    mha.state_dict().items()})`` loads a ``torch.nn.MultiheadAttention``.
+    Initialisation as PyTorch's: ``in_proj_weight`` Xavier-uniform,
+    ``out_proj.weight`` as ``Linear`` (U(-1/sqrt(E), +)), both biases zero.
+    """
+
+    _config_keys = ("embed_size", "num_heads", "dtype")
+
+    def __init__(self, embed_size, num_heads=1, dtype="float32", seed=None):
+        super().__init__(dtype)
+        E = self.embed_size = positive_int(embed_size, "embed_size")
+        self.num_heads = positive_int(num_heads, "num_heads")
+        if E % self.num_heads:
+            raise ValueError(f"num_heads must divide embed_size {E}, got {self.num_heads}")
+        rng = make_rng(seed)
+        bound = math.sqrt(6.0 / (E + 3 * E))  # Xavier over the (3E, E) matrix, as PyTorch
+        self._add_parameter("in_proj_weight", rng.uniform(-bound, bound, (3 * E, E)))
+        self._add_parameter("in_proj_bias", np.zeros(3 * E))
+        self.out_proj = self._add_module("out_proj", Linear(E, E, dtype=self.dtype, seed=rng))
+        self.out_proj.parameters()["bias"].fill(0)
+
+    def _check(self, x, mask, causal):
+        """``x`` (B, T, E) and the combined mask, bool (B | 1, 1 | T, T) or None."""
+        x = as_array(x, "x", self.dtype)
+        if x.ndim != 3 or x.shape[2] != self.embed_size:
+            raise ValueError(f"x must have shape (B, T, {self.embed_size}) (batch first), "
+                             f"got {x.shape}")
+        check_bools(causal=causal)
+        B, T, _ = x.shape
+        m = None
+        if mask is not None:
+            m = as_mask(mask, [(B, T), (B, T, T)])
+            if m.ndim == 2:
+                m = m[:, None, :]  # key padding: the same for every query
+        if causal:
+            tril = np.tri(T, dtype=bool)[None]  # position t attends to <= t
+            m = tril if m is None else m & tril
+        if m is not None:
+            check_mask_rows(m if m.shape[1] == T else m[:, 0])
+        return x, m
+
+    def _forward(self, x, mask):
+        """``(concatenated heads (B, T, E), cache)``."""
+        B, T, E = x.shape
+        h = self.num_heads
+        d = E // h
+        qkv = x.reshape(-1, E) @ self._params["in_proj_weight"].T
+        qkv += self._params["in_proj_bias"]
+        # (B, T, 3, h, d) -> (3, B, h, T, d): one batched matmul over (B, h)
+        q, k, v = qkv.reshape(B, T, 3, h, d).transpose(2, 0, 3, 1, 4)
+        q = q * (1.0 / math.sqrt(d))  # PyTorch scales q before the product
+        weights = masked_softmax(q @ _t(k), None if mask is None else mask[:, None])
+        heads = (weights @ v).transpose(0, 2, 1, 3).reshape(B, T, E)
+        return heads, (q, k, v, weights)
+
+    def __call__(self, x, mask=None, causal=False):
+        """Self-attention of ``x`` (B, T, E) -> (B, T, E).
+
+        Parameters
+        ----------
+        x : array (B, T, E)
+        mask : bool array (B, T) or (B, T, T), optional
+            (B, T): key padding, True = a real token (padded keys are never
+            attended to; padded query positions still get an output).
+            (B, T, T): True where query t may attend to key s.
+        causal : bool
+            Position t attends only to positions <= t (combined with ``mask``).
+
+        Raises
+        ------
+        ValueError
+            Bad shapes, or a query left with no key to attend to (say a
+            sequence with no real token, or a causal mask over left padding).
+        """
+        x, m = self._check(x, mask, causal)
+        with blas_threads(1):
+            heads, _ = self._forward(x, m)
+            return self.out_proj(heads)
+
+    def forward_train(self, x, mask=None, causal=False):
+        """``(out, backprop)``; ``backprop(dout)`` returns ``dx`` and adds the
+        parameter gradients into ``grads``."""
+        x, m = self._check(x, mask, causal)
+        with blas_threads(1):
+            heads, (q, k, v, weights) = self._forward(x, m)
+            out, out_backprop = self.out_proj.forward_train(heads)
+
+        def backprop(dout):
+            dout = _grad_array(dout, "dout", out.shape, self.dtype)
+            B, T, E = x.shape
+            h = self.num_heads
+            d = E // h
+            with blas_threads(1):
+                dheads = out_backprop(dout).reshape(B, T, h, d).transpose(0, 2, 1, 3)
+                dqkv = np.empty((B, T, 3, h, d), dtype=self.dtype)
+                dscores = softmax_backward(weights, dheads @ _t(v))
+                dqkv[:, :, 0] = (dscores @ k).transpose(0, 2, 1, 3)
+                dqkv[:, :, 0] *= 1.0 / math.sqrt(d)
+                dqkv[:, :, 1] = _tmul(dscores, q).transpose(0, 2, 1, 3)  # q already scaled
+                dqkv[:, :, 2] = _tmul(weights, dheads).transpose(0, 2, 1, 3)
+                dqkv = dqkv.reshape(-1, 3 * E)
+                x2 = x.reshape(-1, E)
+                self._grads["in_proj_weight"] += dqkv.T @ x2
+                self._grads["in_proj_bias"] += dqkv.sum(axis=0)
+                return (dqkv @ self._params["in_proj_weight"]).reshape(B, T, E)
+
+        return out, one_shot(backprop)

@@ -1,0 +1,118 @@
+"""Greedy and beam-search decoding over any step function, batched.
+
+A decoder is described by ``step(tokens (N,), state) -> (logits (N, V),
+state, weights (N, Ts) or None)`` and ``select(state, rows) -> state``
+(reorder the state's batch rows).  Both searches run all sequences of the
+batch at once; beam search keeps ``beam_size`` rows per sequence.
+"""
+import numpy as np
+
+
+def _log_softmax(logits):
+    z = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def _until_eos(tokens, weights, eos_id):
+    """Tokens before the first EOS, and the weight rows that produced them."""
+    tokens = list(tokens)
+    n = tokens.index(eos_id) if eos_id in tokens else len(tokens)
+    return tokens[:n], None if weights is None else weights[:n]
+
+
+def greedy(step, state, batch, sos_id, eos_id, max_len):
+    """Most likely token at every step.  Returns ``(tokens, weights)``: per
+    sequence the token list (EOS excluded) and the ``(n, Ts)`` attention
+    rows of its tokens (None without attention)."""
+    tokens = np.full(batch, sos_id, dtype=np.intp)
+    made, attn = [], []
+    done = np.zeros(batch, dtype=bool)
+    for _ in range(max_len):
+        logits, state, weights = step(tokens, state)
+        tokens = logits.argmax(axis=1)
+        made.append(tokens)
+        attn.append(weights)
+        done |= tokens == eos_id
+        if done.all():
+            break
+    made = np.stack(made, axis=1)
+    attn = None if attn[0] is None else np.stack(attn, axis=1)
+    results = [_until_eos(made[b], None if attn is None else attn[b], eos_id)
+               for b in range(batch)]
+    return [r[0] for r in results], [r[1] for r in results]
+
+
+def beam_search(step, select, state, batch, beam_size, sos_id, eos_id, max_len,
+                length_penalty=1.0):
+    """Beam search with ``beam_size`` hypotheses per sequence.
+
+    ``state`` holds ``batch * beam_size`` rows (each sequence's row repeated
+    ``beam_size`` times, consecutively).  At each step the ``2 * beam_size``
+    best continuations of a sequence's beams are ranked; those among the
+    first ``beam_size`` that end in EOS become finished hypotheses, and the
+    best ``beam_size`` others live on.  A finished hypothesis scores
+    ``log p / length ** length_penalty`` (length counting its EOS; 0: no
+    normalisation, 1: per-token mean).  The search stops for good when no
+    live beam can still beat a sequence's best finished hypothesis (its
+    log-probability only falls, and its length is at most ``max_len``), or
+    after ``max_len`` steps, where a sequence without a finished hypothesis
+    takes its best live beam.  With ``beam_size == 1`` this is exactly
+    greedy decoding.
+
+    Returns ``(tokens, weights)`` as :func:`greedy`.
+    """
+    K = beam_size
+    N = batch * K
+    tokens = np.full(N, sos_id, dtype=np.intp)
+    scores = np.full((batch, K), -np.inf)
+    scores[:, 0] = 0.0                      # one live beam per sequence to start
+    history = np.empty((N, 0), dtype=np.intp)
+    attn_history = None
+    best = np.full(batch, -np.inf)          # best finished (normalised) score
+    best_tokens = [None] * batch
+    best_attn = [None] * batch
+    rows = np.arange(batch)[:, None]
+    for t in range(max_len):
+        logits, state, weights = step(tokens, state)
+        V = logits.shape[1]
+        cand = (scores[:, :, None] + _log_softmax(logits).reshape(batch, K, V)).reshape(batch, -1)
+        take = min(2 * K, cand.shape[1])
+        top = np.argpartition(-cand, take - 1, axis=1)[:, :take]
+        top = np.take_along_axis(top, np.argsort(-np.take_along_axis(cand, top, 1), axis=1,
+                                                 kind="stable"), 1)
+        top_scores = np.take_along_axis(cand, top, 1)
+        parent = top // V + rows * K            # rows of the state
+        token = top % V
+        if weights is not None:
+            attn_history = (weights[:, None] if attn_history is None else
+                            np.concatenate([attn_history, weights[:, None]], axis=1))
+
+        # Finished: EOS among the first K candidates.
+        ends = (token == eos_id) & (np.arange(take) < K) & np.isfinite(top_scores)
+        normalised = np.where(ends, top_scores / float(t + 1) ** length_penalty, -np.inf)
+        pick = normalised.argmax(axis=1)
+        better = normalised[np.arange(batch), pick] > best
+        for b in np.flatnonzero(better):
+            p = parent[b, pick[b]]
+            best[b] = normalised[b, pick[b]]
+            best_tokens[b] = history[p].tolist()
+            best_attn[b] = None if attn_history is None else attn_history[p, :t]
+
+        # Live on: the best K candidates that do not end in EOS.
+        order = np.argsort(token == eos_id, axis=1, kind="stable")[:, :K]
+        live_parent = np.take_along_axis(parent, order, 1).reshape(-1)
+        tokens = np.take_along_axis(token, order, 1).reshape(-1)
+        scores = np.take_along_axis(top_scores, order, 1)
+        history = np.concatenate([history[live_parent], tokens[:, None]], axis=1)
+        if attn_history is not None:
+            attn_history = attn_history[live_parent]
+        state = select(state, live_parent)
+        bound = scores.max(axis=1) / float(max_len) ** length_penalty
+        if np.all(best >= bound):
+            break
+    for b in range(batch):
+        if best_tokens[b] is None:  # nothing finished: the best live beam
+            r = b * K + int(scores[b].argmax())
+            best_tokens[b] = history[r].tolist()
+            best_attn[b] = None if attn_history is None else attn_history[r]
+    return best_tokens, best_attn
