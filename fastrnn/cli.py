@@ -1,7 +1,9 @@
-"""The ``fastrnn`` command: ``fastrnn bench`` (the side-by-side table) and
+"""The ``fastrnn`` command: ``fastrnn bench`` (the side-by-side table),
+``fastrnn demo dates|reverse`` (sequence-to-sequence demos) and
 ``fastrnn config`` (the build and runtime configuration)."""
 import argparse
 import json
+import os
 import platform
 import sys
 
@@ -34,8 +36,34 @@ def _parser():
     b.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     b.add_argument("--plot", metavar="PATH", help="also write a PNG bar chart (needs matplotlib)")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
+    d = sub.add_parser("demo", help="train a small seq2seq model on generated data and show it")
+    d.add_argument("name", choices=("dates", "reverse"),
+                   help="dates: human dates to ISO with attention; reverse: attention vs "
+                        "none as inputs grow")
+    d.add_argument("--epochs", type=int, default=None, help="training epochs (default: the demo's)")
+    d.add_argument("--n", type=int, default=None, help="training pairs (default: the demo's)")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--out", default=".", help="folder for the PNG plots")
+    d.add_argument("--no-plot", action="store_true", help="write no PNG")
+    d.add_argument("--no-progress", action="store_true", help="no progress bar")
     sub.add_parser("config", help="print the build and runtime configuration")
     return ap
+
+
+def _demo(args):
+    from . import demos
+
+    for name in ("epochs", "n"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            print(f"fastrnn demo: --{name} must be >= 1, got {value}", file=sys.stderr)
+            return 2
+    if not args.no_plot:
+        os.makedirs(args.out, exist_ok=True)
+    sizes = {k: getattr(args, k) for k in ("epochs", "n") if getattr(args, k) is not None}
+    getattr(demos, args.name)(out=args.out, seed=args.seed, progress=not args.no_progress,
+                              plots=not args.no_plot, **sizes)
+    return 0
 
 
 def main(argv=None):
@@ -43,6 +71,8 @@ def main(argv=None):
     if args.command == "config":
         show_config()
         return 0
+    if args.command == "demo":
+        return _demo(args)
     cells = [c.strip() for c in args.cells.split(",") if c.strip()]
     bad = [c for c in cells if c not in benchmark.CELLS]
     if bad or not cells:
