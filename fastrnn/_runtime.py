@@ -74,12 +74,13 @@ def blas_threads(n):
     with _lock:
         if _state["blas_depth"] == 0:
             _state["blas_saved"] = [lib.get_num_threads() for lib in libs]
-            _state["blas_now"] = n
-        else:
-            _state["blas_now"] = min(n, _state["blas_now"])
+            _state["blas_now"] = None
+        now = n if _state["blas_now"] is None else min(n, _state["blas_now"])
+        if now != _state["blas_now"]:  # a nested block that changes nothing costs nothing
+            for lib in libs:
+                lib.set_num_threads(now)
+        _state["blas_now"] = now
         _state["blas_depth"] += 1
-        for lib in libs:
-            lib.set_num_threads(_state["blas_now"])
     try:
         yield
     finally:
@@ -88,6 +89,7 @@ def blas_threads(n):
             if _state["blas_depth"] == 0:
                 for lib, k in zip(libs, _state["blas_saved"]):
                     lib.set_num_threads(k)
+                _state["blas_now"] = None
 
 
 def show_config(file=None):

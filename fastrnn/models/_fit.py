@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 
 from .. import optim
+from .._runtime import blas_threads
 from .._validation import check_bools, positive_int
 from ..layers.module import Module, make_rng
 from ._data import length_batches
@@ -151,6 +152,14 @@ def fit(model, train, *, epochs, batch_size, lr, optimizer, clip, validation, ea
     train, val = _split_validation(model, train, validation, rng)
     opt = make_optimizer(optimizer, model, lr)
 
+    with blas_threads(1):  # once for the run: the blocks inside then cost nothing
+        return _epochs(model, train, val, opt, rng, epochs=epochs, batch_size=batch_size,
+                       clip=clip, early_stopping=early_stopping, shuffle=shuffle,
+                       progress=progress)
+
+
+def _epochs(model, train, val, opt, rng, *, epochs, batch_size, clip, early_stopping, shuffle,
+            progress):
     history = {}
     best_score, best_state, waited = math.inf, None, 0
     for epoch in range(1, epochs + 1):
