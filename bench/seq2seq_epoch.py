@@ -197,14 +197,7 @@ def _last_loss(history):
 
 
 def _n_params(model):
-    for name in ("num_parameters", "n_parameters"):
-        v = getattr(model, name, None)
-        if v is not None:
-            return v() if callable(v) else v
-    try:
-        return sum(int(np.size(p)) for p in model.parameters())
-    except Exception:  # noqa: BLE001 -- a count is only informative
-        return None
+    return sum(int(p.size) for p in model.parameters().values())
 
 
 # ---------------------------------------------------------------- the run
