@@ -23,6 +23,7 @@ from ._validation import positive_int, resolve_dtype
 __all__ = [
     "adding_problem", "sentiment", "sine_wave", "ar_process", "sliding_windows",
     "load_text", "available_texts", "char_vocab", "decode_chars",
+    "dates", "char_tokenizer", "CharTokenizer", "reverse_task",
 ]
 
 
@@ -537,24 +538,27 @@ def decode_chars(ids, alphabet):
     """
     if not isinstance(alphabet, str):
         raise TypeError(f"alphabet must be a str, got {type(alphabet).__name__}")
+    return "".join(alphabet[i] for i in _id_list(ids, len(alphabet), "the alphabet's length"))
+
+
+def _id_list(ids, size, what):
+    """``ids`` (any shape, flattened) as a list of ints in ``[0, size)``."""
     try:
         arr = np.asarray(ids)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"ids must be an integer array, got {type(ids).__name__}") from exc
     if arr.size == 0:
-        return ""
+        return []
     if arr.dtype.kind not in "iu":
         raise TypeError(f"ids must be an integer array, got dtype {arr.dtype}")
     arr = arr.ravel()
-    bad = (arr < 0) | (arr >= len(alphabet))
+    bad = (arr < 0) | (arr >= size)
     if bad.any():
-        raise ValueError(f"ids must be in [0, {len(alphabet)}) (the alphabet's length), "
-                         f"got {int(arr[np.argmax(bad)])}")
-    return "".join(alphabet[i] for i in arr.tolist())
+        raise ValueError(f"ids must be in [0, {size}) ({what}), got {int(arr[np.argmax(bad)])}")
+    return arr.tolist()
 
 
 # ------------------------------------------------------------------ seq2seq
-__all__ += ["dates", "char_tokenizer", "CharTokenizer", "reverse_task"]
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
@@ -707,21 +711,9 @@ class CharTokenizer:
 
     def decode(self, ids):
         """The text of ``ids``; special ids (pad, sos, eos, ...) are skipped."""
-        try:
-            arr = np.asarray(ids)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"ids must be a sequence of ints, got {type(ids).__name__}") from exc
-        if arr.size == 0:
-            return ""
-        if arr.dtype.kind not in "iu":
-            raise TypeError(f"ids must be integers, got dtype {arr.dtype}")
-        arr = arr.ravel()
-        bad = (arr < 0) | (arr >= len(self.vocab))
-        if bad.any():
-            raise ValueError(f"ids must be in [0, {len(self.vocab)}) (the vocabulary's size), "
-                             f"got {int(arr[np.argmax(bad)])}")
         k = len(self.specials)
-        return "".join(self.vocab[i] for i in arr.tolist() if i >= k)
+        return "".join(self.vocab[i] for i in _id_list(ids, len(self.vocab),
+                                                        "the vocabulary's size") if i >= k)
 
 
 def char_tokenizer(texts, specials=("<pad>", "<sos>", "<eos>")):

@@ -461,7 +461,7 @@ def test_char_tokenizer_errors():
         tok.decode([0, 6])
     with pytest.raises(ValueError, match="ids must be in"):
         tok.decode([-1])
-    with pytest.raises(TypeError, match="ids must be integers"):
+    with pytest.raises(TypeError, match="ids must be an integer array"):
         tok.decode([1.0])
     with pytest.raises(TypeError, match="texts must hold str"):
         datasets.char_tokenizer(["ab", 3])
