@@ -74,7 +74,8 @@ from .layers.module import Module
 from .layers.recurrent import GRU, LSTM, RNN
 from .layers.sequential import Sequential
 
-__all__ = ["save", "load", "register_module", "registered_modules", "FormatError",
+__all__ = ["save", "load", "register_module", "registered_modules", "predict_param_shapes",
+           "FormatError",
            "FORMAT_NAME", "FORMAT_VERSION", "FILE_EXTENSION"]
 
 FORMAT_NAME = "fastrnn"
@@ -172,6 +173,23 @@ def registered_modules():
         A copy of the registry: name written in files -> class.
     """
     return dict(_REGISTRY)
+
+
+def predict_param_shapes(cls, **arguments):
+    """The ``(name, shape)`` pairs ``cls(**arguments)`` would have, from its
+    registered ``param_shapes`` (an iterable, possibly lazy), or None when
+    the class has no predictor, the arguments do not bind, or it cannot
+    tell.  Composite classes build their own predictors from their
+    children's with this."""
+    shapes_of = _PARAM_SHAPES.get(cls)
+    if shapes_of is None:
+        return None
+    try:
+        bound = inspect.signature(cls).bind(**arguments)
+    except TypeError:
+        return None
+    bound.apply_defaults()
+    return shapes_of(dict(bound.arguments))
 
 
 def _is_count(value):

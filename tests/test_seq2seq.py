@@ -239,3 +239,52 @@ def test_bad_input():
         model.translate([[3]], return_attention=True)
     with pytest.raises(ValueError, match="same batch size"):
         model(np.ones((2, 3), int), np.ones((2, 2), int))
+
+
+# ------------------------------------------------------- load-time safety
+SHAPE_CASES = [
+    (fr.SequenceClassifier, dict(num_classes=3, vocab_size=11, embed_size=4, hidden_size=5,
+                                 num_layers=2, bidirectional=True)),
+    (fr.SequenceClassifier, dict(num_classes=2, input_size=3, hidden_size=4, cell="gru")),
+    (fr.SequenceTagger, dict(num_tags=4, vocab_size=9, embed_size=3, hidden_size=4, cell="rnn")),
+    (fr.SequenceRegressor, dict(input_size=2, output_size=3, horizon=4, hidden_size=5,
+                                num_layers=2)),
+    (fr.SequenceRegressor, dict(input_size=2, hidden_size=5, bidirectional=True)),
+    (fr.LanguageModel, dict(vocab_size=7, embed_size=3, hidden_size=4, num_layers=2,
+                            condition_size=5)),
+    (fr.LanguageModel, dict(vocab_size=7, hidden_size=4, cell="gru", condition_size=2)),
+] + [(fr.Seq2Seq, dict(src_vocab_size=9, tgt_vocab_size=8, embed_size=4, hidden_size=3,
+                       **CONFIGS[name])) for name in sorted(CONFIGS)] + [
+    (fr.Seq2Seq, dict(src_vocab_size=9, tgt_vocab_size=8, embed_size=4, hidden_size=3,
+                      cell="lstm", bidirectional_encoder=True, attention="general",
+                      num_layers=3)),
+]
+
+
+@pytest.mark.parametrize("cls, config", SHAPE_CASES)
+def test_predicted_parameter_shapes_match_the_built_model(cls, config):
+    predicted = fr.io.predict_param_shapes(cls, **config)
+    built = {k: v.shape for k, v in cls(**config).parameters().items()}
+    assert dict(predicted) == built
+
+
+def test_a_forged_huge_model_config_is_refused_before_building(tmp_path):
+    import json
+    import time
+    import zipfile
+
+    path = os.path.join(tmp_path, "s2s.frnn")
+    fr.save(fr.Seq2Seq(9, 8, 4, 3, attention="dot", seed=0), path)
+    with zipfile.ZipFile(path) as zf:
+        entries = {info.filename: zf.read(info) for info in zf.infolist()}
+    header = json.loads(entries["header.json"])
+    header["config"]["hidden_size"] = 10 ** 6         # 4e12 weights if it were built
+    entries["header.json"] = json.dumps(header).encode()
+    forged = os.path.join(tmp_path, "forged.frnn")
+    with zipfile.ZipFile(forged, "w") as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    start = time.perf_counter()
+    with pytest.raises(fr.FormatError, match="do not match what Seq2Seq builds"):
+        fr.load(forged)
+    assert time.perf_counter() - start < 2.0

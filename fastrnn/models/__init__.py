@@ -17,8 +17,15 @@ from .regressor import SequenceRegressor
 from .seq2seq import Seq2Seq
 from .tagger import SequenceTagger
 
-for _cls in (SequenceClassifier, SequenceTagger, SequenceRegressor, LanguageModel, Seq2Seq):
-    register_module(_cls)
+from . import _shapes
+
+# With their parameter-shape predictors: fr.load checks a file against the
+# config before building (a forged size allocates nothing).
+register_module(SequenceClassifier, param_shapes=_shapes.classifier_shapes)
+register_module(SequenceTagger, param_shapes=_shapes.tagger_shapes)
+register_module(SequenceRegressor, param_shapes=_shapes.regressor_shapes)
+register_module(LanguageModel, param_shapes=_shapes.language_model_shapes)
+register_module(Seq2Seq, param_shapes=_shapes.seq2seq_shapes)
 
 __all__ = ["SequenceClassifier", "SequenceTagger", "SequenceRegressor", "LanguageModel",
            "Seq2Seq"]
