@@ -8,6 +8,7 @@
   except under ``FASTRNN_REQUIRE_TORCH=1`` where a missing torch fails;
 * ``plan`` fixture: runs a test once under each way of splitting a layer
   over threads (the batch split, the hidden-unit split);
+* ``one_kernel_thread`` fixture: kernels on one OpenMP thread for the test;
 * ``run_python(code, cwd, **env)``: run code in a fresh interpreter that
   imports the same fastrnn as this process.
 """
@@ -27,6 +28,17 @@ if _HERE not in sys.path:
 def rng():
     """A seeded random generator, fresh for every test (reproducible)."""
     return np.random.default_rng(12345)
+
+
+@pytest.fixture
+def one_kernel_thread():
+    """One OpenMP thread per kernel call for the test (restored after)."""
+    import fastrnn
+
+    before = fastrnn.get_num_threads()
+    fastrnn.set_num_threads(1)
+    yield
+    fastrnn.set_num_threads(before)
 
 
 def run_python(code, cwd, timeout=120, **env):

@@ -321,7 +321,7 @@ class _Attention(Module):
                 dv = None
             return dq, dk, dv
 
-        return (context, weights), one_shot(backprop)
+        return (context, weights), one_shot(backprop, self)
 
     # ------------------------------------------- decoding hooks (advanced)
     def project_keys(self, keys):
@@ -358,7 +358,7 @@ class _Attention(Module):
             with blas_threads(1):
                 return self._project_grad(k, d)
 
-        return proj, one_shot(backprop)
+        return proj, one_shot(backprop, self)
 
     def attend(self, query, proj, values, mask=None):
         """Attend with keys projected by :meth:`project_keys` (advanced).
@@ -399,7 +399,7 @@ class _Attention(Module):
             with blas_threads(1):
                 return self._attend_grad(q, p, v, context, weights, cache, dcontext, dweights)
 
-        return (context, weights), one_shot(backprop)
+        return (context, weights), one_shot(backprop, self)
 
 
 class DotAttention(_Attention):
@@ -665,4 +665,4 @@ class SelfAttention(Module):
                 self._grads["in_proj_bias"] += dqkv.sum(axis=0)
                 return (dqkv @ self._params["in_proj_weight"]).reshape(B, T, E)
 
-        return out, one_shot(backprop)
+        return out, one_shot(backprop, self)

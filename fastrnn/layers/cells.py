@@ -97,7 +97,7 @@ class _Cell(Module):
             dx = dx[0] if batched else dx[0, 0]
             return dx, self._pack(dh, dc, batched)
 
-        return self._pack(h, c, batched), one_shot(backprop)
+        return self._pack(h, c, batched), one_shot(backprop, self)
 
     def __repr__(self):
         extra = "" if self.bias else ", bias=False"

@@ -87,4 +87,4 @@ class Embedding(Module):
                 flat, rows = flat[keep], rows[keep]
             scatter_add(self._grads["weight"], flat, rows)
 
-        return out, one_shot(backprop)
+        return out, one_shot(backprop, self)

@@ -77,4 +77,4 @@ class Linear(Module):
                 self._grads["bias"] += dy2.sum(axis=0, dtype=np.float64).astype(self.dtype)
             return dx.reshape(x.shape)
 
-        return y, one_shot(backprop)
+        return y, one_shot(backprop, self)

@@ -9,6 +9,9 @@
 A module registers its own arrays with ``_add_parameter`` and its children
 with ``_add_module``; nested names are dotted (``encoder.rnn.weight_ih_l0``).
 """
+import threading
+import weakref
+
 import numpy as np
 
 from .._validation import resolve_dtype
@@ -116,15 +119,37 @@ class Module:
             params[key][...] = arr
 
 
-def one_shot(backprop):
-    """Wrap a backprop closure so that a second call raises ``RuntimeError``."""
+# One lock per module with parameters, held while a backprop adds into its
+# gradients: backprops of one module from several Python threads then
+# accumulate exactly what they would one after the other (the kernels add
+# into the gradient arrays in place, outside the GIL).  Kept outside the
+# instances so modules stay copyable.
+_GRAD_LOCKS = weakref.WeakKeyDictionary()
+_GRAD_LOCKS_GUARD = threading.Lock()
+
+
+def _grad_lock(module):
+    with _GRAD_LOCKS_GUARD:
+        lock = _GRAD_LOCKS.get(module)
+        if lock is None:
+            lock = _GRAD_LOCKS[module] = threading.RLock()  # re-entered by composites
+        return lock
+
+
+def one_shot(backprop, module=None):
+    """Wrap a backprop closure so that a second call raises ``RuntimeError``;
+    with ``module``, the call holds that module's gradient lock."""
     used = []
+    lock = None if module is None else _grad_lock(module)
 
     def wrapper(*args, **kwargs):
         if used:
             raise RuntimeError("this backprop was already called; run forward_train again")
         used.append(True)
-        return backprop(*args, **kwargs)
+        if lock is None:
+            return backprop(*args, **kwargs)
+        with lock:
+            return backprop(*args, **kwargs)
 
     wrapper.__doc__ = backprop.__doc__
     return wrapper

@@ -205,7 +205,7 @@ class _RecurrentLayer(Module):
                     dstate_part.fill(0)
             return self._finish(dout, dstates, batched)
 
-        return self._finish(out, finals, batched), one_shot(backprop)
+        return self._finish(out, finals, batched), one_shot(backprop, self)
 
     def _grad_in(self, g, name, shape, batched):
         """A user gradient for the output (time-major ``shape`` inside),
