@@ -9,6 +9,7 @@
 A module registers its own arrays with ``_add_parameter`` and its children
 with ``_add_module``; nested names are dotted (``encoder.rnn.weight_ih_l0``).
 """
+import os
 import threading
 import weakref
 
@@ -24,6 +25,21 @@ def make_rng(seed, name="seed"):
     if isinstance(seed, np.random.Generator):
         return seed
     raise TypeError(f"{name} must be None, an int or a numpy Generator, got {type(seed).__name__}")
+
+
+def check_memory(count, dtype, what):
+    """Refuse, with a clear ``MemoryError``, a module whose ``count``
+    parameters and their gradients would not fit in this machine's memory
+    (before allocating any: a forged ``num_layers=10**8`` would otherwise
+    build arrays until the system runs out)."""
+    need = 2 * count * np.dtype(dtype).itemsize
+    try:
+        have = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # not POSIX: let numpy say
+        return
+    if need > have:
+        raise MemoryError(f"{what} needs {need / 2**30:.1f} GiB for its {count} parameters and "
+                          f"their gradients; this machine has {have / 2**30:.1f} GiB")
 
 
 class Module:

@@ -11,7 +11,7 @@ from .. import functional as F
 from .._validation import as_array, as_lengths, check_bools, positive_int, state_parts
 from .init import check_init_options, recurrent_parameters
 from .merge import MERGE_MODES, merge, merge_backward, merged_width
-from .module import Module, make_rng, one_shot
+from .module import Module, check_memory, make_rng, one_shot
 
 
 class _RecurrentLayer(Module):
@@ -61,6 +61,10 @@ class _RecurrentLayer(Module):
     def _init_parameters(self):
         """PyTorch's default (see ``layers/init.py`` for the options)."""
         width = merged_width(self.merge_mode, self.hidden_size, self.num_directions)
+        GH, H, L, D = F.num_gates(self.mode) * self.hidden_size, self.hidden_size, \
+            self.num_layers, self.num_directions
+        count = D * (GH * (self.input_size + H + 2) + (L - 1) * GH * (width + H + 2))
+        check_memory(count, self.dtype, f"{type(self).__name__}({self.extra_repr()})")
         for layer in range(self.num_layers):
             in_size = self.input_size if layer == 0 else width
             for d in range(self.num_directions):
