@@ -5,6 +5,8 @@
 * BLAS comes from ``scipy.linalg.cython_blas``: nothing to link.
 * Flags are optimised but portable (``-O3``).  ``FASTRNN_NATIVE=1`` opts in
   to ``-march=native`` for a build that only runs on this machine's CPU.
+* ``FASTRNN_SANITIZE=1`` builds with AddressSanitizer + UndefinedBehavior-
+  Sanitizer (``-O1 -g``, UB aborts); for ``tools/sanitize.sh`` only.
 * Cython directives are set once here, for every module.
 """
 import os
@@ -99,6 +101,13 @@ def _accepts_flag(compiler, flag):
 # gives up vectorising them at its default of 10 runtime alias checks.
 VECTORISE_FLAGS = ["--param=vect-max-version-for-alias-checks=256"]
 
+# FASTRNN_SANITIZE=1 (GCC / Clang): ASan + UBSan, and any UB report aborts.
+# GCC leaves float-to-int conversion out of "undefined", so it is named too.
+# Run the result with the runtimes preloaded: see tools/sanitize.sh.
+SANITIZE_FLAGS = ["-fsanitize=address,undefined,float-cast-overflow",
+                  "-fno-sanitize-recover=undefined,float-cast-overflow",
+                  "-fno-omit-frame-pointer", "-g"]
+
 
 class BuildExt(build_ext):
     """Adds OpenMP (when a trial compile works) and the optimisation flags."""
@@ -108,6 +117,9 @@ class BuildExt(build_ext):
         opt = ["/O2"] if msvc else ["-O3", "-fno-math-errno", "-fno-trapping-math"]
         if os.environ.get("FASTRNN_NATIVE") and not msvc:
             opt.append("-march=native")
+        sanitize = bool(os.environ.get("FASTRNN_SANITIZE")) and not msvc
+        if sanitize:  # -O1 comes after -O3, so it wins
+            opt += ["-O1"] + SANITIZE_FLAGS
         if not msvc:
             opt += [f for f in VECTORISE_FLAGS if _accepts_flag(self.compiler, f)]
         omp = _openmp_flags(self.compiler)
@@ -129,7 +141,8 @@ class BuildExt(build_ext):
             if ext.name == AVX2_MODULE:
                 ext.extra_compile_args = AVX2_FLAGS + list(ext.extra_compile_args or [])
             ext.extra_compile_args = opt + cflags + list(ext.extra_compile_args or [])
-            ext.extra_link_args = lflags + list(ext.extra_link_args or [])
+            ext.extra_link_args = (lflags + (SANITIZE_FLAGS if sanitize else [])
+                                   + list(ext.extra_link_args or []))
         super().build_extensions()
 
 

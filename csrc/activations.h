@@ -48,7 +48,9 @@ static inline float fr_expf(float x)
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    bits = ((int32_t)n + 127) << 23;
+    /* A NaN x gives a NaN p (the result); converting NaN to int is UB, so
+     * the exponent uses 0 then (a select, still branch-free). */
+    bits = ((int32_t)(n == n ? n : 0.0f) + 127) << 23;
     memcpy(&scale, &bits, sizeof scale);
     return p * scale;
 }
