@@ -19,6 +19,7 @@ import numbers
 import numpy as np
 
 from ._validation import positive_int, resolve_dtype
+from .layers.module import make_rng
 
 __all__ = [
     "adding_problem", "sentiment", "sine_wave", "ar_process", "sliding_windows",
@@ -28,20 +29,6 @@ __all__ = [
 
 
 # ------------------------------------------------------------------ helpers
-def _rng(seed):
-    """A ``numpy.random.Generator`` from ``None``, an int or a Generator."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None:
-        return np.random.default_rng()
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be None, an int or a numpy.random.Generator, "
-                        f"got {type(seed).__name__} ({seed!r})")
-    if seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed}")
-    return np.random.default_rng(int(seed))
-
-
 def _real(value, name, minimum=None, strict=False):
     """A finite Python float, optionally ``> minimum`` (strict) or ``>= minimum``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -101,7 +88,7 @@ def adding_problem(n, length=100, seed=None, dtype="float32"):
     n = positive_int(n, "n")
     length = positive_int(length, "length", minimum=2)
     dt = resolve_dtype(dtype)
-    rng = _rng(seed)
+    rng = make_rng(seed)
     half = length // 2
     values = rng.random((n, length))
     first = rng.integers(0, half, size=n)
@@ -261,7 +248,7 @@ def sentiment(n, seed=None, min_len=4, max_len=30):
     max_len = positive_int(max_len, "max_len")
     if min_len > max_len:
         raise ValueError(f"min_len must be <= max_len, got min_len={min_len} > max_len={max_len}")
-    rng = _rng(seed)
+    rng = make_rng(seed)
     labels = rng.integers(0, 2, size=n).astype(np.int64)
     lengths = rng.integers(min_len, max_len + 1, size=n)
     seqs = [[_WORD_ID[w] for w in _sentence(rng, int(lab), int(L))]
@@ -299,7 +286,7 @@ def sine_wave(n_steps, period=50.0, noise=0.0, seed=None, dtype="float32"):
     period = _real(period, "period", minimum=0.0, strict=True)
     noise = _real(noise, "noise", minimum=0.0)
     dt = resolve_dtype(dtype)
-    rng = _rng(seed)
+    rng = make_rng(seed)
     x = np.sin(2.0 * np.pi * np.arange(n_steps) / period)
     if noise > 0:
         x = x + noise * rng.standard_normal(n_steps)
@@ -371,7 +358,7 @@ def ar_process(n_steps, coefficients=(0.6, -0.2, 0.3), noise=0.1, seed=None, dty
     phi = _ar_coefficients(coefficients)
     noise = _real(noise, "noise", minimum=0.0)
     dt = resolve_dtype(dtype)
-    rng = _rng(seed)
+    rng = make_rng(seed)
     p = phi.size
     burn_in = 200 + 20 * p
     total = burn_in + n_steps
@@ -639,7 +626,7 @@ def dates(n, seed=None):
     import datetime
 
     n = positive_int(n, "n")
-    rng = _rng(seed)
+    rng = make_rng(seed)
     lo = datetime.date(_DATE_FIRST, 1, 1).toordinal()
     hi = datetime.date(_DATE_LAST, 12, 31).toordinal()
     days = rng.integers(lo, hi + 1, size=n)
@@ -791,7 +778,7 @@ def reverse_task(n, min_len=5, max_len=40, vocab_size=20, seed=None):
     vocab_size = positive_int(vocab_size, "vocab_size", minimum=4)
     if min_len > max_len:
         raise ValueError(f"min_len must be <= max_len, got min_len={min_len} > max_len={max_len}")
-    rng = _rng(seed)
+    rng = make_rng(seed)
     lengths = rng.integers(min_len, max_len + 1, size=n)
     tokens = rng.integers(3, vocab_size, size=int(lengths.sum())).tolist()
     sources, start = [], 0

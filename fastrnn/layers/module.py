@@ -21,6 +21,8 @@ from .._validation import resolve_dtype
 def make_rng(seed, name="seed"):
     """``np.random.Generator`` from None, an int or a Generator."""
     if seed is None or isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        if seed is not None and seed < 0:
+            raise ValueError(f"{name} must be a non-negative int, got {seed}")
         return np.random.default_rng(seed)
     if isinstance(seed, np.random.Generator):
         return seed

@@ -91,6 +91,23 @@ def lengths_of(seqs):
     return np.fromiter((len(s) for s in seqs), dtype=np.intp, count=len(seqs))
 
 
+class Dataset:
+    """Sequences with their targets (a list or an array indexed by sequence)
+    and, optionally, one conditioning row per sequence."""
+
+    def __init__(self, inputs, targets=None, cond=None):
+        self.inputs, self.targets, self.cond = inputs, targets, cond
+        self.lengths = lengths_of(inputs)
+
+    def __len__(self):
+        return len(self.inputs)
+
+    def subset(self, index):
+        pick = (lambda v: None if v is None else
+                [v[i] for i in index] if isinstance(v, list) else v[index])
+        return Dataset(pick(self.inputs), pick(self.targets), pick(self.cond))
+
+
 def pad_time_major(seqs, index, pad_value, dtype):
     """Stack ``seqs[index]`` into a ``(T_max, B, ...)`` array padded with
     ``pad_value``, and their lengths ``(B,)``."""
@@ -128,4 +145,3 @@ def length_batches(lengths, batch_size, shuffle=False, rng=None, pool=32):
         chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
         batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
     return [batches[i] for i in rng.permutation(len(batches))]
-

@@ -13,8 +13,6 @@ import sys
 import time
 import warnings
 
-import numpy as np
-
 from .. import optim
 from .._runtime import blas_threads
 from .._validation import check_bools, positive_int
@@ -23,23 +21,6 @@ from ._data import length_batches
 
 OPTIMIZERS = {"adam": optim.Adam, "adamw": optim.AdamW, "sgd": optim.SGD,
               "rmsprop": optim.RMSprop}
-
-
-class Dataset:
-    """Sequences with their targets (a list or an array indexed by sequence)
-    and, optionally, one conditioning row per sequence."""
-
-    def __init__(self, inputs, targets=None, cond=None):
-        self.inputs, self.targets, self.cond = inputs, targets, cond
-        self.lengths = np.fromiter(map(len, inputs), dtype=np.intp, count=len(inputs))
-
-    def __len__(self):
-        return len(self.inputs)
-
-    def subset(self, index):
-        pick = (lambda v: None if v is None else
-                [v[i] for i in index] if isinstance(v, list) else v[index])
-        return Dataset(pick(self.inputs), pick(self.targets), pick(self.cond))
 
 
 class Meter:

@@ -5,8 +5,7 @@ from .._validation import positive_int
 from ..layers.linear import Linear
 from ..losses import cross_entropy
 from ._base import SequenceModel
-from ._data import class_labels
-from ._fit import Dataset
+from ._data import Dataset, class_labels
 from ._pooling import POOLINGS
 
 

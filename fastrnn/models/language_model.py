@@ -9,8 +9,7 @@ from .._validation import as_array, positive_int
 from ..layers.linear import Linear
 from ..layers.module import make_rng
 from ._base import SequenceModel, step_loss, step_targets
-from ._data import token_sequences
-from ._fit import Dataset
+from ._data import Dataset, token_sequences
 
 
 class LanguageModel(SequenceModel):

@@ -5,8 +5,7 @@ from .._validation import positive_int
 from ..layers.linear import Linear
 from ..losses import mse
 from ._base import SequenceModel
-from ._data import feature_sequences
-from ._fit import Dataset
+from ._data import Dataset, feature_sequences
 from ._pooling import POOLINGS
 
 

@@ -16,9 +16,10 @@ from ..layers.embedding import Embedding, as_ids
 from ..layers.linear import Linear
 from ..layers.module import make_rng, one_shot
 from ._base import CELLS, IGNORE, child_seeds, step_loss
-from ._data import length_batches, pad_time_major, token_sequences, valid_mask
+from ._data import (Dataset, length_batches, pad_time_major, token_sequences,
+                    valid_mask)
 from ._decoding import beam_search, greedy
-from ._fit import Dataset, TrainableModel
+from ._fit import TrainableModel
 
 ATTENTIONS = {None: None, "dot": DotAttention, "general": GeneralAttention,
               "additive": AdditiveAttention}

@@ -3,8 +3,7 @@ entities, part-of-speech): one tag per input step."""
 from .._validation import positive_int
 from ..layers.linear import Linear
 from ._base import SequenceModel, step_loss, step_targets
-from ._data import token_sequences
-from ._fit import Dataset
+from ._data import Dataset, token_sequences
 
 
 class SequenceTagger(SequenceModel):
