@@ -1,6 +1,6 @@
 """fastrnn's speed-up from more threads, for each cell and grid shape.
 
-    python bench/thread_scaling.py [--threads 1 2] [--shapes B,T,I,H ...]
+    python bench/thread_scaling.py [--threads 1 2] [--shapes B,T,I,H ...] [--cells lstm,gru]
 
 Same process, same layer, the thread counts alternating in blocks
 (``fastrnn.benchmark.interleaved``); prints medians and the speed-up of
@@ -20,6 +20,7 @@ def main():
     ap.add_argument("--threads", type=int, nargs="*", default=[1, 2])
     ap.add_argument("--shapes", nargs="*", default=[",".join(map(str, s)) for s in GRID[:4]])
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--cells", default="lstm,gru,rnn", help="comma-separated: lstm, gru, rnn")
     args = ap.parse_args()
     before = fr.get_num_threads()
     head = " ".join(f"{n:>3} thr ms" for n in args.threads)
@@ -30,7 +31,8 @@ def main():
         for shape in args.shapes:
             B, T, I, H = (int(v) for v in shape.split(","))
             x = np.random.default_rng(0).standard_normal((T, B, I)).astype(np.float32)
-            for cls in (fr.LSTM, fr.GRU, fr.RNN):
+            cells = {"lstm": fr.LSTM, "gru": fr.GRU, "rnn": fr.RNN}
+            for cls in (cells[c] for c in args.cells.split(",")):
                 layer = cls(I, H, seed=0)
                 for mode in ("infer", "train"):
                     def call(n, mode=mode, layer=layer):

@@ -99,7 +99,9 @@ def _onnx_system(cell, layer, x, threads):
         [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)],
         [numpy_helper.from_array(np.ascontiguousarray(a, dtype=np.float32), name)
          for name, a in (("W", W), ("R", R), ("B", Bias))])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    # IR version 8 (what opset 17 needs), not the installed onnx's newest:
+    # an older onnxruntime refuses a newer IR ("Unsupported model IR version").
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
