@@ -28,6 +28,7 @@ import numbers
 import numpy as np
 
 from ._validation import FLOAT_DTYPES
+from ._flat import covers
 
 __all__ = ["SGD", "Adam", "AdamW", "RMSprop", "clip_grad_norm", "clip_grad_value"]
 
@@ -78,6 +79,19 @@ def _collect(modules):
     return pairs
 
 
+def _flat_buffers(pairs):
+    """``(params, grads)``: the two 1-D buffers the pairs exactly cover, in
+    order, when their module was flattened (``Module.flatten_parameters``);
+    else None."""
+    if not pairs:
+        return None
+    base = pairs[0][0].base
+    if base is None or base.ndim != 1 or pairs[0][1].base is None:
+        return None
+    flat = (base, pairs[0][1].base)
+    return flat if covers(flat, pairs) else None
+
+
 def _real(value, name, minimum=0.0, below=None):
     """``value`` as a finite float with ``minimum <= value`` (and ``< below``)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -122,6 +136,10 @@ class _Optimizer:
 
     def __init__(self, modules, **hyper):
         self._pairs = _collect(modules)
+        # A flattened module: update the whole buffer at once (the same
+        # elementwise arithmetic, so the same numbers as array by array).
+        self._flat = _flat_buffers(self._pairs)
+        self._flat_state = {}
         for name, value in hyper.items():
             setattr(self, name, value)
         self._check_hyper()
@@ -139,13 +157,31 @@ class _Optimizer:
         """Update every parameter in place from its current gradient."""
         self._check_hyper()  # the user may have changed lr & co since the last step
         self.steps += 1
+        if self._flat is not None:
+            self._update(*self._flat, self._flat_state, self.steps)
+            return
         for (param, grad), state in zip(self._pairs, self._state):
             self._update(param, grad, state, self.steps)
 
     def zero_grad(self):
         """Set every gradient to zero (in place)."""
+        if self._flat is not None:
+            self._flat[1].fill(0)
+            return
         for _, grad in self._pairs:
             grad.fill(0)
+
+    def _array_states(self):
+        """Each parameter's state dict (views into the buffers when flat)."""
+        if self._flat is None:
+            return self._state
+        states, offset = [], 0
+        for param, _ in self._pairs:
+            n = param.size
+            states.append({k: v[offset:offset + n].reshape(param.shape)
+                           for k, v in self._flat_state.items()})
+            offset += n
+        return states
 
     def hyperparameters(self):
         """The hyper-parameters, by name."""
@@ -163,7 +199,8 @@ class _Optimizer:
             "optimizer": type(self).__name__,
             "hyperparameters": self.hyperparameters(),
             "step": self.steps,
-            "state": {i: {k: v.copy() for k, v in s.items()} for i, s in enumerate(self._state)},
+            "state": {i: {k: v.copy() for k, v in s.items()}
+                      for i, s in enumerate(self._array_states())},
         }
 
     def load_state_dict(self, state_dict):
@@ -191,6 +228,13 @@ class _Optimizer:
             setattr(self, name, value)
         self.steps = int(step)
         self._state = new_state
+        if self._flat is not None:
+            names = set(new_state[0]) if new_state else set()
+            if all(set(s) == names for s in new_state):
+                self._flat_state = {k: np.concatenate([s[k].ravel() for s in new_state])
+                                    for k in names}
+            else:  # some arrays without a state: keep the array-by-array rules
+                self._flat = None
 
     def _staged_hyper(self, hyper):
         """Validate saved hyper-parameters without keeping them on failure."""
@@ -448,7 +492,7 @@ def clip_grad_norm(modules, max_norm):
     max_norm = _real(max_norm, "max_norm", minimum=-math.inf)
     if max_norm <= 0:
         raise ValueError(f"max_norm must be > 0, got {max_norm}")
-    grads = [g for _, g in _collect(modules)]
+    grads = _grad_arrays(modules)
     # Sum of squares per array in float64 (no float32 overflow or rounding).
     total = math.sqrt(sum(_sum_squares(g) for g in grads))
     if not math.isfinite(total):
@@ -460,12 +504,22 @@ def clip_grad_norm(modules, max_norm):
     return total
 
 
+def _grad_arrays(modules):
+    """The gradient arrays to clip: the one buffer of a flattened module,
+    else each distinct array."""
+    pairs = _collect(modules)
+    flat = _flat_buffers(pairs)
+    return [flat[1]] if flat is not None else [g for _, g in pairs]
+
+
 def _sum_squares(arr):
-    # Not np.dot: OpenBLAS threads a long dot product, and its workers then
-    # spin on the cores fastrnn's OpenMP threads need next (measured: a
+    # float64 accumulation without a float64 copy of the array (a flat
+    # model's gradient buffer is large: the copy's page faults cost 15x the
+    # sum).  Not np.dot: OpenBLAS threads a long dot product, and its workers
+    # then spin on the cores fastrnn's OpenMP threads need next (measured: a
     # small model's training epoch 2.5x slower with 2 threads than with 1).
-    flat = arr.ravel().astype(np.float64, copy=False)
-    return float(np.square(flat).sum())
+    flat = arr.ravel()
+    return float(np.einsum("i,i->", flat, flat, dtype=np.float64))
 
 
 def clip_grad_value(modules, clip):
@@ -481,5 +535,5 @@ def clip_grad_value(modules, clip):
     clip = _real(clip, "clip", minimum=-math.inf)
     if clip <= 0:
         raise ValueError(f"clip must be > 0, got {clip}")
-    for _, g in _collect(modules):
+    for g in _grad_arrays(modules):
         np.clip(g, -clip, clip, out=g)

@@ -3,9 +3,9 @@ import math
 
 import numpy as np
 
-from .._runtime import blas_threads
+from .._matmul import matmul
 from .._validation import as_array, check_bools, positive_int
-from .module import Module, make_rng, one_shot
+from .module import Module, check_memory, make_rng, one_shot
 
 
 class Linear(Module):
@@ -28,6 +28,8 @@ class Linear(Module):
         self.out_features = positive_int(out_features, "out_features")
         check_bools(bias=bias)
         self.bias = bool(bias)
+        check_memory(self.out_features * (self.in_features + self.bias), self.dtype,
+                     f"Linear({self.in_features}, {self.out_features})")
         rng = make_rng(seed)
         bound = 1.0 / math.sqrt(self.in_features)
         self._add_parameter("weight", rng.uniform(-bound, bound, (self.out_features,
@@ -43,11 +45,10 @@ class Linear(Module):
         return x
 
     def _apply(self, x2):
-        # Single-threaded BLAS like every kernel of fastrnn: a threaded BLAS
-        # call leaves its workers spinning on the cores the next recurrent
-        # layer's OpenMP threads need.
-        with blas_threads(1):
-            y = x2 @ self._params["weight"].T
+        # On fastrnn's threads, BLAS single-threaded like every kernel of
+        # fastrnn (a threaded BLAS call leaves its workers spinning on the
+        # cores the next recurrent layer's OpenMP threads need).
+        y = matmul(x2, self._params["weight"], trans_b=True)
         if self.bias:
             y += self._params["bias"]
         return y
@@ -70,9 +71,8 @@ class Linear(Module):
             if dy2.shape != y.shape:
                 raise ValueError(f"dy must have shape {y.shape}, got {dy2.shape}")
             dy2 = dy2.reshape(-1, self.out_features)
-            with blas_threads(1):
-                self._grads["weight"] += dy2.T @ x2
-                dx = dy2 @ self._params["weight"]
+            matmul(dy2, x2, trans_a=True, out=self._grads["weight"], accumulate=True)
+            dx = matmul(dy2, self._params["weight"])
             if self.bias:
                 self._grads["bias"] += dy2.sum(axis=0, dtype=np.float64).astype(self.dtype)
             return dx.reshape(x.shape)

@@ -15,6 +15,7 @@ import weakref
 
 import numpy as np
 
+from .._flat import covers
 from .._validation import resolve_dtype
 
 
@@ -90,6 +91,57 @@ class Module:
         """Reset every accumulated gradient to zero."""
         for g in self._walk("_grads").values():
             g.fill(0)
+
+    def flatten_parameters(self):
+        """Lay every parameter out in one contiguous buffer, and every
+        gradient in another, in :meth:`parameters` order; the module's arrays
+        become views into them (values unchanged).  Returns ``(params,
+        grads)``, the two 1-D buffers.
+
+        Optimizers and :func:`fastrnn.optim.clip_grad_norm` then update and
+        measure all parameters with a few whole-buffer operations instead of
+        several per array, and a data-parallel step averages the gradients
+        with one collective call.  Arrays taken from :meth:`parameters` or
+        :attr:`grads` before the call are no longer the module's.  Calling it
+        again on a flat module changes nothing.  ``fit`` calls it.
+        """
+        slots, seen = [], {}
+        self._collect_slots(slots, seen)
+        params = [p for p, _ in seen.values()]
+        if not params:
+            raise ValueError("flatten_parameters: this module has no parameters")
+        dtypes = {p.dtype for p in params}
+        if len(dtypes) > 1:
+            raise ValueError(f"flatten_parameters needs one dtype, got {sorted(d.name for d in dtypes)}")
+        flat = getattr(self, "_flat", None)
+        if flat is not None and covers(flat, list(seen.values())):
+            return flat
+        total = sum(p.size for p in params)
+        flat_p = np.empty(total, params[0].dtype)
+        flat_g = np.empty(total, params[0].dtype)
+        views, offset = {}, 0
+        for key, (p, g) in seen.items():
+            n = p.size
+            flat_p[offset:offset + n] = p.ravel()
+            flat_g[offset:offset + n] = g.ravel()
+            views[key] = (flat_p[offset:offset + n].reshape(p.shape),
+                          flat_g[offset:offset + n].reshape(p.shape))
+            offset += n
+        for module, name, key in slots:
+            module._params[name], module._grads[name] = views[key]
+        self._flat = (flat_p, flat_g)
+        return self._flat
+
+    def _collect_slots(self, slots, seen):
+        """``slots``: (module, name, array id) of every parameter entry, in
+        :meth:`parameters` order; ``seen``: array id -> (param, grad), each
+        distinct array once (a shared array keeps one view)."""
+        for name, p in self._params.items():
+            key = id(p)
+            seen.setdefault(key, (p, self._grads[name]))
+            slots.append((self, name, key))
+        for child in self._modules.values():
+            child._collect_slots(slots, seen)
 
     def get_config(self):
         """The constructor arguments that rebuild this module (JSON-able):

@@ -7,6 +7,7 @@ A model plugs in through four methods (see ``_base.SequenceModel``):
 train)`` and ``_loss(pred, batch)``; this file knows nothing of cells,
 pooling or vocabularies.
 """
+import inspect
 import math
 import numbers
 import sys
@@ -188,9 +189,31 @@ def _epochs(model, train, val, opt, rng, *, epochs, batch_size, clip, early_stop
     return history
 
 
-class TrainableModel(Module):
+class _FlatOnceBuilt(type):
+    """Calls ``flatten_parameters()`` once the outermost ``__init__`` has
+    returned, whatever modules a subclass added: a model's parameter arrays
+    are the flat buffer's views from the start, never replaced later."""
+
+    def __call__(cls, *args, **kwargs):
+        model = super().__call__(*args, **kwargs)
+        model.flatten_parameters()
+        return model
+
+    @property
+    def __signature__(cls):
+        # inspect.signature(cls) would otherwise report __call__'s (*args, **kwargs).
+        sig = inspect.signature(cls.__init__)
+        return sig.replace(parameters=list(sig.parameters.values())[1:])
+
+
+class TrainableModel(Module, metaclass=_FlatOnceBuilt):
     """``fit`` / ``evaluate`` for a model that implements the hooks
-    ``_dataset``, ``_collate``, ``_forward`` and ``_loss``."""
+    ``_dataset``, ``_collate``, ``_forward`` and ``_loss``.
+
+    Its parameters live in one buffer and its gradients in another
+    (:meth:`~fastrnn.layers.module.Module.flatten_parameters`), so an
+    optimizer step and the clipping norm are a few whole-buffer operations.
+    """
 
     # ------------------------------------------------------------- training
     def fit(self, X, y=None, epochs=10, batch_size=32, lr=1e-3, optimizer="adam", clip=5.0,
