@@ -44,6 +44,11 @@ def set_num_threads(n):
     n = int(n.__index__())
     if n < 1:
         raise ValueError(f"set_num_threads: n must be >= 1, got {n}")
+    if n > MAX_THREADS:
+        # Each thread gets its own workspace and an OpenMP thread is a real
+        # one: a million of them is a crash, not a speed-up.
+        raise ValueError(f"set_num_threads: n must be <= {MAX_THREADS} (far beyond the "
+                         f"{_default_cpu_count()} cores here), got {n}")
     _state["num_threads"] = n
 
 
@@ -122,3 +127,8 @@ def _default_cpu_count():
         return len(os.sched_getaffinity(0))
     except AttributeError:
         return os.cpu_count() or 1
+
+
+# The most threads set_num_threads accepts: oversubscription is allowed, an
+# absurd count is refused.
+MAX_THREADS = max(1024, 8 * _default_cpu_count())

@@ -6,6 +6,7 @@ argument, what was expected and what was got.
 """
 import numbers
 import operator
+import os
 
 import numpy as np
 
@@ -91,6 +92,25 @@ def check_blas_size(rows, cols, what):
             f"{what} is too large for 32-bit BLAS indexing: {rows} x {cols} elements "
             f"(at most {_BLAS_INT_MAX}); split the batch or the sequence"
         )
+
+
+def physical_memory():
+    """Bytes of RAM on this machine, or None where the OS does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_bytes(need, what):
+    """Refuse with a ``MemoryError``, before allocating anything, ``need``
+    bytes that would not fit in this machine's memory (``what`` names the
+    call and its sizes): an absurd size must not build arrays until the
+    system runs out, nor loop for hours first."""
+    have = physical_memory()
+    if have is not None and need > have:
+        raise MemoryError(f"{what} needs {need / 2**30:.1f} GiB; this machine has "
+                          f"{have / 2**30:.1f} GiB")
 
 
 def state_parts(state, names, dtype, expected, what, hint=""):

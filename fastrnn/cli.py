@@ -8,7 +8,8 @@ import platform
 import sys
 
 from . import __version__, benchmark
-from ._runtime import show_config
+from ._runtime import MAX_THREADS, show_config
+from ._validation import _BLAS_INT_MAX, check_bytes
 
 
 def _shape(text):
@@ -18,6 +19,17 @@ def _shape(text):
         raise argparse.ArgumentTypeError(f"expected B,T,I,H (four integers), got {text!r}") from exc
     if min(B, T, I, H) < 1:
         raise argparse.ArgumentTypeError(f"B,T,I,H must be positive, got {text!r}")
+    # Refused here, before a minute of setup: the kernels' 32-bit BLAS limit,
+    # and arrays (float32, LSTM training, two systems) this machine cannot hold.
+    if T * B * max(I, 4 * H) > _BLAS_INT_MAX:
+        raise argparse.ArgumentTypeError(
+            f"B,T,I,H must keep T*B*max(I, 4*H) <= {_BLAS_INT_MAX} (32-bit BLAS indexing), "
+            f"got {text!r}")
+    try:
+        check_bytes(2 * 4 * (2 * T * B * I + 7 * T * B * H + 8 * H * (I + H)),
+                    f"B,T,I,H = {text!r}")
+    except MemoryError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
     return B, T, I, H
 
 
@@ -30,7 +42,7 @@ def _parser():
     b.add_argument("--cells", default=",".join(benchmark.CELLS),
                    help="comma-separated: lstm, gru, rnn (default: all)")
     b.add_argument("--mode", choices=("infer", "train", "both"), default="both")
-    b.add_argument("--shapes", nargs="*", type=_shape, help="B,T,I,H ... (default: the grid)")
+    b.add_argument("--shapes", nargs="+", type=_shape, help="B,T,I,H ... (default: the grid)")
     b.add_argument("--threads", type=int, default=None, help="threads for every system")
     b.add_argument("--rounds", type=int, default=None, help="alternating rounds (3 timed calls each)")
     b.add_argument("--json", metavar="PATH", help="also write the results as JSON")
@@ -56,14 +68,42 @@ def _demo(args):
     for name in ("epochs", "n"):
         value = getattr(args, name)
         if value is not None and value < 1:
-            print(f"fastrnn demo: --{name} must be >= 1, got {value}", file=sys.stderr)
-            return 2
+            return _refuse("demo", f"--{name} must be >= 1, got {value}")
+    if args.seed < 0:
+        return _refuse("demo", f"--seed must be >= 0, got {args.seed}")
     if not args.no_plot:
-        os.makedirs(args.out, exist_ok=True)
+        if not args.out:
+            return _refuse("demo", "--out must be a folder, got ''")
+        try:
+            os.makedirs(args.out, exist_ok=True)
+        except OSError as exc:
+            return _refuse("demo", f"--out must be a folder that can be created, got "
+                                   f"{args.out!r} ({exc.strerror or exc})")
     sizes = {k: getattr(args, k) for k in ("epochs", "n") if getattr(args, k) is not None}
-    getattr(demos, args.name)(out=args.out, seed=args.seed, progress=not args.no_progress,
-                              plots=not args.no_plot, **sizes)
+    try:
+        getattr(demos, args.name)(out=args.out, seed=args.seed, progress=not args.no_progress,
+                                  plots=not args.no_plot, **sizes)
+    except MemoryError as exc:   # an absurd --n, refused before anything is generated
+        return _refuse("demo", f"--n {args.n}: {exc}" if args.n is not None else str(exc))
     return 0
+
+
+def _refuse(command, message):
+    """A bad argument found after parsing: say so on stderr, exit status 2."""
+    print(f"fastrnn {command}: {message}", file=sys.stderr)
+    return 2
+
+
+def _output_problem(option, path):
+    """Why ``path`` cannot be written after the run (checked before it), or None."""
+    if not path:
+        return f"{option} must be a file path, got ''"
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        return f"{option} must be a file path, got the folder {path!r}"
+    if not os.path.isdir(folder):
+        return f"{option} must be in an existing folder, got {path!r} ({folder!r} does not exist)"
+    return None
 
 
 def main(argv=None):
@@ -76,12 +116,17 @@ def main(argv=None):
     cells = [c.strip() for c in args.cells.split(",") if c.strip()]
     bad = [c for c in cells if c not in benchmark.CELLS]
     if bad or not cells:
-        print(f"fastrnn bench: --cells must name some of {benchmark.CELLS}, got {args.cells!r}",
-              file=sys.stderr)
-        return 2
-    if args.threads is not None and args.threads < 1:
-        print(f"fastrnn bench: --threads must be >= 1, got {args.threads}", file=sys.stderr)
-        return 2
+        return _refuse("bench", f"--cells must name some of {benchmark.CELLS}, got {args.cells!r}")
+    for name in ("threads", "rounds"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            return _refuse("bench", f"--{name} must be >= 1, got {value}")
+    if args.threads is not None and args.threads > MAX_THREADS:
+        return _refuse("bench", f"--threads must be <= {MAX_THREADS}, got {args.threads}")
+    for option, path in (("--json", args.json), ("--plot", args.plot)):
+        problem = path is not None and _output_problem(option, path)
+        if problem:
+            return _refuse("bench", problem)
     grid = args.shapes or (benchmark.QUICK_GRID if args.quick else benchmark.GRID)
     modes = ("infer", "train") if args.mode == "both" else (args.mode,)
     rounds = args.rounds or (2 if args.quick else 5)

@@ -18,7 +18,7 @@ import numbers
 
 import numpy as np
 
-from ._validation import positive_int, resolve_dtype
+from ._validation import check_bytes, positive_int, resolve_dtype
 from .layers.module import make_rng
 
 __all__ = [
@@ -88,6 +88,7 @@ def adding_problem(n, length=100, seed=None, dtype="float32"):
     n = positive_int(n, "n")
     length = positive_int(length, "length", minimum=2)
     dt = resolve_dtype(dtype)
+    check_bytes(n * length * (8 + 2 * dt.itemsize), f"adding_problem(n={n}, length={length})")
     rng = make_rng(seed)
     half = length // 2
     values = rng.random((n, length))
@@ -248,6 +249,9 @@ def sentiment(n, seed=None, min_len=4, max_len=30):
     max_len = positive_int(max_len, "max_len")
     if min_len > max_len:
         raise ValueError(f"min_len must be <= max_len, got min_len={min_len} > max_len={max_len}")
+    # Lists of word ids: at least a list header and a pointer per word.
+    check_bytes(n * (72 + 4 * (min_len + max_len)),
+                f"sentiment(n={n}, min_len={min_len}, max_len={max_len})")
     rng = make_rng(seed)
     labels = rng.integers(0, 2, size=n).astype(np.int64)
     lengths = rng.integers(min_len, max_len + 1, size=n)
@@ -286,6 +290,7 @@ def sine_wave(n_steps, period=50.0, noise=0.0, seed=None, dtype="float32"):
     period = _real(period, "period", minimum=0.0, strict=True)
     noise = _real(noise, "noise", minimum=0.0)
     dt = resolve_dtype(dtype)
+    check_bytes(n_steps * (16 + dt.itemsize), f"sine_wave(n_steps={n_steps})")
     rng = make_rng(seed)
     x = np.sin(2.0 * np.pi * np.arange(n_steps) / period)
     if noise > 0:
@@ -362,6 +367,7 @@ def ar_process(n_steps, coefficients=(0.6, -0.2, 0.3), noise=0.1, seed=None, dty
     p = phi.size
     burn_in = 200 + 20 * p
     total = burn_in + n_steps
+    check_bytes(total * 24 + n_steps * dt.itemsize, f"ar_process(n_steps={n_steps})")
     e = noise * rng.standard_normal(total)
     from scipy.signal import lfilter  # here: scipy.signal is slow to import
 
@@ -419,6 +425,8 @@ def sliding_windows(series, window, horizon=1):
     if N < 1:
         raise ValueError(f"series must have at least window + horizon = {window + horizon} steps, "
                          f"got {T}")
+    check_bytes(N * (window + horizon) * s.shape[1] * s.dtype.itemsize,
+                f"sliding_windows(window={window}, horizon={horizon}) of {T} steps")
     views = np.lib.stride_tricks.sliding_window_view(s, window + horizon, axis=0)
     views = views[:N].transpose(0, 2, 1)            # (N, window + horizon, F)
     X = np.ascontiguousarray(views[:, :window])
@@ -626,6 +634,8 @@ def dates(n, seed=None):
     import datetime
 
     n = positive_int(n, "n")
+    # Two short strings and their list slots per pair, at the least.
+    check_bytes(n * 150, f"dates(n={n})")
     rng = make_rng(seed)
     lo = datetime.date(_DATE_FIRST, 1, 1).toordinal()
     hi = datetime.date(_DATE_LAST, 12, 31).toordinal()
@@ -778,6 +788,9 @@ def reverse_task(n, min_len=5, max_len=40, vocab_size=20, seed=None):
     vocab_size = positive_int(vocab_size, "vocab_size", minimum=4)
     if min_len > max_len:
         raise ValueError(f"min_len must be <= max_len, got min_len={min_len} > max_len={max_len}")
+    # Each pair: two lists of token ids (a header and a pointer per token).
+    check_bytes(n * (120 + 8 * (min_len + max_len)),
+                f"reverse_task(n={n}, min_len={min_len}, max_len={max_len})")
     rng = make_rng(seed)
     lengths = rng.integers(min_len, max_len + 1, size=n)
     tokens = rng.integers(3, vocab_size, size=int(lengths.sum())).tolist()

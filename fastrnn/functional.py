@@ -16,7 +16,8 @@ import numpy as np
 from ._kernels import kernels as _recurrent
 from . import _workspace as ws
 from ._runtime import blas_threads, get_num_threads, openmp_enabled
-from ._validation import as_array, as_lengths, check_blas_size, check_shape, resolve_dtype
+from ._validation import (as_array, as_lengths, check_blas_size, check_bools, check_shape,
+                          resolve_dtype)
 
 __all__ = ["recurrent", "recurrent_train", "bidirectional", "bidirectional_train", "MODES",
            "num_gates"]
@@ -27,6 +28,8 @@ _GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
 
 def num_gates(mode):
     """Gate blocks per hidden unit: 1 (RNN), 4 (LSTM), 3 (GRU)."""
+    if mode not in _GATES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     return _GATES[mode]
 
 
@@ -39,13 +42,18 @@ class _Problem:
     def __init__(self, mode, x, w_ih, w_hh, b_ih, b_hh, hx, cx, lengths, reverse, reset_after):
         if mode not in _GATES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        check_bools(reverse=reverse, reset_after=reset_after)
         self.mode = mode
         key = "gru_reset_before" if (mode == "gru" and not reset_after) else mode
         self.cell = _recurrent.CELL_CODES[key]
         w_ih_arr = np.asarray(w_ih)
-        self.dtype = dt = resolve_dtype(w_ih_arr.dtype) if w_ih_arr.dtype.kind == "f" else None
-        if dt is None:
+        if w_ih_arr.dtype not in (np.float32, np.float64):
             raise TypeError(f"w_ih must be a float32 or float64 array, got dtype {w_ih_arr.dtype}")
+        self.dtype = dt = resolve_dtype(w_ih_arr.dtype)
+        for name, w in (("w_hh", w_hh), ("b_ih", b_ih), ("b_hh", b_hh)):
+            w_dtype = getattr(w, "dtype", None)
+            if w_dtype is not None and w_dtype.kind == "f" and w_dtype != dt:
+                raise TypeError(f"{name} must have w_ih's dtype {dt.name}, got {w_dtype}")
         self.x = x = as_array(x, "x", dt)
         if x.ndim != 3:
             raise ValueError(f"x must be 3-D (T, B, input_size), got shape {x.shape}")
@@ -432,9 +440,13 @@ def _train(problems):
         if not saved:
             raise RuntimeError("backprop may be called only once (its workspace is freed after use)")
         probs, fwd = saved
-        none = [None] * len(probs)
-        results = _run_backward(probs, fwd, plan, douts or none, dh_ns or none,
-                                dc_ns or none, grads_list or none)
+        n = len(probs)
+        douts, dh_ns, dc_ns, grads_list = (
+            _per_direction(v, name, n) for v, name in
+            ((douts, "douts"), (dh_ns, "dh_ns"), (dc_ns, "dc_ns"), (grads_list, "grads_list")))
+        if probs[0].mode != "lstm" and any(d is not None for d in dc_ns):
+            raise ValueError(f"dc_n is only used by mode 'lstm', got it for mode {probs[0].mode!r}")
+        results = _run_backward(probs, fwd, plan, douts, dh_ns, dc_ns, grads_list)
         saved.clear()
         return results
 
@@ -443,18 +455,40 @@ def _train(problems):
 
 def _problems(mode, x, params, hx, cx, lengths, reset_after):
     """One validated problem per direction (direction d > 0 runs reversed)."""
-    if len(params) not in (1, 2):
-        raise ValueError(f"params must hold 1 or 2 directions' weights, got {len(params)}")
-    hx = [None] * len(params) if hx is None else list(hx)
-    cx = [None] * len(params) if cx is None else list(cx)
+    if not isinstance(params, (list, tuple)) or len(params) not in (1, 2):
+        got = f"{len(params)} entries" if isinstance(params, (list, tuple)) else type(params).__name__
+        raise ValueError(f"params must be a list of 1 or 2 (w_ih, w_hh, b_ih, b_hh) tuples, "
+                         f"got {got}")
+    for d, w in enumerate(params):
+        if not isinstance(w, (list, tuple)) or len(w) != 4:
+            got = f"length {len(w)}" if isinstance(w, (list, tuple)) else type(w).__name__
+            raise ValueError(f"params[{d}] must be a tuple (w_ih, w_hh, b_ih, b_hh), got {got}")
+    hx = _per_direction(hx, "hx", len(params))
+    cx = _per_direction(cx, "cx", len(params))
     problems = []
     for d, (w, h0, c0) in enumerate(zip(params, hx, cx)):
         problems.append(_Problem(mode, x, *w, h0, c0, lengths, d == 1, reset_after))
+        if problems[-1].dtype != problems[0].dtype:
+            raise TypeError(f"params[{d}] must have params[0]'s dtype {problems[0].dtype.name}, "
+                            f"got {problems[-1].dtype.name}")
         x, lengths = problems[0].x, problems[0].lengths  # validated once, shared
     return problems
 
 
+def _per_direction(values, name, n, allow_none=True):
+    """``values``: None (for every direction) or one entry per direction."""
+    if values is None and allow_none:
+        return [None] * n
+    if not isinstance(values, (list, tuple)) or len(values) != n:
+        got = len(values) if isinstance(values, (list, tuple)) else \
+            type(values).__name__
+        raise ValueError(f"{name} must hold one entry per direction ({n}), got {got}")
+    return list(values)
+
+
 def _grad_arrays(p, grads):
+    if grads is not None and not isinstance(grads, dict):
+        raise TypeError(f"grads must be a dict or None, got {type(grads).__name__}")
     grads = {} if grads is None else grads
     shapes = {"w_ih": p.w_ih.shape, "w_hh": p.w_hh.shape}
     if p.b_ih is not None:

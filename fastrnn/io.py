@@ -500,6 +500,9 @@ def save(module, path):
     directory = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise IsADirectoryError(f"save: {path!r} is a directory")
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"save: path must be in an existing folder, got {path!r} "
+                                f"({directory!r} does not exist)")
     mode = _new_file_mode(path)
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
                                dir=directory)

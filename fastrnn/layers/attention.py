@@ -32,7 +32,7 @@ import numpy as np
 from .._runtime import blas_threads
 from .._validation import as_array, check_bools, positive_int
 from .linear import Linear
-from .module import Module, make_rng, one_shot
+from .module import Module, check_memory, make_rng, one_shot
 
 
 # ------------------------------------------------------ the shared softmax
@@ -449,6 +449,8 @@ class GeneralAttention(_Attention):
         super().__init__(dtype)
         self.query_size = positive_int(query_size, "query_size")
         self.key_size = positive_int(key_size, "key_size")
+        check_memory(self.query_size * self.key_size, self.dtype,
+                     f"GeneralAttention(query_size={self.query_size}, key_size={self.key_size})")
         bound = 1.0 / math.sqrt(self.key_size)
         self._add_parameter("weight", make_rng(seed).uniform(
             -bound, bound, (self.query_size, self.key_size)))
@@ -495,6 +497,9 @@ class AdditiveAttention(_Attention):
         self.query_size = positive_int(query_size, "query_size")
         self.key_size = positive_int(key_size, "key_size")
         self.attn_size = positive_int(attn_size, "attn_size")
+        check_memory(self.attn_size * (self.query_size + self.key_size + 2), self.dtype,
+                     f"AdditiveAttention(query_size={self.query_size}, key_size={self.key_size}, "
+                     f"attn_size={self.attn_size})")
         rng = make_rng(seed)
         A, bq, bk = self.attn_size, 1.0 / math.sqrt(self.query_size), 1.0 / math.sqrt(self.key_size)
         self._add_parameter("query_weight", rng.uniform(-bq, bq, (A, self.query_size)))
@@ -573,6 +578,8 @@ class SelfAttention(Module):
         self.num_heads = positive_int(num_heads, "num_heads")
         if E % self.num_heads:
             raise ValueError(f"num_heads must divide embed_size {E}, got {self.num_heads}")
+        check_memory(4 * E * (E + 1), self.dtype,
+                     f"SelfAttention(embed_size={E}, num_heads={self.num_heads})")
         rng = make_rng(seed)
         bound = math.sqrt(6.0 / (E + 3 * E))  # Xavier over the (3E, E) matrix, as PyTorch
         self._add_parameter("in_proj_weight", rng.uniform(-bound, bound, (3 * E, E)))
@@ -588,6 +595,8 @@ class SelfAttention(Module):
                              f"got {x.shape}")
         check_bools(causal=causal)
         B, T, _ = x.shape
+        if T == 0:
+            raise ValueError(f"x must have at least one time step, got shape {x.shape}")
         m = None
         if mask is not None:
             m = as_mask(mask, [(B, T), (B, T, T)])

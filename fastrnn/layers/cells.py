@@ -10,7 +10,7 @@ import numpy as np
 from .. import functional as F
 from .._validation import as_array, check_bools, positive_int, state_parts
 from .init import check_init_options, recurrent_parameters
-from .module import Module, make_rng, one_shot
+from .module import Module, check_memory, make_rng, one_shot
 
 
 class _Cell(Module):
@@ -29,6 +29,9 @@ class _Cell(Module):
         self.reset_after = bool(reset_after)
         self.forget_bias = check_init_options(mode, self.bias, recurrent_init, forget_bias)
         self.recurrent_init = recurrent_init
+        GH = F.num_gates(mode) * self.hidden_size
+        check_memory(GH * (self.input_size + self.hidden_size + 2), self.dtype,
+                     f"{type(self).__name__}({self.input_size}, {self.hidden_size})")
         for name, value in recurrent_parameters(make_rng(seed), F.num_gates(mode), self.input_size,
                                                 self.hidden_size, self.bias, recurrent_init,
                                                 self.forget_bias):

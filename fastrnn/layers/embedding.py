@@ -2,7 +2,7 @@
 import numpy as np
 
 from .._validation import positive_int
-from .module import Module, make_rng, one_shot
+from .module import Module, check_memory, make_rng, one_shot
 
 
 def as_ids(ids, num_embeddings, name="ids"):
@@ -61,6 +61,8 @@ class Embedding(Module):
                                  f"{self.num_embeddings}), got {padding_idx}")
             padding_idx = int(padding_idx) % self.num_embeddings
         self.padding_idx = padding_idx
+        check_memory(self.num_embeddings * self.embedding_dim, self.dtype,
+                     f"Embedding({self.num_embeddings}, {self.embedding_dim})")
         weight = make_rng(seed).standard_normal((self.num_embeddings, self.embedding_dim))
         if padding_idx is not None:
             weight[padding_idx] = 0

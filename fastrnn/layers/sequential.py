@@ -25,6 +25,12 @@ class Sequential(Module):
     def __init__(self, *modules):
         if not modules:
             raise ValueError("Sequential needs at least one module")
+        for i, m in enumerate(modules):
+            if not isinstance(m, Module):
+                hint = " (pass the modules as separate arguments, Sequential(*modules))" \
+                    if isinstance(m, (list, tuple)) else ""
+                raise TypeError(f"Sequential: modules[{i}] must be a fastrnn Module{hint}, got "
+                                f"{type(m).__name__}")
         super().__init__()
         for i, m in enumerate(modules):
             self._add_module(str(i), m)

@@ -23,50 +23,72 @@ def _sequence_list(X, name):
     raise TypeError(f"{name} must be a list of sequences or a numpy array, got {type(X).__name__}")
 
 
+def _token_array(s, name, min_length):
+    """One sequence of token ids as an intp array (ids not range-checked)."""
+    try:
+        arr = np.asarray(s)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a sequence of integer ids ({exc})") from exc
+    if arr.dtype == object or (arr.size and arr.dtype.kind not in "iu"):
+        raise TypeError(f"{name} must hold integer token ids, got dtype {arr.dtype}")
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (a list of token ids), got shape {arr.shape}")
+    if arr.size < min_length:
+        raise ValueError(f"{name} must have at least {min_length} token(s), got {arr.size}")
+    return arr.astype(np.intp, copy=False)
+
+
+def _id_range_problem(arr, vocab_size, name):
+    return (f"{name} must hold ids in [0, {vocab_size}), got values in "
+            f"[{arr.min()}, {arr.max()}]")
+
+
+def token_ids(s, vocab_size, name, min_length=0):
+    """One sequence (a prompt): an intp array of ids in ``[0, vocab_size)``
+    with at least ``min_length`` tokens; messages name ``name`` itself."""
+    arr = _token_array(s, name, min_length)
+    if arr.size and (arr.min() < 0 or arr.max() >= vocab_size):
+        raise ValueError(_id_range_problem(arr, vocab_size, name))
+    return arr
+
+
 def token_sequences(X, vocab_size, name="X", min_length=1):
     """A list of int arrays with ids in ``[0, vocab_size)`` and at least
     ``min_length`` tokens each."""
-    seqs = []
-    for i, s in enumerate(_sequence_list(X, name)):
-        try:
-            arr = np.asarray(s)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"{name}[{i}] must be a sequence of integer ids ({exc})") from exc
-        if arr.dtype == object or (arr.size and arr.dtype.kind not in "iu"):
-            raise TypeError(f"{name}[{i}] must hold integer token ids, got dtype {arr.dtype}")
-        if arr.ndim != 1:
-            raise ValueError(f"{name}[{i}] must be 1-D (a list of token ids), got shape {arr.shape}")
-        if arr.size < min_length:
-            raise ValueError(f"{name}[{i}] must have at least {min_length} token(s), got {arr.size}")
-        seqs.append(arr.astype(np.intp, copy=False))
+    seqs = [_token_array(s, f"{name}[{i}]", min_length)
+            for i, s in enumerate(_sequence_list(X, name))]
     if not seqs:
         raise ValueError(f"{name} must hold at least one sequence, got none")
     every = np.concatenate(seqs)   # one range check for all (per sequence: 10x slower)
     if every.size and (every.min() < 0 or every.max() >= vocab_size):
         i = next(i for i, a in enumerate(seqs) if a.size and (a.min() < 0 or a.max() >= vocab_size))
-        raise ValueError(f"{name}[{i}] must hold ids in [0, {vocab_size}), got values in "
-                         f"[{seqs[i].min()}, {seqs[i].max()}]")
+        raise ValueError(_id_range_problem(seqs[i], vocab_size, f"{name}[{i}]"))
     return seqs
 
 
+def feature_array(s, input_size, dtype, name, min_length=1):
+    """One ``(T, input_size)`` float array of ``dtype``; a 1-D sequence is
+    univariate (allowed when ``input_size == 1``)."""
+    try:
+        arr = np.asarray(s)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a numeric array ({exc})") from exc
+    if arr.dtype.kind not in "fiu" or arr.dtype == object:
+        raise TypeError(f"{name} must be real numbers, got dtype {arr.dtype}")
+    if arr.ndim == 1 and input_size == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or arr.shape[1] != input_size:
+        raise ValueError(f"{name} must have shape (T, {input_size}), got {arr.shape}")
+    if arr.shape[0] < min_length:
+        raise ValueError(f"{name} must have at least {min_length} step(s), got {arr.shape[0]}")
+    return np.asarray(arr, dtype=dtype)
+
+
 def feature_sequences(X, input_size, dtype, name="X", min_length=1):
-    """A list of ``(T_i, input_size)`` float arrays of ``dtype``; a 1-D
-    sequence is univariate (allowed when ``input_size == 1``)."""
-    seqs = []
-    for i, s in enumerate(_sequence_list(X, name)):
-        try:
-            arr = np.asarray(s)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"{name}[{i}] must be a numeric array ({exc})") from exc
-        if arr.dtype.kind not in "fiu" or arr.dtype == object:
-            raise TypeError(f"{name}[{i}] must be real numbers, got dtype {arr.dtype}")
-        if arr.ndim == 1 and input_size == 1:
-            arr = arr[:, None]
-        if arr.ndim != 2 or arr.shape[1] != input_size:
-            raise ValueError(f"{name}[{i}] must have shape (T, {input_size}), got {arr.shape}")
-        if arr.shape[0] < min_length:
-            raise ValueError(f"{name}[{i}] must have at least {min_length} step(s), got {arr.shape[0]}")
-        seqs.append(np.asarray(arr, dtype=dtype))
+    """A list of ``(T_i, input_size)`` float arrays of ``dtype`` (see
+    :func:`feature_array`)."""
+    seqs = [feature_array(s, input_size, dtype, f"{name}[{i}]", min_length)
+            for i, s in enumerate(_sequence_list(X, name))]
     if not seqs:
         raise ValueError(f"{name} must hold at least one sequence, got none")
     return seqs

@@ -5,6 +5,9 @@ state, weights (N, Ts) or None)`` and ``select(state, rows) -> state``
 (reorder the state's batch rows).  Both searches run all sequences of the
 batch at once; beam search keeps ``beam_size`` rows per sequence.
 """
+import math
+import numbers
+
 import numpy as np
 
 
@@ -42,6 +45,15 @@ def greedy(step, state, batch, sos_id, eos_id, max_len):
     return [r[0] for r in results], [r[1] for r in results]
 
 
+def check_length_penalty(length_penalty):
+    """``length_penalty`` must be a finite real number."""
+    if isinstance(length_penalty, bool) or not isinstance(length_penalty, numbers.Real):
+        raise TypeError(f"length_penalty must be a real number, got "
+                        f"{type(length_penalty).__name__} ({length_penalty!r})")
+    if not math.isfinite(length_penalty):
+        raise ValueError(f"length_penalty must be finite, got {length_penalty}")
+
+
 def beam_search(step, select, state, batch, beam_size, sos_id, eos_id, max_len,
                 length_penalty=1.0):
     """Beam search with ``beam_size`` hypotheses per sequence.
@@ -61,6 +73,7 @@ def beam_search(step, select, state, batch, beam_size, sos_id, eos_id, max_len,
 
     Returns ``(tokens, weights)`` as :func:`greedy`.
     """
+    check_length_penalty(length_penalty)
     K = beam_size
     N = batch * K
     tokens = np.full(N, sos_id, dtype=np.intp)

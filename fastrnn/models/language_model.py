@@ -9,7 +9,7 @@ from .._validation import as_array, positive_int
 from ..layers.linear import Linear
 from ..layers.module import make_rng
 from ._base import SequenceModel, step_loss, step_targets
-from ._data import Dataset, token_sequences
+from ._data import Dataset, token_ids, token_sequences
 
 
 class LanguageModel(SequenceModel):
@@ -79,8 +79,8 @@ class LanguageModel(SequenceModel):
     def _conditions(self, conditions, n, name):
         if self.condition_size is None:
             if conditions is not None:
-                raise ValueError(f"{name}: this model has no condition_size, so conditions "
-                                 f"must be None")
+                raise ValueError(f"{name} must be None (this model has no condition_size), got "
+                                 f"{type(conditions).__name__}")
             return None
         if conditions is None:
             raise TypeError(f"{name} is required: the model was built with condition_size="
@@ -202,21 +202,26 @@ class LanguageModel(SequenceModel):
             excluded; a sample ends at ``eos_id`` or after ``max_len``).
         """
         B, max_len = positive_int(num_samples, "num_samples"), positive_int(max_len, "max_len")
-        if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) \
-                or not temperature >= 0:
+        if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
+            raise TypeError(f"temperature must be a number >= 0, got {type(temperature).__name__} "
+                            f"({temperature!r})")
+        if not temperature >= 0:
             raise ValueError(f"temperature must be a number >= 0, got {temperature!r}")
         if top_k is not None:
             top_k = min(positive_int(top_k, "top_k"), self.vocab_size)
         rng = make_rng(seed)
         head, _ = self._extras()
         start = list(head) + ([] if prompt is None else
-                              token_sequences([prompt], self.vocab_size, "prompt", 0)[0].tolist())
+                              token_ids(prompt, self.vocab_size, "prompt").tolist())
         if not start:
             raise ValueError("generate needs a prompt when the model has no sos_id")
         if condition is not None and self.condition_size is not None:
             condition = as_array(condition, "condition", self.dtype)
             if condition.shape == (self.condition_size,):   # one condition for every sample
                 condition = np.broadcast_to(condition, (B, self.condition_size))
+            elif condition.shape != (B, self.condition_size):
+                raise ValueError(f"condition must have shape ({self.condition_size},) or "
+                                 f"{(B, self.condition_size)}, got {condition.shape}")
         hx = self._initial_state(self._conditions(condition, B, "condition"), False)
 
         tokens = np.repeat(np.asarray(start, dtype=np.intp)[:, None], B, axis=1)   # (T, B)

@@ -5,7 +5,7 @@ from .._validation import positive_int
 from ..layers.linear import Linear
 from ..losses import mse
 from ._base import SequenceModel
-from ._data import Dataset, feature_sequences
+from ._data import Dataset, feature_array
 from ._pooling import POOLINGS
 
 
@@ -68,9 +68,12 @@ class SequenceRegressor(SequenceModel):
         if y is None:
             raise TypeError(f"{name} is required: the values to predict, got None")
         try:
-            arr = np.asarray(y, dtype=self.dtype)
+            arr = np.asarray(y)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"{name} must be a float array ({exc})") from exc
+        if arr.dtype.kind not in "fiu":
+            raise TypeError(f"{name} must be a float array (real numbers), got dtype {arr.dtype}")
+        arr = arr.astype(self.dtype, copy=False)
         full = (n, self.horizon, self.output_size)
         allowed = [full]
         if self.horizon == 1:
@@ -127,7 +130,7 @@ class SequenceRegressor(SequenceModel):
             raise ValueError(f"forecast feeds predictions back as inputs, so output_size "
                              f"({self.output_size}) must equal input_size ({self.input_size})")
         steps = positive_int(steps, "steps")
-        window = feature_sequences([context], self.input_size, self.dtype, "context")[0]
+        window = feature_array(context, self.input_size, self.dtype, "context")
         T, made = len(window), []
         while sum(len(m) for m in made) < steps:
             ahead = self.predict([window]).reshape(self.horizon, self.output_size)

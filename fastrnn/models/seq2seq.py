@@ -18,7 +18,7 @@ from ..layers.module import make_rng, one_shot
 from ._base import CELLS, IGNORE, child_seeds, step_loss
 from ._data import (Dataset, length_batches, pad_time_major, token_sequences,
                     valid_mask)
-from ._decoding import beam_search, greedy
+from ._decoding import beam_search, check_length_penalty, greedy
 from ._fit import TrainableModel
 
 ATTENTIONS = {None: None, "dot": DotAttention, "general": GeneralAttention,
@@ -455,6 +455,7 @@ class Seq2Seq(TrainableModel):
         """
         max_len, beam_size = positive_int(max_len, "max_len"), positive_int(beam_size, "beam_size")
         check_bools(return_attention=return_attention)
+        check_length_penalty(length_penalty)
         if return_attention and self.attn is None:
             raise ValueError("return_attention=True needs a model with attention")
         sources = token_sequences(src_seqs, self.src_vocab_size, "src_seqs", min_length=1)
