@@ -137,8 +137,10 @@ def pad_time_major(seqs, index, pad_value, dtype):
     lengths = lengths_of(chosen)
     T = int(lengths.max()) if len(chosen) else 0
     out = np.full((T, len(chosen)) + chosen[0].shape[1:], pad_value, dtype=dtype)
-    for b, s in enumerate(chosen):
-        out[:len(s), b] = s
+    if T:
+        # One masked assignment, not one per sequence: the (B, T) view's
+        # True cells, in order, are the sequences' steps one after another.
+        out.swapaxes(0, 1)[valid_mask(lengths, T).T] = np.concatenate(chosen)
     return out, lengths
 
 

@@ -339,12 +339,15 @@ class Seq2Seq(TrainableModel):
         src, src_len = pad_time_major(data.inputs, index, self.pad_id, np.intp)
         batch = {"src": src, "src_len": src_len}
         if data.targets is not None:
-            sos, eos = [self.sos_id], [self.eos_id]
-            tin = [np.concatenate([sos, data.targets[i]]).astype(np.intp) for i in index]
-            tout = [np.concatenate([data.targets[i], eos]).astype(np.intp) for i in index]
-            every = range(len(index))
-            batch["tgt_in"], batch["tgt_len"] = pad_time_major(tin, every, self.pad_id, np.intp)
-            batch["targets"] = pad_time_major(tout, every, IGNORE, np.intp)[0]
+            # Decoder input SOS + target, and target + EOS, both one step longer.
+            tgt, n = pad_time_major(data.targets, index, self.pad_id, np.intp)
+            T, B = tgt.shape
+            tin = np.empty((T + 1, B), np.intp)
+            tin[0], tin[1:] = self.sos_id, tgt
+            tout = np.full((T + 1, B), IGNORE, np.intp)
+            tout[:T][valid_mask(n, T)] = tgt[valid_mask(n, T)]
+            tout[n, np.arange(B)] = self.eos_id
+            batch.update(tgt_in=tin, tgt_len=n + 1, targets=tout)
         return batch
 
     def _forward(self, batch, train):
