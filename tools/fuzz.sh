@@ -31,6 +31,9 @@ if [[ $# -gt 0 && $1 =~ ^[0-9]+$ ]]; then
     N=$1
     shift
 fi
+# This checkout's virtual environment when it has one (torch for the parity
+# property), as tools/sanitize.sh does; else whatever pytest is on PATH.
+if [ -z "${PYTEST:-}" ] && [ -x .venv/bin/pytest ]; then PYTEST=.venv/bin/pytest; fi
 PYTEST=${PYTEST:-pytest}
 stats=$(mktemp)
 trap 'rm -f "$stats"' EXIT

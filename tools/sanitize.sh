@@ -34,10 +34,18 @@ mkdir -p "$WORK"
 echo "== building with FASTRNN_SANITIZE=1 ($PY)"
 (cd "$WORK" && FASTRNN_SANITIZE=1 "$PY" setup.py -q build_ext --inplace) >"$WORK/build.log" 2>&1 ||
     { cat "$WORK/build.log"; echo "sanitize: BUILD FAILED"; exit 2; }
-for so in "$WORK"/fastrnn/_recurrent*.so; do
+# Every compiled module (fastrnn/_*.so: _recurrent, _recurrent_avx2,
+# _products, ...) must carry the ASan runtime; an uninstrumented one would
+# pass the run without being checked.
+shopt -s nullglob
+SOS=("$WORK"/fastrnn/_*.so)
+shopt -u nullglob
+[ "${#SOS[@]}" -gt 0 ] || { echo "sanitize: no fastrnn/_*.so was built"; exit 2; }
+for so in "${SOS[@]}"; do
     case "$(ldd "$so")" in *libasan*) ;;
         *) echo "sanitize: $so is not linked to libasan"; exit 2 ;; esac
 done
+echo "== linked to libasan: ${SOS[*]##*/}"
 
 # 3. Run the suite.  The interpreter itself is not instrumented, so the ASan
 #    runtime must be the first library loaded: LD_PRELOAD it (UBSan's too).
@@ -76,14 +84,33 @@ DESELECT=(
     # normal build; here, use after free is what counts.
     --deselect tests/test_leaks.py::test_memory_stays_flat_over_ten_thousand_calls
 )
+# pytest prints no "N passed" line at -qq (the script's -q plus a -q of the
+# caller's), so the counts also come from a JUnit XML report, written only by
+# a run that finishes.
+JUNIT=$WORK/junit.xml
+rm -f "$JUNIT"
 echo "== pytest (log: $LOG)"
 set +e
 (cd "$WORK" && "$PY" -c "import fastrnn, sys; print('fastrnn from', fastrnn.__file__); fastrnn.show_config()" &&
-    "$PY" -m pytest -q -p no:cacheprovider --capture=sys "${DESELECT[@]}" "${@:-tests}") 2>&1 | tee "$LOG"
+    "$PY" -m pytest -q -p no:cacheprovider --capture=sys --junitxml="$JUNIT" "${DESELECT[@]}" "${@:-tests}") 2>&1 | tee "$LOG"
 RC=${PIPESTATUS[0]}
 END=$(date +%s)
 REPORTS=$(grep -c -E "^(==[0-9]+==ERROR: |.*runtime error: )" "$LOG")
 SUMMARY=$(grep -E "^(=+ )?[0-9]+ (passed|failed)" "$LOG" | tail -1)
+if [ -z "$SUMMARY" ] && [ -s "$JUNIT" ]; then
+    SUMMARY=$(env -u LD_PRELOAD -u PYTHONMALLOC "$PY" - "$JUNIT" <<'PYEOF'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+n = {k: 0 for k in ("tests", "failures", "errors", "skipped")}
+for ts in ([root] if root.tag == "testsuite" else root.iter("testsuite")):
+    for k in n:
+        n[k] += int(ts.get(k, 0))
+passed = n["tests"] - n["failures"] - n["errors"] - n["skipped"]
+print(f"{passed} passed, {n['failures']} failed, {n['errors']} errors, "
+      f"{n['skipped']} skipped (from the JUnit report)")
+PYEOF
+)
+fi
 set -e
 echo "sanitize: rc=$RC sanitizer_reports=$REPORTS time=$((END - START))s pytest: ${SUMMARY:-<none: crashed?>}"
 [ "$RC" = 0 ] && [ "$REPORTS" != 0 ] && RC=1
