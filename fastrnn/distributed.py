@@ -8,7 +8,7 @@ data to ``fit(..., distributed=True)``:
   starts from rank 0's weights whatever seed built its model;
 * every epoch all ranks cut the same length-bucketed global batches of
   ``size * batch_size`` sequences (the shuffle seed is rank 0's, broadcast),
-  and each rank trains on its contiguous slice of each global batch;
+  and each rank trains on every ``size``-th sequence of each global batch;
 * after each backward pass the gradients are summed in **one**
   ``Allreduce`` over one flat buffer (the model's gradient buffer, see
   ``Module.flatten_parameters``, plus one slot for the rank's count of loss
@@ -129,11 +129,13 @@ def resolve(distributed):
 
 
 def shard(index, rank, size):
-    """Rank ``rank``'s contiguous slice of the global batch ``index``: sizes
-    differ by at most one, the lower ranks taking the extra (a rank may get
-    none when the batch has fewer sequences than there are ranks)."""
-    n = len(index)
-    return index[rank * n // size:(rank + 1) * n // size]
+    """Rank ``rank``'s share of the global batch ``index``: every ``size``-th
+    sequence from position ``rank``.  The global batches are sorted by length,
+    so strided shares get alike lengths and every rank about the same work
+    (contiguous slices gave the last rank the longest sequences, and the
+    others waited for it in the Allreduce).  Sizes differ by at most one; a
+    rank gets none when the batch has fewer sequences than there are ranks."""
+    return index[rank::size]
 
 
 class GradientAverager:

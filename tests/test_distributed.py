@@ -100,10 +100,10 @@ def test_ranks_with_different_data_are_refused(tmp_path):
 
 # ------------------------------------------------------------ without MPI
 @pytest.mark.parametrize("n, size", [(10, 3), (2, 4), (0, 2), (7, 1)])
-def test_shards_cover_the_batch_in_order(n, size):
+def test_shards_cover_the_batch_once(n, size):
     index = np.arange(100, 100 + n)
     parts = [dist.shard(index, r, size) for r in range(size)]
-    np.testing.assert_array_equal(np.concatenate(parts), index)
+    np.testing.assert_array_equal(np.sort(np.concatenate(parts)), index)
     sizes = [len(p) for p in parts]
     assert max(sizes) - min(sizes) <= 1
 
