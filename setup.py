@@ -36,7 +36,7 @@ CYTHON_DIRECTIVES = {
 
 # The kernels: the portable build, and on x86-64 the same source compiled
 # for AVX2 + FMA (fastrnn._kernels picks one at import).
-MODULES = ["fastrnn._recurrent", "fastrnn._products"]
+MODULES = ["fastrnn._recurrent", "fastrnn._products", "fastrnn._updates"]
 AVX2_MODULE = "fastrnn._recurrent_avx2"
 AVX2_FLAGS = ["-mavx2", "-mfma"]
 IS_X86_64 = platform.machine().lower() in ("x86_64", "amd64")
@@ -97,6 +97,11 @@ def _accepts_flag(compiler, flag):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# The fused optimizer updates must round like numpy's one-operation-at-a-time
+# passes: no multiply-add contraction (which -march=native would allow).
+EXACT_MODULES = ("fastrnn._updates",)
+EXACT_FLAGS = ["-ffp-contract=off"]
+
 # The cell loops read and write several gate rows through plain pointers; GCC
 # gives up vectorising them at its default of 10 runtime alias checks.
 VECTORISE_FLAGS = ["--param=vect-max-version-for-alias-checks=256"]
@@ -138,6 +143,8 @@ class BuildExt(build_ext):
                   file=sys.stderr)
             self.extensions = [e for e in self.extensions if e.name != AVX2_MODULE]
         for ext in self.extensions:
+            if ext.name in EXACT_MODULES and not msvc:
+                ext.extra_compile_args = EXACT_FLAGS + list(ext.extra_compile_args or [])
             if ext.name == AVX2_MODULE:
                 ext.extra_compile_args = AVX2_FLAGS + list(ext.extra_compile_args or [])
             ext.extra_compile_args = opt + cflags + list(ext.extra_compile_args or [])

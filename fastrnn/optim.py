@@ -28,7 +28,9 @@ import numbers
 import numpy as np
 
 from ._validation import FLOAT_DTYPES
+from . import _updates
 from ._flat import covers
+from ._runtime import get_num_threads, openmp_enabled
 
 __all__ = ["SGD", "Adam", "AdamW", "RMSprop", "clip_grad_norm", "clip_grad_value"]
 
@@ -90,6 +92,23 @@ def _flat_buffers(pairs):
         return None
     flat = (base, pairs[0][1].base)
     return flat if covers(flat, pairs) else None
+
+
+# Adam / AdamW run as one fused pass (``_updates``: the numpy rules below,
+# bit for bit) on contiguous float arrays; False forces the numpy path.
+FUSED = True
+# Below this many elements one thread does the pass (a parallel region
+# costs more than it saves).
+_PARALLEL_MIN = 1 << 16
+
+
+def _fusable(param, grad):
+    return (param.flags.c_contiguous and grad.flags.c_contiguous and grad.dtype == param.dtype
+            and param.dtype in FLOAT_DTYPES)
+
+
+def _threads(n):
+    return get_num_threads() if n >= _PARALLEL_MIN and openmp_enabled() else 1
 
 
 def _real(value, name, minimum=0.0, below=None):
@@ -373,6 +392,16 @@ class Adam(_Optimizer):
 
     def _update(self, param, grad, state, step):
         beta1, beta2 = self.betas
+        if FUSED and _fusable(param, grad):
+            exp_avg = _slot(state, "exp_avg", param)
+            exp_avg_sq = _slot(state, "exp_avg_sq", param)
+            wd = self.weight_decay
+            _updates.adam(param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1),
+                          exp_avg_sq.reshape(-1), 1 - self.lr * wd if self._decoupled else 1.0,
+                          0.0 if self._decoupled else wd, 1 - beta1, beta2, 1 - beta2,
+                          (1 - beta2 ** step) ** 0.5, self.eps, self.lr / (1 - beta1 ** step),
+                          _threads(param.size))
+            return
         if self.weight_decay:
             if self._decoupled:
                 param *= 1 - self.lr * self.weight_decay
@@ -492,7 +521,12 @@ def clip_grad_norm(modules, max_norm):
     max_norm = _real(max_norm, "max_norm", minimum=-math.inf)
     if max_norm <= 0:
         raise ValueError(f"max_norm must be > 0, got {max_norm}")
-    grads = _grad_arrays(modules)
+    return clip_arrays(grad_arrays(modules), max_norm)
+
+
+def clip_arrays(grads, max_norm):
+    """:func:`clip_grad_norm` on gradient arrays found once (``fit`` passes
+    its model's gradient buffer every step; ``max_norm`` already checked)."""
     # Sum of squares per array in float64 (no float32 overflow or rounding).
     total = math.sqrt(sum(_sum_squares(g) for g in grads))
     if not math.isfinite(total):
@@ -504,7 +538,7 @@ def clip_grad_norm(modules, max_norm):
     return total
 
 
-def _grad_arrays(modules):
+def grad_arrays(modules):
     """The gradient arrays to clip: the one buffer of a flattened module,
     else each distinct array."""
     pairs = _collect(modules)
@@ -535,5 +569,5 @@ def clip_grad_value(modules, clip):
     clip = _real(clip, "clip", minimum=-math.inf)
     if clip <= 0:
         raise ValueError(f"clip must be > 0, got {clip}")
-    for g in _grad_arrays(modules):
+    for g in grad_arrays(modules):
         np.clip(g, -clip, clip, out=g)

@@ -162,3 +162,39 @@ def test_a_part_of_a_flat_module_is_updated_array_by_array():
     opt.step()
     changed = {k for k, v in m.parameters().items() if not np.array_equal(v, before[k])}
     assert changed == {f"{prefix}.{k}" for k in child.parameters()}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("make", [
+    lambda m: Adam(m, lr=0.01), lambda m: Adam(m, lr=0.01, weight_decay=0.1),
+    lambda m: AdamW(m, lr=0.01), lambda m: Adam(m, lr=0.01, betas=(0.3, 0.9))],
+    ids=["adam", "adam_wd", "adamw", "adam_beta1_below_half"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_fused_adam_is_the_numpy_rule_bit_for_bit(make, dtype, threads, monkeypatch):
+    """The one-pass kernel (threaded above 65536 elements) against the
+    numpy passes it replaces (``optim.FUSED = False``)."""
+    from fastrnn import optim
+
+    results = []
+    before = fr.get_num_threads()
+    try:
+        fr.set_num_threads(threads)
+        for fused in (True, False):
+            monkeypatch.setattr(optim, "FUSED", fused)
+            model = fr.Sequential(fr.LSTM(3, 40, seed=0, dtype=dtype),
+                                  fr.Linear(40, 2000, seed=1, dtype=dtype))
+            model.flatten_parameters()
+            assert model._flat[0].size > optim._PARALLEL_MIN
+            opt = make(model)
+            for step in range(4):
+                fill_grads(model, step)
+                opt.step()
+            results.append((model, opt.state_dict()))
+    finally:
+        fr.set_num_threads(before)
+    (fused_model, fused_state), (numpy_model, numpy_state) = results
+    for a, b in zip(fused_model.parameters().values(), numpy_model.parameters().values()):
+        np.testing.assert_array_equal(a, b)
+    for i, entry in numpy_state["state"].items():
+        for k, v in entry.items():
+            np.testing.assert_array_equal(fused_state["state"][i][k], v)

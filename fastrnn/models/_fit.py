@@ -169,9 +169,10 @@ def _communicator(distributed):
     return dist.resolve(distributed)
 
 
-def _train_step(model, train, index, opt, clip, averager):
+def _train_step(model, train, index, opt, clip, averager, grads):
     """One optimizer step on the batch ``index`` (this rank's share of it
-    when distributed); returns (stats or None, whether the step was taken)."""
+    when distributed); returns (stats or None, whether the step was taken).
+    ``grads``: the model's gradient arrays, for clipping."""
     model.zero_grad()
     stats = None
     if len(index):
@@ -181,7 +182,7 @@ def _train_step(model, train, index, opt, clip, averager):
         backprop(grad)
     if averager is not None:
         averager(stats["loss"][1] if stats else 0)
-    norm = optim.clip_grad_norm(model, clip) if clip is not None else 0.0
+    norm = optim.clip_arrays(grads, clip) if clip is not None else 0.0
     if not math.isfinite(norm):
         return stats, False   # a non-finite gradient would poison every parameter
     opt.step()
@@ -193,6 +194,7 @@ def _epochs(model, train, val, opt, rng, *, epochs, batch_size, clip, early_stop
     history = {}
     best_score, best_state, waited = math.inf, None, 0
     ranks = 1 if comm is None else comm.size
+    grads = optim.grad_arrays(model)   # found once: a model's arrays stay put
     root = comm is None or comm.is_root
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
@@ -203,7 +205,7 @@ def _epochs(model, train, val, opt, rng, *, epochs, batch_size, clip, early_stop
         for index in batches:
             if comm is not None:
                 index = shard(index, comm.rank, comm.size)
-            stats, stepped = _train_step(model, train, index, opt, clip, averager)
+            stats, stepped = _train_step(model, train, index, opt, clip, averager, grads)
             skipped += not stepped
             if stats:
                 meter.add(stats)
