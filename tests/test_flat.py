@@ -20,6 +20,18 @@ def fill_grads(module, seed):
         g[...] = rng.standard_normal(g.shape)
 
 
+def step_both_and_compare(*pairs, seed):
+    """One step of each (module, optimizer) on the same gradients: the
+    modules must end equal."""
+    for module, opt in pairs:
+        fill_grads(module, seed)
+        opt.step()
+    first = pairs[0][0].parameters().values()
+    for module, _ in pairs[1:]:
+        for a, b in zip(first, module.parameters().values()):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_flatten_keeps_values_and_makes_views():
     m = small_stack()
     before = {k: v.copy() for k, v in m.parameters().items()}
@@ -107,12 +119,7 @@ def test_flat_steps_equal_array_by_array_steps(name, dtype):
     resumed_model.flatten_parameters()
     resumed = OPTIMIZERS[name](resumed_model)
     resumed.load_state_dict(sd_plain)
-    fill_grads(plain, 9)
-    fill_grads(resumed_model, 9)
-    opt_plain.step()
-    resumed.step()
-    for a, b in zip(plain.parameters().values(), resumed_model.parameters().values()):
-        np.testing.assert_array_equal(a, b)
+    step_both_and_compare((plain, opt_plain), (resumed_model, resumed), seed=9)
 
 
 def test_partial_state_falls_back_to_array_by_array():
@@ -127,12 +134,7 @@ def test_partial_state_falls_back_to_array_by_array():
     flat.load_state_dict(plain.state_dict())
     opt_flat.load_state_dict(sd)
     assert opt_flat._flat is None
-    fill_grads(plain, 1)
-    fill_grads(flat, 1)
-    opt_plain.step()
-    opt_flat.step()
-    for a, b in zip(plain.parameters().values(), flat.parameters().values()):
-        np.testing.assert_array_equal(a, b)
+    step_both_and_compare((plain, opt_plain), (flat, opt_flat), seed=1)
 
 
 @pytest.mark.parametrize("max_norm", [0.5, 1e6])
