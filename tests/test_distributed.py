@@ -42,8 +42,9 @@ def _mpiexec():
     return exe
 
 
-def _launch(ranks, kind, out, batch, *extra, expect=0):
-    cmd = [sys.executable, os.path.join(HERE, "mpi_fit.py"), kind, str(out), str(batch), *extra]
+def _run(ranks, script, *args, cwd, expect=0):
+    """``script args`` on ``ranks`` MPI ranks (0: one process, no mpiexec)."""
+    cmd = [sys.executable, str(script), *map(str, args)]
     if ranks:
         cmd = [_mpiexec(), "-n", str(ranks)] + cmd
     else:
@@ -52,10 +53,14 @@ def _launch(ranks, kind, out, batch, *extra, expect=0):
     # in place), from a folder where no source tree can shadow it.
     root = os.path.dirname(os.path.dirname(os.path.abspath(fastrnn.__file__)))
     env = dict(os.environ, PYTHONPATH=root, OMP_NUM_THREADS="1")
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env,
-                          cwd=out.parent)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=cwd)
     assert proc.returncode == expect, (proc.stdout + proc.stderr)[-4000:]
     return proc
+
+
+def _launch(ranks, kind, out, batch, *extra, expect=0):
+    return _run(ranks, os.path.join(HERE, "mpi_fit.py"), kind, out, batch, *extra,
+                cwd=out.parent, expect=expect)
 
 
 def _single_process(kind, batch):
@@ -135,3 +140,22 @@ def test_bad_distributed_argument():
     with pytest.raises(TypeError, match="distributed must be a bool, a fastrnn.distributed"):
         dist.resolve("yes")
     assert dist.resolve(False) is None and dist.resolve(None) is None
+
+
+def test_oversubscribed_ranks_are_warned(tmp_path):
+    """2 ranks x (cores) threads each on this host: rank 0 warns, training goes on."""
+    code = ("import warnings, fastrnn as fr\n"
+            "from fastrnn import distributed as dist\n"
+            "comm = dist.world()\n"
+            "with warnings.catch_warnings(record=True) as w:\n"
+            "    warnings.simplefilter('always')\n"
+            "    comm.check_threads(4, 2)\n"
+            "print('rank', comm.rank, 'local', comm.local_size, 'warned', len(w),\n"
+            "      str(w[0].message) if w else '')\n")
+    script = tmp_path / "threads.py"
+    script.write_text(code)
+    proc = _run(2, script, cwd=tmp_path)
+    lines = sorted(proc.stdout.strip().splitlines())
+    assert lines[0].startswith("rank 0 local 2 warned 1")
+    assert "fr.set_num_threads(1)" in lines[0]
+    assert lines[1] == "rank 1 local 2 warned 0 "

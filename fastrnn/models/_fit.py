@@ -10,6 +10,7 @@ pooling or vocabularies.
 import inspect
 import math
 import numbers
+import os
 import sys
 import time
 import warnings
@@ -17,7 +18,7 @@ import warnings
 import numpy as np
 
 from .. import optim
-from .._runtime import blas_threads
+from .._runtime import blas_threads, get_num_threads
 from .._validation import check_bools, positive_int
 from ..layers.module import Module, make_rng
 from ..distributed import GradientAverager, reduce_sums, shard
@@ -150,6 +151,8 @@ def fit(model, train, *, epochs, batch_size, lr, optimizer, clip, validation, ea
     rng = make_rng(seed)
     if comm is not None:
         flat_params, flat_grads = model.flatten_parameters()
+        comm.check_same(flat_params.size, "number of parameters (the same model)")
+        comm.check_threads(get_num_threads(), os.cpu_count() or 1)
         comm.broadcast_(flat_params)                # every replica starts from rank 0's
         averager = GradientAverager(comm, flat_grads)
         progress = progress and comm.is_root
