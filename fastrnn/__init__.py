@@ -5,7 +5,7 @@ PyTorch-shaped numpy API.
 >>> lstm = fr.LSTM(16, 32)
 >>> out, (h_n, c_n) = lstm(x)          # x: (T, B, 16)
 """
-from . import datasets, functional, losses, optim
+from . import datasets, distributed, functional, losses, optim
 from .interop import from_torch, to_torch
 from .io import FormatError, load, register_module, save
 from ._runtime import get_num_threads, set_num_threads, show_config
@@ -23,6 +23,6 @@ __all__ = [
     "DotAttention", "GeneralAttention", "AdditiveAttention", "SelfAttention",
     "plot_attention", "plot_history",
     "SequenceClassifier", "SequenceTagger", "SequenceRegressor", "LanguageModel", "Seq2Seq",
-    "functional", "losses", "optim", "datasets", "set_num_threads", "get_num_threads", "show_config",
+    "functional", "losses", "optim", "datasets", "distributed", "set_num_threads", "get_num_threads", "show_config",
     "from_torch", "to_torch", "save", "load", "FormatError", "register_module",
 ]
