@@ -46,6 +46,19 @@ def as_array(value, name, dtype):
     return np.ascontiguousarray(arr, dtype=dtype)
 
 
+def asarray_of(value, name, expected, kinds=None):
+    """``np.asarray(value)`` without a cast; a ragged or unconvertible value,
+    or (with ``kinds``, e.g. ``"iu"``) a dtype of another kind, raises
+    ``TypeError``: "<name> must be <expected>, got <what>"."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be {expected}, got {type(value).__name__} ({exc})") from exc
+    if kinds is not None and arr.dtype.kind not in kinds:
+        raise TypeError(f"{name} must be {expected}, got dtype {arr.dtype}")
+    return arr
+
+
 def check_shape(arr, name, expected):
     """Raise ``ValueError`` unless ``arr.shape`` equals ``expected``."""
     if arr.shape != tuple(expected):

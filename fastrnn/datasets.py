@@ -18,7 +18,7 @@ import numbers
 
 import numpy as np
 
-from ._validation import check_bytes, positive_int, resolve_dtype
+from ._validation import asarray_of, check_bytes, positive_int, resolve_dtype
 from .layers.module import make_rng
 
 __all__ = [
@@ -299,13 +299,7 @@ def sine_wave(n_steps, period=50.0, noise=0.0, seed=None, dtype="float32"):
 
 
 def _ar_coefficients(coefficients):
-    try:
-        phi = np.asarray(coefficients)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"coefficients must be a 1-D sequence of real numbers, got "
-                        f"{type(coefficients).__name__}") from exc
-    if phi.dtype.kind not in "fiu":
-        raise TypeError(f"coefficients must be a 1-D sequence of real numbers, got dtype {phi.dtype}")
+    phi = asarray_of(coefficients, "coefficients", "a 1-D sequence of real numbers", kinds="fiu")
     if phi.ndim != 1 or phi.size == 0:
         raise ValueError(f"coefficients must be a non-empty 1-D sequence, got shape {phi.shape}")
     phi = phi.astype(np.float64)
@@ -408,12 +402,7 @@ def sliding_windows(series, window, horizon=1):
     array([[3., 4.],
            [4., 5.]])
     """
-    try:
-        s = np.asarray(series)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"series must be a numeric array, got {type(series).__name__}") from exc
-    if s.dtype.kind not in "fiu":
-        raise TypeError(f"series must be a real numeric array, got dtype {s.dtype}")
+    s = asarray_of(series, "series", "a real numeric array", kinds="fiu")
     if s.ndim == 1:
         s = s[:, None]
     elif s.ndim != 2:
@@ -538,10 +527,7 @@ def decode_chars(ids, alphabet):
 
 def _id_list(ids, size, what):
     """``ids`` (any shape, flattened) as a list of ints in ``[0, size)``."""
-    try:
-        arr = np.asarray(ids)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"ids must be an integer array, got {type(ids).__name__}") from exc
+    arr = asarray_of(ids, "ids", "an integer array")
     if arr.size == 0:
         return []
     if arr.dtype.kind not in "iu":

@@ -15,25 +15,16 @@ import numbers
 
 import numpy as np
 
-from ._validation import FLOAT_DTYPES
+from ._validation import FLOAT_DTYPES, asarray_of
 
 __all__ = ["cross_entropy", "mse"]
 
 
 # ------------------------------------------------------------------ checks
-def _asarray(value, name, expected):
-    """``np.asarray(value)``, a ragged or otherwise unconvertible value
-    raising ``TypeError`` naming ``name``."""
-    try:
-        return np.asarray(value)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be {expected}, got {type(value).__name__} ({exc})") from exc
-
-
 def _float_array(value, name):
     """``value`` as a float32/float64 ndarray (no cast: the dtype is the
     caller's choice and the gradient comes back in it)."""
-    arr = _asarray(value, name, "a float32 or float64 array")
+    arr = asarray_of(value, name, "a float32 or float64 array")
     if arr.dtype not in FLOAT_DTYPES:
         raise TypeError(f"{name} must be a float32 or float64 array, got dtype {arr.dtype}")
     return arr
@@ -42,7 +33,7 @@ def _float_array(value, name):
 def _integer_array(value, name):
     """``value`` as an integer ndarray; floats (even integral ones) and bools
     are refused so that a mix-up of logits and targets fails loudly."""
-    arr = _asarray(value, name, "an integer array")
+    arr = asarray_of(value, name, "an integer array")
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{name} must be an integer array, got dtype {arr.dtype}")
     return arr
@@ -174,7 +165,7 @@ def mse(pred, target):
         If the shapes differ or ``pred`` is empty.
     """
     pred = _float_array(pred, "pred")
-    target = _asarray(target, "target", "a real numeric (integer or float) array")
+    target = asarray_of(target, "target", "a real numeric (integer or float) array")
     if target.dtype.kind not in "iuf":
         raise TypeError(f"target must be a real numeric (integer or float) array, got dtype {target.dtype}")
     if target.shape != pred.shape:

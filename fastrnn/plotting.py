@@ -13,6 +13,8 @@ import os
 
 import numpy as np
 
+from ._validation import asarray_of
+
 __all__ = ["plot_attention", "plot_history"]
 
 
@@ -74,12 +76,7 @@ def plot_attention(weights, src_tokens, tgt_tokens, path, title=None):
     """
     _check_path(path, "plot_attention")
     src, tgt = _tokens(src_tokens, "src_tokens"), _tokens(tgt_tokens, "tgt_tokens")
-    try:
-        w = np.asarray(weights)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"weights must be a numeric array, got {type(weights).__name__}") from exc
-    if w.dtype.kind not in "fiub":
-        raise TypeError(f"weights must be a numeric array, got dtype {w.dtype}")
+    w = asarray_of(weights, "weights", "a numeric array", kinds="fiub")
     if w.ndim != 2:
         raise ValueError(f"weights must be 2-D (len(tgt_tokens), len(src_tokens)) = "
                          f"({len(tgt)}, {len(src)}), got shape {w.shape} (plot one batch "

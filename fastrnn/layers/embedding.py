@@ -1,18 +1,13 @@
 """``fr.Embedding``: a lookup table of vectors, with PyTorch's ``padding_idx``."""
 import numpy as np
 
-from .._validation import positive_int
+from .._validation import asarray_of, positive_int
 from .module import Module, check_memory, make_rng, one_shot
 
 
 def as_ids(ids, num_embeddings, name="ids"):
     """An integer array of indices in [0, num_embeddings), or a clear error."""
-    try:
-        arr = np.asarray(ids)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be an integer array, got {type(ids).__name__} ({exc})") from exc
-    if arr.dtype.kind not in "iu":
-        raise TypeError(f"{name} must be an integer array, got dtype {arr.dtype}")
+    arr = asarray_of(ids, name, "an integer array", kinds="iu")
     if arr.size and (arr.min() < 0 or arr.max() >= num_embeddings):
         raise ValueError(f"{name} must lie in [0, {num_embeddings}), got values in "
                          f"[{arr.min()}, {arr.max()}]")

@@ -8,6 +8,8 @@ a pooled vector or a loss.
 """
 import numpy as np
 
+from .._validation import asarray_of
+
 
 def _sequence_list(X, name):
     """``X`` as a list of per-sequence objects: a list / tuple, or the rows
@@ -69,12 +71,7 @@ def token_sequences(X, vocab_size, name="X", min_length=1):
 def feature_array(s, input_size, dtype, name, min_length=1):
     """One ``(T, input_size)`` float array of ``dtype``; a 1-D sequence is
     univariate (allowed when ``input_size == 1``)."""
-    try:
-        arr = np.asarray(s)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a numeric array ({exc})") from exc
-    if arr.dtype.kind not in "fiu" or arr.dtype == object:
-        raise TypeError(f"{name} must be real numbers, got dtype {arr.dtype}")
+    arr = asarray_of(s, name, "real numbers", kinds="fiu")
     if arr.ndim == 1 and input_size == 1:
         arr = arr[:, None]
     if arr.ndim != 2 or arr.shape[1] != input_size:

@@ -1,7 +1,7 @@
 """``fr.SequenceRegressor``: time-series forecasting, one or many steps ahead."""
 import numpy as np
 
-from .._validation import positive_int
+from .._validation import asarray_of, positive_int
 from ..layers.linear import Linear
 from ..losses import mse
 from ._base import SequenceModel
@@ -67,13 +67,7 @@ class SequenceRegressor(SequenceModel):
     def _targets(self, y, n, name):
         if y is None:
             raise TypeError(f"{name} is required: the values to predict, got None")
-        try:
-            arr = np.asarray(y)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"{name} must be a float array ({exc})") from exc
-        if arr.dtype.kind not in "fiu":
-            raise TypeError(f"{name} must be a float array (real numbers), got dtype {arr.dtype}")
-        arr = arr.astype(self.dtype, copy=False)
+        arr = asarray_of(y, name, "a float array (real numbers)", kinds="fiu").astype(self.dtype, copy=False)
         full = (n, self.horizon, self.output_size)
         allowed = [full]
         if self.horizon == 1:
