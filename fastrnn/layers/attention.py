@@ -138,8 +138,9 @@ class _Attention(Module):
     """What the three scoring blocks share: validation, the decoding hooks,
     the softmax, the context and their backward.
 
-    A subclass defines the key side (``_project`` / ``_project_grad``, the
-    identity here) and the width of its output (``_proj_width``); the score
+    A subclass defines the key side -- ``_key_weight``, the name of its
+    parameter ``(width, key_size)`` that maps the keys, or None for the keys
+    themselves -- and the width of its output (``_proj_width``); the score
     is ``scale * q . proj`` unless the subclass overrides ``_score`` /
     ``_score_grad`` (additive attention does).
     """
@@ -152,11 +153,22 @@ class _Attention(Module):
         """Last axis of ``project_keys``'s output, for queries of width ``hq``."""
         return hq
 
+    _key_weight = None
+
     def _project(self, keys):
-        return keys
+        if self._key_weight is None:
+            return keys
+        return keys @ self._params[self._key_weight].T
 
     def _project_grad(self, keys, dproj):
-        return dproj.copy()  # a new array: callers add the value path into it
+        """``dkeys`` from ``dproj``, a new array (callers add the value path
+        into it); the key weight's gradient accumulates."""
+        if self._key_weight is None:
+            return dproj.copy()
+        W = self._params[self._key_weight]
+        self._grads[self._key_weight] += dproj.reshape(-1, W.shape[0]).T @ keys.reshape(
+            -1, W.shape[1])
+        return dproj @ W
 
     def _scale(self, proj):
         return 1.0
@@ -455,16 +467,10 @@ class GeneralAttention(_Attention):
         self._add_parameter("weight", make_rng(seed).uniform(
             -bound, bound, (self.query_size, self.key_size)))
 
+    _key_weight = "weight"
+
     def _proj_width(self, hq):
         return self.query_size
-
-    def _project(self, keys):
-        return keys @ self._params["weight"].T
-
-    def _project_grad(self, keys, dproj):
-        W = self._params["weight"]
-        self._grads["weight"] += dproj.reshape(-1, W.shape[0]).T @ keys.reshape(-1, W.shape[1])
-        return dproj @ W
 
 
 class AdditiveAttention(_Attention):
@@ -508,17 +514,10 @@ class AdditiveAttention(_Attention):
         bv = 1.0 / math.sqrt(A)
         self._add_parameter("v", rng.uniform(-bv, bv, A))
 
+    _key_weight = "key_weight"
+
     def _proj_width(self, hq):
         return self.attn_size
-
-    def _project(self, keys):
-        return keys @ self._params["key_weight"].T
-
-    def _project_grad(self, keys, dproj):
-        W = self._params["key_weight"]
-        self._grads["key_weight"] += dproj.reshape(-1, self.attn_size).T @ keys.reshape(
-            -1, self.key_size)
-        return dproj @ W
 
     def _score(self, q, proj):
         p = self._params
