@@ -78,11 +78,10 @@ def _onnx_gate_order(cell, H, w):
 
 
 def _onnx_system(cell, layer, x, threads):
-    import onnx
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
 
-    H, I = layer.hidden_size, layer.input_size
+    H = layer.hidden_size
     sd = layer.state_dict()
     W = _onnx_gate_order(cell, H, sd["weight_ih_l0"])[None]
     R = _onnx_gate_order(cell, H, sd["weight_hh_l0"])[None]
