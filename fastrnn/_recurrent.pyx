@@ -832,6 +832,51 @@ def pack(w, bint transposed=False, order=None, out=None):
     return Bp
 
 
+def zero_past(lengths, *arrays):
+    """Zero every row ``(t, b)`` with ``t >= lengths[b]`` of each ``(T, B, W)``
+    array (C-contiguous; None skipped): what the kernels never write, at the
+    cost of the padding alone rather than a fill of the whole array."""
+    cdef const Py_ssize_t* L = <const Py_ssize_t*> _ptr(lengths)
+    cdef Py_ssize_t T, B, W, b, t, nbytes
+    cdef char* base
+    for a in arrays:
+        if a is None:
+            continue
+        T, B = a.shape[0], a.shape[1]
+        W = a.size // (T * B) if T * B else 0
+        nbytes = W * a.itemsize
+        base = <char*> _ptr(a)
+        with nogil:
+            for b in range(B):
+                for t in range(L[b], T):
+                    memset(base + (t * B + b) * nbytes, 0, nbytes)
+
+
+def column_sums(a, out):
+    """``out[:] = a.sum(axis=0)`` for a C-contiguous float32 / float64
+    ``(N, G)`` array, accumulated in the float64 ``out`` (G,): a float32
+    sum over many rows would lose digits (the bias gradients)."""
+    cdef Py_ssize_t N = a.shape[0], G = a.shape[1], n, g
+    cdef double* o = <double*> _ptr(out)
+    cdef const float* af
+    cdef const double* ad
+    with nogil:
+        memset(o, 0, G * sizeof(double))
+    if a.dtype == np.float32:
+        af = <const float*> _ptr(a)
+        with nogil:
+            for n in range(N):
+                for g in range(G):
+                    o[g] += af[n * G + g]
+    else:
+        ad = <const double*> _ptr(a)
+        with nogil:
+            for n in range(N):
+                for g in range(G):
+                    o[g] += ad[n * G + g]
+    return out
+
+
 def step_product(A, B, C, double beta):
     """``C = beta * C + A @ B`` through the time loops' own step kernel
     (2-D C-contiguous arrays of one float dtype; for tests)."""

@@ -126,14 +126,11 @@ class _Problem:
     def initial_state(self, given):
         return np.zeros((self.B, self.H), dtype=self.dtype) if given is None else given.copy()
 
-    def alloc(self, *shape):
-        """Arrays the kernels leave unwritten past each row's length: zeroed
-        unless every row runs the full length."""
-        return (np.empty if self.full else np.zeros)(shape, dtype=self.dtype)
-
-    def work(self, *shape):
-        """Like :meth:`alloc`, for an internal array: from the workspace pool."""
-        return (ws.empty if self.full else ws.zeros)(shape, self.dtype)
+    def zero_padding(self, *arrays):
+        """Zero the rows past each length of ``(T, B, W)`` arrays, which the
+        kernels never write (only those rows: no fill of the whole array)."""
+        if not self.full:
+            _recurrent.zero_past(self.lengths, *arrays)
 
     def forward_job(self, nper, training, units=False):
         """The arrays of one :func:`fastrnn._recurrent.forward` job.  With
@@ -147,7 +144,7 @@ class _Problem:
                    hprev=None, extra=None, h_alt=None, order=None, xc=None,
                    h=self.initial_state(self.h0),
                    c=self.initial_state(self.c0) if self.mode == "lstm" else None,
-                   out=self.alloc(T, B, H))
+                   out=np.empty((T, B, H), dtype=self.dtype))
         # Each thread projects the inputs of `chunk` steps at a time: at
         # least CHUNK_ROWS rows per product (so each packed panel of W_ih^T
         # is reused over many row tiles), never the whole (T, B, GH).
@@ -170,10 +167,12 @@ class _Problem:
                        bias=self.folded_bias(), xc=ws.empty((B * chunk, I), self.dtype),
                        scratch=ws.zeros((B, _recurrent.scratch_width(self.cell, H)), self.dtype))
         if training:
-            # gates: zero past the lengths, as the gate gradients replace them.
-            job.update(gates=self.work(T, B, GH), hprev=self.work(T, B, H))
+            # gates: zero past the lengths too, as the gate gradients replace
+            # them and the weight-gradient products read every row.
+            job.update(gates=ws.empty((T, B, GH), self.dtype), hprev=ws.empty((T, B, H), self.dtype))
             if self.mode in ("lstm", "gru"):
-                job["extra"] = self.work(T, B, H)
+                job["extra"] = ws.empty((T, B, H), self.dtype)
+        self.zero_padding(job["out"], job["gates"], job["hprev"], job["extra"])
         return job
 
     def backward_jobs(self, fwd, dout, dh_n, dc_n, grads):
@@ -208,8 +207,8 @@ class _Problem:
         if not self.full:
             # dG is zero past each length, but 0 * inf = NaN: padding (whatever
             # the caller left there) must not reach dW_ih = dG^T x.
-            valid = np.arange(T)[:, None] < self.lengths[None, :]
-            x = np.where(valid[:, :, None], x, self.dtype.type(0))
+            x = x.copy()
+            self.zero_padding(x)
         flat = lambda a: None if a is None else a.reshape(N, -1)  # noqa: E731
         weights = dict(cell=self.cell, dgx=flat(loop["dgx"]), dghn=flat(loop["dghn"]),
                        x=flat(x), hprev=flat(fwd["hprev"]), extra=flat(fwd["extra"]),
@@ -221,11 +220,11 @@ class _Problem:
         """``b_ih`` / ``b_hh`` gradients: sums of the gate gradients over rows."""
         if self.b_ih is None:
             return
-        # Accumulate in float64: a float32 sum over T*B rows loses digits.
-        db = weights["dgx"].sum(axis=0, dtype=np.float64)
+        # Accumulated in float64: a float32 sum over T*B rows loses digits.
+        db = _recurrent.column_sums(weights["dgx"], np.empty(self.GH))
         grads["b_ih"] += db.astype(self.dtype)
         if weights["dghn"] is not None:
-            db[2 * self.H:] = weights["dghn"].sum(axis=0, dtype=np.float64)
+            _recurrent.column_sums(weights["dghn"], db[2 * self.H:])
         grads["b_hh"] += db.astype(self.dtype)
 
 

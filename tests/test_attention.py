@@ -131,6 +131,96 @@ def test_stepping_attend_train_equals_forward_train(rng, kind, with_values):
         np.testing.assert_allclose(step.grads[name], g, rtol=1e-12, atol=1e-13, err_msg=name)
 
 
+# ------------------------------------------- the fused time-major kernel
+def _time_major(a):
+    return np.ascontiguousarray(np.swapaxes(a, 0, 1))
+
+
+@pytest.mark.parametrize("kind", ["dot", "scaled", "general"])
+@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-12), ("float32", 2e-5)])
+@pytest.mark.parametrize("with_values", [False, True])
+def test_time_major_kernel_equals_forward_train(rng, kind, dtype, rtol, with_values):
+    """attend_time_major_train (one fused kernel, time-major, written into a
+    column slice of a wider buffer) gives forward_train's context, weights
+    and every gradient, on ragged keys, with 1 and 2 threads alike."""
+    q, k, v = (a.astype(dtype) for a in _inputs(rng, 3))
+    v = v if with_values else None
+    dctx = rng.standard_normal((B, TQ, HV if with_values else HK)).astype(dtype)
+    whole = BLOCKS[kind](dtype)
+    (ctx, w), bp = whole.forward_train(q, k, v, _ragged_mask())
+    dq, dk, dv = bp(dctx)
+    results = []
+    for threads in (1, 2):
+        fr.set_num_threads(threads)
+        try:
+            fused = BLOCKS[kind](dtype)
+            proj, proj_bp = fused.project_keys_train(_time_major(k))
+            values = proj if v is None and kind != "general" else _time_major(k if v is None else v)
+            wide = np.full((TQ, B, ctx.shape[2] + 3), 7, dtype)
+            (c, ww), fbp = fused.attend_time_major_train(_time_major(q), proj, values, LENGTHS,
+                                                         out=wide[..., 1:1 + ctx.shape[2]])
+            assert c.base is wide and (wide[..., 0] == 7).all() and (wide[..., -2:] == 7).all()
+            dwide = np.zeros((TQ, B, 2 * ctx.shape[2]), dtype)
+            dwide[..., ctx.shape[2]:] = _time_major(dctx)
+            gq, gp, gv = fbp(dwide[..., ctx.shape[2]:])
+        finally:
+            fr.set_num_threads(2)
+        np.testing.assert_allclose(c, _time_major(ctx), rtol=rtol, atol=rtol)
+        np.testing.assert_allclose(ww, w, rtol=rtol, atol=rtol)
+        np.testing.assert_allclose(gq, _time_major(dq), rtol=rtol, atol=rtol)
+        if values is proj:   # dot attention over the keys: one gradient array
+            assert gv is gp
+            gk = gp
+        else:
+            gk = proj_bp(gp)
+            if v is None:
+                gk += gv
+            else:
+                np.testing.assert_allclose(gv, _time_major(dv), rtol=rtol, atol=rtol)
+        np.testing.assert_allclose(gk, _time_major(dk), rtol=rtol, atol=rtol)
+        for name, g in whole.grads.items():
+            np.testing.assert_allclose(fused.grads[name], g, rtol=rtol, atol=rtol, err_msg=name)
+        results.append((c.copy(), gq, gk))
+    for one, two in zip(*results):
+        np.testing.assert_array_equal(one, two)
+
+
+def test_time_major_kernel_gradients(rng):
+    """Finite differences of the fused kernel (float64, ragged, scaled, keys
+    and values apart); the gradients add into arrays passed in."""
+    attn = fr.DotAttention(scaled=True, dtype="float64")
+    q, k, v = (_time_major(a) for a in _inputs(rng, 3))
+    v = rng.standard_normal((TK, B, HV))
+    R = rng.standard_normal((TQ, B, HV))
+    _, bp = attn.attend_time_major_train(q, k, v, LENGTHS)
+    start = [rng.standard_normal(a.shape) for a in (q, k, v)]
+    got = bp(R, *[a.copy() for a in start])
+
+    def loss():
+        (c, _), _ = attn.attend_time_major_train(q, k, v, LENGTHS)
+        return float(np.sum(c * R))
+
+    for arr, g, s in zip((q, k, v), got, start):
+        np.testing.assert_allclose(g - s, numeric_grad(loss, arr), rtol=1e-6, atol=1e-8)
+
+
+def test_time_major_kernel_refuses_what_it_cannot_do(rng):
+    q = rng.standard_normal((TQ, B, HQ))
+    k = rng.standard_normal((TK, B, HK))
+    with pytest.raises(TypeError, match="no fused time-major kernel"):
+        fr.AdditiveAttention(HQ, HK, 5, dtype="float64").attend_time_major_train(q, k, k, LENGTHS)
+    dot = fr.DotAttention(dtype="float64")
+    with pytest.raises(ValueError, match="lengths must be >= 1"):
+        dot.attend_time_major_train(q, k, k, [TK, 0])
+    with pytest.raises(ValueError, match=r"proj must have shape \(\?, 2, 3\)"):
+        dot.attend_time_major_train(q, k[:, :1], k, LENGTHS)
+    with pytest.raises(ValueError, match="out must be"):
+        dot.attend_time_major_train(q, k, k, LENGTHS, out=np.zeros((TQ, B, HK), "float32"))
+    _, bp = dot.attend_time_major_train(q, k, k, LENGTHS)
+    with pytest.raises(ValueError, match="dquery must be a writeable C-contiguous float64"):
+        bp(np.zeros((TQ, B, HK)), np.zeros((TQ, B, HK + 1)))
+
+
 def test_dot_project_keys_is_the_keys_and_its_backprop_a_new_array(rng):
     attn = fr.DotAttention(dtype="float64")
     k = rng.standard_normal((B, TK, HK))

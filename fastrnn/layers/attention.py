@@ -29,8 +29,9 @@ import math
 
 import numpy as np
 
-from .._runtime import blas_threads
-from .._validation import as_array, check_bools, positive_int
+from .. import _attention as _fused
+from .._runtime import blas_threads, get_num_threads
+from .._validation import as_array, as_lengths, check_bools, positive_int
 from .linear import Linear
 from .module import Module, check_memory, make_rng, one_shot
 
@@ -414,6 +415,97 @@ class _Attention(Module):
         return (context, weights), one_shot(backprop, self)
 
 
+    # ------------------------------- time-major sequences, fused (advanced)
+    # Scores of the form ``scale * q . proj`` run on one fused kernel
+    # (fastrnn._attention); additive attention's do not.
+    time_major_kernel = True
+
+    def attend_time_major_train(self, query, proj, values, lengths, out=None):
+        """Every step of a time-major query sequence attends, in one fused
+        kernel call, for training (advanced; dot and general attention).
+
+        A teacher-forced decoder's outputs attend over the encoder's without
+        a batch-first copy of either: ``query`` (Tq, B, Hq), ``proj`` (Tk, B,
+        P) from :meth:`project_keys_train` of time-major keys, ``values``
+        (Tk, B, Hv), and ``lengths`` (B,) the valid keys of each row (the
+        padding mask of a batch of sources).  Each array's last axis may be a
+        column slice of a wider one.  ``out`` (Tq, B, Hv), optional, receives
+        the context (e.g. the left half of a ``[context; query]`` buffer).
+
+        Returns
+        -------
+        (context (Tq, B, Hv), weights (B, Tq, Tk)), backprop
+            ``backprop(dcontext, dquery=None, dproj=None, dvalues=None)``
+            *adds* the gradients into the given C-contiguous time-major
+            arrays (zeros are allocated for those left None) and returns
+            ``(dquery, dproj, dvalues)``; ``dproj`` may be ``dvalues`` (the
+            keys were the values).
+        """
+        if not self.time_major_kernel:
+            raise TypeError(f"{type(self).__name__} has no fused time-major kernel: use "
+                            f"attend_train with batch-first arrays")
+        q = _time_major(query, "query", self.dtype)
+        Tq, B, _ = q.shape
+        p = _time_major(proj, "proj", self.dtype, (None, B, self._proj_width(q.shape[2])))
+        v = _time_major(values, "values", self.dtype, (p.shape[0], B, None))
+        lens = as_lengths(lengths, B, p.shape[0])
+        if lens.min() < 1:
+            raise ValueError(f"lengths must be >= 1 (a row with no key has no softmax), got "
+                             f"min {lens.min()}")
+        Tk, Hv = v.shape[0], v.shape[2]
+        if out is None:
+            out = np.empty((Tq, B, Hv), self.dtype)
+        elif _time_major(out, "out", self.dtype, (Tq, B, Hv)) is not out:
+            raise ValueError("out must be a writeable (Tq, B, Hv) array of the module's dtype "
+                             "whose last axis is contiguous")
+        weights = np.empty((B, Tq, Tk), self.dtype)
+        scale = self._scale(p)
+        nt = max(1, min(get_num_threads(), B))
+        scratch = np.empty(nt * _fused.scratch_size(Tq, Tk, q.shape[2], Hv), self.dtype)
+        _fused.forward(q, p, v, lens, scale, weights, out, scratch, nt)
+
+        def backprop(dcontext, dquery=None, dproj=None, dvalues=None):
+            dc = _time_major(dcontext, "dcontext", self.dtype, out.shape)
+            dq = _accumulator(dquery, "dquery", q.shape, self.dtype)
+            dp = _accumulator(dproj, "dproj", p.shape, self.dtype)
+            # Keys that were the values: one gradient array unless told otherwise.
+            dv = dp if dvalues is None and p is v else \
+                _accumulator(dvalues, "dvalues", v.shape, self.dtype)
+            _fused.backward(q, p, v, lens, scale, weights, dc, dq, dp, dv, scratch, nt)
+            return dq, dp, dv
+
+        return (out, weights), one_shot(backprop, self)
+
+
+def _accumulator(given, name, shape, dtype):
+    """A gradient array to add into: ``given`` (checked) or new zeros."""
+    if given is None:
+        return np.zeros(shape, dtype)
+    if not (isinstance(given, np.ndarray) and given.dtype == dtype and given.shape == shape
+            and given.flags.c_contiguous and given.flags.writeable):
+        raise ValueError(f"{name} must be a writeable C-contiguous {dtype.name} array of shape "
+                         f"{shape}, got {getattr(given, 'dtype', type(given).__name__)} "
+                         f"{getattr(given, 'shape', '')}")
+    return given
+
+
+def _time_major(a, name, dtype, shape=(None, None, None)):
+    """``a`` as a (T, B, W) array of ``dtype`` whose rows are evenly spaced
+    (a column slice of a contiguous array is kept as it is; anything else is
+    copied); None in ``shape`` matches any size."""
+    arr = as_array(a, name, dtype) if not (isinstance(a, np.ndarray) and a.dtype == dtype) else a
+    if arr.ndim != 3 or any(n is not None and n != m for n, m in zip(shape, arr.shape)):
+        want = "(" + ", ".join("?" if n is None else str(n) for n in shape) + ")"
+        raise ValueError(f"{name} must have shape {want} (time-major), got {arr.shape}")
+    if 0 in arr.shape:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    item = arr.itemsize
+    if not (arr.strides[2] == item and arr.strides[1] >= arr.shape[2] * item and
+            arr.strides[1] % item == 0 and arr.strides[0] == arr.shape[1] * arr.strides[1]):
+        arr = np.ascontiguousarray(arr)
+    return arr
+
+
 class DotAttention(_Attention):
     """Luong dot attention, ``score = q . k``, or with ``scaled=True`` the
     scaled dot product ``q . k / sqrt(H)`` (Vaswani et al. 2017).
@@ -515,6 +607,7 @@ class AdditiveAttention(_Attention):
         self._add_parameter("v", rng.uniform(-bv, bv, A))
 
     _key_weight = "key_weight"
+    time_major_kernel = False
 
     def _proj_width(self, hq):
         return self.attn_size

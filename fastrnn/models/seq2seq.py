@@ -147,10 +147,12 @@ class Seq2Seq(TrainableModel):
         self._sampling_rng = make_rng(next(seeds))
 
     # ------------------------------------------------------------- encoder
-    def _encode(self, src, src_len, train):
-        """Encoder pass -> memory dict (keys/values batch-first, mask, projected
-        keys, initial decoder state) and, in training, its backprop taking
-        ``(dkeys_total, dproj, dinit)``."""
+    def _encode(self, src, src_len, train, time_major=False):
+        """Encoder pass -> memory dict (keys/values batch-first -- time-major
+        with ``time_major``, for the fused decoder --, mask, lengths,
+        projected keys, initial decoder state) and, in training, its backprop
+        taking ``(dkeys_total, dproj, dinit)`` in the memory's layout
+        (``dproj`` None: already in ``dkeys``)."""
         if not train:
             out, state = self.encoder(self.src_embed(src), None, src_len)
             keys = _batch_first(out)
@@ -161,17 +163,18 @@ class Seq2Seq(TrainableModel):
             return memory
         x, embed_bp = self.src_embed.forward_train(src)
         (out, state), enc_bp = self.encoder.forward_train(x, None, src_len)
-        keys = _batch_first(out)
+        keys = out if time_major else _batch_first(out)
         init, bridge_bp = self._bridge(state, True)
-        memory = {"keys": keys, "mask": valid_mask(src_len, len(src)).T, "init": init}
+        memory = {"keys": keys, "mask": valid_mask(src_len, len(src)).T, "init": init,
+                  "lengths": src_len}
         proj_bp = None
         if self.attn is not None:
             memory["proj"], proj_bp = self.attn.project_keys_train(keys)
 
         def backprop(dkeys, dproj, dinit):
-            if proj_bp is not None:
+            if proj_bp is not None and dproj is not None:
                 dkeys = dkeys + proj_bp(dproj)
-            dx, _ = enc_bp(_batch_first(dkeys), bridge_bp(dinit))
+            dx, _ = enc_bp(dkeys if time_major else _batch_first(dkeys), bridge_bp(dinit))
             embed_bp(dx)
 
         return memory, backprop
@@ -218,16 +221,21 @@ class Seq2Seq(TrainableModel):
         cat = np.concatenate([ctx, s], axis=-1)
         if not train:
             return self.out(np.tanh(self.combine(cat)))
-        a, comb_bp = self.combine.forward_train(cat)
-        a, tanh_bp = _tanh_train(a)
-        logits, out_bp = self.out.forward_train(a)
+        logits, cat_bp = self._attentional_head(cat)
         Hd = self.decoder_size
 
         def backprop(dlogits):
-            dcat = comb_bp(tanh_bp(out_bp(dlogits)))
+            dcat = cat_bp(dlogits)
             return dcat[..., Hd:], dcat[..., :Hd]     # ds, dctx
 
         return logits, backprop
+
+    def _attentional_head(self, cat):
+        """Training logits from ``[context; s]``; the backprop returns dcat."""
+        a, comb_bp = self.combine.forward_train(cat)
+        a, tanh_bp = _tanh_train(a)
+        logits, out_bp = self.out.forward_train(a)
+        return logits, lambda dlogits: comb_bp(tanh_bp(out_bp(dlogits)))
 
     def _step(self, memory, tokens, state):
         """One inference step: ``(logits (N, V), state, weights)``."""
@@ -244,27 +252,36 @@ class Seq2Seq(TrainableModel):
         return self._head(s, ctx, False), state, weights
 
     def _decode_fused(self, memory, tgt_in, tgt_len):
-        """Teacher-forced Luong decoder over the whole target in one call."""
+        """Teacher-forced Luong decoder over the whole target in one call,
+        time-major throughout (``memory`` from ``_encode(time_major=True)``):
+        logits ``(Td, B, V)``.  The attention of every step is one fused
+        kernel call writing the context straight into the ``[context; s]``
+        buffer of the head; no batch-first copies."""
         x, embed_bp = self.tgt_embed.forward_train(tgt_in)
-        (out, _), dec_bp = self.decoder.forward_train(x, memory["init"], tgt_len)
-        s = _batch_first(out)                                        # (B, Td, Hd)
-        ctx = att_bp = None
-        if self.attn is not None:
-            (ctx, _), att_bp = self.attn.attend_train(s, memory["proj"], memory["keys"],
-                                                      memory["mask"])
-        logits, head_bp = self._head(s, ctx, True)                   # (B, Td, V)
+        (s, _), dec_bp = self.decoder.forward_train(x, memory["init"], tgt_len)   # (Td, B, Hd)
+        if self.attn is None:
+            logits, out_bp = self.out.forward_train(s)
+        else:
+            Hd = self.decoder_size
+            cat = np.empty(s.shape[:2] + (2 * Hd,), s.dtype)
+            cat[..., Hd:] = s
+            _, att_bp = self.attn.attend_time_major_train(
+                s, memory["proj"], memory["keys"], memory["lengths"], out=cat[..., :Hd])
+            logits, cat_bp = self._attentional_head(cat)
 
         def backprop(dlogits):
-            dkeys = np.zeros_like(memory["keys"])
-            dproj = None
+            keys = memory["keys"]
+            dkeys, dproj = np.zeros_like(keys), None
             if self.attn is None:
-                ds = head_bp(dlogits)
+                ds = out_bp(dlogits)
             else:
-                ds, dctx = head_bp(dlogits)
-                dq, dproj, dvalues = att_bp(dctx)
-                ds = ds + dq
-                dkeys += dvalues
-            dx, dinit = dec_bp(_batch_first(ds), None)
+                dcat = cat_bp(dlogits)
+                ds = np.ascontiguousarray(dcat[..., Hd:])
+                # Dot attention's proj is the keys: its gradient adds into dkeys.
+                shared = memory["proj"] is keys
+                dproj = None if shared else np.zeros_like(memory["proj"])
+                att_bp(dcat[..., :Hd], ds, dkeys if shared else dproj, dkeys)
+            dx, dinit = dec_bp(ds, None)
             embed_bp(dx)
             return dkeys, dproj, dinit
 
@@ -355,19 +372,24 @@ class Seq2Seq(TrainableModel):
         if not train:
             memory = self._encode(batch["src"], batch["src_len"], False)
             return self._teacher_forced_logits(memory, batch)
-        memory, encode_bp = self._encode(batch["src"], batch["src_len"], True)
         stepwise = self.bahdanau or self._teacher_forcing < 1.0
-        decode = self._decode_steps if stepwise else self._decode_fused
-        logits, decode_bp = decode(memory, batch["tgt_in"], batch["tgt_len"])
-        padded = ~valid_mask(batch["tgt_len"], batch["tgt_in"].shape[0]).T      # (B, Td)
+        memory, encode_bp = self._encode(batch["src"], batch["src_len"], True,
+                                         time_major=not stepwise)
+        if stepwise:   # batch-first logits (B, Td, V)
+            logits, decode_bp = self._decode_steps(memory, batch["tgt_in"], batch["tgt_len"])
+            logits = _batch_first(logits)
+        else:
+            logits, decode_bp = self._decode_fused(memory, batch["tgt_in"], batch["tgt_len"])
+        padded = ~valid_mask(batch["tgt_len"], batch["tgt_in"].shape[0])      # (Td, B)
 
         def backprop(dlogits):
-            d = _batch_first(dlogits)
-            if padded.any():  # padded steps' outputs must not teach the head
+            d = dlogits
+            if padded.any() and d[padded].any():  # padded steps must not teach the head
+                d = d.copy()
                 d[padded] = 0
-            encode_bp(*decode_bp(d))
+            encode_bp(*decode_bp(_batch_first(d) if stepwise else d))
 
-        return _batch_first(logits), backprop
+        return logits, backprop
 
     def _teacher_forced_logits(self, memory, batch):
         """Inference twin of the fused decoder (evaluation loss)."""
