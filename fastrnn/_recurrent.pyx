@@ -122,14 +122,27 @@ cdef inline Py_ssize_t _time(const Loop* lp, Py_ssize_t b, Py_ssize_t s) noexcep
 cdef void _project_chunk(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, Py_ssize_t s0,
                          Py_ssize_t ns, const floating* x, const floating* w_ih_t,
                          const floating* bias, floating* xc, floating* xwc, Py_ssize_t j0,
-                         Py_ssize_t nc) noexcept nogil:
+                         Py_ssize_t nc, const Py_ssize_t* ids,
+                         const floating* table) noexcept nogil:
     """Input projection of steps s0 .. s0+ns-1 for rows b0..b1 in one
     product: gathers each row's x at its own time index (reverse / ragged
     rows differ; a finished row gets zeros) into ``xc``, then ``xwc =
     bias + xc @ W_ih^T`` on gate columns [j0, j0 + nc) (all of them in the
     batch split, the thread's own in the unit split).  Row (s - s0) * nb +
-    (b - b0) of both is (s, b)."""
+    (b - b0) of both is (s, b).
+
+    An embedded input (``ids`` (T, B) given, x None) has its projections
+    precomputed per vocabulary entry: ``table`` (V, GH) = bias + E @ W_ih^T,
+    so a row is a copy of its id's table row, no product."""
     cdef Py_ssize_t nb = b1 - b0, I = lp.input_size, GH = lp.GH, s, b, t, r
+    if ids != NULL:
+        for s in range(ns):
+            for b in range(b0, b1):
+                r = s * nb + (b - b0)
+                t = _time(lp, b, s0 + s)
+                memcpy(xwc + r * GH + j0, (table + ids[t * lp.B + b] * GH if t >= 0 else bias) + j0,
+                       nc * sizeof(floating))
+        return
     for s in range(ns):
         for b in range(b0, b1):
             r = s * nb + (b - b0)
@@ -162,6 +175,8 @@ cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, void** p,
     cdef floating* hprev = <floating*> p[13]        # OUT (T, B, H) or NULL
     cdef floating* extra = <floating*> p[14]        # OUT (T, B, H) or NULL
     cdef floating* XC = <floating*> p[18]           # scratch (B * TC, I)
+    cdef const Py_ssize_t* ids = <Py_ssize_t*> p[19]  # IN  (T, B) embedded input, or NULL
+    cdef const floating* table = <floating*> p[20]  # IN  (V, GH) with ids
     cdef Py_ssize_t H = lp.H, GH = lp.GH, SW = lp.SW, B = lp.B, TC = lp.TC
     cdef Py_ssize_t GOFF = SW - GH   # inference gate slot of a scratch row
     cdef int nb = <int> (b1 - b0)
@@ -178,7 +193,7 @@ cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, void** p,
     for s in range(lp.steps):
         if s % TC == 0:
             _project_chunk(lp, b0, b1, s, min(TC, lp.steps - s), x, w_ih_t, bias, xc, xwc,
-                           0, GH)
+                           0, GH, ids, table)
         # Recurrent product of this thread's rows (for GRU_RB: r and z only).
         step_gemm(nb, ncols, <int> H, h + b0 * H, <int> H, w_hh_t,
                   <floating> 0, S + b0 * SW, <int> SW)
@@ -364,6 +379,8 @@ cdef void _forward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts, voi
     cdef const floating* w_hh = <floating*> p[16]   # IN  (GH, H)
     cdef const Py_ssize_t* order = <Py_ssize_t*> p[17]  # IN  (GH,) unit_order
     cdef floating* XC = <floating*> p[18]           # scratch (parts, TC * B, I)
+    cdef const Py_ssize_t* ids = <Py_ssize_t*> p[19]  # IN  (T, B) embedded input, or NULL
+    cdef const floating* table = <floating*> p[20]  # IN  (V, GH) unit order, with ids
     cdef Py_ssize_t H = lp.H, GH = lp.GH, SW = lp.SW, B = lp.B, G = GH // H, I = lp.input_size
     cdef Py_ssize_t TC = lp.TC
     cdef Py_ssize_t u0, u1, nu, j0, nc, s, b, t, row
@@ -384,7 +401,7 @@ cdef void _forward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts, voi
         if nu > 0:
             if s % TC == 0:
                 _project_chunk(lp, 0, B, s, min(TC, lp.steps - s), x, w_ih_t, bias,
-                               XC + part * TC * B * I, xw, j0, nc)
+                               XC + part * TC * B * I, xw, j0, nc, ids, table)
             step_gemm(<int> B, <int> nc, <int> H, cur, <int> H, w_hh_t + j0 * H,
                       <floating> 0, S + j0, <int> SW)
             for b in range(B):
@@ -528,10 +545,11 @@ cdef void _weight_grads_part(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
     cdef Py_ssize_t g0 = (part * (GH // 4) // nparts) * 4
     cdef Py_ssize_t g1 = GH if part == nparts - 1 else ((part + 1) * (GH // 4) // nparts) * 4
     cdef Py_ssize_t gm
-    if n1 > n0:
-        gemm(NoTrans, NoTrans, <int> (n1 - n0), <int> I, <int> GH, <floating> 1, dgx + n0 * GH,
-             <int> GH, w_ih, <int> I, <floating> 0, dx + n0 * I, <int> I)
-    _dw_rows(g0, g1, N, I, dgx, GH, x, dw_ih)
+    if x != NULL:   # (an embedded input's dx and dW_ih come per vocabulary entry)
+        if n1 > n0:
+            gemm(NoTrans, NoTrans, <int> (n1 - n0), <int> I, <int> GH, <floating> 1,
+                 dgx + n0 * GH, <int> GH, w_ih, <int> I, <floating> 0, dx + n0 * I, <int> I)
+        _dw_rows(g0, g1, N, I, dgx, GH, x, dw_ih)
     if cell != GRU and cell != GRU_RB:
         _dw_rows(g0, g1, N, H, dgx, GH, hprev, dw_hh)
         return
@@ -552,11 +570,12 @@ cdef enum Job:
 
 # The arrays of each job, in the order of its pointer table.
 FORWARD_ARRAYS = ("x", "w_ih", "w_ih_t", "bias", "xw", "w_hh_t", "w_hn_t", "b_hn", "h", "c",
-                  "out", "scratch", "gates", "hprev", "extra", "h_alt", "w_hh", "order", "xc")
+                  "out", "scratch", "gates", "hprev", "extra", "h_alt", "w_hh", "order", "xc",
+                  "ids", "table")
 BACKWARD_ARRAYS = ("w_hh_p", "w_hn_p", "gates", "hprev", "extra", "dout", "dh", "dc", "dgx",
                    "dghn", "scratch", "w_hh", "order")
 WEIGHT_GRADS_ARRAYS = ("dgx", "dghn", "x", "hprev", "extra", "w_ih", "dx", "dw_ih", "dw_hh")
-DEF MAX_ARRAYS = 20
+DEF MAX_ARRAYS = 24
 DEF MAX_LOOPS = 2
 
 
@@ -711,9 +730,9 @@ def forward(list jobs, int nper, bint units=False):
     cdef Loop lps[MAX_LOOPS]
     tables = _tables(jobs, FORWARD_ARRAYS)
     for d, job in enumerate(jobs):
-        x, h = job["x"], job["h"]
+        h = job["h"]
         lps[d] = _loop(job["cell"], job["lengths"], job["steps"], job["reverse"], h.shape[0],
-                       x.shape[2], h.shape[1], job["scratch"])
+                       job["w_ih"].shape[1], h.shape[1], job["scratch"])
         lps[d].TC = job["chunk"]
         if units:
             lps[d].UB = unit_block(h.dtype)
@@ -759,7 +778,7 @@ def weight_grads(list jobs, int nper):
     for d, job in enumerate(jobs):
         lps[d].cell = job["cell"]
         lps[d].B = job["dgx"].shape[0]          # all N = T * B rows
-        lps[d].input_size = job["dx"].shape[1]
+        lps[d].input_size = job["w_ih"].shape[1]
         lps[d].H = job["dw_hh"].shape[1]
         lps[d].GH = job["dgx"].shape[1]
     _launch(WEIGHT_GRADS, lps, len(jobs), nper, tables, jobs[0]["dgx"].dtype)
@@ -850,6 +869,33 @@ def zero_past(lengths, *arrays):
             for b in range(B):
                 for t in range(L[b], T):
                     memset(base + (t * B + b) * nbytes, 0, nbytes)
+
+
+def scatter_rows(ids, src, out):
+    """``out[ids[n]] += src[n]`` for every row n (repeats add up, in row
+    order): C-contiguous ``src`` (N, W) and ``out`` (V, W) of one float
+    dtype, ``ids`` N intp values in [0, V)."""
+    cdef const Py_ssize_t* I = <const Py_ssize_t*> _ptr(ids)
+    cdef Py_ssize_t N = src.shape[0], W = src.shape[1], n, j
+    cdef const float* sf
+    cdef float* of
+    cdef const double* sd
+    cdef double* od
+    if src.dtype == np.float32:
+        sf = <const float*> _ptr(src)
+        of = <float*> _ptr(out)
+        with nogil:
+            for n in range(N):
+                for j in range(W):
+                    of[I[n] * W + j] += sf[n * W + j]
+    else:
+        sd = <const double*> _ptr(src)
+        od = <double*> _ptr(out)
+        with nogil:
+            for n in range(N):
+                for j in range(W):
+                    od[I[n] * W + j] += sd[n * W + j]
+    return out
 
 
 def column_sums(a, out):

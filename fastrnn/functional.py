@@ -20,7 +20,7 @@ from ._validation import (as_array, as_lengths, check_blas_size, check_bools, ch
                           resolve_dtype)
 
 __all__ = ["recurrent", "recurrent_train", "bidirectional", "bidirectional_train", "MODES",
-           "num_gates"]
+           "num_gates", "EmbeddedInput"]
 
 MODES = ("rnn_tanh", "rnn_relu", "lstm", "gru")
 _GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
@@ -33,11 +33,44 @@ def num_gates(mode):
     return _GATES[mode]
 
 
+class EmbeddedInput(namedtuple("EmbeddedInput", "ids weight")):
+    """A layer input given as an embedding lookup, ``x = weight[ids]``:
+    ``ids`` (T, B) integers in [0, V), ``weight`` (V, I).
+
+    Passed as ``x``, it folds the lookup into the input projection: each
+    vocabulary entry's ``weight[v] @ W_ih^T + bias`` is computed once (a
+    (V, GH) table) and a step copies its row -- V rows of product instead of
+    T * B, worth it when the vocabulary is the smaller.  The backward sums
+    the gate gradients per entry, so ``dW_ih`` and the returned gradient
+    (w.r.t. ``weight``, (V, I), in place of ``dx``) are V-row products too.
+    """
+
+    @property
+    def shape(self):
+        return tuple(np.shape(self.ids)) + (np.shape(self.weight)[-1],)
+
+
+def _embedded(x, dtype):
+    """Validated ``(ids (T, B) intp, weight (V, I))`` of an :class:`EmbeddedInput`."""
+    weight = as_array(x.weight, "x.weight", dtype)
+    if weight.ndim != 2 or 0 in weight.shape:
+        raise ValueError(f"x.weight must be a non-empty 2-D (V, input_size) array, got shape "
+                         f"{weight.shape}")
+    ids = np.asarray(x.ids)
+    if ids.dtype.kind not in "iu" or ids.ndim != 2:
+        raise ValueError(f"x.ids must be a 2-D (T, B) integer array, got {ids.dtype} of shape "
+                         f"{ids.shape}")
+    if ids.size and (ids.min() < 0 or ids.max() >= weight.shape[0]):
+        raise ValueError(f"x.ids must lie in [0, {weight.shape[0]}), got values in "
+                         f"[{ids.min()}, {ids.max()}]")
+    return np.ascontiguousarray(ids, dtype=np.intp), weight
+
+
 class _Problem:
     """The validated inputs of one layer-direction call (kept by training)."""
 
     __slots__ = ("mode", "cell", "dtype", "T", "B", "I", "H", "GH", "x", "w_ih", "w_hh",
-                 "b_ih", "b_hh", "h0", "c0", "lengths", "steps", "full", "reverse")
+                 "b_ih", "b_hh", "h0", "c0", "lengths", "steps", "full", "reverse", "ids", "emb")
 
     def __init__(self, mode, x, w_ih, w_hh, b_ih, b_hh, hx, cx, lengths, reverse, reset_after):
         if mode not in _GATES:
@@ -54,10 +87,16 @@ class _Problem:
             w_dtype = getattr(w, "dtype", None)
             if w_dtype is not None and w_dtype.kind == "f" and w_dtype != dt:
                 raise TypeError(f"{name} must have w_ih's dtype {dt.name}, got {w_dtype}")
-        self.x = x = as_array(x, "x", dt)
-        if x.ndim != 3:
-            raise ValueError(f"x must be 3-D (T, B, input_size), got shape {x.shape}")
-        T, B, I = x.shape
+        self.ids = self.emb = None
+        if isinstance(x, EmbeddedInput):
+            self.ids, self.emb = _embedded(x, dt)
+            self.x = None
+            T, B, I = x.shape
+        else:
+            self.x = x = as_array(x, "x", dt)
+            if x.ndim != 3:
+                raise ValueError(f"x must be 3-D (T, B, input_size), got shape {x.shape}")
+            T, B, I = x.shape
         if T == 0 or B == 0:
             raise ValueError(f"x must have at least one time step and one batch row, got shape {x.shape}")
         self.w_ih = w_ih = as_array(w_ih_arr, "w_ih", dt)
@@ -140,7 +179,8 @@ class _Problem:
         in that order too."""
         T, B, I, H, GH = self.T, self.B, self.I, self.H, self.GH
         job = dict(cell=self.cell, lengths=self.lengths, steps=self.steps, reverse=self.reverse,
-                   x=self.x, w_ih=self.w_ih, w_hh=self.w_hh, b_hn=self.b_hn(), gates=None,
+                   x=self.x, ids=self.ids, table=None,
+                   w_ih=self.w_ih, w_hh=self.w_hh, b_hn=self.b_hn(), gates=None,
                    hprev=None, extra=None, h_alt=None, order=None, xc=None,
                    h=self.initial_state(self.h0),
                    c=self.initial_state(self.c0) if self.mode == "lstm" else None,
@@ -163,9 +203,14 @@ class _Problem:
                        h_alt=ws.empty((B, H), self.dtype))
         else:
             w_hh_t, w_hn_t = self.packed_recurrent_weights(transposed=True)
-            job.update(w_ih_t=_packed(self.w_ih, True), w_hh_t=w_hh_t, w_hn_t=w_hn_t,
+            job.update(w_ih_t=None if self.ids is not None else _packed(self.w_ih, True),
+                       w_hh_t=w_hh_t, w_hn_t=w_hn_t,
                        bias=self.folded_bias(), xc=ws.empty((B * chunk, I), self.dtype),
                        scratch=ws.zeros((B, _recurrent.scratch_width(self.cell, H)), self.dtype))
+        if self.ids is not None:   # the folded input projection, per vocabulary entry
+            table = self.emb @ self.w_ih.T
+            table += self.folded_bias()
+            job["table"] = np.ascontiguousarray(table[:, job["order"]]) if units else table
         if training:
             # gates: zero past the lengths too, as the gate gradients replace
             # them and the weight-gradient products read every row.
@@ -204,7 +249,7 @@ class _Problem:
                     dghn=fwd["extra"] if self.cell == _recurrent.CELL_CODES["gru"] else None,
                     scratch=scratch)
         x = self.x
-        if not self.full:
+        if x is not None and not self.full:
             # dG is zero past each length, but 0 * inf = NaN: padding (whatever
             # the caller left there) must not reach dW_ih = dG^T x.
             x = x.copy()
@@ -212,9 +257,20 @@ class _Problem:
         flat = lambda a: None if a is None else a.reshape(N, -1)  # noqa: E731
         weights = dict(cell=self.cell, dgx=flat(loop["dgx"]), dghn=flat(loop["dghn"]),
                        x=flat(x), hprev=flat(fwd["hprev"]), extra=flat(fwd["extra"]),
-                       w_ih=self.w_ih, dx=np.empty((N, I), dtype=self.dtype),
+                       w_ih=self.w_ih, dx=None if x is None else np.empty((N, I), self.dtype),
                        dw_ih=grads["w_ih"], dw_hh=grads["w_hh"])
         return loop, weights, grads
+
+    def input_grad(self, weights, grads):
+        """The gradient w.r.t. the input, once the loops are done: ``dx``
+        (T, B, I), or for an embedded input the one w.r.t. its weight (V, I),
+        adding ``dW_ih`` through the per-entry sums of the gate gradients."""
+        if self.ids is None:
+            return weights["dx"].reshape(self.T, self.B, self.I)
+        per_entry = _recurrent.scatter_rows(self.ids.reshape(-1), weights["dgx"],
+                                            np.zeros((len(self.emb), self.GH), self.dtype))
+        grads["w_ih"] += per_entry.T @ self.emb
+        return per_entry @ self.w_ih
 
     def bias_grads(self, weights, grads):
         """``b_ih`` / ``b_hh`` gradients: sums of the gate gradients over rows."""
@@ -289,7 +345,7 @@ def _small(weights_job):
     """Whether a direction's after-loop products are too small to split
     over threads (below ~16M multiply-adds each)."""
     N, GH = weights_job["dgx"].shape
-    return N * GH * max(weights_job["dx"].shape[1], weights_job["dw_hh"].shape[1]) < 2**24
+    return N * GH * max(weights_job["dw_ih"].shape[1], weights_job["dw_hh"].shape[1]) < 2**24
 
 
 # fastrnn's threads are its OpenMP threads; every BLAS call it makes is
@@ -340,9 +396,11 @@ def _run_backward(problems, fwd_jobs, plan, douts, dh_ns, dc_ns, grads_list):
     results = []
     for p, f, (loop, weights, grads) in zip(problems, fwd_jobs, prepared):
         p.bias_grads(weights, grads)
+        with blas_threads(1):
+            dx = p.input_grad(weights, grads)
         # dgx is the gates array, dghn the extra one
         ws.release(loop["dgx"], f["hprev"], f["extra"])
-        results.append((weights["dx"].reshape(p.T, p.B, p.I), loop["dh"], loop["dc"], grads))
+        results.append((dx, loop["dh"], loop["dc"], grads))
     return results
 
 
@@ -353,7 +411,10 @@ def recurrent(mode, x, w_ih, w_hh, b_ih=None, b_hh=None, hx=None, cx=None,
     Parameters
     ----------
     mode : {"rnn_tanh", "rnn_relu", "lstm", "gru"}
-    x : array_like, shape (T, B, I)
+    x : array_like, shape (T, B, I), or EmbeddedInput
+        An :class:`EmbeddedInput` ``(ids (T, B), weight (V, I))`` stands for
+        ``weight[ids]``, folded into the input projection (training then
+        returns the gradient w.r.t. ``weight`` in place of ``dx``).
     w_ih, w_hh : array_like, shapes (G*H, I) and (G*H, H)
         Their dtype (float32 or float64) is the computation's; ``x`` and the
         states are cast to it.
@@ -470,7 +531,9 @@ def _problems(mode, x, params, hx, cx, lengths, reset_after):
         if problems[-1].dtype != problems[0].dtype:
             raise TypeError(f"params[{d}] must have params[0]'s dtype {problems[0].dtype.name}, "
                             f"got {problems[-1].dtype.name}")
-        x, lengths = problems[0].x, problems[0].lengths  # validated once, shared
+        if problems[0].x is not None:
+            x = problems[0].x  # validated once, shared
+        lengths = problems[0].lengths
     return problems
 
 

@@ -11,7 +11,8 @@ from .. import functional as F
 from .._validation import as_array, as_lengths, check_bools, positive_int, state_parts
 from .init import check_init_options, recurrent_parameters
 from .merge import MERGE_MODES, merge, merge_backward, merged_width
-from .module import Module, check_memory, make_rng, one_shot
+from .embedding import Embedding, as_ids
+from .module import Module, _grad_lock, check_memory, make_rng, one_shot
 
 
 class _RecurrentLayer(Module):
@@ -106,6 +107,10 @@ class _RecurrentLayer(Module):
             raise ValueError(f"x must have input_size {self.input_size} in its last axis, got {I} (shape {x.shape})")
         if T == 0 or B == 0:
             raise ValueError(f"x must have at least one time step and one batch row, got shape {x.shape}")
+        return (x,) + self._check_rest(T, B, batched, hx, lengths)
+
+    def _check_rest(self, T, B, batched, hx, lengths):
+        """-> states (L*D, B, H) or None, lengths, batched."""
         names = ("h0", "c0") if self._has_cell else ("h0",)
         LD, H = self.num_layers * self.num_directions, self.hidden_size
         states = state_parts(hx, names, self.dtype, (LD, B, H) if batched else (LD, H), "hx",
@@ -113,7 +118,7 @@ class _RecurrentLayer(Module):
         states = [s if s is None or batched else s[:, None, :] for s in states]
         if lengths is not None:
             lengths = as_lengths(lengths if batched else np.atleast_1d(lengths), B, T)
-        return x, states, lengths, batched
+        return states, lengths, batched
 
     def _finish(self, out, states, batched):
         """Back to the user's layout: batch_first / unbatched."""
@@ -177,7 +182,71 @@ class _RecurrentLayer(Module):
         ``x`` and ``hx`` (zeros where hx was None) and adds the parameter
         gradients into ``self.grads``.  It may be called once.
         """
-        x, states, lengths, batched = self._check_input(x, hx, lengths)
+        return self._train(*self._check_input(x, hx, lengths))
+
+    def forward_train_embedded(self, embedding, ids, hx=None, lengths=None):
+        """``forward_train(embedding(ids), hx, lengths)`` in one: the lookup is
+        folded into the first layer's input projection when that is cheaper.
+
+        Each vocabulary entry's projection ``E[v] @ W_ih^T + b`` is computed
+        once per call and every token copies its row (V rows of product
+        instead of T * B); the backward sums the gate gradients per entry,
+        so ``dW_ih`` and the embedding's gradient are V-row products too.
+        Used when the vocabulary is no larger than the batch's tokens, the
+        layer is time-major and the dtypes agree; otherwise it is exactly the
+        two calls.
+
+        Parameters
+        ----------
+        embedding : Embedding
+            Of ``input_size`` columns.
+        ids : array of int, (T, B) or (B, T) with ``batch_first``
+        hx, lengths
+            As :meth:`forward_train`.
+
+        Returns
+        -------
+        (out, state), backprop
+            ``backprop(dout, dstate=None)`` adds the embedding's gradient into
+            ``embedding.grads["weight"]`` (never its ``padding_idx`` row) and
+            this layer's into ``grads``, and returns ``dhx``.
+        """
+        if not isinstance(embedding, Embedding):
+            raise TypeError(f"embedding must be an fr.Embedding, got {type(embedding).__name__}")
+        if embedding.embedding_dim != self.input_size:
+            raise ValueError(f"embedding must have embedding_dim = input_size "
+                             f"{self.input_size}, got {embedding.embedding_dim}")
+        idx = as_ids(ids, embedding.num_embeddings)
+        if idx.ndim != 2 or 0 in idx.shape:
+            layout = "(B, T)" if self.batch_first else "(T, B)"
+            raise ValueError(f"ids must be a non-empty 2-D {layout} array, got shape {idx.shape}")
+        if self.batch_first or embedding.dtype != self.dtype or \
+                embedding.num_embeddings > idx.size:
+            x, embed_bp = embedding.forward_train(idx)
+            result, layer_bp = self.forward_train(x, hx, lengths)
+
+            def backprop(dout, dstate=None):
+                dx, dhx = layer_bp(dout, dstate)
+                embed_bp(dx)
+                return dhx
+
+            return result, one_shot(backprop)
+        T, B = idx.shape
+        x = F.EmbeddedInput(idx, embedding._params["weight"])
+        result, layer_bp = self._train(x, *self._check_rest(T, B, True, hx, lengths))
+
+        def backprop(dout, dstate=None):
+            dweight, dhx = layer_bp(dout, dstate)
+            if embedding.padding_idx is not None:
+                dweight[embedding.padding_idx] = 0
+            with _grad_lock(embedding):
+                embedding._grads["weight"] += dweight
+            return dhx
+
+        return result, one_shot(backprop)
+
+    def _train(self, x, states, lengths, batched):
+        """forward_train on checked input (x: time-major, or an EmbeddedInput)."""
         out, finals, records = self._run(x, states, lengths, training=True)
         T, B = x.shape[:2]
         out_shape = out.shape

@@ -161,8 +161,8 @@ class Seq2Seq(TrainableModel):
             if self.attn is not None:
                 memory["proj"] = self.attn.project_keys(keys)
             return memory
-        x, embed_bp = self.src_embed.forward_train(src)
-        (out, state), enc_bp = self.encoder.forward_train(x, None, src_len)
+        (out, state), enc_bp = self.encoder.forward_train_embedded(self.src_embed, src, None,
+                                                                   src_len)
         keys = out if time_major else _batch_first(out)
         init, bridge_bp = self._bridge(state, True)
         memory = {"keys": keys, "mask": valid_mask(src_len, len(src)).T, "init": init,
@@ -174,8 +174,7 @@ class Seq2Seq(TrainableModel):
         def backprop(dkeys, dproj, dinit):
             if proj_bp is not None and dproj is not None:
                 dkeys = dkeys + proj_bp(dproj)
-            dx, _ = enc_bp(dkeys if time_major else _batch_first(dkeys), bridge_bp(dinit))
-            embed_bp(dx)
+            enc_bp(dkeys if time_major else _batch_first(dkeys), bridge_bp(dinit))
 
         return memory, backprop
 
@@ -257,8 +256,8 @@ class Seq2Seq(TrainableModel):
         logits ``(Td, B, V)``.  The attention of every step is one fused
         kernel call writing the context straight into the ``[context; s]``
         buffer of the head; no batch-first copies."""
-        x, embed_bp = self.tgt_embed.forward_train(tgt_in)
-        (s, _), dec_bp = self.decoder.forward_train(x, memory["init"], tgt_len)   # (Td, B, Hd)
+        (s, _), dec_bp = self.decoder.forward_train_embedded(self.tgt_embed, tgt_in,   # (Td, B, Hd)
+                                                             memory["init"], tgt_len)
         if self.attn is None:
             logits, out_bp = self.out.forward_train(s)
         else:
@@ -281,9 +280,7 @@ class Seq2Seq(TrainableModel):
                 shared = memory["proj"] is keys
                 dproj = None if shared else np.zeros_like(memory["proj"])
                 att_bp(dcat[..., :Hd], ds, dkeys if shared else dproj, dkeys)
-            dx, dinit = dec_bp(ds, None)
-            embed_bp(dx)
-            return dkeys, dproj, dinit
+            return dkeys, dproj, dec_bp(ds, None)
 
         return logits, backprop
 
