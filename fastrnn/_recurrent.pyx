@@ -970,6 +970,48 @@ def activation(str name, x):
     return y
 
 
+def tanh_inplace(x):
+    """``x[:] = tanh(x)`` with the kernels' own tanh (vectorised, float32's
+    rational approximation) on a C-contiguous float32 / float64 array."""
+    cdef Py_ssize_t i, n = x.size
+    cdef float* xf
+    cdef double* xd
+    if x.dtype == np.float32:
+        xf = <float*> _ptr(x)
+        with nogil:
+            for i in range(n):
+                xf[i] = tanh(xf[i])
+    else:
+        xd = <double*> _ptr(x)
+        with nogil:
+            for i in range(n):
+                xd[i] = tanh(xd[i])
+    return x
+
+
+def tanh_grad_inplace(y, dy):
+    """``dy *= 1 - y * y`` (tanh's backward from its output ``y``), in place,
+    C-contiguous arrays of one float dtype and size."""
+    cdef Py_ssize_t i, n = y.size
+    cdef const float* yf
+    cdef float* df
+    cdef const double* yd
+    cdef double* dd
+    if y.dtype == np.float32:
+        yf = <const float*> _ptr(y)
+        df = <float*> _ptr(dy)
+        with nogil:
+            for i in range(n):
+                df[i] = df[i] * (1 - yf[i] * yf[i])
+    else:
+        yd = <const double*> _ptr(y)
+        dd = <double*> _ptr(dy)
+        with nogil:
+            for i in range(n):
+                dd[i] = dd[i] * (1 - yd[i] * yd[i])
+    return dy
+
+
 def cpu_has_avx2_fma():
     """Whether this CPU runs AVX2 and FMA code (picks the kernel build)."""
     return fr_cpu_has_avx2_fma() != 0

@@ -20,7 +20,7 @@ from ._validation import (as_array, as_lengths, check_blas_size, check_bools, ch
                           resolve_dtype)
 
 __all__ = ["recurrent", "recurrent_train", "bidirectional", "bidirectional_train", "MODES",
-           "num_gates", "EmbeddedInput"]
+           "num_gates", "EmbeddedInput", "tanh_train"]
 
 MODES = ("rnn_tanh", "rnn_relu", "lstm", "gru")
 _GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
@@ -282,6 +282,28 @@ class _Problem:
         if weights["dghn"] is not None:
             _recurrent.column_sums(weights["dghn"], db[2 * self.H:])
         grads["b_hh"] += db.astype(self.dtype)
+
+
+def tanh_train(x):
+    """``(tanh(x), backprop)`` for a head's activation, with the kernels'
+    own vectorised tanh, *in place*: ``x`` (a fresh float array the caller
+    gives up) becomes the output, and ``backprop(dy)`` scales ``dy`` in
+    place by ``1 - y**2`` and returns it.  (numpy's float32 tanh is not
+    vectorised on AVX2 CPUs: ~10x slower.)"""
+    y = np.ascontiguousarray(x)
+    if y.dtype not in (np.float32, np.float64):
+        raise TypeError(f"x must be a float32 or float64 array, got dtype {y.dtype}")
+    _recurrent.tanh_inplace(y)
+
+    def backprop(dy):
+        d = np.ascontiguousarray(dy, dtype=y.dtype)
+        if d.shape != y.shape:
+            raise ValueError(f"dy must have shape {y.shape}, got {d.shape}")
+        if d is dy and not d.flags.writeable:
+            d = d.copy()
+        return _recurrent.tanh_grad_inplace(y, d)
+
+    return y, backprop
 
 
 _Plan = namedtuple("_Plan", "groups nper units")

@@ -192,3 +192,29 @@ def test_activation_helper_checks_its_input():
         act("relu", x)
     with pytest.raises(TypeError, match="float32 or float64"):
         act("tanh", np.arange(4))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_tanh_train_is_the_kernels_tanh_in_place_with_its_gradient(dtype):
+    """functional.tanh_train (the heads' activation): exactly the tanh of the
+    kernel build in use, in place, and dy * (1 - y^2)."""
+    from fastrnn import functional as F
+    from fastrnn._kernels import kernels
+
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((7, 5, 3)) * 4).astype(dtype)
+    keep = x.copy()
+    y, bp = F.tanh_train(x)
+    assert y is x
+    np.testing.assert_array_equal(y, kernels.activation("tanh", keep))
+    np.testing.assert_allclose(y, np.tanh(keep.astype(np.float64)), rtol=5e-7, atol=1e-7)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    expected = dy * (1 - y * y)
+    got = bp(dy)
+    assert got is dy
+    np.testing.assert_allclose(got, expected, rtol=1e-6 if dtype == "float32" else 1e-10,
+                               atol=1e-14)   # (1 - y * y: fused multiply-adds may round apart)
+    with pytest.raises(ValueError, match=r"dy must have shape \(7, 5, 3\), got \(7, 5\)"):
+        F.tanh_train(keep.copy())[1](dy[..., 0])
+    with pytest.raises(TypeError, match="x must be a float32 or float64 array, got dtype int64"):
+        F.tanh_train(np.arange(3))

@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 
+from .._kernels import kernels as _kernels
 from .._matmul import matmul
 from .._validation import as_array, check_bools, positive_int
 from .module import Module, check_memory, make_rng, one_shot
@@ -74,7 +75,9 @@ class Linear(Module):
             matmul(dy2, x2, trans_a=True, out=self._grads["weight"], accumulate=True)
             dx = matmul(dy2, self._params["weight"])
             if self.bias:
-                self._grads["bias"] += dy2.sum(axis=0, dtype=np.float64).astype(self.dtype)
+                # Summed in float64 (one pass, no float64 copy of dy).
+                self._grads["bias"] += _kernels.column_sums(
+                    np.ascontiguousarray(dy2), np.empty(self.out_features)).astype(self.dtype)
             return dx.reshape(x.shape)
 
         return y, one_shot(backprop, self)

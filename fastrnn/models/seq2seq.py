@@ -10,6 +10,7 @@ import numbers
 
 import numpy as np
 
+from ..functional import tanh_train
 from .._validation import as_lengths, check_bools, positive_int
 from ..layers.attention import AdditiveAttention, DotAttention, GeneralAttention
 from ..layers.embedding import Embedding, as_ids
@@ -27,11 +28,6 @@ ATTENTIONS = {None: None, "dot": DotAttention, "general": GeneralAttention,
 
 def _batch_first(x):
     return np.ascontiguousarray(x.transpose(1, 0, 2))
-
-
-def _tanh_train(x):
-    y = np.tanh(x)
-    return y, lambda dy: dy * (1 - y * y)
 
 
 class Seq2Seq(TrainableModel):
@@ -190,7 +186,7 @@ class Seq2Seq(TrainableModel):
             cat = part.reshape(L, 2, B, H).transpose(0, 2, 1, 3).reshape(L, B, 2 * H)
             if train:
                 a, lin_bp = bridge.forward_train(cat)
-                z, tanh_bp = _tanh_train(a)
+                z, tanh_bp = tanh_train(a)
                 bps.append((lin_bp, tanh_bp, B))
             else:
                 z = np.tanh(bridge(cat))
@@ -232,7 +228,7 @@ class Seq2Seq(TrainableModel):
     def _attentional_head(self, cat):
         """Training logits from ``[context; s]``; the backprop returns dcat."""
         a, comb_bp = self.combine.forward_train(cat)
-        a, tanh_bp = _tanh_train(a)
+        a, tanh_bp = tanh_train(a)
         logits, out_bp = self.out.forward_train(a)
         return logits, lambda dlogits: comb_bp(tanh_bp(out_bp(dlogits)))
 
