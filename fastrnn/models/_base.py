@@ -127,6 +127,9 @@ class SequenceModel(TrainableModel):
         if not train:
             x = self.embedding(inputs) if self.embedding is not None else inputs
             return self.rnn(x, hx, lengths)
+        if self.embedding is not None and self.dropout == 0.0:
+            # Nothing between the lookup and the layer: fold it in.
+            return self.rnn.forward_train_embedded(self.embedding, inputs, hx, lengths)
         if self.embedding is not None:
             x, embed_bp = self.embedding.forward_train(inputs)
         else:
