@@ -25,7 +25,7 @@ The caller (``fastrnn.layers.attention``) validates all of it.
 """
 cimport numpy as cnp
 from cython.parallel cimport prange
-from libc.math cimport exp
+from libc.math cimport exp, expf
 from libc.string cimport memset
 from cython cimport floating
 
@@ -71,7 +71,10 @@ cdef void _softmax_rows(Py_ssize_t Tq, Py_ssize_t L, Py_ssize_t Tk, floating sca
                 m = r[j]
         z = 0
         for j in range(L):
-            r[j] = <floating> exp(r[j] - m)
+            if floating is float:
+                r[j] = expf(r[j] - m)
+            else:
+                r[j] = exp(r[j] - m)
             z = z + r[j]
         z = 1 / z
         for j in range(L):
