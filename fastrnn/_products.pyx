@@ -84,3 +84,42 @@ def matmul(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, bint trans_a, bint trans
                     <double*> cnp.PyArray_DATA(c), ldc, nparts)
     return c
 
+
+
+def matmul_pair(tuple first, tuple second):
+    """Two independent products at once, one per OpenMP thread, each a
+    single full BLAS call (so each result is bit for bit the one-thread
+    result): ``first`` and ``second`` are ``(a, b, c, trans_a, trans_b,
+    beta)`` as the arguments of :func:`matmul`, of one float dtype."""
+    cdef cnp.ndarray a, b, c
+    cdef int m[2]
+    cdef int n[2]
+    cdef int k[2]
+    cdef int lda[2]
+    cdef int ldb[2]
+    cdef int ldc[2]
+    cdef BLAS_Trans ta[2]
+    cdef BLAS_Trans tb[2]
+    cdef double beta[2]
+    cdef void* pa[2]
+    cdef void* pb[2]
+    cdef void* pc[2]
+    cdef int i
+    for i, (a, b, c, trans_a, trans_b, bt) in enumerate((first, second)):
+        m[i], n[i] = <int> c.shape[0], <int> c.shape[1]
+        k[i] = <int> (a.shape[0] if trans_a else a.shape[1])
+        ta[i] = Trans if trans_a else NoTrans
+        tb[i] = Trans if trans_b else NoTrans
+        lda[i], ldb[i], ldc[i] = max(_ld(a), 1), max(_ld(b), 1), max(_ld(c), 1)
+        beta[i] = bt
+        pa[i], pb[i], pc[i] = cnp.PyArray_DATA(a), cnp.PyArray_DATA(b), cnp.PyArray_DATA(c)
+    if first[2].dtype == np.float32:
+        with nogil:
+            for i in prange(2, num_threads=2, schedule="static", chunksize=1):
+                gemm(ta[i], tb[i], m[i], n[i], k[i], <float> 1, <float*> pa[i], lda[i],
+                     <float*> pb[i], ldb[i], <float> beta[i], <float*> pc[i], ldc[i])
+    else:
+        with nogil:
+            for i in prange(2, num_threads=2, schedule="static", chunksize=1):
+                gemm(ta[i], tb[i], m[i], n[i], k[i], <double> 1, <double*> pa[i], lda[i],
+                     <double*> pb[i], ldb[i], beta[i], <double*> pc[i], ldc[i])

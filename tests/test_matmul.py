@@ -97,3 +97,30 @@ def test_linear_uses_it_and_keeps_its_gradients(split_everything):
     np.testing.assert_allclose(dx, dy @ W, rtol=1e-12)
     np.testing.assert_allclose(layer.grads["weight"], dy.reshape(-1, 5).T @ x.reshape(-1, 6),
                                rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_pair_of_products_is_each_product_bit_for_bit(split_everything, dtype, threads):
+    """matmul_pair (a backward's dW and dx, one thread each) gives exactly
+    what one-thread matmul gives for each, accumulating where asked."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((97, 40)).astype(dtype)
+    dy = rng.standard_normal((97, 13)).astype(dtype)
+    w = rng.standard_normal((13, 40)).astype(dtype)
+    dw = rng.standard_normal((13, 40)).astype(dtype)
+    before = fr.get_num_threads()
+    try:
+        fr.set_num_threads(1)
+        want_dw = matmul(dy, x, True, False, out=dw.copy(), accumulate=True)
+        want_dx = matmul(dy, w)
+        fr.set_num_threads(threads)
+        got_dw, got_dx = _matmul.matmul_pair((dy, x, True, False, dw, True),
+                                             (dy, w, False, False, None, False))
+    finally:
+        fr.set_num_threads(before)
+    assert got_dw is dw
+    np.testing.assert_array_equal(got_dw, want_dw)
+    np.testing.assert_array_equal(got_dx, want_dx)
+    with pytest.raises(ValueError, match="do not multiply"):
+        _matmul.matmul_pair((dy, x, True, False, None, False), (dy, x, False, False, None, False))

@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from .._kernels import kernels as _kernels
-from .._matmul import matmul
+from .._matmul import matmul, matmul_pair
 from .._validation import as_array, check_bools, positive_int
 from .module import Module, check_memory, make_rng, one_shot
 
@@ -72,8 +72,8 @@ class Linear(Module):
             if dy2.shape != y.shape:
                 raise ValueError(f"dy must have shape {y.shape}, got {dy2.shape}")
             dy2 = dy2.reshape(-1, self.out_features)
-            matmul(dy2, x2, trans_a=True, out=self._grads["weight"], accumulate=True)
-            dx = matmul(dy2, self._params["weight"])
+            _, dx = matmul_pair((dy2, x2, True, False, self._grads["weight"], True),
+                                (dy2, self._params["weight"], False, False, None, False))
             if self.bias:
                 # Summed in float64 (one pass, no float64 copy of dy).
                 self._grads["bias"] += _kernels.column_sums(
