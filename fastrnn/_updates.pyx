@@ -71,3 +71,46 @@ def adam(cnp.ndarray param, cnp.ndarray grad, cnp.ndarray exp_avg, cnp.ndarray e
                   <double*> cnp.PyArray_DATA(exp_avg), <double*> cnp.PyArray_DATA(exp_avg_sq),
                   decay, weight_decay, w1, small, 1 - w1, beta2, c2, bc2, eps, step_size,
                   nthreads)
+
+
+# Elements per partial sum of sum_squares: fixed, so the result does not
+# depend on the thread count.
+DEF BLOCK = 8192
+
+
+cdef double _block_sum_squares(const floating* a, Py_ssize_t n0, Py_ssize_t n1) noexcept nogil:
+    # Four running sums (i mod 4), so the adds of one chain do not wait on
+    # each other's latency; a fixed order, so a fixed result.
+    cdef Py_ssize_t i, n4 = n0 + (n1 - n0) // 4 * 4
+    cdef double s0 = 0, s1 = 0, s2 = 0, s3 = 0, x0, x1, x2, x3
+    for i in range(n0, n4, 4):
+        x0, x1, x2, x3 = a[i], a[i + 1], a[i + 2], a[i + 3]
+        s0 += x0 * x0
+        s1 += x1 * x1
+        s2 += x2 * x2
+        s3 += x3 * x3
+    for i in range(n4, n1):
+        x0 = a[i]
+        s0 += x0 * x0
+    return (s0 + s1) + (s2 + s3)
+
+
+def sum_squares(cnp.ndarray a, int nthreads):
+    """``sum(a**2)`` in float64 over a 1-D contiguous float array, without a
+    float64 copy: fixed blocks summed in parallel, then their sums in order
+    (the same bits for any thread count)."""
+    cdef Py_ssize_t n = a.shape[0], nb = (n + BLOCK - 1) // BLOCK, j
+    cdef double[::1] parts = np.empty(max(nb, 1))
+    cdef double total = 0
+    cdef void* p = cnp.PyArray_DATA(a)
+    if a.dtype == np.float32:
+        with nogil:
+            for j in prange(nb, num_threads=nthreads, schedule="static"):
+                parts[j] = _block_sum_squares(<float*> p, j * BLOCK, min(n, (j + 1) * BLOCK))
+    else:
+        with nogil:
+            for j in prange(nb, num_threads=nthreads, schedule="static"):
+                parts[j] = _block_sum_squares(<double*> p, j * BLOCK, min(n, (j + 1) * BLOCK))
+    for j in range(nb):
+        total += parts[j]
+    return total

@@ -549,11 +549,15 @@ def grad_arrays(modules):
 def _sum_squares(arr):
     # float64 accumulation without a float64 copy of the array (a flat
     # model's gradient buffer is large: the copy's page faults cost 15x the
-    # sum).  Not np.dot: OpenBLAS threads a long dot product, and its workers
-    # then spin on the cores fastrnn's OpenMP threads need next (measured: a
-    # small model's training epoch 2.5x slower with 2 threads than with 1).
-    flat = arr.ravel()
-    return float(np.einsum("i,i->", flat, flat, dtype=np.float64))
+    # sum), on fastrnn's threads in fixed blocks (the same bits for any
+    # thread count; np.einsum's buffered float64 cast was 4x slower).  Not
+    # np.dot: OpenBLAS threads a long dot product, and its workers then spin
+    # on the cores fastrnn's OpenMP threads need next (measured: a small
+    # model's training epoch 2.5x slower with 2 threads than with 1).
+    flat = np.ascontiguousarray(arr).reshape(-1)
+    if flat.dtype not in (np.float32, np.float64):
+        flat = flat.astype(np.float64)
+    return _updates.sum_squares(flat, _threads(flat.size))
 
 
 def clip_grad_value(modules, clip):

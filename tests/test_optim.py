@@ -4,6 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
+import fastrnn as fr
 from conftest import torch_or_skip
 
 from fastrnn.optim import SGD, Adam, AdamW, RMSprop, clip_grad_norm, clip_grad_value
@@ -387,3 +388,23 @@ def test_clip_validation(rng, call, match):
         call(m)
     for k in SHAPES:  # nothing clipped on error
         np.testing.assert_array_equal(m.grads[k], grads[k])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 7, 8192, 8193, 200_003])
+def test_gradient_norm_sum_is_float64_and_independent_of_threads(dtype, n):
+    """The clipping norm's sum of squares: float64 accumulation of the
+    gradient's own values, the same bits on 1, 2 or 3 threads."""
+    from fastrnn import optim as O
+
+    a = np.random.default_rng(n).standard_normal(n).astype(dtype)
+    before = fr.get_num_threads()
+    try:
+        sums = []
+        for threads in (1, 2, 3):
+            fr.set_num_threads(threads)
+            sums.append(O._sum_squares(a))
+    finally:
+        fr.set_num_threads(before)
+    assert sums[0] == sums[1] == sums[2]
+    assert sums[0] == pytest.approx(float(np.sum(a.astype(np.float64) ** 2)), rel=1e-12)
