@@ -873,15 +873,23 @@ def zero_past(lengths, *arrays):
 
 def scatter_rows(ids, src, out):
     """``out[ids[n]] += src[n]`` for every row n (repeats add up, in row
-    order): C-contiguous ``src`` (N, W) and ``out`` (V, W) of one float
-    dtype, ``ids`` N intp values in [0, V)."""
+    order): C-contiguous ``src`` (N, W) float32 / float64 and ``out`` (V, W)
+    float64 (or float32 for a float32 ``src``), ``ids`` N intp values in
+    [0, V)."""
     cdef const Py_ssize_t* I = <const Py_ssize_t*> _ptr(ids)
     cdef Py_ssize_t N = src.shape[0], W = src.shape[1], n, j
     cdef const float* sf
     cdef float* of
     cdef const double* sd
     cdef double* od
-    if src.dtype == np.float32:
+    if src.dtype == np.float32 and out.dtype == np.float64:
+        sf = <const float*> _ptr(src)
+        od = <double*> _ptr(out)
+        with nogil:
+            for n in range(N):
+                for j in range(W):
+                    od[I[n] * W + j] += sf[n * W + j]
+    elif src.dtype == np.float32:
         sf = <const float*> _ptr(src)
         of = <float*> _ptr(out)
         with nogil:

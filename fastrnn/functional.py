@@ -261,27 +261,30 @@ class _Problem:
                        dw_ih=grads["w_ih"], dw_hh=grads["w_hh"])
         return loop, weights, grads
 
-    def input_grad(self, weights, grads):
-        """The gradient w.r.t. the input, once the loops are done: ``dx``
+    def input_and_bias_grads(self, weights, grads):
+        """Once the loops are done: the gradient w.r.t. the input -- ``dx``
         (T, B, I), or for an embedded input the one w.r.t. its weight (V, I),
-        adding ``dW_ih`` through the per-entry sums of the gate gradients."""
+        adding ``dW_ih`` through the per-entry sums of the gate gradients --
+        and ``b_ih`` / ``b_hh``'s, sums of the gate gradients over rows,
+        accumulated in float64 (a float32 sum over T*B rows loses digits)."""
         if self.ids is None:
-            return weights["dx"].reshape(self.T, self.B, self.I)
-        per_entry = _recurrent.scatter_rows(self.ids.reshape(-1), weights["dgx"],
-                                            np.zeros((len(self.emb), self.GH), self.dtype))
-        grads["w_ih"] += per_entry.T @ self.emb
-        return per_entry @ self.w_ih
-
-    def bias_grads(self, weights, grads):
-        """``b_ih`` / ``b_hh`` gradients: sums of the gate gradients over rows."""
-        if self.b_ih is None:
-            return
-        # Accumulated in float64: a float32 sum over T*B rows loses digits.
-        db = _recurrent.column_sums(weights["dgx"], np.empty(self.GH))
-        grads["b_ih"] += db.astype(self.dtype)
-        if weights["dghn"] is not None:
-            _recurrent.column_sums(weights["dghn"], db[2 * self.H:])
-        grads["b_hh"] += db.astype(self.dtype)
+            dx = weights["dx"].reshape(self.T, self.B, self.I)
+            db = None if self.b_ih is None else \
+                _recurrent.column_sums(weights["dgx"], np.empty(self.GH))
+        else:
+            # Per vocabulary entry, in float64: the bias sums are then V rows.
+            per_entry = _recurrent.scatter_rows(self.ids.reshape(-1), weights["dgx"],
+                                                np.zeros((len(self.emb), self.GH)))
+            db = per_entry.sum(axis=0)
+            per_entry = per_entry.astype(self.dtype)
+            grads["w_ih"] += per_entry.T @ self.emb
+            dx = per_entry @ self.w_ih
+        if db is not None:
+            grads["b_ih"] += db.astype(self.dtype)
+            if weights["dghn"] is not None:
+                _recurrent.column_sums(weights["dghn"], db[2 * self.H:])
+            grads["b_hh"] += db.astype(self.dtype)
+        return dx
 
 
 def tanh_train(x):
@@ -429,9 +432,8 @@ def _run_backward(problems, fwd_jobs, plan, douts, dh_ns, dc_ns, grads_list):
     _weight_grads([weights for _, weights, _ in prepared])
     results = []
     for p, f, (loop, weights, grads) in zip(problems, fwd_jobs, prepared):
-        p.bias_grads(weights, grads)
         with blas_threads(1):
-            dx = p.input_grad(weights, grads)
+            dx = p.input_and_bias_grads(weights, grads)
         # dgx is the gates array, dghn the extra one
         ws.release(loop["dgx"], f["hprev"], f["extra"])
         results.append((dx, loop["dh"], loop["dc"], grads))
