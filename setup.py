@@ -36,7 +36,8 @@ CYTHON_DIRECTIVES = {
 
 # The kernels: the portable build, and on x86-64 the same source compiled
 # for AVX2 + FMA (fastrnn._kernels picks one at import).
-MODULES = ["fastrnn._recurrent", "fastrnn._products", "fastrnn._updates", "fastrnn._attention"]
+MODULES = ["fastrnn._recurrent", "fastrnn._products", "fastrnn._updates", "fastrnn._attention",
+           "fastrnn._losses"]
 AVX2_MODULE = "fastrnn._recurrent_avx2"
 AVX2_FLAGS = ["-mavx2", "-mfma"]
 IS_X86_64 = platform.machine().lower() in ("x86_64", "amd64")

@@ -15,6 +15,7 @@ import numbers
 
 import numpy as np
 
+from . import _losses
 from ._validation import FLOAT_DTYPES, asarray_of
 
 __all__ = ["cross_entropy", "mse"]
@@ -118,24 +119,12 @@ def cross_entropy(logits, targets, ignore_index=None):
                          f"last axis), got {targets.shape}")
     _check_targets_range(targets, num_classes, ignore_index)
 
-    x = logits.reshape(-1, num_classes).astype(np.float64)
-    t = targets.reshape(-1)
-    keep = np.ones(t.shape, dtype=bool) if ignore_index is None else t != ignore_index
-    count = int(keep.sum())
-    if count == 0:
-        return 0.0, np.zeros_like(logits)
-
-    shifted = x - x.max(axis=1, keepdims=True)          # every row's max is 0: exp cannot overflow
-    lse = np.log(np.exp(shifted).sum(axis=1))           # >= 0 since one term is exp(0)
-    rows = np.flatnonzero(keep)
-    kept_targets = t[rows]
-    loss = float((lse[rows] - shifted[rows, kept_targets]).sum() / count)
-
-    grad = np.exp(shifted - lse[:, None])               # softmax, rows sum to 1
-    grad[rows, kept_targets] -= 1.0
-    grad[~keep] = 0.0
-    grad /= count
-    return loss, grad.reshape(logits.shape).astype(logits.dtype, copy=False)
+    grad = np.empty(logits.shape, logits.dtype)
+    total, count = _losses.softmax_cross_entropy(
+        np.ascontiguousarray(logits).reshape(-1, num_classes),
+        np.ascontiguousarray(targets, dtype=np.intp).reshape(-1), ignore_index,
+        grad.reshape(-1, num_classes))
+    return (total / count if count else 0.0), grad
 
 
 def mse(pred, target):

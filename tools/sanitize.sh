@@ -35,7 +35,7 @@ echo "== building with FASTRNN_SANITIZE=1 ($PY)"
 (cd "$WORK" && FASTRNN_SANITIZE=1 "$PY" setup.py -q build_ext --inplace) >"$WORK/build.log" 2>&1 ||
     { cat "$WORK/build.log"; echo "sanitize: BUILD FAILED"; exit 2; }
 # Every compiled module (fastrnn/_*.so: _recurrent, _recurrent_avx2, _attention,
-# _products, ...) must carry the ASan runtime; an uninstrumented one would
+# _losses, _products, ...) must carry the ASan runtime; an uninstrumented one would
 # pass the run without being checked.
 shopt -s nullglob
 SOS=("$WORK"/fastrnn/_*.so)
