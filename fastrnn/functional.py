@@ -40,7 +40,7 @@ class EmbeddedInput(namedtuple("EmbeddedInput", "ids weight")):
     Passed as ``x``, it folds the lookup into the input projection: each
     vocabulary entry's ``weight[v] @ W_ih^T + bias`` is computed once (a
     (V, GH) table) and a step copies its row -- V rows of product instead of
-    T * B, worth it when the vocabulary is the smaller.  The backward sums
+    T * B, worth it when the vocabulary is much the smaller.  The backward sums
     the gate gradients per entry, so ``dW_ih`` and the returned gradient
     (w.r.t. ``weight``, (V, I), in place of ``dx``) are V-row products too.
     """
@@ -208,7 +208,8 @@ class _Problem:
                        bias=self.folded_bias(), xc=ws.empty((B * chunk, I), self.dtype),
                        scratch=ws.zeros((B, _recurrent.scratch_width(self.cell, H)), self.dtype))
         if self.ids is not None:   # the folded input projection, per vocabulary entry
-            table = self.emb @ self.w_ih.T
+            with blas_threads(1):   # a threaded BLAS call would leave workers spinning
+                table = self.emb @ self.w_ih.T
             table += self.folded_bias()
             job["table"] = np.ascontiguousarray(table[:, job["order"]]) if units else table
         if training:

@@ -96,7 +96,7 @@ def test_folded_gradients_match_finite_differences(rng, cell):
 
 
 def test_the_table_is_used_only_when_it_is_cheaper(rng, monkeypatch):
-    """A vocabulary larger than the batch's tokens, batch_first, or an
+    """A vocabulary of more than half the batch's tokens, batch_first, or an
     embedding of another dtype take the lookup-then-layer path (same numbers)."""
     calls = []
     monkeypatch.setattr(F, "_embedded", lambda x, dt: calls.append(1) or
@@ -104,7 +104,8 @@ def test_the_table_is_used_only_when_it_is_cheaper(rng, monkeypatch):
     ids = rng.integers(0, V, size=(T, B))
     for layer, emb, given, folded in [
             (fr.GRU(E, H, seed=1), fr.Embedding(V, E, seed=2), ids, True),
-            (fr.GRU(E, H, seed=1), fr.Embedding(T * B + 1, E, seed=2), ids, False),
+            (fr.GRU(E, H, seed=1), fr.Embedding(T * B // 2, E, seed=2), ids, True),
+            (fr.GRU(E, H, seed=1), fr.Embedding(T * B // 2 + 1, E, seed=2), ids, False),
             (fr.GRU(E, H, batch_first=True, seed=1), fr.Embedding(V, E, seed=2), ids.T, False),
             (fr.GRU(E, H, seed=1), fr.Embedding(V, E, dtype="float64", seed=2), ids, False)]:
         calls.clear()

@@ -15,6 +15,15 @@ from .embedding import Embedding, as_ids
 from .module import Module, _grad_lock, check_memory, make_rng, one_shot
 
 
+# forward_train_embedded folds the lookup when the batch has at least this
+# many tokens per vocabulary entry: the per-entry table, its gradient sums
+# (a scatter of every token's gate gradients) and the two V-row products
+# must cost less than the three T*B-row products they replace (measured,
+# bench/embedded_input.py: 0.70-0.85x the time at 4-80 tokens per entry,
+# 1.6x at 1.1).
+FOLD_TOKENS_PER_ENTRY = 2
+
+
 class _RecurrentLayer(Module):
     """Shared machinery of RNN, LSTM and GRU (subclasses set ``_has_cell``)."""
 
@@ -192,7 +201,8 @@ class _RecurrentLayer(Module):
         once per call and every token copies its row (V rows of product
         instead of T * B); the backward sums the gate gradients per entry,
         so ``dW_ih`` and the embedding's gradient are V-row products too.
-        Used when the vocabulary is no larger than the batch's tokens, the
+        Used when the batch holds at least FOLD_TOKENS_PER_ENTRY tokens per
+        vocabulary entry, the
         layer is time-major and the dtypes agree; otherwise it is exactly the
         two calls.
 
@@ -221,7 +231,7 @@ class _RecurrentLayer(Module):
             layout = "(B, T)" if self.batch_first else "(T, B)"
             raise ValueError(f"ids must be a non-empty 2-D {layout} array, got shape {idx.shape}")
         if self.batch_first or embedding.dtype != self.dtype or \
-                embedding.num_embeddings > idx.size:
+                FOLD_TOKENS_PER_ENTRY * embedding.num_embeddings > idx.size:
             x, embed_bp = embedding.forward_train(idx)
             result, layer_bp = self.forward_train(x, hx, lengths)
 
