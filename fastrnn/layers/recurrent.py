@@ -19,7 +19,7 @@ from .module import Module, _grad_lock, check_memory, make_rng, one_shot
 # many tokens per vocabulary entry: the per-entry table, its gradient sums
 # (a scatter of every token's gate gradients) and the two V-row products
 # must cost less than the three T*B-row products they replace (measured,
-# bench/embedded_input.py: 0.70-0.85x the time at 4-80 tokens per entry,
+# bench/embedded_input.py: 0.70-0.89x the time at 13-50 tokens per entry,
 # 1.6x at 1.1).
 FOLD_TOKENS_PER_ENTRY = 2
 
@@ -202,9 +202,8 @@ class _RecurrentLayer(Module):
         instead of T * B); the backward sums the gate gradients per entry,
         so ``dW_ih`` and the embedding's gradient are V-row products too.
         Used when the batch holds at least FOLD_TOKENS_PER_ENTRY tokens per
-        vocabulary entry, the
-        layer is time-major and the dtypes agree; otherwise it is exactly the
-        two calls.
+        vocabulary entry, the layer is time-major and the dtypes agree;
+        otherwise it is exactly the two calls.
 
         Parameters
         ----------
