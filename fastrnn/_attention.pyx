@@ -171,13 +171,22 @@ cdef inline void* _ptr(object a):
     return cnp.PyArray_DATA(<cnp.ndarray> a)
 
 
+cdef Py_ssize_t _ld(a):
+    """Elements between consecutive rows (t * B + b) of an evenly spaced
+    (T, B, W) array; a length-1 axis's stride means nothing (numpy may set
+    it to 0), so the other axis's is used."""
+    if a.shape[1] > 1:
+        return a.strides[1] // a.itemsize
+    if a.shape[0] > 1:
+        return a.strides[0] // a.itemsize
+    return a.shape[2]
+
+
 cdef Rows _rows(q, proj, values, context, double scale):
     cdef Rows d
     d.Tq, d.B, d.H = q.shape[0], q.shape[1], q.shape[2]
     d.Tk, d.Hv = values.shape[0], values.shape[2]
-    item = q.itemsize
-    d.ldq, d.ldp = q.strides[1] // item, proj.strides[1] // item
-    d.ldv, d.ldc = values.strides[1] // item, context.strides[1] // item
+    d.ldq, d.ldp, d.ldv, d.ldc = _ld(q), _ld(proj), _ld(values), _ld(context)
     d.scale = scale
     return d
 

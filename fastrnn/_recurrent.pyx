@@ -108,6 +108,8 @@ cdef struct Loop:
     bint reverse
     const Py_ssize_t* lengths
     Py_ssize_t UB      # hidden-unit split: units per block (0: batch split)
+    Py_ssize_t LDO     # row stride of out (forward) / dout (backward): H, or wider
+                       # for a direction's columns of a concatenated output
 
 
 cdef inline Py_ssize_t _time(const Loop* lp, Py_ssize_t b, Py_ssize_t s) noexcept nogil:
@@ -210,16 +212,16 @@ cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, void** p,
                 if cell == LSTM:
                     memcpy(extra + row * H, c + b * H, H * sizeof(floating))
             if cell == LSTM:
-                lstm_forward(H, xr, sr, g, H, h + b * H, c + b * H, out + row * H)
+                lstm_forward(H, xr, sr, g, H, h + b * H, c + b * H, out + row * lp.LDO)
             elif cell == GRU:
                 gru_forward(H, xr, sr, b_hn, g, H, extra + row * H if train else sr + 3 * H,
-                            h + b * H, out + row * H)
+                            h + b * H, out + row * lp.LDO)
             elif cell == GRU_RB:
                 gru_rb_gates(H, xr, sr, g, h + b * H, sr + 2 * H)
                 if train:
                     memcpy(extra + row * H, sr + 2 * H, H * sizeof(floating))
             else:
-                rnn_forward(H, cell == RNN_RELU, xr, sr, g, H, h + b * H, out + row * H)
+                rnn_forward(H, cell == RNN_RELU, xr, sr, g, H, h + b * H, out + row * lp.LDO)
         if cell == GRU_RB:
             # Second product of the step: (r * h) @ W_hn^T.
             step_gemm(nb, <int> H, <int> H, S + b0 * SW + 2 * H, <int> SW, w_hn_t,
@@ -232,7 +234,7 @@ cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, void** p,
                 sr = S + b * SW
                 xr = xwc + ((s % TC) * nb + (b - b0)) * GH
                 g = gates + row * GH if train else sr + GOFF
-                gru_rb_update(H, xr, sr + 3 * H, g, h + b * H, out + row * H)
+                gru_rb_update(H, xr, sr + 3 * H, g, h + b * H, out + row * lp.LDO)
 
 
 # -------------------------------------------------------------------- backward
@@ -277,7 +279,7 @@ cdef void _backward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, void** p,
             dhb = dh + b * H
             if dout != NULL:
                 for j in range(H):
-                    dhb[j] += dout[row * H + j]
+                    dhb[j] += dout[row * lp.LDO + j]
             if cell == LSTM:
                 lstm_backward(H, gates + row * GH, H, extra + row * H, dhb, dc + b * H,
                               sr + GOFF, sr)
@@ -419,7 +421,7 @@ cdef void _forward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts, voi
                     lp, u0, u1, xw + ((s % TC) * B + b) * GH, sr,
                     gates + row * GH if train else sr + GH, b_hn,
                     extra + row * H if (train and lp.cell == GRU) else sr + 2 * GH,
-                    nxt + b * H, c + b * H if lp.cell == LSTM else NULL, out + row * H)
+                    nxt + b * H, c + b * H if lp.cell == LSTM else NULL, out + row * lp.LDO)
         fr_barrier()
         tmp = cur
         cur = nxt
@@ -497,7 +499,7 @@ cdef void _backward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts, vo
             row = t * B + b
             if dout != NULL:
                 for j in range(u0, u1):
-                    dh[b * H + j] += dout[row * H + j]
+                    dh[b * H + j] += dout[row * lp.LDO + j]
             _cell_backward_units(
                 lp, u0, u1, gates + row * GH, extra + row * H if extra != NULL else NULL,
                 hprev + row * H, dh + b * H, dc + b * H if dc != NULL else NULL,
@@ -672,6 +674,19 @@ cdef inline void* _ptr(object a):
     return NULL if a is None else cnp.PyArray_DATA(<cnp.ndarray> a)
 
 
+cdef inline Py_ssize_t _row_stride(object a):
+    """Elements between the consecutive (t, b) rows (row t * B + b) of a
+    (T, B, W) array whose rows are evenly spaced (C-contiguous, or a column
+    slice of a wider such array).  A length-1 axis's stride means nothing
+    (numpy may set it to 0): the other axis's is used."""
+    T, B = a.shape[0], a.shape[1]
+    if B > 1:
+        return a.strides[1] // a.itemsize
+    if T > 1:
+        return a.strides[0] // a.itemsize
+    return a.shape[2]
+
+
 cdef inline Loop _loop(int cell, object lengths, Py_ssize_t steps, bint reverse,
                        Py_ssize_t B, Py_ssize_t I, Py_ssize_t H, object scratch):
     cdef Loop lp
@@ -686,6 +701,7 @@ cdef inline Loop _loop(int cell, object lengths, Py_ssize_t steps, bint reverse,
     lp.reverse = reverse
     lp.lengths = <const Py_ssize_t*> _ptr(lengths)
     lp.UB = 0
+    lp.LDO = H
     return lp
 
 
@@ -734,6 +750,7 @@ def forward(list jobs, int nper, bint units=False):
         lps[d] = _loop(job["cell"], job["lengths"], job["steps"], job["reverse"], h.shape[0],
                        job["w_ih"].shape[1], h.shape[1], job["scratch"])
         lps[d].TC = job["chunk"]
+        lps[d].LDO = _row_stride(job["out"])
         if units:
             lps[d].UB = unit_block(h.dtype)
     _launch(FORWARD, lps, len(jobs), nper, tables, jobs[0]["h"].dtype, units)
@@ -761,6 +778,8 @@ def backward(list jobs, int nper, bint units=False):
         dh = job["dh"]
         lps[d] = _loop(job["cell"], job["lengths"], job["steps"], job["reverse"], dh.shape[0],
                        0, dh.shape[1], job["scratch"])
+        if job["dout"] is not None:
+            lps[d].LDO = _row_stride(job["dout"])
         if units:
             lps[d].UB = unit_block(dh.dtype)
             lps[d].SW = 0
@@ -853,22 +872,23 @@ def pack(w, bint transposed=False, order=None, out=None):
 
 def zero_past(lengths, *arrays):
     """Zero every row ``(t, b)`` with ``t >= lengths[b]`` of each ``(T, B, W)``
-    array (C-contiguous; None skipped): what the kernels never write, at the
-    cost of the padding alone rather than a fill of the whole array."""
+    array (None skipped; each row's W values contiguous, e.g. a column slice
+    of a C-contiguous array): what the kernels never write, at the cost of
+    the padding alone rather than a fill of the whole array."""
     cdef const Py_ssize_t* L = <const Py_ssize_t*> _ptr(lengths)
-    cdef Py_ssize_t T, B, W, b, t, nbytes
+    cdef Py_ssize_t T, B, b, t, nbytes, st, sb
     cdef char* base
     for a in arrays:
         if a is None:
             continue
         T, B = a.shape[0], a.shape[1]
-        W = a.size // (T * B) if T * B else 0
-        nbytes = W * a.itemsize
+        nbytes = (a.size // (T * B) if T * B else 0) * a.itemsize
+        st, sb = a.strides[0], a.strides[1]   # a row's bytes are contiguous
         base = <char*> _ptr(a)
         with nogil:
             for b in range(B):
                 for t in range(L[b], T):
-                    memset(base + (t * B + b) * nbytes, 0, nbytes)
+                    memset(base + t * st + b * sb, 0, nbytes)
 
 
 def scatter_rows(ids, src, out):

@@ -171,12 +171,13 @@ class _Problem:
         if not self.full:
             _recurrent.zero_past(self.lengths, *arrays)
 
-    def forward_job(self, nper, training, units=False):
+    def forward_job(self, nper, training, units=False, out=None):
         """The arrays of one :func:`fastrnn._recurrent.forward` job.  With
         ``units`` (the hidden-unit split) the kernel's products run in the
         unit-block order ``job["order"]`` (None in the batch split), which
         the backward pass reads from the job: its product needs W_hh's rows
-        in that order too."""
+        in that order too.  ``out``: a (T, B, H) view to write the output
+        into (a direction's columns of a concatenated output), or None."""
         T, B, I, H, GH = self.T, self.B, self.I, self.H, self.GH
         job = dict(cell=self.cell, lengths=self.lengths, steps=self.steps, reverse=self.reverse,
                    x=self.x, ids=self.ids, table=None,
@@ -184,7 +185,7 @@ class _Problem:
                    hprev=None, extra=None, h_alt=None, order=None, xc=None,
                    h=self.initial_state(self.h0),
                    c=self.initial_state(self.c0) if self.mode == "lstm" else None,
-                   out=np.empty((T, B, H), dtype=self.dtype))
+                   out=np.empty((T, B, H), dtype=self.dtype) if out is None else out)
         # Each thread projects the inputs of `chunk` steps at a time: at
         # least CHUNK_ROWS rows per product (so each packed panel of W_ih^T
         # is reused over many row tiles), never the whole (T, B, GH).
@@ -227,7 +228,10 @@ class _Problem:
         T, B, I, H, GH = self.T, self.B, self.I, self.H, self.GH
         N = T * B
         if dout is not None:
-            dout = as_array(dout, "dout", self.dtype)
+            # A direction's columns of a concatenated gradient are read in
+            # place (the kernel takes a row stride): no copy.
+            if not _rows_in_place(dout, self.dtype):
+                dout = as_array(dout, "dout", self.dtype)
             check_shape(dout, "dout", (T, B, H))
         dh = self.initial_state(None if dh_n is None else as_array(dh_n, "dh_n", self.dtype))
         check_shape(dh, "dh_n", (B, H))
@@ -400,7 +404,48 @@ def _weight_grads(jobs):
 # region needs (measured: loops 2-3x slower, side-by-side directions 3-10x).
 
 
-def _run_forward(problems, training):
+def _rows_in_place(a, dtype):
+    """Whether the kernels can read / write ``a`` (T, B, W) as it is: an array
+    of ``dtype`` whose rows are contiguous and evenly spaced (C-contiguous,
+    or a column slice of a C-contiguous array)."""
+    return (isinstance(a, np.ndarray) and a.dtype == dtype and a.ndim == 3
+            and evenly_spaced_rows(a.shape, a.strides, a.itemsize))
+
+
+def evenly_spaced_rows(shape, strides, itemsize):
+    """Whether rows (t, b) of a (T, B, W) layout sit one row stride apart in
+    the order t * B + b, each row's W values contiguous (the stride of a
+    length-1 axis is ignored: numpy may set it to anything)."""
+    T, B, W = shape
+    if W > 1 and strides[2] != itemsize:
+        return False
+    if B > 1:
+        ld = strides[1]
+        if T > 1 and strides[0] != B * ld:
+            return False
+    elif T > 1:
+        ld = strides[0]
+    else:
+        return True
+    return ld >= W * itemsize and ld % itemsize == 0
+
+
+def _direction_outputs(out, problems):
+    """Each direction's (T, B, H) column view of a concatenated ``out``
+    (T, B, D*H) given by the caller, or Nones."""
+    if out is None:
+        return [None] * len(problems)
+    p = problems[0]
+    shape = (p.T, p.B, len(problems) * p.H)
+    if not (isinstance(out, np.ndarray) and out.dtype == p.dtype and out.shape == shape
+            and out.flags.c_contiguous and out.flags.writeable):
+        raise ValueError(f"out must be a writeable C-contiguous {p.dtype.name} array of shape "
+                         f"{shape}, got {getattr(out, 'dtype', type(out).__name__)} "
+                         f"{getattr(out, 'shape', '')}")
+    return [out[..., d * p.H:(d + 1) * p.H] for d in range(len(problems))]
+
+
+def _run_forward(problems, training, out=None):
     """Forward loops of a layer's directions -> (their forward jobs, the plan).
 
     The input projection runs inside the loops, on the step kernel, a chunk
@@ -408,9 +453,10 @@ def _run_forward(problems, training):
     rows, in the hidden-unit split its own gate columns.  The loops call no
     BLAS."""
     plan = _plan(problems)
+    outs = iter(_direction_outputs(out, problems))
     jobs = []
     for group in plan.groups:
-        group_jobs = [p.forward_job(plan.nper, training, plan.units) for p in group]
+        group_jobs = [p.forward_job(plan.nper, training, plan.units, next(outs)) for p in group]
         _recurrent.forward(group_jobs, plan.nper, plan.units)
         for job in group_jobs:
             ws.release(*(job.pop(k) for k in _FORWARD_WORK))
@@ -504,33 +550,39 @@ def recurrent_train(mode, x, w_ih, w_hh, b_ih=None, b_hh=None, hx=None, cx=None,
     return result, backprop_one
 
 
-def bidirectional(mode, x, params, hx=None, cx=None, lengths=None, reset_after=True):
+def bidirectional(mode, x, params, hx=None, cx=None, lengths=None, reset_after=True,
+                  out=None):
     """Run a layer's directions -- forward and, with two ``params``,
     reverse -- side by side in one kernel launch (inference).
 
     ``params``: one ``(w_ih, w_hh, b_ih, b_hh)`` per direction; ``hx`` /
     ``cx``: one initial state (or None) per direction, or None.  Returns one
-    ``(out, h_n, c_n)`` per direction, as :func:`recurrent`.
+    ``(out, h_n, c_n)`` per direction, as :func:`recurrent`.  ``out``, a
+    C-contiguous (T, B, D*H) array, receives the directions' outputs side by
+    side (PyTorch's concatenation, written in place: the per-direction
+    ``out`` returned are its column views).
     """
     problems = _problems(mode, x, params, hx, cx, lengths, reset_after)
-    jobs, _ = _run_forward(problems, training=False)
+    jobs, _ = _run_forward(problems, training=False, out=out)
     return [(j["out"], j["h"], j["c"]) for j in jobs]
 
 
-def bidirectional_train(mode, x, params, hx=None, cx=None, lengths=None, reset_after=True):
+def bidirectional_train(mode, x, params, hx=None, cx=None, lengths=None, reset_after=True,
+                        out=None):
     """:func:`bidirectional` keeping the training workspace.
 
     Returns ``results, backprop`` with ``backprop(douts, dh_ns, dc_ns,
-    grads_list)`` taking one entry per direction (None: zeros / allocate) and
+    grads_list)`` taking one entry per direction (None: zeros / allocate;
+    column views of a concatenated gradient are read in place) and
     returning one ``(dx, dh0, dc0, grads)`` per direction (sum the ``dx``).
     It may be called once.
     """
-    return _train(_problems(mode, x, params, hx, cx, lengths, reset_after))
+    return _train(_problems(mode, x, params, hx, cx, lengths, reset_after), out)
 
 
-def _train(problems):
+def _train(problems, out=None):
     """Training forward of a layer's directions, and their one-shot backprop."""
-    jobs, plan = _run_forward(problems, training=True)
+    jobs, plan = _run_forward(problems, training=True, out=out)
     saved = [problems, jobs]
 
     def backprop(douts=None, dh_ns=None, dc_ns=None, grads_list=None):

@@ -505,3 +505,20 @@ def test_load_refuses_a_forged_attention_config(tmp_path):
             zf.writestr(n, data)
     with pytest.raises(fr.FormatError, match="weight"):
         fr.load(forged)
+
+
+def test_time_major_kernel_with_one_row_and_zero_strides(rng):
+    """A batch of one given as views whose length-1 axis has stride 0."""
+    q2, k2 = rng.standard_normal((TQ, HQ)), rng.standard_normal((TK, HK))
+    q, k = q2[:, None, :], k2[:, None, :]
+    assert q.strides[1] == 0
+    attn = fr.DotAttention(dtype="float64")
+    (c, w), bp = attn.attend_time_major_train(q, k, k, [TK])
+    (c_ref, w_ref), bp_ref = attn.forward_train(q2[None], k2[None])
+    np.testing.assert_allclose(c[:, 0], c_ref[0], rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(w, w_ref, rtol=1e-13, atol=1e-14)
+    R = rng.standard_normal((TQ, HK))
+    dq, dk, _ = bp(R[:, None, :])
+    dq_ref, dk_ref, _ = bp_ref(R[None])
+    np.testing.assert_allclose(dq[:, 0], dq_ref[0], rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(dk[:, 0], dk_ref[0], rtol=1e-12, atol=1e-13)

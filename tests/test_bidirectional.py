@@ -68,3 +68,38 @@ def test_bidirectional_backprop_once():
     backprop()
     with pytest.raises(RuntimeError, match="once"):
         backprop()
+
+
+@pytest.mark.parametrize("mode", ["lstm", "gru", "rnn_tanh"])
+@pytest.mark.parametrize("B", [1, 5])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_concatenated_output_in_place_and_strided_gradients(threads, plan, mode, B, n_threads):
+    """``out=`` takes both directions' outputs side by side (no concatenation
+    afterwards) and column views of a concatenated gradient are read in
+    place: the same numbers, bit for bit, as separate arrays; a length-1
+    batch axis whose stride numpy set to 0 included."""
+    threads(n_threads)
+    rng = np.random.default_rng(B)
+    T, I, H = 6, 3, 5
+    x = rng.standard_normal((T, B, I))
+    lengths = np.array([6, 2, 4, 1, 5][:B])
+    params = [tuple(random_params(rng, mode, I, H)) for _ in range(2)]
+    dcat = rng.standard_normal((T, B, 2 * H))
+    ref, ref_bp = F.bidirectional_train(mode, x, params, lengths=lengths)
+    ref_grads = ref_bp([np.ascontiguousarray(dcat[..., :H]), np.ascontiguousarray(dcat[..., H:])])
+    out = np.full((T, B, 2 * H), np.nan)
+    got, got_bp = F.bidirectional_train(mode, x, params, lengths=lengths, out=out)
+    assert all(o.base is out for o, _, _ in got)
+    np.testing.assert_array_equal(out, np.concatenate([ref[0][0], ref[1][0]], axis=-1))
+    if B == 1:   # the view numpy gives a stride of 0 on its length-1 axis
+        dcat = dcat[:, 0][:, None, :]
+        assert dcat.strides[1] == 0
+    got_grads = got_bp([dcat[..., :H], dcat[..., H:]])
+    for (gdx, gdh, _, gw), (rdx, rdh, _, rw) in zip(got_grads, ref_grads):
+        np.testing.assert_array_equal(gdx, rdx)
+        np.testing.assert_array_equal(gdh, rdh)
+        for k in rw:
+            np.testing.assert_array_equal(gw[k], rw[k])
+    with pytest.raises(ValueError, match=r"out must be a writeable C-contiguous float64 array "
+                                         r"of shape \(6, %d, 10\)" % B):
+        F.bidirectional(mode, x, params, lengths=lengths, out=np.zeros((T, B, 2 * H), "float32"))

@@ -30,6 +30,7 @@ import math
 import numpy as np
 
 from .. import _attention as _fused
+from ..functional import evenly_spaced_rows
 from .._runtime import blas_threads, get_num_threads
 from .._validation import as_array, as_lengths, check_bools, positive_int
 from .linear import Linear
@@ -499,9 +500,7 @@ def _time_major(a, name, dtype, shape=(None, None, None)):
         raise ValueError(f"{name} must have shape {want} (time-major), got {arr.shape}")
     if 0 in arr.shape:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
-    item = arr.itemsize
-    if not (arr.strides[2] == item and arr.strides[1] >= arr.shape[2] * item and
-            arr.strides[1] % item == 0 and arr.strides[0] == arr.shape[1] * arr.strides[1]):
+    if not evenly_spaced_rows(arr.shape, arr.strides, arr.itemsize):
         arr = np.ascontiguousarray(arr)
     return arr
 

@@ -159,8 +159,11 @@ class _RecurrentLayer(Module):
             idx = slice(layer * D, (layer + 1) * D)
             init = [[None] * D if s is None else list(s[idx]) for s in states]
             init += [None] * (2 - len(init))
+            # Concatenated directions are written side by side in place.
+            concat = np.empty((x.shape[0], B, D * H), self.dtype) \
+                if D == 2 and self.merge_mode == "concat" else None
             args = (self.mode, layer_in, [self._weights(layer, d) for d in range(D)], *init,
-                    lengths, self.reset_after)
+                    lengths, self.reset_after, concat)
             if training:
                 results, backprop = F.bidirectional_train(*args)
             else:
@@ -169,7 +172,7 @@ class _RecurrentLayer(Module):
             finals[0][idx] = [h for _, h, _ in results]
             if self._has_cell:
                 finals[1][idx] = [c for _, _, c in results]
-            layer_in = merge(self.merge_mode, outs)
+            layer_in = merge(self.merge_mode, outs) if concat is None else concat
             if training:
                 records.append((mask, outs if self.merge_mode in ("max", "mul") else None, backprop))
         return layer_in, finals, records
