@@ -25,19 +25,27 @@ def _sequence_list(X, name):
     raise TypeError(f"{name} must be a list of sequences or a numpy array, got {type(X).__name__}")
 
 
-def _token_array(s, name, min_length):
-    """One sequence of token ids as an intp array (ids not range-checked)."""
+def _token_array(s, name, min_length, index=None):
+    """One sequence of token ids as an intp array (ids not range-checked);
+    messages name ``name`` (``name[index]`` with an index: formatted only on
+    an error, as a dataset checks tens of thousands of sequences)."""
     try:
         arr = np.asarray(s)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a sequence of integer ids ({exc})") from exc
+        raise TypeError(f"{_named(name, index)} must be a sequence of integer ids ({exc})") from exc
     if arr.dtype == object or (arr.size and arr.dtype.kind not in "iu"):
-        raise TypeError(f"{name} must hold integer token ids, got dtype {arr.dtype}")
+        raise TypeError(f"{_named(name, index)} must hold integer token ids, got dtype {arr.dtype}")
     if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (a list of token ids), got shape {arr.shape}")
+        raise ValueError(f"{_named(name, index)} must be 1-D (a list of token ids), got shape "
+                         f"{arr.shape}")
     if arr.size < min_length:
-        raise ValueError(f"{name} must have at least {min_length} token(s), got {arr.size}")
+        raise ValueError(f"{_named(name, index)} must have at least {min_length} token(s), got "
+                         f"{arr.size}")
     return arr.astype(np.intp, copy=False)
+
+
+def _named(name, index):
+    return name if index is None else f"{name}[{index}]"
 
 
 def _id_range_problem(arr, vocab_size, name):
@@ -57,8 +65,7 @@ def token_ids(s, vocab_size, name, min_length=0):
 def token_sequences(X, vocab_size, name="X", min_length=1):
     """A list of int arrays with ids in ``[0, vocab_size)`` and at least
     ``min_length`` tokens each."""
-    seqs = [_token_array(s, f"{name}[{i}]", min_length)
-            for i, s in enumerate(_sequence_list(X, name))]
+    seqs = [_token_array(s, name, min_length, i) for i, s in enumerate(_sequence_list(X, name))]
     if not seqs:
         raise ValueError(f"{name} must hold at least one sequence, got none")
     every = np.concatenate(seqs)   # one range check for all (per sequence: 10x slower)
