@@ -7,7 +7,6 @@ library's threads (inside the big GEMMs before and after the loop).
 of a block, through threadpoolctl's per-library controllers (about a
 microsecond a call), so that the big GEMMs follow ``set_num_threads``.
 """
-import contextlib
 import os
 import threading
 
@@ -66,35 +65,45 @@ def _blas_controllers():
     return _state["blas"]
 
 
-@contextlib.contextmanager
-def blas_threads(n):
+class blas_threads:
     """Run the block with every loaded BLAS library limited to ``n`` threads.
 
     Safe when several Python threads run kernels at once: the first block to
     enter saves the libraries' settings and the last to leave restores them;
     overlapping blocks keep the smallest count any of them asked for, so an
-    OpenMP region that needs single-threaded BLAS never gets more.
+    OpenMP region that needs single-threaded BLAS never gets more.  (A class,
+    not a generator: entered ~30 times per training step, nested inside
+    ``fit``'s own block, where it only counts.)
     """
-    libs = _blas_controllers()
-    with _lock:
-        if _state["blas_depth"] == 0:
-            _state["blas_saved"] = [lib.get_num_threads() for lib in libs]
-            _state["blas_now"] = None
-        now = n if _state["blas_now"] is None else min(n, _state["blas_now"])
-        if now != _state["blas_now"]:  # a nested block that changes nothing costs nothing
-            for lib in libs:
-                lib.set_num_threads(now)
-        _state["blas_now"] = now
-        _state["blas_depth"] += 1
-    try:
-        yield
-    finally:
+
+    __slots__ = ("n",)
+
+    def __init__(self, n):
+        self.n = n
+
+    def __enter__(self):
+        n = self.n
+        libs = _blas_controllers()
+        with _lock:
+            if _state["blas_depth"] == 0:
+                _state["blas_saved"] = [lib.get_num_threads() for lib in libs]
+                _state["blas_now"] = None
+            now = n if _state["blas_now"] is None else min(n, _state["blas_now"])
+            if now != _state["blas_now"]:  # a nested block that changes nothing costs nothing
+                for lib in libs:
+                    lib.set_num_threads(now)
+            _state["blas_now"] = now
+            _state["blas_depth"] += 1
+        return self
+
+    def __exit__(self, *exc):
         with _lock:
             _state["blas_depth"] -= 1
             if _state["blas_depth"] == 0:
-                for lib, k in zip(libs, _state["blas_saved"]):
+                for lib, k in zip(_blas_controllers(), _state["blas_saved"]):
                     lib.set_num_threads(k)
                 _state["blas_now"] = None
+        return False
 
 
 def show_config(file=None):
