@@ -36,15 +36,8 @@ _FOLDED = R._RecurrentLayer.forward_train_embedded
 
 
 def _lookup_then_layer(self, embedding, ids, hx=None, lengths=None):
-    x, embed_bp = embedding.forward_train(ids)
-    result, layer_bp = self.forward_train(x, hx, lengths)
-
-    def backprop(dout, dstate=None):
-        dx, dhx = layer_bp(dout, dstate)
-        embed_bp(dx)
-        return dhx
-
-    return result, backprop
+    """The layer's own unfolded path, for every call."""
+    return self._lookup_then_train(embedding, ids, hx, lengths)
 
 
 @contextlib.contextmanager

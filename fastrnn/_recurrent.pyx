@@ -891,38 +891,38 @@ def zero_past(lengths, *arrays):
                     memset(base + t * st + b * sb, 0, nbytes)
 
 
+# ------------------------------------------------ row reductions (training)
+cdef void _scatter_rows(Py_ssize_t N, Py_ssize_t W, const Py_ssize_t* ids,
+                        const floating* src, double* out) noexcept nogil:
+    cdef Py_ssize_t n, j
+    for n in range(N):
+        for j in range(W):
+            out[ids[n] * W + j] += src[n * W + j]
+
+
+cdef void _column_sums(Py_ssize_t N, Py_ssize_t G, const floating* a,
+                       double* out) noexcept nogil:
+    cdef Py_ssize_t n, g
+    memset(out, 0, G * sizeof(double))
+    for n in range(N):
+        for g in range(G):
+            out[g] += a[n * G + g]
+
+
 def scatter_rows(ids, src, out):
     """``out[ids[n]] += src[n]`` for every row n (repeats add up, in row
-    order): C-contiguous ``src`` (N, W) float32 / float64 and ``out`` (V, W)
-    float64 (or float32 for a float32 ``src``), ``ids`` N intp values in
-    [0, V)."""
+    order), accumulated in float64: C-contiguous ``src`` (N, W) float32 /
+    float64, ``out`` (V, W) float64, ``ids`` N intp values in [0, V)."""
     cdef const Py_ssize_t* I = <const Py_ssize_t*> _ptr(ids)
-    cdef Py_ssize_t N = src.shape[0], W = src.shape[1], n, j
-    cdef const float* sf
-    cdef float* of
-    cdef const double* sd
-    cdef double* od
-    if src.dtype == np.float32 and out.dtype == np.float64:
-        sf = <const float*> _ptr(src)
-        od = <double*> _ptr(out)
+    cdef Py_ssize_t N = src.shape[0], W = src.shape[1]
+    cdef void* ps = _ptr(src)
+    cdef double* o = <double*> _ptr(out)
+    if src.dtype == np.float32:
         with nogil:
-            for n in range(N):
-                for j in range(W):
-                    od[I[n] * W + j] += sf[n * W + j]
-    elif src.dtype == np.float32:
-        sf = <const float*> _ptr(src)
-        of = <float*> _ptr(out)
-        with nogil:
-            for n in range(N):
-                for j in range(W):
-                    of[I[n] * W + j] += sf[n * W + j]
+            _scatter_rows(N, W, I, <const float*> ps, o)
     else:
-        sd = <const double*> _ptr(src)
-        od = <double*> _ptr(out)
         with nogil:
-            for n in range(N):
-                for j in range(W):
-                    od[I[n] * W + j] += sd[n * W + j]
+            _scatter_rows(N, W, I, <const double*> ps, o)
     return out
 
 
@@ -930,24 +930,15 @@ def column_sums(a, out):
     """``out[:] = a.sum(axis=0)`` for a C-contiguous float32 / float64
     ``(N, G)`` array, accumulated in the float64 ``out`` (G,): a float32
     sum over many rows would lose digits (the bias gradients)."""
-    cdef Py_ssize_t N = a.shape[0], G = a.shape[1], n, g
+    cdef Py_ssize_t N = a.shape[0], G = a.shape[1]
+    cdef void* pa = _ptr(a)
     cdef double* o = <double*> _ptr(out)
-    cdef const float* af
-    cdef const double* ad
-    with nogil:
-        memset(o, 0, G * sizeof(double))
     if a.dtype == np.float32:
-        af = <const float*> _ptr(a)
         with nogil:
-            for n in range(N):
-                for g in range(G):
-                    o[g] += af[n * G + g]
+            _column_sums(N, G, <const float*> pa, o)
     else:
-        ad = <const double*> _ptr(a)
         with nogil:
-            for n in range(N):
-                for g in range(G):
-                    o[g] += ad[n * G + g]
+            _column_sums(N, G, <const double*> pa, o)
     return out
 
 
@@ -998,45 +989,44 @@ def activation(str name, x):
     return y
 
 
+cdef void _tanh_inplace(Py_ssize_t n, floating* x) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        x[i] = tanh(x[i])
+
+
+cdef void _tanh_grad_inplace(Py_ssize_t n, const floating* y, floating* dy) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        dy[i] = dy[i] * (1 - y[i] * y[i])
+
+
 def tanh_inplace(x):
     """``x[:] = tanh(x)`` with the kernels' own tanh (vectorised, float32's
     rational approximation) on a C-contiguous float32 / float64 array."""
-    cdef Py_ssize_t i, n = x.size
-    cdef float* xf
-    cdef double* xd
+    cdef Py_ssize_t n = x.size
+    cdef void* px = _ptr(x)
     if x.dtype == np.float32:
-        xf = <float*> _ptr(x)
         with nogil:
-            for i in range(n):
-                xf[i] = tanh(xf[i])
+            _tanh_inplace(n, <float*> px)
     else:
-        xd = <double*> _ptr(x)
         with nogil:
-            for i in range(n):
-                xd[i] = tanh(xd[i])
+            _tanh_inplace(n, <double*> px)
     return x
 
 
 def tanh_grad_inplace(y, dy):
     """``dy *= 1 - y * y`` (tanh's backward from its output ``y``), in place,
     C-contiguous arrays of one float dtype and size."""
-    cdef Py_ssize_t i, n = y.size
-    cdef const float* yf
-    cdef float* df
-    cdef const double* yd
-    cdef double* dd
+    cdef Py_ssize_t n = y.size
+    cdef void* py = _ptr(y)
+    cdef void* pd = _ptr(dy)
     if y.dtype == np.float32:
-        yf = <const float*> _ptr(y)
-        df = <float*> _ptr(dy)
         with nogil:
-            for i in range(n):
-                df[i] = df[i] * (1 - yf[i] * yf[i])
+            _tanh_grad_inplace(n, <const float*> py, <float*> pd)
     else:
-        yd = <const double*> _ptr(y)
-        dd = <double*> _ptr(dy)
         with nogil:
-            for i in range(n):
-                dd[i] = dd[i] * (1 - yd[i] * yd[i])
+            _tanh_grad_inplace(n, <const double*> py, <double*> pd)
     return dy
 
 

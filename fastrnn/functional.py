@@ -50,8 +50,15 @@ class EmbeddedInput(namedtuple("EmbeddedInput", "ids weight")):
         return tuple(np.shape(self.ids)) + (np.shape(self.weight)[-1],)
 
 
+class _CheckedEmbeddedInput(EmbeddedInput):
+    """An :class:`EmbeddedInput` already validated (intp ids in range, weight
+    of the dtype): a layer's second direction takes it as it is."""
+
+
 def _embedded(x, dtype):
     """Validated ``(ids (T, B) intp, weight (V, I))`` of an :class:`EmbeddedInput`."""
+    if isinstance(x, _CheckedEmbeddedInput) and x.weight.dtype == dtype:
+        return x
     weight = as_array(x.weight, "x.weight", dtype)
     if weight.ndim != 2 or 0 in weight.shape:
         raise ValueError(f"x.weight must be a non-empty 2-D (V, input_size) array, got shape "
@@ -63,7 +70,7 @@ def _embedded(x, dtype):
     if ids.size and (ids.min() < 0 or ids.max() >= weight.shape[0]):
         raise ValueError(f"x.ids must lie in [0, {weight.shape[0]}), got values in "
                          f"[{ids.min()}, {ids.max()}]")
-    return np.ascontiguousarray(ids, dtype=np.intp), weight
+    return _CheckedEmbeddedInput(np.ascontiguousarray(ids, dtype=np.intp), weight)
 
 
 class _Problem:
@@ -620,8 +627,9 @@ def _problems(mode, x, params, hx, cx, lengths, reset_after):
         if problems[-1].dtype != problems[0].dtype:
             raise TypeError(f"params[{d}] must have params[0]'s dtype {problems[0].dtype.name}, "
                             f"got {problems[-1].dtype.name}")
-        if problems[0].x is not None:
-            x = problems[0].x  # validated once, shared
+        # validated once, shared
+        x = problems[0].x if problems[0].x is not None else \
+            _CheckedEmbeddedInput(problems[0].ids, problems[0].emb)
         lengths = problems[0].lengths
     return problems
 

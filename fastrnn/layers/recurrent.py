@@ -234,15 +234,7 @@ class _RecurrentLayer(Module):
             raise ValueError(f"ids must be a non-empty 2-D {layout} array, got shape {idx.shape}")
         if self.batch_first or embedding.dtype != self.dtype or \
                 FOLD_TOKENS_PER_ENTRY * embedding.num_embeddings > idx.size:
-            x, embed_bp = embedding.forward_train(idx)
-            result, layer_bp = self.forward_train(x, hx, lengths)
-
-            def backprop(dout, dstate=None):
-                dx, dhx = layer_bp(dout, dstate)
-                embed_bp(dx)
-                return dhx
-
-            return result, one_shot(backprop)
+            return self._lookup_then_train(embedding, idx, hx, lengths)
         T, B = idx.shape
         x = F.EmbeddedInput(idx, embedding._params["weight"])
         result, layer_bp = self._train(x, *self._check_rest(T, B, True, hx, lengths))
@@ -253,6 +245,19 @@ class _RecurrentLayer(Module):
                 dweight[embedding.padding_idx] = 0
             with _grad_lock(embedding):
                 embedding._grads["weight"] += dweight
+            return dhx
+
+        return result, one_shot(backprop)
+
+    def _lookup_then_train(self, embedding, ids, hx, lengths):
+        """What :meth:`forward_train_embedded` computes, unfolded: the lookup,
+        then :meth:`forward_train`."""
+        x, embed_bp = embedding.forward_train(ids)
+        result, layer_bp = self.forward_train(x, hx, lengths)
+
+        def backprop(dout, dstate=None):
+            dx, dhx = layer_bp(dout, dstate)
+            embed_bp(dx)
             return dhx
 
         return result, one_shot(backprop)
