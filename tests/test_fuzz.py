@@ -415,6 +415,25 @@ def directional_check(what, grad, f, base, v, scale_of_loss, eps=1e-6):
                          f"(sum |g v| = {size!r}, loss scale {scale_of_loss!r})")
 
 
+def check_parameters(params, grads, loss, base, rng, scale_of_loss):
+    """:func:`directional_check` of every parameter along a random direction
+    (each parameter moved in place and restored)."""
+    assert set(grads) == set(params)
+    for name in sorted(params):
+        p = params[name]
+        p0 = p.copy()
+        v = rng.standard_normal(p.shape)
+
+        def f(t):
+            p[...] = p0 + t * v
+            try:
+                return loss()
+            finally:
+                p[...] = p0
+
+        directional_check(name, grads[name], f, base, v, scale_of_loss)
+
+
 # ----------------------------------------------------------------- properties
 @FUZZ
 @with_sweep(sweep())
@@ -504,21 +523,7 @@ def test_gradients_match_finite_differences(cfg, dstate, dout_view):
             directional_check(name, g, lambda t: loss(parts=[s0 + t * v if j == i else p
                                                              for j, p in enumerate(states0)]),
                               base, v, scale)
-        params, grads = layer.parameters(), layer.grads
-        assert set(grads) == set(params)
-        for name in sorted(params):
-            p = params[name]
-            p0 = p.copy()
-            v = rng.standard_normal(p.shape)
-
-            def f(t):
-                p[...] = p0 + t * v
-                try:
-                    return loss()
-                finally:
-                    p[...] = p0
-
-            directional_check(name, grads[name], f, base, v, scale)
+        check_parameters(layer.parameters(), layer.grads, loss, base, rng, scale)
 
 
 @FUZZ
@@ -719,20 +724,7 @@ def test_cells_match_reference_and_finite_differences(c):
         v = rng.standard_normal(s0[i].shape)
         directional_check(names[i], g, lambda t: loss(sv=[s + t * v if j == i else s
                                                           for j, s in enumerate(s0)]), base, v, scale)
-    params = cell.parameters()
-    for name in sorted(params):
-        q = params[name]
-        q0 = q.copy()
-        v = rng.standard_normal(q.shape)
-
-        def f(t):
-            q[...] = q0 + t * v
-            try:
-                return loss()
-            finally:
-                q[...] = q0
-
-        directional_check(name, cell.grads[name], f, base, v, scale)
+    check_parameters(cell.parameters(), cell.grads, loss, base, rng, scale)
 
 
 # ------------------------------------------------------------ invalid inputs
