@@ -119,6 +119,9 @@ def cross_entropy(logits, targets, ignore_index=None):
                          f"last axis), got {targets.shape}")
     _check_targets_range(targets, num_classes, ignore_index)
 
+    info = np.iinfo(np.intp)
+    if ignore_index is not None and not info.min <= ignore_index <= info.max:
+        ignore_index = None   # no integer target can equal it
     grad = np.empty(logits.shape, logits.dtype)
     total, count = _losses.softmax_cross_entropy(
         np.ascontiguousarray(logits).reshape(-1, num_classes),

@@ -164,3 +164,12 @@ def test_mse_accepts_integer_target():
 def test_mse_validation(pred, target, exc, match):
     with pytest.raises(exc, match=match):
         mse(pred, target)
+
+
+def test_cross_entropy_ignore_index_beyond_any_target_ignores_nothing(rng):
+    logits = rng.standard_normal((3, 4))
+    targets = np.array([0, 1, 2])
+    loss, grad = cross_entropy(logits, targets, ignore_index=2**70)
+    want, want_grad = cross_entropy(logits, targets)
+    assert loss == want
+    np.testing.assert_array_equal(grad, want_grad)
