@@ -110,6 +110,7 @@ cdef struct Loop:
     Py_ssize_t UB      # hidden-unit split: units per block (0: batch split)
     Py_ssize_t LDO     # row stride of out (forward) / dout (backward): H, or wider
                        # for a direction's columns of a concatenated output
+    Py_ssize_t V       # weight gradients of an embedded input: its entries
 
 
 cdef inline Py_ssize_t _time(const Loop* lp, Py_ssize_t b, Py_ssize_t s) noexcept nogil:
@@ -525,6 +526,44 @@ cdef inline void _dw_rows(Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t N, Py_ssize_t
              <int> ldg, B, <int> ncols, <floating> 1, dW + r0 * ncols, <int> ncols)
 
 
+cdef void _gate_sums(const Loop* lp, Py_ssize_t g0, Py_ssize_t g1, const floating* dgx,
+                    const Py_ssize_t* ids, double* pe, floating* pef,
+                    double* db) noexcept nogil:
+    """Gate columns [g0, g1) of the sums over the N rows of ``dgx``, in
+    float64: with ``ids`` (an embedded input) the per-entry sums ``pe[v] =
+    sum of the rows n with ids[n] == v`` (``pef``: the same in ``floating``)
+    and ``db = sum over v of pe[v]``; without, ``db`` = the column sums.
+    ``db`` may be NULL (no biases).  Each column is summed in row order
+    whatever the split: the same bits for any thread count."""
+    cdef Py_ssize_t N = lp.B, GH = lp.GH, V = lp.V, w = g1 - g0, n, v, j
+    cdef double* dst
+    cdef const floating* src
+    if w <= 0:
+        return
+    if db != NULL:
+        memset(db + g0, 0, w * sizeof(double))
+    if ids == NULL:
+        if db != NULL:
+            for n in range(N):
+                src = dgx + n * GH
+                for j in range(g0, g1):
+                    db[j] += src[j]
+        return
+    for v in range(V):
+        memset(pe + v * GH + g0, 0, w * sizeof(double))
+    for n in range(N):
+        dst = pe + ids[n] * GH
+        src = dgx + n * GH
+        for j in range(g0, g1):
+            dst[j] += src[j]
+    for v in range(V):
+        for j in range(g0, g1):
+            pef[v * GH + j] = <floating> pe[v * GH + j]
+        if db != NULL:
+            for j in range(g0, g1):
+                db[j] += pe[v * GH + j]
+
+
 cdef void _weight_grads_part(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
                              void** p, floating tag) noexcept nogil:
     """Part ``part`` of ``nparts`` of the after-loop products: rows
@@ -540,6 +579,11 @@ cdef void _weight_grads_part(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
     cdef floating* dx = <floating*> p[6]            # OUT (N, I)
     cdef floating* dw_ih = <floating*> p[7]         # IN/OUT (GH, I), accumulated
     cdef floating* dw_hh = <floating*> p[8]         # IN/OUT (GH, H), accumulated
+    cdef const Py_ssize_t* ids = <Py_ssize_t*> p[9]  # IN  (N,) embedded input, or NULL
+    cdef const floating* emb = <floating*> p[10]    # IN  (V, I) with ids
+    cdef double* pe = <double*> p[11]               # OUT (V, GH) per-entry sums, with ids
+    cdef floating* pef = <floating*> p[12]          # OUT (V, GH) the same in floating
+    cdef double* db = <double*> p[13]               # OUT (GH,) bias sums, or NULL
     cdef int cell = lp.cell
     cdef Py_ssize_t N = lp.B, I = lp.input_size, H = lp.H, GH = lp.GH   # B: all T*B rows
     cdef Py_ssize_t n0 = part * N // nparts, n1 = (part + 1) * N // nparts
@@ -547,7 +591,10 @@ cdef void _weight_grads_part(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
     cdef Py_ssize_t g0 = (part * (GH // 4) // nparts) * 4
     cdef Py_ssize_t g1 = GH if part == nparts - 1 else ((part + 1) * (GH // 4) // nparts) * 4
     cdef Py_ssize_t gm
-    if x != NULL:   # (an embedded input's dx and dW_ih come per vocabulary entry)
+    _gate_sums(lp, g0, g1, dgx, ids, pe, pef, db)
+    if ids != NULL:   # dW_ih from the per-entry sums: V rows, not N
+        _dw_rows(g0, g1, lp.V, I, pef, GH, emb, dw_ih)
+    elif x != NULL:
         if n1 > n0:
             gemm(NoTrans, NoTrans, <int> (n1 - n0), <int> I, <int> GH, <floating> 1,
                  dgx + n0 * GH, <int> GH, w_ih, <int> I, <floating> 0, dx + n0 * I, <int> I)
@@ -576,7 +623,8 @@ FORWARD_ARRAYS = ("x", "w_ih", "w_ih_t", "bias", "xw", "w_hh_t", "w_hn_t", "b_hn
                   "ids", "table")
 BACKWARD_ARRAYS = ("w_hh_p", "w_hn_p", "gates", "hprev", "extra", "dout", "dh", "dc", "dgx",
                    "dghn", "scratch", "w_hh", "order")
-WEIGHT_GRADS_ARRAYS = ("dgx", "dghn", "x", "hprev", "extra", "w_ih", "dx", "dw_ih", "dw_hh")
+WEIGHT_GRADS_ARRAYS = ("dgx", "dghn", "x", "hprev", "extra", "w_ih", "dx", "dw_ih", "dw_hh",
+                       "ids", "emb", "per_entry", "per_entry_f", "db")
 DEF MAX_ARRAYS = 24
 DEF MAX_LOOPS = 2
 
@@ -702,6 +750,7 @@ cdef inline Loop _loop(int cell, object lengths, Py_ssize_t steps, bint reverse,
     lp.lengths = <const Py_ssize_t*> _ptr(lengths)
     lp.UB = 0
     lp.LDO = H
+    lp.V = 0
     return lp
 
 
@@ -790,8 +839,14 @@ def weight_grads(list jobs, int nper):
     """After the loop, for one or two directions side by side: ``dx = dG @
     W_ih`` and the accumulating ``dW_ih += dG^T x``, ``dW_hh += dG_h^T
     h_prev`` over all N = T * B rows at once (never one per step), each job
-    split over ``nper`` threads.  Jobs: dicts with ``cell`` and the arrays of
-    WEIGHT_GRADS_ARRAYS (2-D, N rows)."""
+    split over ``nper`` threads (by gate columns; ``dx`` by rows), and the
+    float64 sums of the gate gradients: ``db`` (G*H,) over the rows, or None.
+    An embedded input (``ids`` (N,) and its ``emb`` (V, I) in place of ``x``)
+    sums the gate gradients per entry into ``per_entry`` (V, G*H) float64
+    and ``per_entry_f`` (its dtype), ``db`` is their sum and ``dW_ih +=
+    per_entry_f^T emb`` (V rows); ``dx`` is then the caller's (``per_entry_f
+    @ W_ih``).  Jobs: dicts with ``cell`` and the arrays of
+    WEIGHT_GRADS_ARRAYS (2-D, N rows; None where unused)."""
     cdef Loop lps[MAX_LOOPS]
     tables = _tables(jobs, WEIGHT_GRADS_ARRAYS)
     for d, job in enumerate(jobs):
@@ -800,6 +855,7 @@ def weight_grads(list jobs, int nper):
         lps[d].input_size = job["w_ih"].shape[1]
         lps[d].H = job["dw_hh"].shape[1]
         lps[d].GH = job["dgx"].shape[1]
+        lps[d].V = 0 if job["emb"] is None else job["emb"].shape[0]
     _launch(WEIGHT_GRADS, lps, len(jobs), nper, tables, jobs[0]["dgx"].dtype)
 
 
@@ -892,14 +948,6 @@ def zero_past(lengths, *arrays):
 
 
 # ------------------------------------------------ row reductions (training)
-cdef void _scatter_rows(Py_ssize_t N, Py_ssize_t W, const Py_ssize_t* ids,
-                        const floating* src, double* out) noexcept nogil:
-    cdef Py_ssize_t n, j
-    for n in range(N):
-        for j in range(W):
-            out[ids[n] * W + j] += src[n * W + j]
-
-
 cdef void _column_sums(Py_ssize_t N, Py_ssize_t G, const floating* a,
                        double* out) noexcept nogil:
     cdef Py_ssize_t n, g
@@ -907,23 +955,6 @@ cdef void _column_sums(Py_ssize_t N, Py_ssize_t G, const floating* a,
     for n in range(N):
         for g in range(G):
             out[g] += a[n * G + g]
-
-
-def scatter_rows(ids, src, out):
-    """``out[ids[n]] += src[n]`` for every row n (repeats add up, in row
-    order), accumulated in float64: C-contiguous ``src`` (N, W) float32 /
-    float64, ``out`` (V, W) float64, ``ids`` N intp values in [0, V)."""
-    cdef const Py_ssize_t* I = <const Py_ssize_t*> _ptr(ids)
-    cdef Py_ssize_t N = src.shape[0], W = src.shape[1]
-    cdef void* ps = _ptr(src)
-    cdef double* o = <double*> _ptr(out)
-    if src.dtype == np.float32:
-        with nogil:
-            _scatter_rows(N, W, I, <const float*> ps, o)
-    else:
-        with nogil:
-            _scatter_rows(N, W, I, <const double*> ps, o)
-    return out
 
 
 def column_sums(a, out):

@@ -15,6 +15,7 @@ import numpy as np
 
 from ._kernels import kernels as _recurrent
 from . import _workspace as ws
+from ._matmul import matmul
 from ._runtime import blas_threads, get_num_threads, openmp_enabled
 from ._validation import (as_array, as_lengths, check_blas_size, check_bools, check_shape,
                           resolve_dtype)
@@ -214,7 +215,7 @@ class _Problem:
             job.update(w_ih_t=None if self.ids is not None else _packed(self.w_ih, True),
                        w_hh_t=w_hh_t, w_hn_t=w_hn_t,
                        bias=self.folded_bias(), xc=ws.empty((B * chunk, I), self.dtype),
-                       scratch=ws.zeros((B, _recurrent.scratch_width(self.cell, H)), self.dtype))
+                       scratch=ws.empty((B, _recurrent.scratch_width(self.cell, H)), self.dtype))
         if self.ids is not None:   # the folded input projection, per vocabulary entry
             with blas_threads(1):   # a threaded BLAS call would leave workers spinning
                 table = self.emb @ self.w_ih.T
@@ -253,7 +254,9 @@ class _Problem:
             scratch = ws.zeros(2 * B * GH + B * (GH + H), self.dtype)
         else:
             w_hh_p, w_hn_p = self.packed_recurrent_weights(transposed=False)
-            scratch = ws.zeros((B, _recurrent.scratch_width(self.cell, H)), self.dtype)
+            # The batch split writes every scratch value before reading it
+            # (tests/test_workspace.py poisons the pool to check): no fill.
+            scratch = ws.empty((B, _recurrent.scratch_width(self.cell, H)), self.dtype)
         loop = dict(cell=self.cell, lengths=self.lengths, steps=self.steps, reverse=self.reverse,
                     w_hh_p=w_hh_p, w_hn_p=w_hn_p, w_hh=self.w_hh, order=order,
                     gates=fwd["gates"], hprev=fwd["hprev"],
@@ -270,30 +273,32 @@ class _Problem:
         weights = dict(cell=self.cell, dgx=flat(loop["dgx"]), dghn=flat(loop["dghn"]),
                        x=flat(x), hprev=flat(fwd["hprev"]), extra=flat(fwd["extra"]),
                        w_ih=self.w_ih, dx=None if x is None else np.empty((N, I), self.dtype),
-                       dw_ih=grads["w_ih"], dw_hh=grads["w_hh"])
+                       dw_ih=grads["w_ih"], dw_hh=grads["w_hh"],
+                       db=None if self.b_ih is None else np.empty(GH),
+                       ids=None, emb=None, per_entry=None, per_entry_f=None)
+        if self.ids is not None:
+            V = len(self.emb)
+            weights.update(ids=self.ids.reshape(-1), emb=self.emb,
+                           per_entry=ws.empty((V, GH), np.float64),
+                           per_entry_f=np.empty((V, GH), self.dtype))
         return loop, weights, grads
 
     def input_and_bias_grads(self, weights, grads):
-        """Once the loops are done: the gradient w.r.t. the input -- ``dx``
-        (T, B, I), or for an embedded input the one w.r.t. its weight (V, I),
-        adding ``dW_ih`` through the per-entry sums of the gate gradients --
-        and ``b_ih`` / ``b_hh``'s, sums of the gate gradients over rows,
-        accumulated in float64 (a float32 sum over T*B rows loses digits)."""
+        """Once the loops and :func:`_recurrent.weight_grads` are done: the
+        gradient w.r.t. the input -- ``dx`` (T, B, I), or for an embedded
+        input the one w.r.t. its weight (V, I), from the per-entry sums of
+        the gate gradients -- and ``b_ih`` / ``b_hh``'s, from the kernel's
+        float64 sums of the gate gradients (a float32 sum over T*B rows
+        loses digits)."""
         if self.ids is None:
             dx = weights["dx"].reshape(self.T, self.B, self.I)
-            db = None if self.b_ih is None else \
-                _recurrent.column_sums(weights["dgx"], np.empty(self.GH))
         else:
-            # Per vocabulary entry, in float64: the bias sums are then V rows.
-            per_entry = _recurrent.scatter_rows(self.ids.reshape(-1), weights["dgx"],
-                                                np.zeros((len(self.emb), self.GH)))
-            db = per_entry.sum(axis=0)
-            per_entry = per_entry.astype(self.dtype)
-            grads["w_ih"] += per_entry.T @ self.emb
-            dx = per_entry @ self.w_ih
+            dx = matmul(weights["per_entry_f"], self.w_ih)
+            ws.release(weights["per_entry"])
+        db = weights["db"]
         if db is not None:
             grads["b_ih"] += db.astype(self.dtype)
-            if weights["dghn"] is not None:
+            if weights["dghn"] is not None:   # GRU: b_hn's gradient is dghn's sums
                 _recurrent.column_sums(weights["dghn"], db[2 * self.H:])
             grads["b_hh"] += db.astype(self.dtype)
         return dx
@@ -486,8 +491,7 @@ def _run_backward(problems, fwd_jobs, plan, douts, dh_ns, dc_ns, grads_list):
     _weight_grads([weights for _, weights, _ in prepared])
     results = []
     for p, f, (loop, weights, grads) in zip(problems, fwd_jobs, prepared):
-        with blas_threads(1):
-            dx = p.input_and_bias_grads(weights, grads)
+        dx = p.input_and_bias_grads(weights, grads)
         # dgx is the gates array, dghn the extra one
         ws.release(loop["dgx"], f["hprev"], f["extra"])
         results.append((dx, loop["dh"], loop["dc"], grads))
