@@ -420,3 +420,42 @@ def test_length_batches_cover_every_sequence_once_with_little_padding(rng):
         assert padding < 0.05 * lengths.sum()
     again = length_batches(lengths, 16, shuffle=True, rng=np.random.default_rng(0))
     assert all(np.array_equal(a, b) for a, b in zip(again, batches))
+
+
+def test_token_lists_take_the_one_pass_path_with_the_same_batches(rng):
+    """Lists of Python ints become RaggedTokens (one flat array); anything
+    else takes the per-sequence path.  Both give the same sequences, and
+    pad_time_major the same batches whatever the representation."""
+    from fastrnn.models._data import (Dataset, RaggedTokens, pad_time_major,
+                                      token_sequences)
+    lists = [rng.integers(0, 9, size=n).tolist() for n in rng.integers(0, 7, size=40)]
+    ragged = token_sequences(lists, 9, min_length=0)
+    arrays = token_sequences([np.array(s, dtype=np.int32) for s in lists], 9, min_length=0)
+    assert isinstance(ragged, RaggedTokens) and not isinstance(arrays, RaggedTokens)
+    assert len(ragged) == len(arrays) == 40
+    for a, b, s in zip(ragged, arrays, lists):
+        assert a.dtype == b.dtype == np.intp and a.tolist() == b.tolist() == s
+    index = rng.permutation(40)[:13]
+    for pad in (0, -100):
+        want = pad_time_major(arrays, index, pad, np.intp)
+        got = pad_time_major(ragged, index, pad, np.intp)
+        for w, g in zip(want, got):
+            np.testing.assert_array_equal(g, w)
+    data = Dataset(ragged).subset(index[:5])
+    assert isinstance(data.inputs, RaggedTokens)
+    assert [s.tolist() for s in data.inputs] == [lists[i] for i in index[:5]]
+    assert [s.tolist() for s in ragged[3:6]] == lists[3:6]
+
+
+@pytest.mark.parametrize("bad, error, match", [
+    ([[1, 2], [True, False]], TypeError, r"X\[1\] must hold integer token ids, got dtype bool"),
+    ([[1, 2], [1.0]], TypeError, r"X\[1\] must hold integer token ids, got dtype float64"),
+    ([[1, 2], [[1]]], ValueError, r"X\[1\] must be 1-D"),
+    ([[1, 2], [2**70]], TypeError, r"X\[1\] must hold integer token ids, got dtype object"),
+    ([[1, 2], []], ValueError, r"X\[1\] must have at least 1 token"),
+    ([[1, 2], [9]], ValueError, r"X\[1\] must hold ids in \[0, 9\), got values in \[9, 9\]"),
+])
+def test_token_lists_that_are_not_plain_ids_name_the_culprit(bad, error, match):
+    from fastrnn.models._data import token_sequences
+    with pytest.raises(error, match=match):
+        token_sequences(bad, 9)

@@ -6,6 +6,9 @@ features ``(T_i, F)``); batches are padded to their longest member only, and
 the recurrent layers get the true lengths, so padding never reaches a state,
 a pooled vector or a loss.
 """
+from collections.abc import Sequence
+from itertools import chain
+
 import numpy as np
 
 from .._validation import asarray_of
@@ -62,13 +65,70 @@ def token_ids(s, vocab_size, name, min_length=0):
     return arr
 
 
+class RaggedTokens(Sequence):
+    """Token sequences stored as one flat intp array: a sequence of their
+    arrays (views of it, made on access), as every model expects, which also
+    keeps each one's offset and length, so that :func:`pad_time_major` pads
+    a batch with one gather instead of a Python pass over its sequences."""
+
+    __slots__ = ("flat", "offsets", "lengths")
+
+    def __init__(self, flat, lengths, offsets=None):
+        if offsets is None:
+            offsets = np.zeros(len(lengths), np.intp)
+            np.cumsum(lengths[:-1], out=offsets[1:])
+        self.flat, self.offsets, self.lengths = flat, offsets, lengths
+
+    def __len__(self):
+        return len(self.lengths)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return self.take(np.arange(len(self))[i])
+        start = self.offsets[i]
+        return self.flat[start:start + self.lengths[i]]
+
+    def take(self, index):
+        """The sequences ``index`` (same flat array)."""
+        index = np.asarray(index, dtype=np.intp)
+        return RaggedTokens(self.flat, self.lengths[index], self.offsets[index])
+
+
+def _lists_of_ints(seqs, min_length):
+    """The common input -- a list of lists of Python ints, each at least
+    ``min_length`` long -- as :class:`RaggedTokens` in one pass; None for
+    anything else (bools, floats, nested lists, numpy arrays or scalars,
+    ints beyond intp, a short sequence), which the per-sequence path checks
+    one by one, naming the culprit."""
+    if not all(type(s) is list for s in seqs):
+        return None
+    lengths = np.fromiter(map(len, seqs), np.intp, len(seqs))
+    if lengths.size and lengths.min() < min_length:
+        return None
+    items = list(chain.from_iterable(seqs))
+    if not set(map(type, items)) <= {int}:
+        return None
+    try:
+        flat = np.array(items, dtype=np.intp)
+    except OverflowError:
+        return None
+    return RaggedTokens(flat, lengths)
+
+
 def token_sequences(X, vocab_size, name="X", min_length=1):
     """A list of int arrays with ids in ``[0, vocab_size)`` and at least
-    ``min_length`` tokens each."""
-    seqs = [_token_array(s, name, min_length, i) for i, s in enumerate(_sequence_list(X, name))]
+    ``min_length`` tokens each (a :class:`RaggedTokens` for a list of lists
+    of ints)."""
+    seqs = _sequence_list(X, name)
+    ragged = _lists_of_ints(seqs, min_length)
+    if ragged is not None:
+        seqs, every = ragged, ragged.flat
+    else:
+        seqs = [_token_array(s, name, min_length, i) for i, s in enumerate(seqs)]
+        every = np.concatenate(seqs) if seqs else None
     if not seqs:
         raise ValueError(f"{name} must hold at least one sequence, got none")
-    every = np.concatenate(seqs)   # one range check for all (per sequence: 10x slower)
+    # One range check for all (per sequence: 10x slower).
     if every.size and (every.min() < 0 or every.max() >= vocab_size):
         i = next(i for i, a in enumerate(seqs) if a.size and (a.min() < 0 or a.max() >= vocab_size))
         raise ValueError(_id_range_problem(seqs[i], vocab_size, f"{name}[{i}]"))
@@ -123,20 +183,28 @@ class Dataset:
 
     def __init__(self, inputs, targets=None, cond=None):
         self.inputs, self.targets, self.cond = inputs, targets, cond
-        self.lengths = lengths_of(inputs)
+        self.lengths = inputs.lengths if isinstance(inputs, RaggedTokens) else lengths_of(inputs)
 
     def __len__(self):
         return len(self.inputs)
 
     def subset(self, index):
-        pick = (lambda v: None if v is None else
-                [v[i] for i in index] if isinstance(v, list) else v[index])
+        pick = (lambda v: None if v is None else v.take(index) if isinstance(v, RaggedTokens)
+                else [v[i] for i in index] if isinstance(v, list) else v[index])
         return Dataset(pick(self.inputs), pick(self.targets), pick(self.cond))
 
 
 def pad_time_major(seqs, index, pad_value, dtype):
     """Stack ``seqs[index]`` into a ``(T_max, B, ...)`` array padded with
     ``pad_value``, and their lengths ``(B,)``."""
+    if isinstance(seqs, RaggedTokens) and len(index):
+        # One gather: step t of sequence b is flat[offset_b + t].
+        lengths = seqs.lengths[index]
+        steps = np.arange(lengths.max())[:, None]
+        inside = steps < lengths
+        out = np.full(inside.shape, pad_value, dtype=dtype)
+        out[inside] = seqs.flat[(seqs.offsets[index] + steps)[inside]]
+        return out, lengths
     chosen = [seqs[i] for i in index]
     lengths = lengths_of(chosen)
     T = int(lengths.max()) if len(chosen) else 0

@@ -10,6 +10,7 @@ import numbers
 
 import numpy as np
 
+from .. import _workspace as ws
 from ..functional import tanh_train
 from .._validation import as_lengths, check_bools, positive_int
 from ..layers.attention import AdditiveAttention, DotAttention, GeneralAttention
@@ -266,7 +267,9 @@ class Seq2Seq(TrainableModel):
 
         def backprop(dlogits):
             keys = memory["keys"]
-            dkeys, dproj = np.zeros_like(keys), None
+            # Pooled (the caller gives it back once the encoder has read it):
+            # a fresh array this size would page-fault on every batch.
+            dkeys, dproj = ws.zeros(keys.shape, keys.dtype), None
             if self.attn is None:
                 ds = out_bp(dlogits)
             else:
@@ -380,7 +383,9 @@ class Seq2Seq(TrainableModel):
             if padded.any() and d[padded].any():  # padded steps must not teach the head
                 d = d.copy()
                 d[padded] = 0
-            encode_bp(*decode_bp(_batch_first(d) if stepwise else d))
+            dkeys, dproj, dinit = decode_bp(_batch_first(d) if stepwise else d)
+            encode_bp(dkeys, dproj, dinit)
+            ws.release(dkeys)
 
         return logits, backprop
 
