@@ -26,6 +26,10 @@
 from ._activations cimport sigmoid, tanh
 from cython cimport floating
 
+# The literal 1 in ``1 - x`` is written ``ONE`` (typed ``floating``): Cython
+# emits a bare ``1`` next to a C float as the double ``1.0``, which makes the
+# float32 loops compute in double (half the vector width, and conversions).
+
 
 # ---------------------------------------------------------------- vanilla RNN
 cdef inline void rnn_forward(Py_ssize_t H, bint relu, const floating* x,
@@ -52,6 +56,7 @@ cdef inline void rnn_forward(Py_ssize_t H, bint relu, const floating* x,
 cdef inline void rnn_backward(Py_ssize_t H, bint relu, const floating* g, Py_ssize_t ld,
                               floating* dh, floating* dgx,
                               floating* dgh) noexcept nogil:
+    cdef floating ONE = 1
     cdef Py_ssize_t j
     cdef floating da
     if relu:
@@ -62,7 +67,7 @@ cdef inline void rnn_backward(Py_ssize_t H, bint relu, const floating* g, Py_ssi
             dh[j] = 0
     else:
         for j in range(H):
-            da = dh[j] * (1 - g[j] * g[j])
+            da = dh[j] * (ONE - g[j] * g[j])
             dgx[j] = da
             dgh[j] = da
             dh[j] = 0
@@ -94,6 +99,7 @@ cdef inline void lstm_backward(Py_ssize_t H, const floating* g, Py_ssize_t ld,
                                const floating* c_prev, floating* dh,
                                floating* dc, floating* dgx,
                                floating* dgh) noexcept nogil:
+    cdef floating ONE = 1
     # c_t is recomputed from the gates and c_prev instead of being stored.
     cdef Py_ssize_t j
     cdef floating i, f, gg, o, tc, dcv, di, df, dg, do
@@ -104,11 +110,11 @@ cdef inline void lstm_backward(Py_ssize_t H, const floating* g, Py_ssize_t ld,
         o = g[3 * ld + j]
         tc = tanh(f * c_prev[j] + i * gg)
         do = dh[j] * tc
-        dcv = dc[j] + dh[j] * o * (1 - tc * tc)
-        di = dcv * gg * i * (1 - i)
-        df = dcv * c_prev[j] * f * (1 - f)
-        dg = dcv * i * (1 - gg * gg)
-        do = do * o * (1 - o)
+        dcv = dc[j] + dh[j] * o * (ONE - tc * tc)
+        di = dcv * gg * i * (ONE - i)
+        df = dcv * c_prev[j] * f * (ONE - f)
+        dg = dcv * i * (ONE - gg * gg)
+        do = do * o * (ONE - o)
         dgx[j] = di
         dgx[ld + j] = df
         dgx[2 * ld + j] = dg
@@ -147,6 +153,7 @@ cdef inline void gru_backward(Py_ssize_t H, const floating* g, Py_ssize_t ld,
                               const floating* h_prev, floating* dh,
                               floating* dgx, floating* dgh,
                               floating* dghn) noexcept nogil:
+    cdef floating ONE = 1
     cdef Py_ssize_t j
     cdef floating r, z, n, dhv, dn, dr, dz
     for j in range(H):
@@ -154,9 +161,9 @@ cdef inline void gru_backward(Py_ssize_t H, const floating* g, Py_ssize_t ld,
         z = g[ld + j]
         n = g[2 * ld + j]
         dhv = dh[j]
-        dn = dhv * (1 - z) * (1 - n * n)
-        dz = dhv * (h_prev[j] - n) * z * (1 - z)
-        dr = dn * hn[j] * r * (1 - r)
+        dn = dhv * (ONE - z) * (ONE - n * n)
+        dz = dhv * (h_prev[j] - n) * z * (ONE - z)
+        dr = dn * hn[j] * r * (ONE - r)
         dgx[j] = dr
         dgx[ld + j] = dz
         dgx[2 * ld + j] = dn
@@ -199,6 +206,7 @@ cdef inline void gru_rb_update(Py_ssize_t H, const floating* x, const floating* 
 cdef inline void gru_rb_backward_zn(Py_ssize_t H, const floating* g,
                                     const floating* h_prev, floating* dh,
                                     floating* dgx, floating* dgh) noexcept nogil:
+    cdef floating ONE = 1
     # Pass 1: z and n gradients; dgh[2H:3H] receives dn for the GEMM with W_hn.
     cdef Py_ssize_t j
     cdef floating z, n, dhv, dn, dz
@@ -206,8 +214,8 @@ cdef inline void gru_rb_backward_zn(Py_ssize_t H, const floating* g,
         z = g[H + j]
         n = g[2 * H + j]
         dhv = dh[j]
-        dn = dhv * (1 - z) * (1 - n * n)
-        dz = dhv * (h_prev[j] - n) * z * (1 - z)
+        dn = dhv * (ONE - z) * (ONE - n * n)
+        dz = dhv * (h_prev[j] - n) * z * (ONE - z)
         dgx[H + j] = dz
         dgx[2 * H + j] = dn
         dgh[H + j] = dz
@@ -219,12 +227,13 @@ cdef inline void gru_rb_backward_r(Py_ssize_t H, const floating* g,
                                    const floating* h_prev, const floating* drh,
                                    floating* dh, floating* dgx,
                                    floating* dgh) noexcept nogil:
+    cdef floating ONE = 1
     # Pass 2, after drh = dn @ W_hn: the reset gate and the r*h path to h_prev.
     cdef Py_ssize_t j
     cdef floating r, dr
     for j in range(H):
         r = g[j]
-        dr = drh[j] * h_prev[j] * r * (1 - r)
+        dr = drh[j] * h_prev[j] * r * (ONE - r)
         dgx[j] = dr
         dgh[j] = dr
         dh[j] += drh[j] * r

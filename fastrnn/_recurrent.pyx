@@ -1028,8 +1028,9 @@ cdef void _tanh_inplace(Py_ssize_t n, floating* x) noexcept nogil:
 
 cdef void _tanh_grad_inplace(Py_ssize_t n, const floating* y, floating* dy) noexcept nogil:
     cdef Py_ssize_t i
+    cdef floating ONE = 1    # (a bare 1 would be the double 1.0: see _cells.pxd)
     for i in range(n):
-        dy[i] = dy[i] * (1 - y[i] * y[i])
+        dy[i] = dy[i] * (ONE - y[i] * y[i])
 
 
 def tanh_inplace(x):
