@@ -99,8 +99,14 @@ def test_the_table_is_used_only_when_it_is_cheaper(rng, monkeypatch):
     """A vocabulary of more than half the batch's tokens, batch_first, or an
     embedding of another dtype take the lookup-then-layer path (same numbers)."""
     calls = []
-    monkeypatch.setattr(F, "_embedded", lambda x, dt: calls.append(1) or
-                        (np.ascontiguousarray(x.ids, np.intp), x.weight))
+    run = F.layer_directions
+
+    def spy(mode, x, *args, **kwargs):
+        if isinstance(x, F.EmbeddedInput):
+            calls.append(1)
+        return run(mode, x, *args, **kwargs)
+
+    monkeypatch.setattr(F, "layer_directions", spy)
     ids = rng.integers(0, V, size=(T, B))
     for layer, emb, given, folded in [
             (fr.GRU(E, H, seed=1), fr.Embedding(V, E, seed=2), ids, True),

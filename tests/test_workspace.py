@@ -24,7 +24,7 @@ def test_small_arrays_bypass_the_pool(monkeypatch):
     small = ws.empty(10, np.float32)
     assert small.base is None and small.shape == (10,)
     ws.release(small)
-    assert ws._free() == []
+    assert ws.idle() == []
 
 
 def test_released_buffer_is_reused_for_a_fitting_request():
@@ -37,6 +37,30 @@ def test_released_buffer_is_reused_for_a_fitting_request():
     # a much smaller request would pin it: a fresh buffer instead
     ws.release(b)
     assert ws.empty((30, 30), np.float32).base is not base
+
+
+def test_size_classes_round_up_by_at_most_an_eighth():
+    for n in [1, 7, 100, 4095, 4096, 4097, 40000, 123457, 1 << 20, (1 << 20) + 1]:
+        c = ws.size_class(n)
+        assert n <= c <= max(n + 1, 1.125 * n) and ws.size_class(c) == c
+
+
+def test_a_request_takes_a_larger_idle_buffer_up_to_twice_its_size():
+    big = ws.empty(1900, np.float32)
+    base = big.base
+    ws.release(big)
+    got = ws.empty(1000, np.float32)          # 7680 bytes idle for 4000 asked
+    assert got.base is base
+    ws.release(got)
+    assert ws.empty(900, np.float32).base is not base   # over twice: not taken
+
+
+def test_eviction_drops_the_oldest_buffer_of_a_class_by_identity(monkeypatch):
+    monkeypatch.setattr(ws, "LIMIT_BYTES", 2 * ws.size_class(800))
+    arrays = [ws.empty(100, np.float64) for _ in range(3)]   # one class
+    ws.release(*arrays)
+    assert [r is a.base for r, a in zip(ws.idle(), arrays[1:])] == [True, True]
+    assert ws.empty(100, np.float64).base is arrays[2].base   # most recent first
 
 
 def test_zeros_are_zero_even_on_a_dirty_buffer():
@@ -52,15 +76,15 @@ def test_release_ignores_foreign_arrays_none_and_duplicates():
     view_of_bytes = np.zeros(80, np.uint8)[8:].view(np.float64)
     a = ws.empty(10, np.float64)
     ws.release(None, own, view_of_bytes, a, a)
-    assert len(ws._free()) == 1
+    assert len(ws.idle()) == 1
 
 
 def test_pool_keeps_at_most_the_limit(monkeypatch):
     monkeypatch.setattr(ws, "LIMIT_BYTES", 1000)
     arrays = [ws.empty(100, np.float64) for _ in range(3)]  # 800 bytes each
     ws.release(*arrays)
-    assert sum(r.nbytes for r in ws._free()) <= 1000
-    assert ws._free()[-1] is arrays[-1].base  # the most recent is kept
+    assert sum(r.nbytes for r in ws.idle()) <= 1000
+    assert ws.idle()[-1] is arrays[-1].base  # the most recent is kept
 
 
 def test_each_thread_has_its_own_pool():

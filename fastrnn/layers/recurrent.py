@@ -158,16 +158,17 @@ class _RecurrentLayer(Module):
             # Both directions in one kernel launch (side by side on the threads).
             idx = slice(layer * D, (layer + 1) * D)
             init = [[None] * D if s is None else list(s[idx]) for s in states]
-            init += [None] * (2 - len(init))
+            init += [[None] * D] * (2 - len(init))
             # Concatenated directions are written side by side in place.
             concat = np.empty((x.shape[0], B, D * H), self.dtype) \
                 if D == 2 and self.merge_mode == "concat" else None
-            args = (self.mode, layer_in, [self._weights(layer, d) for d in range(D)], *init,
-                    lengths, self.reset_after, concat)
+            # Everything here is checked already: the functional layer's
+            # validating entries (bidirectional[_train]) are skipped.
+            results = F.layer_directions(self.mode, layer_in,
+                                         [self._weights(layer, d) for d in range(D)], *init,
+                                         lengths, self.reset_after, training, concat)
             if training:
-                results, backprop = F.bidirectional_train(*args)
-            else:
-                results = F.bidirectional(*args)
+                results, backprop = results
             outs = [out for out, _, _ in results]
             finals[0][idx] = [h for _, h, _ in results]
             if self._has_cell:

@@ -175,8 +175,10 @@ def _communicator(distributed):
 def _train_step(model, train, index, opt, clip, averager, grads):
     """One optimizer step on the batch ``index`` (this rank's share of it
     when distributed); returns (stats or None, whether the step was taken).
-    ``grads``: the model's gradient arrays, for clipping."""
-    model.zero_grad()
+    ``grads``: the model's gradient arrays (for clipping; zeroing them is
+    ``model.zero_grad()``, one fill of a flat model's buffer)."""
+    for g in grads:
+        g.fill(0)
     stats = None
     if len(index):
         batch = model._collate(train, index)
