@@ -5,6 +5,7 @@ from cython cimport floating
 cdef extern from "activations.h" nogil:
     float fr_sigmoidf(float x)
     float fr_tanhf(float x)
+    float fr_expf(float x)
     double fr_sigmoid(double x)
     double fr_tanh(double x)
     const char* fr_simd_flags()

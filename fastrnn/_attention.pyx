@@ -9,13 +9,14 @@ For every batch row ``b`` (one OpenMP thread per row block, no barrier)::
 
 and the backward of it.  ``Q_b`` is row ``b`` of every query step: the arrays
 are time-major ``(T, B, W)``, so ``Q_b``'s rows sit ``B * ld`` apart and no
-batch-first copy is ever made.  The products run on the recurrent loops'
-step kernel (csrc/stepgemm.h: AVX2 when the CPU has it, no BLAS buffers or
-locks, so every thread calls it at once), on operands packed per row --
-transposes are free in both its A (row / column strides) and its packing.
-A batched ``np.matmul`` of these small matrices pays a BLAS call's set-up per
-row and product (measured ~7 us each, 64 rows x 6 products per step of
-training); this is one call.
+batch-first copy is ever made.  The products are csrc/smallgemm.h's, on
+the operands where they lie: the scores (and their gradient w.r.t. the
+weights) as dot products of rows, the others on the step kernel's register
+tiles reading B's rows in place (AVX2 when the CPU has it, no BLAS buffers
+or locks, so every thread calls them at once; packing an operand per row
+cost as much as its product).  A batched ``np.matmul`` of these small
+matrices pays a BLAS call's set-up per row and product (measured ~7 us
+each, 64 rows x 6 products per step of training); this is one call.
 
 Layout: ``q`` (Tq, B, H), ``proj`` (Tk, B, H), ``values`` (Tk, B, Hv),
 ``context`` / ``dcontext`` (Tq, B, Hv) may each be a column slice of a wider
@@ -25,17 +26,28 @@ The caller (``fastrnn.layers.attention``) validates all of it.
 """
 cimport numpy as cnp
 from cython.parallel cimport prange
-from libc.math cimport exp, expf
+from libc.math cimport exp
 from libc.string cimport memset
 from cython cimport floating
 
 from ._openmp cimport omp_get_thread_num
-from ._stepgemm cimport fr_sstep, fr_dstep, pack_panels, fr_stepgemm_init
+from ._activations cimport fr_expf
+
+cdef extern from "smallgemm.h" nogil:
+    void fr_srows(int m, int n, int k, const float* A, Py_ssize_t rs, Py_ssize_t ps,
+                  const float* B, int ldb, float beta, float* C, int ldc)
+    void fr_drows(int m, int n, int k, const double* A, Py_ssize_t rs, Py_ssize_t ps,
+                  const double* B, int ldb, double beta, double* C, int ldc)
+    void fr_sdots(int m, int n, int k, const float* A, int lda, const float* Bt, int ldb,
+                  float* C, int ldc)
+    void fr_ddots(int m, int n, int k, const double* A, int lda, const double* Bt, int ldb,
+                  double* C, int ldc)
+    void fr_smallgemm_init()
 
 import numpy as np
 
 cnp.import_array()
-fr_stepgemm_init()
+fr_smallgemm_init()
 
 
 cdef struct Rows:
@@ -44,15 +56,25 @@ cdef struct Rows:
     double scale
 
 
-cdef inline void _gemm(int m, int n, int k, const floating* A, Py_ssize_t rs, Py_ssize_t ps,
-                       const floating* Bp, floating beta, floating* C, int ldc) noexcept nogil:
-    """C (m, n) = beta * C + A @ B; A's (r, p) at ``A[r * rs + p * ps]``."""
-    if m <= 0 or n <= 0:
-        return
+cdef inline void _product(int m, int n, int k, const floating* A, Py_ssize_t rs, Py_ssize_t ps,
+                       const floating* B, Py_ssize_t ldb, floating beta, floating* C,
+                       Py_ssize_t ldc) noexcept nogil:
+    """C (m, n) = beta * C + A @ B, B's rows contiguous and ``ldb`` apart;
+    A's (r, p) at ``A[r * rs + p * ps]``."""
     if floating is float:
-        fr_sstep(m, n, k, A, rs, ps, Bp, beta, C, ldc)
+        fr_srows(m, n, k, A, rs, ps, B, <int> ldb, beta, C, <int> ldc)
     else:
-        fr_dstep(m, n, k, A, rs, ps, Bp, beta, C, ldc)
+        fr_drows(m, n, k, A, rs, ps, B, <int> ldb, beta, C, <int> ldc)
+
+
+cdef inline void _dots(int m, int n, int k, const floating* A, Py_ssize_t lda,
+                       const floating* Bt, Py_ssize_t ldb, floating* C,
+                       Py_ssize_t ldc) noexcept nogil:
+    """C (m, n) = A @ Bt^T, the rows of A and Bt contiguous, lda / ldb apart."""
+    if floating is float:
+        fr_sdots(m, n, k, A, <int> lda, Bt, <int> ldb, C, <int> ldc)
+    else:
+        fr_ddots(m, n, k, A, <int> lda, Bt, <int> ldb, C, <int> ldc)
 
 
 cdef void _softmax_rows(Py_ssize_t Tq, Py_ssize_t L, Py_ssize_t Tk, floating scale,
@@ -69,12 +91,13 @@ cdef void _softmax_rows(Py_ssize_t Tq, Py_ssize_t L, Py_ssize_t Tk, floating sca
             r[j] = r[j] * scale
             if r[j] > m:
                 m = r[j]
-        z = 0
-        for j in range(L):
+        for j in range(L):   # (a pass of its own: it vectorises)
             if floating is float:
-                r[j] = expf(r[j] - m)
+                r[j] = fr_expf(r[j] - m)
             else:
                 r[j] = exp(r[j] - m)
+        z = 0
+        for j in range(L):
             z = z + r[j]
         z = 1 / z
         for j in range(L):
@@ -85,24 +108,22 @@ cdef void _softmax_rows(Py_ssize_t Tq, Py_ssize_t L, Py_ssize_t Tk, floating sca
 
 cdef void _forward_row(const Rows* d, Py_ssize_t b, Py_ssize_t L, const floating* q,
                        const floating* proj, const floating* values, floating* weights,
-                       floating* context, floating* pack) noexcept nogil:
+                       floating* context) noexcept nogil:
     cdef Py_ssize_t B = d.B, Tk = d.Tk
     cdef floating* w = weights + b * d.Tq * Tk
-    # S = Q_b @ P_b^T: B operand (H, L), element (h, j) = proj[(j * B + b) * ldp + h].
-    pack_panels(<int> d.H, <int> L, proj + b * d.ldp, 1, B * d.ldp, NULL, NULL, pack)
-    _gemm(<int> d.Tq, <int> L, <int> d.H, q + b * d.ldq, B * d.ldq, 1, pack, <floating> 0,
-          w, <int> Tk)
+    # S = Q_b @ P_b^T: dot products of Q_b's rows with P_b's (both in place).
+    _dots(<int> d.Tq, <int> L, <int> d.H, q + b * d.ldq, B * d.ldq, proj + b * d.ldp,
+          B * d.ldp, w, Tk)
     _softmax_rows(d.Tq, L, Tk, <floating> d.scale, w)
-    # C_b = W[:, :L] @ V_b: B operand (L, Hv), element (j, h) = values[(j * B + b) * ldv + h].
-    pack_panels(<int> L, <int> d.Hv, values + b * d.ldv, B * d.ldv, 1, NULL, NULL, pack)
-    _gemm(<int> d.Tq, <int> d.Hv, <int> L, w, Tk, 1, pack, <floating> 0,
-          context + b * d.ldc, <int> (B * d.ldc))
+    # C_b = W[:, :L] @ V_b, V_b's rows read in place.
+    _product(<int> d.Tq, <int> d.Hv, <int> L, w, Tk, 1, values + b * d.ldv, B * d.ldv,
+          <floating> 0, context + b * d.ldc, B * d.ldc)
 
 
 cdef void _backward_row(const Rows* d, Py_ssize_t b, Py_ssize_t L, const floating* q,
                         const floating* proj, const floating* values, const floating* weights,
                         const floating* dcontext, floating* dq, floating* dproj,
-                        floating* dvalues, floating* ds, floating* pack) noexcept nogil:
+                        floating* dvalues, floating* ds) noexcept nogil:
     """Accumulates row b's dq (Tq, B, H), dproj (Tk, B, H), dvalues (Tk, B, Hv)
     (contiguous; dproj and dvalues may be one array).  ``ds``: (Tq, Tk) scratch."""
     cdef Py_ssize_t B = d.B, Tq = d.Tq, Tk = d.Tk, H = d.H, Hv = d.Hv, t, j
@@ -110,9 +131,8 @@ cdef void _backward_row(const Rows* d, Py_ssize_t b, Py_ssize_t L, const floatin
     cdef const floating* dc = dcontext + b * d.ldc
     cdef floating* r
     cdef floating sdot, scale = <floating> d.scale
-    # dW = dC_b @ V_b^T: B operand (Hv, L), element (h, j) = values[(j * B + b) * ldv + h].
-    pack_panels(<int> Hv, <int> L, values + b * d.ldv, 1, B * d.ldv, NULL, NULL, pack)
-    _gemm(<int> Tq, <int> L, <int> Hv, dc, B * d.ldc, 1, pack, <floating> 0, ds, <int> Tk)
+    # dW = dC_b @ V_b^T: dot products of dC_b's rows with V_b's.
+    _dots(<int> Tq, <int> L, <int> Hv, dc, B * d.ldc, values + b * d.ldv, B * d.ldv, ds, Tk)
     # dS = scale * W * (dW - sum_j W dW): the softmax's backward, then the scale.
     for t in range(Tq):
         r = ds + t * Tk
@@ -121,17 +141,15 @@ cdef void _backward_row(const Rows* d, Py_ssize_t b, Py_ssize_t L, const floatin
             sdot = sdot + w[t * Tk + j] * r[j]
         for j in range(L):
             r[j] = scale * (w[t * Tk + j] * (r[j] - sdot))
-    # dQ_b += dS @ P_b: B operand (L, H), element (j, h) = proj[(j * B + b) * ldp + h].
-    pack_panels(<int> L, <int> H, proj + b * d.ldp, B * d.ldp, 1, NULL, NULL, pack)
-    _gemm(<int> Tq, <int> H, <int> L, ds, Tk, 1, pack, <floating> 1, dq + b * H, <int> (B * H))
-    # dP_b += dS^T @ Q_b: A = dS^T (its (j, t) at ds[t * Tk + j]); B operand Q_b (Tq, H).
-    pack_panels(<int> Tq, <int> H, q + b * d.ldq, B * d.ldq, 1, NULL, NULL, pack)
-    _gemm(<int> L, <int> H, <int> Tq, ds, 1, Tk, pack, <floating> 1, dproj + b * H,
-          <int> (B * H))
-    # dV_b += W^T @ dC_b: A = W[:, :L]^T; B operand dC_b (Tq, Hv).
-    pack_panels(<int> Tq, <int> Hv, dc, B * d.ldc, 1, NULL, NULL, pack)
-    _gemm(<int> L, <int> Hv, <int> Tq, w, 1, Tk, pack, <floating> 1, dvalues + b * Hv,
-          <int> (B * Hv))
+    # dQ_b += dS @ P_b.
+    _product(<int> Tq, <int> H, <int> L, ds, Tk, 1, proj + b * d.ldp, B * d.ldp, <floating> 1,
+          dq + b * H, B * H)
+    # dP_b += dS^T @ Q_b (A = dS^T: its (j, t) at ds[t * Tk + j]).
+    _product(<int> L, <int> H, <int> Tq, ds, 1, Tk, q + b * d.ldq, B * d.ldq, <floating> 1,
+          dproj + b * H, B * H)
+    # dV_b += W^T @ dC_b (A = W[:, :L]^T).
+    _product(<int> L, <int> Hv, <int> Tq, w, 1, Tk, dc, B * d.ldc, <floating> 1,
+          dvalues + b * Hv, B * Hv)
 
 
 cdef void _forward_all(const Rows* d, const Py_ssize_t* lengths, int nthreads,
@@ -141,11 +159,10 @@ cdef void _forward_all(const Rows* d, const Py_ssize_t* lengths, int nthreads,
     cdef Py_ssize_t b
     if nthreads <= 1:
         for b in range(d.B):
-            _forward_row(d, b, lengths[b], q, proj, values, weights, context, scratch)
+            _forward_row(d, b, lengths[b], q, proj, values, weights, context)
         return
     for b in prange(d.B, num_threads=nthreads, schedule="static"):
-        _forward_row(d, b, lengths[b], q, proj, values, weights, context,
-                     scratch + omp_get_thread_num() * per_thread)
+        _forward_row(d, b, lengths[b], q, proj, values, weights, context)
 
 
 cdef void _backward_all(const Rows* d, const Py_ssize_t* lengths, int nthreads,
@@ -153,17 +170,16 @@ cdef void _backward_all(const Rows* d, const Py_ssize_t* lengths, int nthreads,
                         const floating* weights, const floating* dcontext, floating* dq,
                         floating* dproj, floating* dvalues, floating* scratch,
                         Py_ssize_t per_thread) noexcept nogil:
-    cdef Py_ssize_t b, ds_size = d.Tq * d.Tk
+    cdef Py_ssize_t b
     cdef floating* s
     if nthreads <= 1:
         for b in range(d.B):
             _backward_row(d, b, lengths[b], q, proj, values, weights, dcontext, dq, dproj,
-                          dvalues, scratch, scratch + ds_size)
+                          dvalues, scratch)
         return
     for b in prange(d.B, num_threads=nthreads, schedule="static"):
-        s = scratch + omp_get_thread_num() * per_thread
         _backward_row(d, b, lengths[b], q, proj, values, weights, dcontext, dq, dproj,
-                      dvalues, s, s + ds_size)
+                      dvalues, scratch + omp_get_thread_num() * per_thread)
 
 
 # -------------------------------------------------------------- Python entries
@@ -192,9 +208,8 @@ cdef Rows _rows(q, proj, values, context, double scale):
 
 
 def scratch_size(Py_ssize_t Tq, Py_ssize_t Tk, Py_ssize_t H, Py_ssize_t Hv):
-    """Values of scratch each thread needs: a (Tq, Tk) block and the largest
-    packed operand."""
-    return Tq * Tk + max(Tk * max(H, Hv), Tq * max(H, Hv))
+    """Values of scratch each thread needs: a (Tq, Tk) block (backward)."""
+    return Tq * Tk
 
 
 def forward(q, proj, values, lengths, double scale, weights, context, scratch, int nthreads):
@@ -246,3 +261,29 @@ def backward(q, proj, values, lengths, double scale, weights, dcontext, dq, dpro
             _backward_all(&d, L, nthreads, <double*> pq, <double*> pp, <double*> pv,
                           <double*> pw, <double*> pdc, <double*> pdq, <double*> pdp,
                           <double*> pdv, <double*> ps, per)
+
+
+def small_product(A, B, C, double beta, bint dots=False):
+    """For tests, the products of csrc/smallgemm.h on 2-D arrays of one float
+    dtype with unit-stride rows (any row stride; ``A`` may be a transpose):
+    ``C = beta * C + A @ B`` reading B's rows in place, or with ``dots``
+    ``C = A @ B.T`` (``B`` (n, k), C-ordered rows)."""
+    cdef int m = C.shape[0], n = C.shape[1], k = A.shape[1]
+    cdef Py_ssize_t rs = A.strides[0] // A.itemsize, ps = A.strides[1] // A.itemsize
+    cdef Py_ssize_t ldb = B.strides[0] // B.itemsize, ldc = C.strides[0] // C.itemsize
+    cdef void* pa = cnp.PyArray_DATA(A)
+    cdef void* pb = cnp.PyArray_DATA(B)
+    cdef void* pc = cnp.PyArray_DATA(C)
+    if C.dtype == np.float32:
+        if dots:
+            _dots(m, n, k, <float*> pa, rs, <float*> pb, ldb, <float*> pc, ldc)
+        else:
+            _product(m, n, k, <float*> pa, rs, ps, <float*> pb, ldb, <float> beta, <float*> pc,
+                     ldc)
+    else:
+        if dots:
+            _dots(m, n, k, <double*> pa, rs, <double*> pb, ldb, <double*> pc, ldc)
+        else:
+            _product(m, n, k, <double*> pa, rs, ps, <double*> pb, ldb, <double> beta,
+                     <double*> pc, ldc)
+    return C

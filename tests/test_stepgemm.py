@@ -1,4 +1,5 @@
-"""The time loops' own step product (csrc/stepgemm.h) against numpy."""
+"""The time loops' own step product (csrc/stepgemm.h) and the attention kernel's
+small products (csrc/smallgemm.h) against numpy."""
 import numpy as np
 import pytest
 
@@ -65,5 +66,41 @@ def test_portable_kernel_matches_numpy_in_a_subprocess(tmp_path):
         "print('ok')\n"
     )
     res = run_python(code, tmp_path, FASTRNN_STEP_KERNEL="portable")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "ok"
+
+
+SMALL_PRODUCTS_CHECK = """
+import numpy as np
+from fastrnn._attention import small_product
+rng = np.random.default_rng(0)
+for dt, tol in ((np.float32, 1e-4), (np.float64, 1e-12)):
+    for m, n, k in [(1, 1, 1), (3, 7, 5), (4, 8, 8), (5, 17, 9), (11, 16, 128), (9, 33, 20),
+                    (2, 24, 3), (13, 130, 16)]:
+        wide = rng.standard_normal((k, 3 * n + 2)).astype(dt)
+        B = wide[:, 1:n + 1]                      # rows of a wider array
+        A = rng.standard_normal((m, k)).astype(dt)
+        At = np.ascontiguousarray(A.T).T          # A as a transpose
+        for a in (A, At):
+            for beta in (0.0, 1.0):
+                C = np.full((m, n), np.nan if beta == 0 else 0.5, dt)
+                small_product(a, B, C, beta)
+                ref = (0.5 if beta else 0) + A.astype(float) @ B.astype(float)
+                assert np.abs(C - ref).max() < tol * max(1, k), (dt, m, n, k, beta)
+        Bt = np.ascontiguousarray(rng.standard_normal((n, k + 3)).astype(dt))[:, :k]
+        C = np.full((m, n), np.nan, dt)
+        small_product(A, Bt, C, 0.0, dots=True)
+        assert np.abs(C - A.astype(float) @ Bt.T.astype(float)).max() < tol * max(1, k)
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("kernel", ["picked", "portable"])
+def test_attention_small_products_match_numpy(tmp_path, kernel):
+    """csrc/smallgemm.h (the attention kernel's products on operands read in
+    place): every tile and tail, both dtypes, strided rows, a transposed A,
+    beta 0 over NaN and beta 1; the CPU's build and the portable one."""
+    env = {"FASTRNN_STEP_KERNEL": "portable"} if kernel == "portable" else {}
+    res = run_python(SMALL_PRODUCTS_CHECK, tmp_path, **env)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "ok"
