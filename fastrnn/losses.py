@@ -16,6 +16,7 @@ import numbers
 import numpy as np
 
 from . import _losses
+from ._runtime import get_num_threads, openmp_enabled
 from ._validation import FLOAT_DTYPES, asarray_of
 
 __all__ = ["cross_entropy", "mse"]
@@ -126,7 +127,7 @@ def cross_entropy(logits, targets, ignore_index=None):
     total, count = _losses.softmax_cross_entropy(
         np.ascontiguousarray(logits).reshape(-1, num_classes),
         np.ascontiguousarray(targets, dtype=np.intp).reshape(-1), ignore_index,
-        grad.reshape(-1, num_classes))
+        grad.reshape(-1, num_classes), get_num_threads() if openmp_enabled() else 1)
     return (total / count if count else 0.0), grad
 
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from conftest import torch_or_skip
 
+import fastrnn as fr
 from fastrnn.losses import cross_entropy, mse
 
 
@@ -173,3 +174,25 @@ def test_cross_entropy_ignore_index_beyond_any_target_ignores_nothing(rng):
     want, want_grad = cross_entropy(logits, targets)
     assert loss == want
     np.testing.assert_array_equal(grad, want_grad)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_has_the_same_bits_on_any_thread_count(dtype):
+    """Large enough to split its rows over the threads: loss and gradient
+    bit-identical with 1 and 2 threads, ignored rows included."""
+    rng = np.random.default_rng(3)
+    logits = (rng.standard_normal((700, 14)) * 3).astype(dtype)
+    targets = rng.integers(0, 14, size=700)
+    targets[::7] = -100
+    results = []
+    before = fr.get_num_threads()
+    try:
+        for n in (1, 2):
+            fr.set_num_threads(n)
+            results.append(cross_entropy(logits, targets, ignore_index=-100))
+    finally:
+        fr.set_num_threads(before)
+    (l1, g1), (l2, g2) = results
+    assert l1 == l2
+    np.testing.assert_array_equal(g1, g2)
+    assert not g1[::7].any()
