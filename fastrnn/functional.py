@@ -73,84 +73,24 @@ def _embedded(x, dtype):
     return _CheckedEmbeddedInput(np.ascontiguousarray(ids, dtype=np.intp), weight)
 
 
+def _lengths_info(lengths, T):
+    """``(lengths, steps, full)`` of checked intp lengths: the longest row's
+    length, and whether every row has all ``T`` steps."""
+    return lengths, int(lengths.max()), bool(lengths.min() == T)
+
+
 class _Problem:
     """The validated inputs of one layer-direction call (kept by training)."""
 
     __slots__ = ("mode", "cell", "dtype", "T", "B", "I", "H", "GH", "x", "w_ih", "w_hh",
                  "b_ih", "b_hh", "h0", "c0", "lengths", "steps", "full", "reverse", "ids", "emb")
 
-    def __init__(self, mode, x, w_ih, w_hh, b_ih, b_hh, hx, cx, lengths, reverse, reset_after):
-        if mode not in _GATES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        check_bools(reverse=reverse, reset_after=reset_after)
-        self.mode = mode
-        key = "gru_reset_before" if (mode == "gru" and not reset_after) else mode
-        self.cell = _recurrent.CELL_CODES[key]
-        w_ih_arr = np.asarray(w_ih)
-        if w_ih_arr.dtype not in (np.float32, np.float64):
-            raise TypeError(f"w_ih must be a float32 or float64 array, got dtype {w_ih_arr.dtype}")
-        self.dtype = dt = resolve_dtype(w_ih_arr.dtype)
-        for name, w in (("w_hh", w_hh), ("b_ih", b_ih), ("b_hh", b_hh)):
-            w_dtype = getattr(w, "dtype", None)
-            if w_dtype is not None and w_dtype.kind == "f" and w_dtype != dt:
-                raise TypeError(f"{name} must have w_ih's dtype {dt.name}, got {w_dtype}")
-        self.ids = self.emb = None
-        if isinstance(x, EmbeddedInput):
-            self.ids, self.emb = _embedded(x, dt)
-            self.x = None
-            T, B, I = x.shape
-        else:
-            self.x = x = as_array(x, "x", dt)
-            if x.ndim != 3:
-                raise ValueError(f"x must be 3-D (T, B, input_size), got shape {x.shape}")
-            T, B, I = x.shape
-        if T == 0 or B == 0:
-            raise ValueError(f"x must have at least one time step and one batch row, got shape {x.shape}")
-        self.w_ih = w_ih = as_array(w_ih_arr, "w_ih", dt)
-        if w_ih.ndim != 2 or w_ih.shape[0] % _GATES[mode] or w_ih.shape[0] == 0:
-            raise ValueError(f"w_ih must be 2-D ({_GATES[mode]}*hidden_size, input_size), got shape {w_ih.shape}")
-        GH = w_ih.shape[0]
-        H = GH // _GATES[mode]
-        check_shape(w_ih, "w_ih", (GH, I))
-        self.w_hh = as_array(w_hh, "w_hh", dt)
-        check_shape(self.w_hh, "w_hh", (GH, H))
-        if (b_ih is None) != (b_hh is None):
-            raise ValueError("b_ih and b_hh must both be given or both be None")
-        self.b_ih = self.b_hh = None
-        if b_ih is not None:
-            self.b_ih = as_array(b_ih, "b_ih", dt)
-            self.b_hh = as_array(b_hh, "b_hh", dt)
-            check_shape(self.b_ih, "b_ih", (GH,))
-            check_shape(self.b_hh, "b_hh", (GH,))
-        self.h0 = None if hx is None else as_array(hx, "hx", dt)
-        if self.h0 is not None:
-            check_shape(self.h0, "hx", (B, H))
-        self.c0 = None
-        if mode == "lstm" and cx is not None:
-            self.c0 = as_array(cx, "cx", dt)
-            check_shape(self.c0, "cx", (B, H))
-        elif cx is not None:
-            raise ValueError(f"cx is only used by mode 'lstm', got it for mode {mode!r}")
-        if lengths is None:
-            self.lengths = np.full(B, T, dtype=np.intp)
-            self.steps, self.full = T, True
-        else:
-            self.lengths = as_lengths(lengths, B, T)
-            self.steps = int(self.lengths.max())
-            self.full = bool(self.lengths.min() == T)
-        check_blas_size(T * B, max(I, GH), "x @ w_ih^T")
-        self.T, self.B, self.I, self.H, self.GH = T, B, I, H, GH
-        self.reverse = bool(reverse)
-
-    @classmethod
-    def trusted(cls, mode, reset_after, x, weights, h0, c0, lengths, reverse):
-        """A problem from arguments a layer has already validated (its
-        public entry re-checks nothing): ``x`` a C-contiguous (T, B, I)
-        array of the weights' dtype or a :class:`_CheckedEmbeddedInput`,
-        ``weights`` the layer's own ``(w_ih, w_hh, b_ih, b_hh)``, states
-        C-contiguous (B, H) of that dtype or None, ``lengths`` None or
-        ``(intp array, steps, full)`` shared by the directions."""
-        self = cls.__new__(cls)
+    def __init__(self, mode, reset_after, x, weights, h0, c0, lengths, reverse):
+        """From checked arguments (:meth:`checked` checks a caller's; a
+        layer passes its own, already checked): ``x`` a C-contiguous (T, B,
+        I) array of the weights' dtype or a :class:`_CheckedEmbeddedInput`,
+        ``weights`` ``(w_ih, w_hh, b_ih, b_hh)``, states C-contiguous (B, H)
+        of that dtype or None, ``lengths`` None or :func:`_lengths_info`'s."""
         w_ih, w_hh, b_ih, b_hh = weights
         self.mode = mode
         self.cell = _recurrent.CELL_CODES["gru_reset_before" if mode == "gru" and not reset_after
@@ -172,7 +112,57 @@ class _Problem:
         self.T, self.B, self.I, self.H = T, B, I, w_hh.shape[1]
         check_blas_size(T * B, max(I, GH), "x @ w_ih^T")
         self.reverse = bool(reverse)
-        return self
+
+    @classmethod
+    def checked(cls, mode, x, w_ih, w_hh, b_ih, b_hh, hx, cx, lengths, reverse, reset_after):
+        """A problem from a caller's arguments, each checked (and converted
+        to ``w_ih``'s dtype) with an error naming it."""
+        if mode not in _GATES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        check_bools(reverse=reverse, reset_after=reset_after)
+        w_ih_arr = np.asarray(w_ih)
+        if w_ih_arr.dtype not in (np.float32, np.float64):
+            raise TypeError(f"w_ih must be a float32 or float64 array, got dtype {w_ih_arr.dtype}")
+        dt = resolve_dtype(w_ih_arr.dtype)
+        for name, w in (("w_hh", w_hh), ("b_ih", b_ih), ("b_hh", b_hh)):
+            w_dtype = getattr(w, "dtype", None)
+            if w_dtype is not None and w_dtype.kind == "f" and w_dtype != dt:
+                raise TypeError(f"{name} must have w_ih's dtype {dt.name}, got {w_dtype}")
+        if isinstance(x, EmbeddedInput):
+            x = _embedded(x, dt)
+            T, B, I = x.shape
+        else:
+            x = as_array(x, "x", dt)
+            if x.ndim != 3:
+                raise ValueError(f"x must be 3-D (T, B, input_size), got shape {x.shape}")
+            T, B, I = x.shape
+        if T == 0 or B == 0:
+            raise ValueError(f"x must have at least one time step and one batch row, got shape {x.shape}")
+        w_ih = as_array(w_ih_arr, "w_ih", dt)
+        if w_ih.ndim != 2 or w_ih.shape[0] % _GATES[mode] or w_ih.shape[0] == 0:
+            raise ValueError(f"w_ih must be 2-D ({_GATES[mode]}*hidden_size, input_size), got shape {w_ih.shape}")
+        GH = w_ih.shape[0]
+        H = GH // _GATES[mode]
+        check_shape(w_ih, "w_ih", (GH, I))
+        w_hh = as_array(w_hh, "w_hh", dt)
+        check_shape(w_hh, "w_hh", (GH, H))
+        if (b_ih is None) != (b_hh is None):
+            raise ValueError("b_ih and b_hh must both be given or both be None")
+        if b_ih is not None:
+            b_ih, b_hh = as_array(b_ih, "b_ih", dt), as_array(b_hh, "b_hh", dt)
+            check_shape(b_ih, "b_ih", (GH,))
+            check_shape(b_hh, "b_hh", (GH,))
+        h0 = None if hx is None else as_array(hx, "hx", dt)
+        if h0 is not None:
+            check_shape(h0, "hx", (B, H))
+        c0 = None
+        if mode == "lstm" and cx is not None:
+            c0 = as_array(cx, "cx", dt)
+            check_shape(c0, "cx", (B, H))
+        elif cx is not None:
+            raise ValueError(f"cx is only used by mode 'lstm', got it for mode {mode!r}")
+        lengths = None if lengths is None else _lengths_info(as_lengths(lengths, B, T), T)
+        return cls(mode, reset_after, x, (w_ih, w_hh, b_ih, b_hh), h0, c0, lengths, reverse)
 
     def folded_bias(self):
         """``b_ih + b_hh``, added once to the input projection (GRU keeps
@@ -563,9 +553,9 @@ def recurrent(mode, x, w_ih, w_hh, b_ih=None, b_hh=None, hx=None, cx=None,
     h_n : ndarray, shape (B, H)
     c_n : ndarray, shape (B, H), or None unless ``mode == "lstm"``
     """
-    p = _Problem(mode, x, w_ih, w_hh, b_ih, b_hh, hx, cx, lengths, reverse, reset_after)
-    (job,), _ = _run_forward([p], training=False)
-    return job["out"], job["h"], job["c"]
+    p = _Problem.checked(mode, x, w_ih, w_hh, b_ih, b_hh, hx, cx, lengths, reverse, reset_after)
+    (result,) = _infer([p])
+    return result
 
 
 def recurrent_train(mode, x, w_ih, w_hh, b_ih=None, b_hh=None, hx=None, cx=None,
@@ -583,7 +573,7 @@ def recurrent_train(mode, x, w_ih, w_hh, b_ih=None, b_hh=None, hx=None, cx=None,
         dtype and shapes); missing entries are allocated.  None for
         ``dout`` / ``dh_n`` / ``dc_n`` means zeros.  It may be called once.
     """
-    p = _Problem(mode, x, w_ih, w_hh, b_ih, b_hh, hx, cx, lengths, reverse, reset_after)
+    p = _Problem.checked(mode, x, w_ih, w_hh, b_ih, b_hh, hx, cx, lengths, reverse, reset_after)
     (result,), backprop = _train([p])
 
     def backprop_one(dout=None, dh_n=None, dc_n=None, grads=None):
@@ -606,8 +596,7 @@ def bidirectional(mode, x, params, hx=None, cx=None, lengths=None, reset_after=T
     ``out`` returned are its column views).
     """
     problems = _problems(mode, x, params, hx, cx, lengths, reset_after)
-    jobs, _ = _run_forward(problems, training=False, out=out)
-    return [(j["out"], j["h"], j["c"]) for j in jobs]
+    return _infer(problems, out)
 
 
 def bidirectional_train(mode, x, params, hx=None, cx=None, lengths=None, reset_after=True,
@@ -621,6 +610,12 @@ def bidirectional_train(mode, x, params, hx=None, cx=None, lengths=None, reset_a
     It may be called once.
     """
     return _train(_problems(mode, x, params, hx, cx, lengths, reset_after), out)
+
+
+def _infer(problems, out=None):
+    """Inference forward of a layer's directions: one ``(out, h_n, c_n)`` each."""
+    jobs, _ = _run_forward(problems, training=False, out=out)
+    return [(j["out"], j["h"], j["c"]) for j in jobs]
 
 
 def _train(problems, out=None):
@@ -646,21 +641,17 @@ def _train(problems, out=None):
 
 
 def layer_directions(mode, x, params, hx, cx, lengths, reset_after, training, out=None):
-    """A layer's directions on arguments it has validated (see
-    :meth:`_Problem.trusted`; ``hx`` / ``cx`` one state or None per
-    direction): :func:`bidirectional_train`'s result with ``training``,
-    else :func:`bidirectional`'s, without re-checking what the layer did."""
+    """A layer's directions on arguments it has checked itself (see
+    :class:`_Problem`; ``hx`` / ``cx`` one state or None per direction,
+    ``lengths`` intp or None): :func:`bidirectional_train`'s result with
+    ``training``, else :func:`bidirectional`'s, without checking them again."""
     if lengths is not None:
-        steps = int(lengths.max())
-        lengths = (lengths, steps, steps == x.shape[0] and bool(lengths.min() == x.shape[0]))
+        lengths = _lengths_info(lengths, x.shape[0])
     if isinstance(x, EmbeddedInput) and not isinstance(x, _CheckedEmbeddedInput):
         x = _CheckedEmbeddedInput(np.ascontiguousarray(x.ids, dtype=np.intp), x.weight)
-    problems = [_Problem.trusted(mode, reset_after, x, w, h0, c0, lengths, d == 1)
+    problems = [_Problem(mode, reset_after, x, w, h0, c0, lengths, d == 1)
                 for d, (w, h0, c0) in enumerate(zip(params, hx, cx))]
-    if training:
-        return _train(problems, out)
-    jobs, _ = _run_forward(problems, training=False, out=out)
-    return [(j["out"], j["h"], j["c"]) for j in jobs]
+    return _train(problems, out) if training else _infer(problems, out)
 
 
 def _problems(mode, x, params, hx, cx, lengths, reset_after):
@@ -677,7 +668,7 @@ def _problems(mode, x, params, hx, cx, lengths, reset_after):
     cx = _per_direction(cx, "cx", len(params))
     problems = []
     for d, (w, h0, c0) in enumerate(zip(params, hx, cx)):
-        problems.append(_Problem(mode, x, *w, h0, c0, lengths, d == 1, reset_after))
+        problems.append(_Problem.checked(mode, x, *w, h0, c0, lengths, d == 1, reset_after))
         if problems[-1].dtype != problems[0].dtype:
             raise TypeError(f"params[{d}] must have params[0]'s dtype {problems[0].dtype.name}, "
                             f"got {problems[-1].dtype.name}")
