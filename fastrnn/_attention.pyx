@@ -27,7 +27,6 @@ The caller (``fastrnn.layers.attention``) validates all of it.
 cimport numpy as cnp
 from cython.parallel cimport prange
 from libc.math cimport exp
-from libc.string cimport memset
 from cython cimport floating
 
 from ._openmp cimport omp_get_thread_num
@@ -56,9 +55,9 @@ cdef struct Rows:
     double scale
 
 
-cdef inline void _product(int m, int n, int k, const floating* A, Py_ssize_t rs, Py_ssize_t ps,
-                       const floating* B, Py_ssize_t ldb, floating beta, floating* C,
-                       Py_ssize_t ldc) noexcept nogil:
+cdef inline void _product(int m, int n, int k, const floating* A, Py_ssize_t rs,
+                          Py_ssize_t ps, const floating* B, Py_ssize_t ldb, floating beta,
+                          floating* C, Py_ssize_t ldc) noexcept nogil:
     """C (m, n) = beta * C + A @ B, B's rows contiguous and ``ldb`` apart;
     A's (r, p) at ``A[r * rs + p * ps]``."""
     if floating is float:
@@ -117,7 +116,7 @@ cdef void _forward_row(const Rows* d, Py_ssize_t b, Py_ssize_t L, const floating
     _softmax_rows(d.Tq, L, Tk, <floating> d.scale, w)
     # C_b = W[:, :L] @ V_b, V_b's rows read in place.
     _product(<int> d.Tq, <int> d.Hv, <int> L, w, Tk, 1, values + b * d.ldv, B * d.ldv,
-          <floating> 0, context + b * d.ldc, B * d.ldc)
+             <floating> 0, context + b * d.ldc, B * d.ldc)
 
 
 cdef void _backward_row(const Rows* d, Py_ssize_t b, Py_ssize_t L, const floating* q,
@@ -143,19 +142,24 @@ cdef void _backward_row(const Rows* d, Py_ssize_t b, Py_ssize_t L, const floatin
             r[j] = scale * (w[t * Tk + j] * (r[j] - sdot))
     # dQ_b += dS @ P_b.
     _product(<int> Tq, <int> H, <int> L, ds, Tk, 1, proj + b * d.ldp, B * d.ldp, <floating> 1,
-          dq + b * H, B * H)
+             dq + b * H, B * H)
     # dP_b += dS^T @ Q_b (A = dS^T: its (j, t) at ds[t * Tk + j]).
     _product(<int> L, <int> H, <int> Tq, ds, 1, Tk, q + b * d.ldq, B * d.ldq, <floating> 1,
-          dproj + b * H, B * H)
+             dproj + b * H, B * H)
     # dV_b += W^T @ dC_b (A = W[:, :L]^T).
     _product(<int> L, <int> Hv, <int> Tq, w, 1, Tk, dc, B * d.ldc, <floating> 1,
-          dvalues + b * Hv, B * Hv)
+             dvalues + b * Hv, B * Hv)
 
 
-cdef void _forward_all(const Rows* d, const Py_ssize_t* lengths, int nthreads,
-                       const floating* q, const floating* proj, const floating* values,
-                       floating* weights, floating* context, floating* scratch,
-                       Py_ssize_t per_thread) noexcept nogil:
+cdef void _forward_all(const Rows* d, const Py_ssize_t* lengths, int nthreads, void** p,
+                       floating tag) noexcept nogil:
+    """:func:`forward` on the pointers ``p`` = (q, proj, values, weights,
+    context); ``tag`` picks the dtype."""
+    cdef const floating* q = <floating*> p[0]
+    cdef const floating* proj = <floating*> p[1]
+    cdef const floating* values = <floating*> p[2]
+    cdef floating* weights = <floating*> p[3]
+    cdef floating* context = <floating*> p[4]
     cdef Py_ssize_t b
     if nthreads <= 1:
         for b in range(d.B):
@@ -165,13 +169,20 @@ cdef void _forward_all(const Rows* d, const Py_ssize_t* lengths, int nthreads,
         _forward_row(d, b, lengths[b], q, proj, values, weights, context)
 
 
-cdef void _backward_all(const Rows* d, const Py_ssize_t* lengths, int nthreads,
-                        const floating* q, const floating* proj, const floating* values,
-                        const floating* weights, const floating* dcontext, floating* dq,
-                        floating* dproj, floating* dvalues, floating* scratch,
-                        Py_ssize_t per_thread) noexcept nogil:
-    cdef Py_ssize_t b
-    cdef floating* s
+cdef void _backward_all(const Rows* d, const Py_ssize_t* lengths, int nthreads, void** p,
+                        floating tag) noexcept nogil:
+    """:func:`backward` on the pointers ``p`` = (q, proj, values, weights,
+    dcontext, dq, dproj, dvalues, scratch of Tq * Tk values per thread)."""
+    cdef const floating* q = <floating*> p[0]
+    cdef const floating* proj = <floating*> p[1]
+    cdef const floating* values = <floating*> p[2]
+    cdef const floating* weights = <floating*> p[3]
+    cdef const floating* dcontext = <floating*> p[4]
+    cdef floating* dq = <floating*> p[5]
+    cdef floating* dproj = <floating*> p[6]
+    cdef floating* dvalues = <floating*> p[7]
+    cdef floating* scratch = <floating*> p[8]
+    cdef Py_ssize_t b, per_thread = d.Tq * d.Tk
     if nthreads <= 1:
         for b in range(d.B):
             _backward_row(d, b, lengths[b], q, proj, values, weights, dcontext, dq, dproj,
@@ -207,60 +218,41 @@ cdef Rows _rows(q, proj, values, context, double scale):
     return d
 
 
-def scratch_size(Py_ssize_t Tq, Py_ssize_t Tk, Py_ssize_t H, Py_ssize_t Hv):
-    """Values of scratch each thread needs: a (Tq, Tk) block (backward)."""
-    return Tq * Tk
+cdef void _pointers(tuple arrays, void** p):
+    for i, a in enumerate(arrays):
+        p[i] = _ptr(a)
 
 
-def forward(q, proj, values, lengths, double scale, weights, context, scratch, int nthreads):
-    """Fill ``weights`` (B, Tq, Tk) and ``context`` (Tq, B, Hv); ``scratch``:
-    ``nthreads`` x :func:`scratch_size` values of the dtype."""
+def forward(q, proj, values, lengths, double scale, weights, context, int nthreads):
+    """Fill ``weights`` (B, Tq, Tk) and ``context`` (Tq, B, Hv)."""
     cdef Rows d = _rows(q, proj, values, context, scale)
     cdef const Py_ssize_t* L = <const Py_ssize_t*> _ptr(lengths)
-    cdef Py_ssize_t per = scratch_size(d.Tq, d.Tk, d.H, d.Hv)
-    cdef void* pq = _ptr(q)
-    cdef void* pp = _ptr(proj)
-    cdef void* pv = _ptr(values)
-    cdef void* pw = _ptr(weights)
-    cdef void* pc = _ptr(context)
-    cdef void* ps = _ptr(scratch)
+    cdef void* p[5]
+    _pointers((q, proj, values, weights, context), p)
     if q.dtype == np.float32:
         with nogil:
-            _forward_all(&d, L, nthreads, <float*> pq, <float*> pp, <float*> pv, <float*> pw,
-                         <float*> pc, <float*> ps, per)
+            _forward_all(&d, L, nthreads, p, <float> 0)
     else:
         with nogil:
-            _forward_all(&d, L, nthreads, <double*> pq, <double*> pp, <double*> pv,
-                         <double*> pw, <double*> pc, <double*> ps, per)
+            _forward_all(&d, L, nthreads, p, <double> 0)
 
 
 def backward(q, proj, values, lengths, double scale, weights, dcontext, dq, dproj, dvalues,
-             scratch, int nthreads):
+             int nthreads):
     """Add the gradients of :func:`forward`'s context into ``dq`` (Tq, B, H),
     ``dproj`` (Tk, B, H) and ``dvalues`` (Tk, B, Hv), all C-contiguous
     (``dproj`` may be ``dvalues``: keys that are also the values)."""
     cdef Rows d = _rows(q, proj, values, dcontext, scale)
     cdef const Py_ssize_t* L = <const Py_ssize_t*> _ptr(lengths)
-    cdef Py_ssize_t per = scratch_size(d.Tq, d.Tk, d.H, d.Hv)
-    cdef void* pq = _ptr(q)
-    cdef void* pp = _ptr(proj)
-    cdef void* pv = _ptr(values)
-    cdef void* pw = _ptr(weights)
-    cdef void* pdc = _ptr(dcontext)
-    cdef void* pdq = _ptr(dq)
-    cdef void* pdp = _ptr(dproj)
-    cdef void* pdv = _ptr(dvalues)
-    cdef void* ps = _ptr(scratch)
+    scratch = np.empty(nthreads * d.Tq * d.Tk, q.dtype)   # each thread's (Tq, Tk) block
+    cdef void* p[9]
+    _pointers((q, proj, values, weights, dcontext, dq, dproj, dvalues, scratch), p)
     if q.dtype == np.float32:
         with nogil:
-            _backward_all(&d, L, nthreads, <float*> pq, <float*> pp, <float*> pv, <float*> pw,
-                          <float*> pdc, <float*> pdq, <float*> pdp, <float*> pdv,
-                          <float*> ps, per)
+            _backward_all(&d, L, nthreads, p, <float> 0)
     else:
         with nogil:
-            _backward_all(&d, L, nthreads, <double*> pq, <double*> pp, <double*> pv,
-                          <double*> pw, <double*> pdc, <double*> pdq, <double*> pdp,
-                          <double*> pdv, <double*> ps, per)
+            _backward_all(&d, L, nthreads, p, <double> 0)
 
 
 def small_product(A, B, C, double beta, bint dots=False):

@@ -462,8 +462,7 @@ class _Attention(Module):
         weights = np.empty((B, Tq, Tk), self.dtype)
         scale = self._scale(p)
         nt = max(1, min(get_num_threads(), B))
-        scratch = np.empty(nt * _fused.scratch_size(Tq, Tk, q.shape[2], Hv), self.dtype)
-        _fused.forward(q, p, v, lens, scale, weights, out, scratch, nt)
+        _fused.forward(q, p, v, lens, scale, weights, out, nt)
 
         def backprop(dcontext, dquery=None, dproj=None, dvalues=None):
             dc = _time_major(dcontext, "dcontext", self.dtype, out.shape)
@@ -472,7 +471,7 @@ class _Attention(Module):
             # Keys that were the values: one gradient array unless told otherwise.
             dv = dp if dvalues is None and p is v else \
                 _accumulator(dvalues, "dvalues", v.shape, self.dtype)
-            _fused.backward(q, p, v, lens, scale, weights, dc, dq, dp, dv, scratch, nt)
+            _fused.backward(q, p, v, lens, scale, weights, dc, dq, dp, dv, nt)
             return dq, dp, dv
 
         return (out, weights), one_shot(backprop, self)
