@@ -21,78 +21,73 @@
 
 #include "stepgemm.h"
 
-#define FR_DEFINE_SMALLGEMM(NAME, STEP, T, V, VL)                                    \
+#define FR_DEFINE_SMALLGEMM(NAME, STEP, T, V, VL)                                   \
 FR_ALWAYS_INLINE void NAME##_rows_body(int m, int n, int k, const T *A, ptrdiff_t rs, \
-                                       ptrdiff_t ps, const T *B, int ldb, T beta,     \
-                                       T *C, int ldc)                                 \
-{                                                                                    \
-    int j, r, p;                                                                     \
-    for (j = 0; j + 3 * VL <= n; j += 3 * VL)                                        \
-        STEP##_panel(3, m, k, A, rs, ps, B + j, ldb, beta, C + j, ldc);              \
-    for (; j + VL <= n; j += VL)                                                     \
-        STEP##_panel(1, m, k, A, rs, ps, B + j, ldb, beta, C + j, ldc);              \
-    for (; j < n; j++)                                                               \
-        for (r = 0; r < m; r++) {                                                    \
-            T s = 0;                                                                 \
-            for (p = 0; p < k; p++)                                                  \
-                s += A[r * rs + p * ps] * B[(ptrdiff_t)p * ldb + j];                 \
-            C[(ptrdiff_t)r * ldc + j] = (beta != 0 ? C[(ptrdiff_t)r * ldc + j] : 0) + s; \
-        }                                                                            \
-}                                                                                    \
-                                                                                     \
-/* MR x NR dot products (literals at the call sites: the accumulators stay in \
- * registers): C[r][c] = sum_p A[r * lda + p] * Bt[c * ldb + p]. */             \
-FR_ALWAYS_INLINE void NAME##_dot_tile(int mr, int nr, int k, const T *A, int lda,   \
-                                      const T *Bt, int ldb, T *C, int ldc)           \
-{                                                                                    \
-    V acc[4][2], b[2];                                                               \
-    T s;                                                                             \
-    int r, c, p, l;                                                                  \
-    for (r = 0; r < mr; r++)                                                         \
-        for (c = 0; c < nr; c++)                                                     \
-            acc[r][c] = (V){0};                                                      \
-    for (p = 0; p + VL <= k; p += VL) {                                              \
-        for (c = 0; c < nr; c++)                                                     \
-            b[c] = *(const V *)(Bt + (ptrdiff_t)c * ldb + p);                        \
-        for (r = 0; r < mr; r++) {                                                   \
-            const V a = *(const V *)(A + (ptrdiff_t)r * lda + p);                    \
-            for (c = 0; c < nr; c++)                                                 \
-                acc[r][c] += a * b[c];                                               \
-        }                                                                            \
-    }                                                                                \
-    for (r = 0; r < mr; r++)                                                         \
-        for (c = 0; c < nr; c++) {                                                   \
-            s = 0;                                                                   \
-            for (l = 0; l < VL; l++)                                                 \
-                s += acc[r][c][l];                                                   \
-            for (l = p; l < k; l++)                                                  \
-                s += A[(ptrdiff_t)r * lda + l] * Bt[(ptrdiff_t)c * ldb + l];         \
-            C[(ptrdiff_t)r * ldc + c] = s;                                           \
-        }                                                                            \
-}                                                                                    \
-                                                                                     \
-FR_ALWAYS_INLINE void NAME##_dots_body(int m, int n, int k, const T *A, int lda,    \
-                                       const T *Bt, int ldb, T *C, int ldc)          \
-{                                                                                    \
-    int i, j;                                                                        \
-    for (i = 0; i + 4 <= m; i += 4) {                                                \
-        for (j = 0; j + 2 <= n; j += 2)                                              \
-            NAME##_dot_tile(4, 2, k, A + (ptrdiff_t)i * lda, lda,                    \
-                            Bt + (ptrdiff_t)j * ldb, ldb, C + (ptrdiff_t)i * ldc + j, ldc); \
-        if (j < n)                                                                   \
-            NAME##_dot_tile(4, 1, k, A + (ptrdiff_t)i * lda, lda,                    \
-                            Bt + (ptrdiff_t)j * ldb, ldb, C + (ptrdiff_t)i * ldc + j, ldc); \
-    }                                                                                \
-    for (; i < m; i++) {                                                             \
-        for (j = 0; j + 2 <= n; j += 2)                                              \
-            NAME##_dot_tile(1, 2, k, A + (ptrdiff_t)i * lda, lda,                    \
-                            Bt + (ptrdiff_t)j * ldb, ldb, C + (ptrdiff_t)i * ldc + j, ldc); \
-        if (j < n)                                                                   \
-            NAME##_dot_tile(1, 1, k, A + (ptrdiff_t)i * lda, lda,                    \
-                            Bt + (ptrdiff_t)j * ldb, ldb, C + (ptrdiff_t)i * ldc + j, ldc); \
-    }                                                                                \
-}                                                                                    \
-                                                                                     \
+                                       ptrdiff_t ps, const T *B, int ldb, T beta,  \
+                                       T *C, int ldc)                              \
+{                                                                                  \
+    int j;                                                                         \
+    for (j = 0; j + 3 * VL <= n; j += 3 * VL)                                      \
+        STEP##_panel(3, m, k, A, rs, ps, B + j, ldb, beta, C + j, ldc);            \
+    for (; j + VL <= n; j += VL)                                                   \
+        STEP##_panel(1, m, k, A, rs, ps, B + j, ldb, beta, C + j, ldc);            \
+    for (; j < n; j++)                                                             \
+        STEP##_column(m, k, A, rs, ps, B + j, ldb, beta, C + j, ldc);              \
+}                                                                                  \
+                                                                                   \
+/* MR x NR dot products (literals at the call sites: the accumulators stay in      \
+ * registers): C[r][c] = sum_p A[r * lda + p] * Bt[c * ldb + p]. */                \
+FR_ALWAYS_INLINE void NAME##_dot_tile(int mr, int nr, int k, const T *A, int lda,  \
+                                      const T *Bt, int ldb, T *C, int ldc)         \
+{                                                                                  \
+    V acc[4][2], b[2];                                                             \
+    T s;                                                                           \
+    int r, c, p, l;                                                                \
+    for (r = 0; r < mr; r++)                                                       \
+        for (c = 0; c < nr; c++)                                                   \
+            acc[r][c] = (V){0};                                                    \
+    for (p = 0; p + VL <= k; p += VL) {                                            \
+        for (c = 0; c < nr; c++)                                                   \
+            b[c] = *(const V *)(Bt + (ptrdiff_t)c * ldb + p);                      \
+        for (r = 0; r < mr; r++) {                                                 \
+            const V a = *(const V *)(A + (ptrdiff_t)r * lda + p);                  \
+            for (c = 0; c < nr; c++)                                               \
+                acc[r][c] += a * b[c];                                             \
+        }                                                                          \
+    }                                                                              \
+    for (r = 0; r < mr; r++)                                                       \
+        for (c = 0; c < nr; c++) {                                                 \
+            s = 0;                                                                 \
+            for (l = 0; l < VL; l++)                                               \
+                s += acc[r][c][l];                                                 \
+            for (l = p; l < k; l++)                                                \
+                s += A[(ptrdiff_t)r * lda + l] * Bt[(ptrdiff_t)c * ldb + l];       \
+            C[(ptrdiff_t)r * ldc + c] = s;                                         \
+        }                                                                          \
+}                                                                                  \
+                                                                                   \
+/* MR rows of C, every column: tiles of 2 columns, then the odd one. */            \
+FR_ALWAYS_INLINE void NAME##_dot_rows(int mr, int n, int k, const T *A, int lda,   \
+                                      const T *Bt, int ldb, T *C, int ldc)         \
+{                                                                                  \
+    int j;                                                                         \
+    for (j = 0; j + 2 <= n; j += 2)                                                \
+        NAME##_dot_tile(mr, 2, k, A, lda, Bt + (ptrdiff_t)j * ldb, ldb, C + j, ldc); \
+    if (j < n)                                                                     \
+        NAME##_dot_tile(mr, 1, k, A, lda, Bt + (ptrdiff_t)j * ldb, ldb, C + j, ldc); \
+}                                                                                  \
+                                                                                   \
+FR_ALWAYS_INLINE void NAME##_dots_body(int m, int n, int k, const T *A, int lda,   \
+                                       const T *Bt, int ldb, T *C, int ldc)        \
+{                                                                                  \
+    int i;                                                                         \
+    for (i = 0; i + 4 <= m; i += 4)                                                \
+        NAME##_dot_rows(4, n, k, A + (ptrdiff_t)i * lda, lda, Bt, ldb,             \
+                        C + (ptrdiff_t)i * ldc, ldc);                              \
+    for (; i < m; i++)                                                             \
+        NAME##_dot_rows(1, n, k, A + (ptrdiff_t)i * lda, lda, Bt, ldb,             \
+                        C + (ptrdiff_t)i * ldc, ldc);                              \
+}                                                                                  \
 static void NAME##_rows_portable(int m, int n, int k, const T *A, ptrdiff_t rs,      \
                                  ptrdiff_t ps, const T *B, int ldb, T beta, T *C,   \
                                  int ldc)                                            \

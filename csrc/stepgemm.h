@@ -96,29 +96,35 @@ FR_ALWAYS_INLINE void NAME##_panel(int nv, int m, int k, const T *A, ptrdiff_t r
     }                                                                              \
 }                                                                                  \
                                                                                    \
+/* One column of C: C[:, 0] = beta * C[:, 0] + A @ b, b's p-th value at            \
+ * b[p * bs] (the columns past the last full vector of B). */                      \
+FR_ALWAYS_INLINE void NAME##_column(int m, int k, const T *A, ptrdiff_t rs, ptrdiff_t ps, \
+                                    const T *b, ptrdiff_t bs, T beta, T *C, int ldc) \
+{                                                                                  \
+    int r, p;                                                                      \
+    for (r = 0; r < m; r++) {                                                      \
+        T s = 0;                                                                   \
+        for (p = 0; p < k; p++)                                                    \
+            s += A[r * rs + p * ps] * b[(ptrdiff_t)p * bs];                        \
+        C[(ptrdiff_t)r * ldc] = (beta != 0 ? C[(ptrdiff_t)r * ldc] : 0) + s;       \
+    }                                                                              \
+}                                                                                  \
 FR_ALWAYS_INLINE void NAME##_body(int m, int n, int k, const T *A, ptrdiff_t rs,   \
                                   ptrdiff_t ps, const T *Bp, T beta, T *C, int ldc) \
 {                                                                                  \
     /* Bp is B packed by NAME##_pack: the panel of columns [j, j + w) is a     \
      * contiguous k x w block at Bp + j * k (w = 3 VL, then VL, then the rest). */ \
-    int j, r, p, w;                                                                \
+    int j, w;                                                                      \
     for (j = 0; j + 3 * VL <= n; j += 3 * VL)                                      \
         NAME##_panel(3, m, k, A, rs, ps, Bp + (ptrdiff_t)j * k, 3 * VL, beta, C + j, ldc); \
     for (; j + VL <= n; j += VL)                                                   \
         NAME##_panel(1, m, k, A, rs, ps, Bp + (ptrdiff_t)j * k, VL, beta, C + j, ldc); \
     /* Columns past the last full vector: plain dot products. */                   \
     w = n - j;                                                                     \
-    for (; j < n; j++) {                                                           \
-        const T *b = Bp + (ptrdiff_t)(n - w) * k + (j - (n - w));                  \
-        for (r = 0; r < m; r++) {                                                  \
-            T s = 0;                                                               \
-            for (p = 0; p < k; p++)                                                \
-                s += A[r * rs + p * ps] * b[(ptrdiff_t)p * w];                     \
-            C[(ptrdiff_t)r * ldc + j] = (beta != 0 ? C[(ptrdiff_t)r * ldc + j] : 0) + s; \
-        }                                                                          \
-    }                                                                              \
+    for (; j < n; j++)                                                             \
+        NAME##_column(m, k, A, rs, ps, Bp + (ptrdiff_t)(n - w) * k + (j - (n - w)), w, \
+                      beta, C + j, ldc);                                           \
 }                                                                                  \
-                                                                                   \
 /* Pack B (k x n) into column panels for NAME##_body.  B's element (p, c)  \
  * is src[r(p) * rs + c'(c) * cs] with r, c' the index maps rmap / cmap     \
  * (NULL: identity), so a transposed and row- or column-permuted weight      \
