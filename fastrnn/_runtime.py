@@ -6,15 +6,24 @@ library's threads (inside the big GEMMs before and after the loop).
 ``blas_threads(n)`` sets the BLAS libraries' thread count for the duration
 of a block, through threadpoolctl's per-library controllers (about a
 microsecond a call), so that the big GEMMs follow ``set_num_threads``.
+
+Fork: GNU OpenMP (libgomp) keeps its worker team after a parallel region,
+and a child forked after one inherits the team's bookkeeping but not its
+threads, so the child's first parallel region waits for them forever.  An
+at-fork handler therefore puts such a child on one thread (a parallel
+region of one thread never touches the team); a child forked before any
+parallel kernel keeps its threads.
 """
 import os
 import threading
+import warnings
 
 from ._kernels import kernels as _recurrent
 
 _BUILD = _recurrent.build_info()
 _lock = threading.Lock()
-_state = {"num_threads": None, "blas": None, "blas_depth": 0, "blas_saved": None, "blas_now": None}
+_state = {"num_threads": None, "blas": None, "blas_depth": 0, "blas_saved": None, "blas_now": None,
+          "team_started": False, "forked_serial": False}
 
 
 def _default_num_threads():
@@ -28,16 +37,29 @@ def get_num_threads():
     """Number of threads fastrnn's kernels use.
 
     Defaults to ``OMP_NUM_THREADS`` when set, else the cores this process may
-    run on.
+    run on.  In a process forked after its parent ran parallel kernels it is
+    1 (see :func:`set_num_threads`).
     """
     if _state["num_threads"] is None:
         _state["num_threads"] = _default_num_threads()
-    return _state["num_threads"]
+    n = _state["num_threads"]
+    if n > 1:
+        # Every kernel caller asks here before it opens a parallel region:
+        # from now on a forked child must not use the OpenMP team.
+        _state["team_started"] = True
+    return n
 
 
 def set_num_threads(n):
     """Set the number of threads fastrnn's kernels (and the BLAS calls they
-    make) use.  ``n`` must be a positive integer."""
+    make) use.  ``n`` must be a positive integer.
+
+    A process forked (``os.fork``, multiprocessing's ``"fork"`` start
+    method) after its parent ran parallel kernels runs them on one thread:
+    GNU OpenMP cannot start a new team in such a child.  There ``n > 1``
+    warns and keeps 1; use the ``"spawn"`` or ``"forkserver"`` start method
+    for parallel kernels in worker processes.
+    """
     if isinstance(n, bool) or not isinstance(n, int) and not hasattr(n, "__index__"):
         raise TypeError(f"set_num_threads: n must be an int, got {type(n).__name__}")
     n = int(n.__index__())
@@ -48,7 +70,31 @@ def set_num_threads(n):
         # one: a million of them is a crash, not a speed-up.
         raise ValueError(f"set_num_threads: n must be <= {MAX_THREADS} (far beyond the "
                          f"{_default_cpu_count()} cores here), got {n}")
+    if _state["forked_serial"] and n > 1:
+        warnings.warn(f"set_num_threads({n}) in a process forked after fastrnn ran parallel "
+                      "kernels: OpenMP cannot start threads here, so the kernels stay on 1 "
+                      "thread (start worker processes with 'spawn' or 'forkserver' to use "
+                      "threads in them)", RuntimeWarning, stacklevel=2)
+        return
     _state["num_threads"] = n
+
+
+def _after_fork_in_child():
+    """Runs in a child right after ``fork``: one kernel thread if the
+    parent's OpenMP team may exist (see the module docstring), and fresh
+    locks and BLAS-block bookkeeping (a lock another parent thread held at
+    the fork would never be released here)."""
+    global _lock
+    _lock = threading.Lock()
+    if _state["blas_depth"]:   # forked inside another thread's blas_threads block
+        for lib, k in zip(_state["blas"] or (), _state["blas_saved"] or ()):
+            lib.set_num_threads(k)
+    _state.update(blas_depth=0, blas_saved=None, blas_now=None)
+    if _BUILD["openmp"] and _state["team_started"]:
+        _state.update(num_threads=1, forked_serial=True)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def openmp_enabled():
@@ -117,7 +163,8 @@ def show_config(file=None):
         + (f" (OpenMP {_BUILD['openmp_version']})" if _BUILD["openmp"] else ""),
         f"  kernels:         {_BUILD['module']} (SIMD compiled: {_BUILD['simd']}); "
         f"step kernel: {_BUILD['step_kernel']} (picked at run time)",
-        f"  threads:         {get_num_threads()} (cores visible: {_default_cpu_count()})",
+        f"  threads:         {get_num_threads()} (cores visible: {_default_cpu_count()})"
+        + ("; forked after a parallel call: kernels serial" if _state["forked_serial"] else ""),
     ]
     for lib in _blas_controllers():
         info = lib.info()

@@ -74,16 +74,21 @@ def _embedded(x, dtype):
 
 
 def _lengths_info(lengths, T):
-    """``(lengths, steps, full)`` of checked intp lengths: the longest row's
-    length, and whether every row has all ``T`` steps."""
-    return lengths, int(lengths.max()), bool(lengths.min() == T)
+    """``(lengths, steps, full)`` of checked intp lengths: a copy (training
+    keeps it for backward, and the caller may reuse its array), the longest
+    row's length, and whether every row has all ``T`` steps (a batch of no
+    rows has no steps)."""
+    if not len(lengths):
+        return lengths.copy(), 0, True
+    return lengths.copy(), int(lengths.max()), bool(lengths.min() == T)
 
 
 class _Problem:
     """The validated inputs of one layer-direction call (kept by training)."""
 
     __slots__ = ("mode", "cell", "dtype", "T", "B", "I", "H", "GH", "x", "w_ih", "w_hh",
-                 "b_ih", "b_hh", "h0", "c0", "lengths", "steps", "full", "reverse", "ids", "emb")
+                 "b_ih", "b_hh", "h0", "c0", "lengths", "steps", "full", "reverse", "ids", "emb",
+                 "kept")
 
     def __init__(self, mode, reset_after, x, weights, h0, c0, lengths, reverse):
         """From checked arguments (:meth:`checked` checks a caller's; a
@@ -112,6 +117,7 @@ class _Problem:
         self.T, self.B, self.I, self.H = T, B, I, w_hh.shape[1]
         check_blas_size(T * B, max(I, GH), "x @ w_ih^T")
         self.reverse = bool(reverse)
+        self.kept = []
 
     @classmethod
     def checked(cls, mode, x, w_ih, w_hh, b_ih, b_hh, hx, cx, lengths, reverse, reset_after):
@@ -136,8 +142,8 @@ class _Problem:
             if x.ndim != 3:
                 raise ValueError(f"x must be 3-D (T, B, input_size), got shape {x.shape}")
             T, B, I = x.shape
-        if T == 0 or B == 0:
-            raise ValueError(f"x must have at least one time step and one batch row, got shape {x.shape}")
+        if T == 0:   # (a batch of 0 rows gives 0 rows, as in PyTorch)
+            raise ValueError(f"x must have at least one time step, got shape {x.shape}")
         w_ih = as_array(w_ih_arr, "w_ih", dt)
         if w_ih.ndim != 2 or w_ih.shape[0] % _GATES[mode] or w_ih.shape[0] == 0:
             raise ValueError(f"w_ih must be 2-D ({_GATES[mode]}*hidden_size, input_size), got shape {w_ih.shape}")
@@ -284,13 +290,8 @@ class _Problem:
                     extra=fwd["extra"], dout=dout, dh=dh, dc=dc, dgx=fwd["gates"],
                     dghn=fwd["extra"] if self.cell == _recurrent.CELL_CODES["gru"] else None,
                     scratch=scratch)
-        x = self.x
-        if x is not None and not self.full:
-            # dG is zero past each length, but 0 * inf = NaN: padding (whatever
-            # the caller left there) must not reach dW_ih = dG^T x.
-            x = x.copy()
-            self.zero_padding(x)
-        flat = lambda a: None if a is None else a.reshape(N, -1)  # noqa: E731
+        x = self.x   # keep_for_backward's copy, zero past the lengths
+        flat = lambda a: None if a is None else a.reshape(N, a.shape[-1])  # noqa: E731
         weights = dict(cell=self.cell, dgx=flat(loop["dgx"]), dghn=flat(loop["dghn"]),
                        x=flat(x), hprev=flat(fwd["hprev"]), extra=flat(fwd["extra"]),
                        w_ih=self.w_ih, dx=None if x is None else np.empty((N, I), self.dtype),
@@ -303,6 +304,39 @@ class _Problem:
                            per_entry=ws.empty((V, GH), np.float64),
                            per_entry_f=np.empty((V, GH), self.dtype))
         return loop, weights, grads
+
+    def keep_for_backward(self, x_private, first=None):
+        """After a training forward: take copies of what backward reads that
+        the caller could change before calling it -- the input (unless
+        ``x_private``: an array of fastrnn's own that nobody else holds), an
+        embedded input's ids and table, and the weights (an optimizer step
+        or ``load_state_dict`` writes them in place) -- so that backprop
+        differentiates the values the forward saw.  The input's copy is
+        zeroed past the lengths: dG is zero there, but 0 * inf = NaN, so
+        whatever padding the caller left must not reach dW_ih = dG^T x.
+        Each copy is one pass over an array the forward just read
+        (``bench/memory.py`` measures what they hold).  A second direction
+        reads the ``first`` direction's copy of the input."""
+        if first is not None:
+            self.x, self.ids, self.emb = first.x, first.ids, first.emb
+        elif self.x is not None:
+            if not x_private:
+                self.x = self._kept(self.x)
+            self.zero_padding(self.x)
+        else:
+            self.ids, self.emb = self.ids.copy(), self._kept(self.emb)
+        self.w_ih, self.w_hh = self._kept(self.w_ih), self._kept(self.w_hh)
+
+    def _kept(self, a):
+        copy = ws.empty(a.shape, a.dtype)
+        np.copyto(copy, a)
+        self.kept.append(copy)
+        return copy
+
+    def release_kept(self):
+        """Give :meth:`keep_for_backward`'s copies back to the pool."""
+        ws.release(*self.kept)
+        self.kept = []
 
     def input_and_bias_grads(self, weights, grads):
         """Once the loops and :func:`_recurrent.weight_grads` are done: the
@@ -476,7 +510,26 @@ def _direction_outputs(out, problems):
         raise ValueError(f"out must be a writeable C-contiguous {p.dtype.name} array of shape "
                          f"{shape}, got {getattr(out, 'dtype', type(out).__name__)} "
                          f"{getattr(out, 'shape', '')}")
+    _detach_inputs(out, problems)
     return [out[..., d * p.H:(d + 1) * p.H] for d in range(len(problems))]
+
+
+# The inputs a forward reads while it writes ``out``.
+_INPUTS = ("x", "emb", "w_ih", "w_hh", "b_ih", "b_hh", "h0", "c0")
+
+
+def _detach_inputs(out, problems):
+    """Copy every input that shares memory with ``out`` (e.g. ``x`` when
+    I = D*H and the caller passes one buffer as both): the kernels write a
+    step's output while later steps' inputs are still to be read."""
+    copies = {}
+    for p in problems:
+        for name in _INPUTS:
+            a = getattr(p, name)
+            if a is not None and np.may_share_memory(a, out) and np.shares_memory(a, out):
+                if id(a) not in copies:   # the directions share x: one copy
+                    copies[id(a)] = a.copy()
+                setattr(p, name, copies[id(a)])
 
 
 def _run_forward(problems, training, out=None):
@@ -491,32 +544,40 @@ def _run_forward(problems, training, out=None):
     jobs = []
     for group in plan.groups:
         group_jobs = [p.forward_job(plan.nper, training, plan.units, next(outs)) for p in group]
-        _recurrent.forward(group_jobs, plan.nper, plan.units)
+        if group[0].B:   # a batch of no rows has its (empty) results already
+            _recurrent.forward(group_jobs, plan.nper, plan.units)
         for job in group_jobs:
             ws.release(*(job.pop(k) for k in _FORWARD_WORK))
         jobs += group_jobs
     return jobs, plan
 
 
-def _run_backward(problems, fwd_jobs, plan, douts, dh_ns, dc_ns, grads_list):
+def _run_backward(problems, fwd_jobs, plan, prepared):
     """Backward loops and weight gradients of a layer's directions, with the
-    plan their forward ran with (the workspace layout depends on it)."""
-    prepared = [p.backward_jobs(f, *args) for p, f, *args in
-                zip(problems, fwd_jobs, douts, dh_ns, dc_ns, grads_list)]
-    i = 0
-    for group in plan.groups:
-        part = prepared[i:i + len(group)]
-        _recurrent.backward([loop for loop, _, _ in part], plan.nper, plan.units)
-        for loop, _, _ in part:
-            ws.release(loop["w_hh_p"], loop["w_hn_p"], loop["scratch"])
-        i += len(group)
-    _weight_grads([weights for _, weights, _ in prepared])
+    plan their forward ran with (the workspace layout depends on it) and
+    their prepared (checked) backward jobs."""
+    if problems[0].B:
+        i = 0
+        for group in plan.groups:
+            part = prepared[i:i + len(group)]
+            _recurrent.backward([loop for loop, _, _ in part], plan.nper, plan.units)
+            for loop, _, _ in part:
+                ws.release(loop["w_hh_p"], loop["w_hn_p"], loop["scratch"])
+            i += len(group)
+        _weight_grads([weights for _, weights, _ in prepared])
+    else:   # no rows: zero gradients (the sums below read these)
+        for _, weights, _ in prepared:
+            for key in ("db", "per_entry_f"):
+                if weights[key] is not None:
+                    weights[key].fill(0)
     results = []
     for p, f, (loop, weights, grads) in zip(problems, fwd_jobs, prepared):
         dx = p.input_and_bias_grads(weights, grads)
         # dgx is the gates array, dghn the extra one
         ws.release(loop["dgx"], f["hprev"], f["extra"])
         results.append((dx, loop["dh"], loop["dc"], grads))
+    for p in problems:
+        p.release_kept()
     return results
 
 
@@ -618,9 +679,13 @@ def _infer(problems, out=None):
     return [(j["out"], j["h"], j["c"]) for j in jobs]
 
 
-def _train(problems, out=None):
-    """Training forward of a layer's directions, and their one-shot backprop."""
+def _train(problems, out=None, x_private=False):
+    """Training forward of a layer's directions, and their one-shot backprop
+    (``x_private``: the input is fastrnn's own, see
+    :meth:`_Problem.keep_for_backward`)."""
     jobs, plan = _run_forward(problems, training=True, out=out)
+    for d, p in enumerate(problems):
+        p.keep_for_backward(x_private, problems[0] if d else None)
     saved = [problems, jobs]
 
     def backprop(douts=None, dh_ns=None, dc_ns=None, grads_list=None):
@@ -633,25 +698,32 @@ def _train(problems, out=None):
             ((douts, "douts"), (dh_ns, "dh_ns"), (dc_ns, "dc_ns"), (grads_list, "grads_list")))
         if probs[0].mode != "lstm" and any(d is not None for d in dc_ns):
             raise ValueError(f"dc_n is only used by mode 'lstm', got it for mode {probs[0].mode!r}")
-        results = _run_backward(probs, fwd, plan, douts, dh_ns, dc_ns, grads_list)
+        prepared = [p.backward_jobs(f, *args) for p, f, *args in
+                    zip(probs, fwd, douts, dh_ns, dc_ns, grads_list)]
+        # Checked: from here on the workspace is overwritten (the gate
+        # gradients replace the gates), so even a failed run uses it up; a
+        # refused call above leaves it for a corrected retry.
         saved.clear()
-        return results
+        return _run_backward(probs, fwd, plan, prepared)
 
     return [(j["out"], j["h"], j["c"]) for j in jobs], backprop
 
 
-def layer_directions(mode, x, params, hx, cx, lengths, reset_after, training, out=None):
+def layer_directions(mode, x, params, hx, cx, lengths, reset_after, training, out=None,
+                     x_private=False):
     """A layer's directions on arguments it has checked itself (see
     :class:`_Problem`; ``hx`` / ``cx`` one state or None per direction,
     ``lengths`` intp or None): :func:`bidirectional_train`'s result with
-    ``training``, else :func:`bidirectional`'s, without checking them again."""
+    ``training``, else :func:`bidirectional`'s, without checking them again.
+    ``x_private``: ``x`` is an array of the layer's own that nobody else
+    holds (training then keeps it without a copy)."""
     if lengths is not None:
         lengths = _lengths_info(lengths, x.shape[0])
     if isinstance(x, EmbeddedInput) and not isinstance(x, _CheckedEmbeddedInput):
         x = _CheckedEmbeddedInput(np.ascontiguousarray(x.ids, dtype=np.intp), x.weight)
     problems = [_Problem(mode, reset_after, x, w, h0, c0, lengths, d == 1)
                 for d, (w, h0, c0) in enumerate(zip(params, hx, cx))]
-    return _train(problems, out) if training else _infer(problems, out)
+    return _train(problems, out, x_private) if training else _infer(problems, out)
 
 
 def _problems(mode, x, params, hx, cx, lengths, reset_after):

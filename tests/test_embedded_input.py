@@ -130,7 +130,7 @@ def test_bad_input(rng):
         layer.forward_train_embedded(fr.Embedding(V, 5), ids)
     with pytest.raises(ValueError, match=r"ids must lie in \[0, 6\), got values in \[6, 6\]"):
         layer.forward_train_embedded(emb, np.full((T, B), V))
-    with pytest.raises(ValueError, match=r"ids must be a non-empty 2-D \(T, B\) array"):
+    with pytest.raises(ValueError, match=r"ids must be a 2-D \(T, B\) array of at least one time step"):
         layer.forward_train_embedded(emb, ids[0])
     with pytest.raises(ValueError, match=r"h0 must have shape \(4, 4, 4\)"):
         layer.forward_train_embedded(emb, ids, (np.zeros((1, B, H)), np.zeros((1, B, H))))

@@ -49,9 +49,7 @@ class _Cell(Module):
             raise ValueError(f"x must be 2-D (batch, input_size) or 1-D (input_size,), got shape {x.shape}")
         if x.shape[-1] != self.input_size:
             raise ValueError(f"x must have input_size {self.input_size} in its last axis, got shape {x.shape}")
-        batched = x.ndim == 2
-        if batched and x.shape[0] == 0:
-            raise ValueError(f"x must have at least one batch row, got shape {x.shape}")
+        batched = x.ndim == 2   # a batch of 0 rows gives 0 rows, as in PyTorch
         x2 = x if batched else x[None]
         names = ("h", "c") if self._has_cell else ("h",)
         expected = (x2.shape[0], self.hidden_size) if batched else (self.hidden_size,)
@@ -86,13 +84,15 @@ class _Cell(Module):
         if self.bias:
             grads.update(b_ih=self._grads["bias_ih"], b_hh=self._grads["bias_hh"])
 
-        def backprop(dstate):
+        def check(dstate):
             names = ("dh", "dc") if self._has_cell else ("dh",)
             if dstate is None:
                 raise TypeError("dstate must be the gradient of the new state, got None")
             expected = (B, self.hidden_size) if batched else (self.hidden_size,)
             parts = state_parts(dstate, names, self.dtype, expected, "dstate", " (the state's)")
-            parts = [g if g is None or batched else g[None] for g in parts]
+            return ([g if g is None or batched else g[None] for g in parts],)
+
+        def backprop(parts):
             dx, dh, dc, _ = bp(None, *parts, grads=grads)
             # A state passed as None was zeros, not an input: its gradient is zeros.
             dh = np.zeros_like(dh) if given[0] is None else dh
@@ -100,7 +100,7 @@ class _Cell(Module):
             dx = dx[0] if batched else dx[0, 0]
             return dx, self._pack(dh, dc, batched)
 
-        return self._pack(h, c, batched), one_shot(backprop, self)
+        return self._pack(h, c, batched), one_shot(backprop, self, check)
 
     def __repr__(self):
         extra = "" if self.bias else ", bias=False"

@@ -206,20 +206,53 @@ def _grad_lock(module):
         return lock
 
 
-def one_shot(backprop, module=None):
-    """Wrap a backprop closure so that a second call raises ``RuntimeError``;
-    with ``module``, the call holds that module's gradient lock."""
+def one_shot(backprop, module=None, check=None, first=None):
+    """Wrap a backprop closure so that it runs at most once (a second call
+    raises ``RuntimeError``); with ``module``, the call holds that module's
+    gradient lock.
+
+    Only a call that ran uses it up: a call refused for its arguments leaves
+    it for a corrected retry.  ``check``, if given, validates the arguments
+    before anything is computed and returns the positional arguments that
+    ``backprop`` takes; an error it raises is a refusal.  ``first``: the
+    one-shot backprop that a composite's ``backprop`` calls before it does
+    anything else (the sequence's last module, a wrapped layer), whose
+    refusal is then this call's refusal too.  A call that got past those
+    checks uses it up even if it fails later (its workspace may be spent).
+    """
     used = []
-    lock = None if module is None else _grad_lock(module)
 
     def wrapper(*args, **kwargs):
         if used:
             raise RuntimeError("this backprop was already called; run forward_train again")
+        if check is not None:
+            try:
+                args, kwargs = check(*args, **kwargs), {}
+            except Exception as exc:
+                exc._fastrnn_refused_by = wrapper
+                raise
         used.append(True)
-        if lock is None:
-            return backprop(*args, **kwargs)
-        with lock:
-            return backprop(*args, **kwargs)
+        try:
+            if module is None:
+                return backprop(*args, **kwargs)
+            with _grad_lock(module):   # looked up per call: a forked child has new locks
+                return backprop(*args, **kwargs)
+        except Exception as exc:
+            if first is not None and getattr(exc, "_fastrnn_refused_by", None) is first:
+                used.clear()
+                exc._fastrnn_refused_by = wrapper
+            raise
 
     wrapper.__doc__ = backprop.__doc__
     return wrapper
+
+
+def _after_fork_in_child():
+    """Fresh gradient locks in a forked child: a lock another thread of the
+    parent held at the fork would never be released there."""
+    global _GRAD_LOCKS_GUARD
+    _GRAD_LOCKS_GUARD = threading.Lock()
+    _GRAD_LOCKS.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

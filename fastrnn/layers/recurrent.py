@@ -114,8 +114,8 @@ class _RecurrentLayer(Module):
         T, B, I = x.shape
         if I != self.input_size:
             raise ValueError(f"x must have input_size {self.input_size} in its last axis, got {I} (shape {x.shape})")
-        if T == 0 or B == 0:
-            raise ValueError(f"x must have at least one time step and one batch row, got shape {x.shape}")
+        if T == 0:   # (a batch of 0 rows gives 0 rows, as in PyTorch)
+            raise ValueError(f"x must have at least one time step, got shape {x.shape}")
         return (x,) + self._check_rest(T, B, batched, hx, lengths)
 
     def _check_rest(self, T, B, batched, hx, lengths):
@@ -140,9 +140,12 @@ class _RecurrentLayer(Module):
         return out, state
 
     # ---------------------------------------------------------------- running
-    def _run(self, x, states, lengths, training):
+    def _run(self, x, states, lengths, training, x_private=False):
         """All layers and directions; returns out, final states, and the
-        per-layer records that backward needs (training only)."""
+        per-layer records that backward needs (training only).
+        ``x_private``: ``x`` is the layer's own copy (see
+        :func:`fastrnn.functional.layer_directions`); the inputs of later
+        layers always are."""
         L, D, H = self.num_layers, self.num_directions, self.hidden_size
         B = x.shape[1]
         finals = [np.empty((L * D, B, H), dtype=self.dtype) for _ in states]
@@ -166,7 +169,8 @@ class _RecurrentLayer(Module):
             # validating entries (bidirectional[_train]) are skipped.
             results = F.layer_directions(self.mode, layer_in,
                                          [self._weights(layer, d) for d in range(D)], *init,
-                                         lengths, self.reset_after, training, concat)
+                                         lengths, self.reset_after, training, concat,
+                                         x_private=x_private or layer > 0)
             if training:
                 results, backprop = results
             outs = [out for out, _, _ in results]
@@ -195,7 +199,11 @@ class _RecurrentLayer(Module):
         ``x`` and ``hx`` (zeros where hx was None) and adds the parameter
         gradients into ``self.grads``.  It may be called once.
         """
-        return self._train(*self._check_input(x, hx, lengths))
+        checked = self._check_input(x, hx, lengths)
+        # An input the check had to convert is a private copy: training
+        # keeps it as it is (the caller's own array is copied).
+        private = checked[0] is not x and checked[0].flags.owndata
+        return self._train(*checked, x_private=private)
 
     def forward_train_embedded(self, embedding, ids, hx=None, lengths=None):
         """``forward_train(embedding(ids), hx, lengths)`` in one: the lookup is
@@ -230,9 +238,10 @@ class _RecurrentLayer(Module):
             raise ValueError(f"embedding must have embedding_dim = input_size "
                              f"{self.input_size}, got {embedding.embedding_dim}")
         idx = as_ids(ids, embedding.num_embeddings)
-        if idx.ndim != 2 or 0 in idx.shape:
+        if idx.ndim != 2 or idx.shape[1 if self.batch_first else 0] == 0:
             layout = "(B, T)" if self.batch_first else "(T, B)"
-            raise ValueError(f"ids must be a non-empty 2-D {layout} array, got shape {idx.shape}")
+            raise ValueError(f"ids must be a 2-D {layout} array of at least one time step, got "
+                             f"shape {idx.shape}")
         if self.batch_first or embedding.dtype != self.dtype or \
                 FOLD_TOKENS_PER_ENTRY * embedding.num_embeddings > idx.size:
             return self._lookup_then_train(embedding, idx, hx, lengths)
@@ -248,7 +257,7 @@ class _RecurrentLayer(Module):
                 embedding._grads["weight"] += dweight
             return dhx
 
-        return result, one_shot(backprop)
+        return result, one_shot(backprop, first=layer_bp)
 
     def _lookup_then_train(self, embedding, ids, hx, lengths):
         """What :meth:`forward_train_embedded` computes, unfolded: the lookup,
@@ -261,17 +270,19 @@ class _RecurrentLayer(Module):
             embed_bp(dx)
             return dhx
 
-        return result, one_shot(backprop)
+        return result, one_shot(backprop, first=layer_bp)
 
-    def _train(self, x, states, lengths, batched):
+    def _train(self, x, states, lengths, batched, x_private=False):
         """forward_train on checked input (x: time-major, or an EmbeddedInput)."""
-        out, finals, records = self._run(x, states, lengths, training=True)
+        out, finals, records = self._run(x, states, lengths, training=True, x_private=x_private)
         T, B = x.shape[:2]
         out_shape = out.shape
 
-        def backprop(dout, dstate=None):
-            dout = self._grad_in(dout, "dout", out_shape, batched)
-            dfinal = self._state_grads(dstate, B, batched)
+        def check(dout, dstate=None):
+            return (self._grad_in(dout, "dout", out_shape, batched),
+                    self._state_grads(dstate, B, batched))
+
+        def backprop(dout, dfinal):
             L, D = self.num_layers, self.num_directions
             dstates = [np.zeros((L * D, B, self.hidden_size), dtype=self.dtype) for _ in finals]
             for layer in reversed(range(L)):
@@ -296,7 +307,7 @@ class _RecurrentLayer(Module):
                     dstate_part.fill(0)
             return self._finish(dout, dstates, batched)
 
-        return self._finish(out, finals, batched), one_shot(backprop, self)
+        return self._finish(out, finals, batched), one_shot(backprop, self, check)
 
     def _grad_in(self, g, name, shape, batched):
         """A user gradient for the output (time-major ``shape`` inside),

@@ -67,4 +67,4 @@ class Sequential(Module):
                 dy = _main_output(bp(dy))
             return dy
 
-        return x, one_shot(backprop)
+        return x, one_shot(backprop, first=backprops[-1])
