@@ -9,13 +9,20 @@
   unpickled (a pickle payload that would create a marker file is refused and
   the marker never appears).
 """
+import errno
 import io
 import json
 import os
 import pickle
+import re
+import signal
+import stat
+import struct
 import time
+import tracemalloc
 import warnings
 import zipfile
+import zlib
 
 import numpy as np
 import pytest
@@ -216,7 +223,8 @@ def test_file_layout(saved, model):
     assert list(entries) == ["header.json"] + [k + ".npy" for k in params]
     header = header_json(entries)
     assert header["format"] == "fastrnn" == fio.FORMAT_NAME
-    assert header["format_version"] == 1 == fio.FORMAT_VERSION
+    # version 1 (older fastrnn reads it): nothing shared; 2 is the newest
+    assert header["format_version"] == 1 and fio.FORMAT_VERSION == 2
     assert header["fastrnn_version"] == fr.__version__
     assert header["class"] == "LSTM"
     assert header["config"] == model.get_config()
@@ -459,7 +467,8 @@ def test_invalid_header_json_refused(tmp_path, saved, raw, match):
 @pytest.mark.parametrize("key, value, match", [
     ("format", "pytorch", "wrong format 'pytorch'"),
     ("format", None, "wrong format"),
-    ("format_version", 2, "unsupported format version 2.*newer"),
+    ("format_version", 3, r"unsupported format version 3; this fastrnn reads format "
+                          r"versions \[1, 2\] \(written by a newer fastrnn\?\)"),
     ("format_version", 0, "unsupported format version 0"),
     ("format_version", "1", "unsupported format version '1'"),
     ("format_version", True, "unsupported format version True"),
@@ -726,10 +735,9 @@ def test_entry_with_bad_npy_header_refused(tmp_path, saved):
 
 # -------------------------------------------- accepted variations of a file
 def test_other_valid_encodings_load_bit_exact(tmp_path, saved, model):
-    """Deflated entries, big-endian and Fortran-ordered arrays are fine."""
+    """Big-endian and Fortran-ordered arrays are fine (compressed entries
+    are not: see the zip bomb tests)."""
     _, entries = saved
-    deflated = write_entries(tmp_path / "deflated.frnn", entries, zipfile.ZIP_DEFLATED)
-    assert_same_module(model, load(deflated))
     params = model.state_dict()
     swapped = dict(entries)
     for key, arr in params.items():
@@ -744,3 +752,357 @@ def test_load_does_not_touch_other_files(tmp_path, saved):
     before = sorted(os.listdir(tmp_path))
     load(path)
     assert sorted(os.listdir(tmp_path)) == before
+
+
+# ------------------------------------------------------ refusals: zip bombs
+def stored_zip(records):
+    """The bytes of a zip of stored entries written by hand: ``records`` are
+    ``(name, data, offset)``, ``offset`` None for "next in the file", or an
+    offset INSIDE earlier data (an entry nested in another's bytes, which
+    zipfile reads).  Returns ``(bytes, {name: offset})``."""
+    out, offsets = b"", {}
+    for name, data, offset in records:
+        raw = name.encode()
+        local = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 0, 0, 0x21,
+                            zlib.crc32(data), len(data), len(data), len(raw), 0) + raw + data
+        if offset is None:
+            offsets[name] = len(out)
+            out += local
+        else:
+            assert out[offset:offset + len(local)] == local  # nested for real
+            offsets[name] = offset
+    central = b""
+    for name, data, _ in records:
+        raw = name.encode()
+        central += struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 0, 0, 0x21,
+                               zlib.crc32(data), len(data), len(data), len(raw), 0, 0, 0, 0,
+                               0, offsets[name]) + raw
+    n = len(records)
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, n, n, len(central), len(out), 0)
+    return out + central + end, offsets
+
+
+def lstm_header(hidden):
+    """The header of a float32 LSTM(hidden, hidden) and its parameter shapes."""
+    G = 4 * hidden
+    shapes = {"weight_ih_l0": (G, hidden), "weight_hh_l0": (G, hidden),
+              "bias_ih_l0": (G,), "bias_hh_l0": (G,)}
+    header = {"format": "fastrnn", "format_version": 1, "fastrnn_version": fr.__version__,
+              "class": "LSTM", "config": {"input_size": hidden, "hidden_size": hidden},
+              "dtype": "float32",
+              "parameters": [{"name": k, "shape": list(v), "dtype": "float32"}
+                             for k, v in shapes.items()]}
+    return header, shapes
+
+
+def write_deflated_bomb(path, hidden, header_compression=zipfile.ZIP_STORED):
+    """A file of an all-zero LSTM(hidden, hidden) whose weights are deflated:
+    32 * hidden**2 bytes of parameters in a file a thousand times smaller."""
+    header, shapes = lstm_header(hidden)
+    chunk = bytes(1 << 20)
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("header.json"), json.dumps(header).encode(),
+                    compress_type=header_compression)
+        for name, shape in shapes.items():
+            info = zipfile.ZipInfo(name + ".npy")
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with zf.open(info, "w") as out:
+                np.lib.format.write_array_header_1_0(
+                    out, {"descr": "<f4", "fortran_order": False, "shape": shape})
+                left = 4 * int(np.prod(shape))
+                while left:
+                    out.write(chunk[:left])
+                    left -= min(left, len(chunk))
+    return path
+
+
+def test_deflated_bomb_refused_before_anything_is_read(tmp_path):
+    """A 32 KiB file declaring a 32 MiB LSTM: refused from the zip directory
+    alone, naming the entry, what was expected and what was got, without
+    allocating the arrays (nor the module)."""
+    path = write_deflated_bomb(tmp_path / "bomb.frnn", 1024)
+    assert path.stat().st_size < (1 << 20) // 4
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(FormatError, match=r"entry 'weight_ih_l0\.npy' is compressed: "
+                                              r"expected compression method 0 \(stored\), "
+                                              r"got 8 \(deflated\)"):
+            load(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - start < 1.0
+    assert peak < (2 << 20), peak
+
+
+def test_deflated_header_refused(tmp_path, saved):
+    """The header cannot be a bomb either (nor any entry of a valid file
+    deflated after the fact: save never compresses)."""
+    path = write_deflated_bomb(tmp_path / "h.frnn", 8, header_compression=zipfile.ZIP_DEFLATED)
+    with pytest.raises(FormatError, match=r"entry 'header\.json' is compressed"):
+        load(path)
+    padded = b"{" + b" " * (64 << 20) + b"}"  # 64 MiB of JSON in a few KiB
+    _, entries = saved
+    bomb = write_entries(tmp_path / "pad.frnn", dict(entries, **{"header.json": padded}),
+                         zipfile.ZIP_DEFLATED)
+    assert bomb.stat().st_size < (1 << 20)
+    with pytest.raises(FormatError, match=r"entry 'header\.json' is compressed"):
+        load(bomb)
+    deflated = write_entries(tmp_path / "deflated.frnn", entries, zipfile.ZIP_DEFLATED)
+    with pytest.raises(FormatError, match="is compressed.*never compressed"):
+        load(deflated)
+
+
+def test_overlapping_entries_refused(tmp_path):
+    """Stored entries nested in one another's bytes (each claiming the same
+    data, the non-compressed zip bomb) are refused before any is read."""
+    inner = b"\x00" * 4096
+    alone, _ = stored_zip([("b.npy", inner, None)])
+    b_local = alone[:alone.index(b"PK\x01\x02")]
+    outer = b"\x01" * 8 + b_local
+    data, offsets = stored_zip([("a.npy", outer, None), ("header.json", b"{}", None),
+                                ("b.npy", inner, 30 + len("a.npy") + 8)])
+    path = tmp_path / "overlap.frnn"
+    path.write_bytes(data)
+    with zipfile.ZipFile(path) as zf:  # a real forgery: zipfile reads both
+        assert zf.read("b.npy") == inner and zf.read("a.npy") == outer
+    with pytest.raises(FormatError, match="entries overlap: they claim at least"):
+        load(path)
+
+
+def test_too_many_entries_refused_before_the_directory_is_parsed(tmp_path):
+    """A zip64 end record listing ten million entries is refused from the
+    end record, before zipfile builds an object per entry."""
+    body, _ = stored_zip([("header.json", b"{}", None)])
+    body = body[:body.index(b"PK\x05\x06")]
+    count = 10 ** 7
+    zip64 = struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count,
+                        len(body), 0)
+    locator = struct.pack("<4sLQL", b"PK\x06\x07", 0, len(body), 1)
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF,
+                      0xFFFFFFFF, 0)
+    path = tmp_path / "many.frnn"
+    path.write_bytes(body + zip64 + locator + end)
+    with pytest.raises(FormatError, match=f"lists {count} entries; a fastrnn model file has "
+                                          f"at most 65536"):
+        load(path)
+
+
+def test_oversized_zip_directory_refused_before_it_is_parsed(tmp_path):
+    """170000 directory records (9 MB, all naming one local entry) would
+    cost zipfile some 85 MB of objects: refused from the end record."""
+    body, _ = stored_zip([("header.json", b"{}", None)])
+    record = body[body.index(b"PK\x01\x02"):body.index(b"PK\x05\x06")]
+    directory = record * 170000
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, len(directory),
+                      body.index(b"PK\x01\x02"), 0)
+    path = tmp_path / "wide.frnn"
+    path.write_bytes(body[:body.index(b"PK\x01\x02")] + directory + end)
+    del directory
+    tracemalloc.start()
+    try:
+        with pytest.raises(FormatError, match=f"directory is {len(record) * 170000} bytes; a "
+                                              f"fastrnn model file's is at most {8 << 20}"):
+            load(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < (4 << 20), peak
+
+
+def test_save_refuses_what_the_directory_bound_would_refuse(tmp_path, monkeypatch):
+    monkeypatch.setattr(fio, "_MAX_DIRECTORY_BYTES", 300)
+    with pytest.raises(ValueError, match="zip directory of 441 bytes; a file.s is at most 300"):
+        save(fr.LSTM(2, 2), tmp_path / "m.frnn")
+    assert os.listdir(tmp_path) == []
+
+
+def test_too_many_parameters_in_header_refused(tmp_path, saved):
+    _, entries = saved
+    header = header_json(entries)
+    header["parameters"] = [0] * 65536
+    with pytest.raises(FormatError, match="parameters lists 65536 items; a file holds at "
+                                          "most 65535"):
+        load(forged(tmp_path, with_header(entries, header)))
+
+
+def test_deeply_nested_header_value_refused(tmp_path, saved):
+    """A config value nested hundreds deep (under the JSON parser's own
+    limit) is refused, not left to recurse in messages and checks."""
+    _, entries = saved
+    header = header_json(entries)
+    header["config"]["input_size"] = json.loads("[" * 500 + "]" * 500)
+    with pytest.raises(FormatError, match=r"nests more than 64 levels deep"):
+        load(forged(tmp_path, with_header(entries, header)))
+
+
+def test_entry_changed_while_read_refused_without_allocating(tmp_path, monkeypatch):
+    """An entry whose .npy header is rewritten in place after the checks
+    (a file changing while it is read) is refused: the data is read into an
+    array of the CHECKED shape, never one the new header asks for.  (The
+    entry is larger than zipfile's first read, so the header is compared
+    before the CRC at the end of the entry could tell.)"""
+    path = tmp_path / "linear.frnn"
+    save(fr.Linear(64, 64, seed=0), path)
+    data = path.read_bytes()
+    match = re.search(rb"\(64, 64\), \} +\n", data)
+    forged_shape = b"(999999999999, 64), }"
+    patch = forged_shape + b" " * (len(match.group()) - len(forged_shape) - 1) + b"\n"
+    real_build = fio._build
+
+    def build_then_rewrite(*args, **kwargs):
+        module = real_build(*args, **kwargs)
+        with open(path, "r+b") as f:  # in place: the open descriptor sees it
+            f.seek(match.start())
+            f.write(patch)
+        return module
+
+    monkeypatch.setattr(fio, "_build", build_then_rewrite)
+    tracemalloc.start()
+    try:
+        with pytest.raises(FormatError, match=r"entry 'weight\.npy' changed while the file was "
+                                              r"read \(its header now says shape "
+                                              r"\(999999999999, 64\)"):
+            load(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < (1 << 20), peak
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX FIFOs")
+def test_load_refuses_what_is_not_a_regular_file(tmp_path):
+    """A FIFO is refused at once (opening it must not wait for a writer), a
+    folder with IsADirectoryError naming it."""
+    fifo = tmp_path / "pipe.frnn"
+    os.mkfifo(fifo)
+    def hung(*args):
+        raise TimeoutError("load(FIFO) waited for a writer")
+
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(10)  # a hang fails the test instead of the run
+    try:
+        with pytest.raises(FormatError, match="it is a FIFO, not a regular file"):
+            load(fifo)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    with pytest.raises(IsADirectoryError, match=re.escape(str(tmp_path))):
+        load(tmp_path)
+
+
+# ------------------------------------------------------ save: where it writes
+def assert_no_temporary_files(*folders):
+    for folder in folders:
+        assert not [n for n in os.listdir(folder) if n.endswith(".tmp")], os.listdir(folder)
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="symbolic links")
+def test_save_writes_through_a_symlink(tmp_path, model):
+    """Like np.save: the link's target is replaced (atomically, next to it)
+    and the link stays a link."""
+    real_dir = tmp_path / "real"
+    real_dir.mkdir()
+    target = real_dir / "m.frnn"
+    save(fr.GRU(2, 3, seed=1), target)
+    target.chmod(0o600)
+    link = tmp_path / "link.frnn"
+    link.symlink_to(target)
+    save(model, link)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.is_file() and not target.is_symlink()
+    assert target.stat().st_mode & 0o777 == 0o600  # the replaced file's mode kept
+    assert_same_module(model, load(target))
+    assert_same_module(load(link), load(target))
+    assert sorted(os.listdir(tmp_path)) == ["link.frnn", "real"]
+    assert os.listdir(real_dir) == ["m.frnn"]
+    # a link to a link, and a relative link
+    chain = tmp_path / "chain.frnn"
+    chain.symlink_to("link.frnn")
+    other = fr.GRU(2, 3, seed=7)
+    save(other, chain)
+    assert chain.is_symlink() and link.is_symlink()
+    assert_same_module(other, load(target))
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="symbolic links")
+def test_save_through_a_dangling_symlink(tmp_path, model):
+    """A link to a file not there yet creates it (np.save does too) when its
+    folder exists, and is refused naming the user's path when it does not;
+    a loop of links is refused naming the path."""
+    (tmp_path / "sub").mkdir()
+    link = tmp_path / "new.frnn"
+    link.symlink_to(tmp_path / "sub" / "made.frnn")
+    save(model, link)
+    assert link.is_symlink()
+    assert_same_module(model, load(tmp_path / "sub" / "made.frnn"))
+    nowhere = tmp_path / "nowhere.frnn"
+    nowhere.symlink_to(tmp_path / "no-such-folder" / "m.frnn")
+    with pytest.raises(FileNotFoundError, match=re.escape(repr(str(nowhere))) +
+                       ".*no-such-folder.* does not exist"):
+        save(model, nowhere)
+    loop_a, loop_b = tmp_path / "a.frnn", tmp_path / "b.frnn"
+    loop_a.symlink_to(loop_b)
+    loop_b.symlink_to(loop_a)
+    with pytest.raises(OSError, match=re.escape(repr(str(loop_a))) + " is a loop of symbolic"):
+        save(model, loop_a)
+    assert loop_a.is_symlink() and loop_b.is_symlink()
+    assert_no_temporary_files(tmp_path, tmp_path / "sub")
+
+
+@pytest.mark.parametrize("length", [243, 250, 255])
+def test_save_long_file_names(tmp_path, model, length):
+    """Names up to NAME_MAX (255 bytes) save: the temporary name is short."""
+    name = "m" * (length - len(".frnn")) + ".frnn"
+    assert len(os.fsencode(name)) == length
+    save(model, tmp_path / name)
+    assert os.listdir(tmp_path) == [name]
+    assert_same_module(model, load(tmp_path / name))
+    too_long = tmp_path / ("m" * 256)
+    with pytest.raises(OSError, match=re.escape(repr(str(too_long))) + ".*name too long"):
+        save(model, too_long)
+    assert os.listdir(tmp_path) == [name]
+
+
+def test_save_errors_name_the_users_path(tmp_path, model, monkeypatch):
+    """Every error names the path given (never the temporary file) and what
+    is wrong with it."""
+    def refused(path, exc_type, match):
+        with pytest.raises(exc_type) as info:
+            save(model, path)
+        message = str(info.value)
+        assert repr(str(path)) in message, message
+        assert re.search(match, message), message
+        assert ".tmp" not in message and ".fastrnn-" not in message, message
+        assert_no_temporary_files(tmp_path)
+
+    refused(str(tmp_path / "m.frnn") + os.sep, IsADirectoryError,
+            r"must name a file.*ends in '/', which names a folder")
+    refused(str(tmp_path) + os.sep, IsADirectoryError, "is a directory")
+    refused(tmp_path, IsADirectoryError, "is a directory")
+    refused(tmp_path / "no-such-folder" / "m.frnn", FileNotFoundError,
+            r"must be in an existing folder.*does not exist")
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe")
+        refused(tmp_path / "pipe", FileExistsError, "is not a regular file \\(a FIFO\\)")
+        assert stat.S_ISFIFO(os.stat(tmp_path / "pipe").st_mode)  # left alone
+        os.unlink(tmp_path / "pipe")
+
+    # A folder that is not writable (root writes anyway, so simulated).
+    def no_permission(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / ".fastrnn-x.tmp"))
+
+    with monkeypatch.context() as mp:
+        mp.setattr(fio.tempfile, "mkstemp", no_permission)
+        refused(tmp_path / "m.frnn", PermissionError,
+                r"cannot create a temporary file in .*Permission denied \(the folder is not "
+                r"writable\)")
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / ".fastrnn-x.tmp"))
+
+    with monkeypatch.context() as mp:
+        mp.setattr(fio.os, "fsync", full_disk)
+        refused(tmp_path / "m.frnn", OSError, "cannot write it: No space left on device")
+    assert os.listdir(tmp_path) == []

@@ -360,3 +360,136 @@ def test_parameter_list_mismatch_refused(tmp_path, saved):
     bad = add_parameter(entries, header, "2.weight", np.zeros(3, np.float32))
     with pytest.raises(FormatError, match=r"do not match what Dropout \(child '2'\) builds"):
         load_forged(tmp_path, bad)
+
+
+# ------------------------------------------------- shared modules (tied weights)
+def sgd_step(model, x, lr=0.1):
+    """One SGD step on the sum of the outputs."""
+    model.zero_grad()
+    y, backprop = model.forward_train(x)
+    backprop(np.ones_like(y))
+    fr.optim.SGD(model, lr=lr).step()
+
+
+def test_shared_module_round_trips_tied(tmp_path, rng):
+    """A module object in several places (tied weights) is stored once and
+    comes back as one object in each place, tied through training, like
+    torch.save; the file says format version 2."""
+    tied = fr.Linear(4, 4, dtype="float64", seed=0)
+    model = fr.Sequential(tied, fr.Linear(4, 4, dtype="float64", seed=1), tied)
+    path = tmp_path / "tied.frnn"
+    save(model, path)
+    entries = read_entries(path)
+    header = header_json(entries)
+    assert header["format_version"] == 2
+    assert header["config"]["modules"][2] == {"same_as": "0"}
+    assert [p["name"] for p in header["parameters"]] == ["0.weight", "0.bias", "1.weight",
+                                                         "1.bias"]
+    assert list(entries) == ["header.json", "0.weight.npy", "0.bias.npy", "1.weight.npy",
+                             "1.bias.npy"]
+    loaded = load(path)
+    assert loaded[0] is loaded[2] and loaded[0] is not loaded[1]
+    assert loaded.parameters()["2.weight"] is loaded.parameters()["0.weight"]
+    assert_same_module(model, loaded)
+    x = rng.standard_normal((3, 2, 4))
+    assert_same_outputs(model, loaded, x)
+    for m in (model, loaded):
+        sgd_step(m, x)
+    assert loaded[0] is loaded[2]
+    assert_same_module(model, loaded)  # the same step: still tied, same weights
+    assert_same_outputs(model, loaded, x)
+
+
+def test_shared_modules_nested_and_shared_containers(tmp_path, rng):
+    lin = fr.Linear(3, 3, seed=0)
+    block = fr.Sequential(fr.Linear(3, 3, seed=1), fr.Dropout(0.0))
+    model = fr.Sequential(lin, fr.Sequential(lin, block), block, fr.Sequential(block))
+    path = tmp_path / "nested.frnn"
+    save(model, path)
+    modules = header_json(read_entries(path))["config"]["modules"]
+    assert modules[1]["config"]["modules"][0] == {"same_as": "0"}
+    assert modules[2] == {"same_as": "1.1"}
+    assert modules[3]["config"]["modules"][0] == {"same_as": "1.1"}
+    loaded = load(path)
+    assert loaded[1][0] is loaded[0]
+    assert loaded[2] is loaded[1][1] is loaded[3][0]
+    assert len({id(a) for a in loaded.parameters().values()}) == 4
+    x = rng.standard_normal((2, 2, 3)).astype(np.float32)
+    assert_same_outputs(model, loaded, x)
+    for m in (model, loaded):
+        sgd_step(m, x)
+    assert_same_module(model, loaded)
+
+
+def test_untied_files_stay_version_1(tmp_path):
+    """Files with nothing shared are written as version 1 (older fastrnn
+    reads them), and version 1 files load."""
+    save(make_model("float32"), tmp_path / "m.frnn")
+    assert header_json(read_entries(tmp_path / "m.frnn"))["format_version"] == 1
+    assert_same_tree(make_model("float32"), load(tmp_path / "m.frnn"))
+
+
+def test_array_shared_by_different_modules_refused(tmp_path):
+    """One array registered in two different modules cannot be rebuilt by
+    load: save refuses it, naming both parameters, and writes nothing."""
+    a, b = fr.Linear(4, 4, seed=0), fr.Linear(4, 4, seed=1)
+    b._params["weight"] = a._params["weight"]
+    with pytest.raises(ValueError, match=r"parameters '0\.weight' and '1\.weight' are one "
+                                         r"array shared by two different modules"):
+        save(fr.Sequential(a, b), tmp_path / "m.frnn")
+    attention = fr.SelfAttention(4, seed=0)  # its out_proj also a child of the Sequential
+    with pytest.raises(ValueError, match=r"parameters '0\.out_proj\.weight' and "
+                                         r"'1\.weight' are one array"):
+        save(fr.Sequential(attention, attention.out_proj), tmp_path / "m.frnn")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_container_holding_itself_refused(tmp_path):
+    seq = fr.Sequential(fr.Dropout())
+    seq.modules.append(seq)
+    with pytest.raises(ValueError, match=r"holds itself \(child '1' is the top-level module\)"):
+        save(seq, tmp_path / "m.frnn")
+    inner = fr.Sequential(fr.Dropout())
+    inner.modules.append(inner)
+    with pytest.raises(ValueError, match=r"holds itself \(child '0\.1' is '0'\)"):
+        save(fr.Sequential(inner), tmp_path / "m.frnn")
+
+
+@pytest.fixture
+def tied_saved(tmp_path):
+    lin = fr.Linear(2, 2, seed=0)
+    path = tmp_path / "tied.frnn"
+    save(fr.Sequential(lin, fr.Sequential(fr.Dropout(), lin)), path)
+    return read_entries(path)
+
+
+@pytest.mark.parametrize("same_as, match", [
+    ("1", r"must name, with \"same_as\", a module before it that is not its container"),
+    ("1.1", "a module before it"),
+    ("2", "a module before it"),
+    ("", "a module before it"),
+    ("0.weight", "a module before it"),
+    (0, "got 0"),
+    (["0"], r"got \['0'\]"),
+])
+def test_forged_reference_refused(tmp_path, tied_saved, same_as, match):
+    header = header_json(tied_saved)
+    header["config"]["modules"][1]["config"]["modules"][1] = {"same_as": same_as}
+    with pytest.raises(FormatError, match=r"child '1\.1' of Sequential \(child '1'\) .*" + match):
+        load_forged(tmp_path, tied_saved, header)
+
+
+def test_reference_needs_version_2_and_owns_no_parameters(tmp_path, tied_saved):
+    header = header_json(tied_saved)
+    header["format_version"] = 1
+    with pytest.raises(FormatError, match=r"child '1\.1' .* is a shared module .*needs format "
+                                          r"version 2; the file says version 1"):
+        load_forged(tmp_path, tied_saved, header)
+    header = header_json(tied_saved)
+    bad = add_parameter(tied_saved, header, "1.1.weight", np.zeros((2, 2), np.float32))
+    with pytest.raises(FormatError, match=r"extra parameter\(s\) \['1\.1\.weight'\]"):
+        load_forged(tmp_path, bad)
+    header = header_json(tied_saved)  # a reference with a class too
+    header["config"]["modules"][1]["config"]["modules"][1]["class"] = "Linear"
+    with pytest.raises(FormatError, match="must be an object"):
+        load_forged(tmp_path, tied_saved, header)
