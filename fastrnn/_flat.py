@@ -3,6 +3,21 @@ gradients) are consecutive views into one 1-D array each, so optimizers,
 clipping and data-parallel averaging can work on the whole buffer at once
 (``layers.Module.flatten_parameters`` makes the layout; this checks it)."""
 
+# How many times a module's parameter arrays have been replaced by views of a
+# new buffer, in this process: an optimizer holding arrays from before then
+# checks that they are still its modules' (a cheap test per step).
+_relayouts = [0]
+
+
+def relayouts():
+    """The count of parameter re-layouts so far (see ``relayout_done``)."""
+    return _relayouts[0]
+
+
+def relayout_done():
+    """Record that some module's parameter arrays were replaced."""
+    _relayouts[0] += 1
+
 
 def covers(flat, pairs):
     """Whether ``pairs`` (param, grad) are consecutive views that exactly

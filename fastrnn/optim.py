@@ -29,7 +29,7 @@ import numpy as np
 
 from ._validation import FLOAT_DTYPES
 from . import _updates
-from ._flat import covers
+from ._flat import covers, relayouts
 from ._runtime import get_num_threads, openmp_enabled
 
 __all__ = ["SGD", "Adam", "AdamW", "RMSprop", "clip_grad_norm", "clip_grad_value"]
@@ -154,6 +154,8 @@ class _Optimizer:
     _state_names = ()
 
     def __init__(self, modules, **hyper):
+        self._modules = modules
+        self._relayouts = relayouts()
         self._pairs = _collect(modules)
         # A flattened module: update the whole buffer at once (the same
         # elementwise arithmetic, so the same numbers as array by array).
@@ -175,6 +177,7 @@ class _Optimizer:
     def step(self):
         """Update every parameter in place from its current gradient."""
         self._check_hyper()  # the user may have changed lr & co since the last step
+        self._check_arrays()
         self.steps += 1
         if self._flat is not None:
             self._update(*self._flat, self._flat_state, self.steps)
@@ -182,8 +185,24 @@ class _Optimizer:
         for (param, grad), state in zip(self._pairs, self._state):
             self._update(param, grad, state, self.steps)
 
+    def _check_arrays(self):
+        """Refuse to step arrays that are no longer the modules' (their
+        parameters were re-laid, e.g. by ``flatten_parameters``, after this
+        optimizer took them): the step would update copies nobody reads."""
+        if relayouts() == self._relayouts:
+            return
+        current = _collect(self._modules)
+        if len(current) != len(self._pairs) or any(
+                p is not q or g is not h for (p, g), (q, h) in zip(current, self._pairs)):
+            raise RuntimeError(
+                f"{type(self).__name__}: the modules' parameter arrays were replaced after this "
+                "optimizer was created (flatten_parameters lays them out anew): create the "
+                "optimizer after flatten_parameters()")
+        self._relayouts = relayouts()
+
     def zero_grad(self):
         """Set every gradient to zero (in place)."""
+        self._check_arrays()
         if self._flat is not None:
             self._flat[1].fill(0)
             return

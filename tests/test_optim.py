@@ -408,3 +408,24 @@ def test_gradient_norm_sum_is_float64_and_independent_of_threads(dtype, n):
         fr.set_num_threads(before)
     assert sums[0] == sums[1] == sums[2]
     assert sums[0] == pytest.approx(float(np.sum(a.astype(np.float64) ** 2)), rel=1e-12)
+
+
+@pytest.mark.parametrize("opt_cls", [SGD, Adam])
+def test_an_optimizer_refuses_arrays_its_module_replaced(opt_cls):
+    """flatten_parameters after the optimizer took the arrays: a step would
+    update copies the module no longer reads (silently no training), so it
+    raises; an optimizer made after the flattening steps the module."""
+    layer = fr.LSTM(3, 4, seed=0)
+    stale = opt_cls(layer, lr=0.5)
+    layer.flatten_parameters()
+    with pytest.raises(RuntimeError, match="create the optimizer after flatten_parameters"):
+        stale.step()
+    with pytest.raises(RuntimeError, match="create the optimizer after flatten_parameters"):
+        stale.zero_grad()
+    fresh = opt_cls(layer, lr=0.5)
+    fr.LSTM(3, 4).flatten_parameters()   # another module's re-layout changes nothing here
+    for g in layer.grads.values():
+        g.fill(1)
+    before = layer.parameters()["weight_ih_l0"].copy()
+    fresh.step()
+    assert not np.array_equal(layer.parameters()["weight_ih_l0"], before)

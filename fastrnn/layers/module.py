@@ -15,7 +15,7 @@ import weakref
 
 import numpy as np
 
-from .._flat import covers
+from .._flat import covers, relayout_done
 from .._validation import resolve_dtype
 
 
@@ -129,6 +129,7 @@ class Module:
             offset += n
         for module, name, key in slots:
             module._params[name], module._grads[name] = views[key]
+        relayout_done()
         self._flat = (flat_p, flat_g)
         return self._flat
 
