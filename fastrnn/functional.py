@@ -602,6 +602,7 @@ def recurrent(mode, x, w_ih, w_hh, b_ih=None, b_hh=None, hx=None, cx=None,
     lengths : array_like of int, shape (B,), optional
         Valid steps of each row; steps past a length give zeros in ``out``
         and leave the state alone (PyTorch's packed-sequence semantics).
+        (B may be 0: the results are then empty, as in PyTorch.)
     reverse : bool
         Run right to left over each row's valid part.
     reset_after : bool
@@ -632,7 +633,10 @@ def recurrent_train(mode, x, w_ih, w_hh, b_ih=None, b_hh=None, hx=None, cx=None,
         ``"w_hh"``, ``"b_ih"``, ``"b_hh"``.  Gradients are *added* to the
         arrays of a ``grads`` dict passed in (C-contiguous, the weights'
         dtype and shapes); missing entries are allocated.  None for
-        ``dout`` / ``dh_n`` / ``dc_n`` means zeros.  It may be called once.
+        ``dout`` / ``dh_n`` / ``dc_n`` means zeros.  It may be called once
+        (a call refused for its arguments does not count).  It reads
+        copies of ``x``, ``lengths`` and the weights taken at the forward:
+        the caller may change its arrays in between.
     """
     p = _Problem.checked(mode, x, w_ih, w_hh, b_ih, b_hh, hx, cx, lengths, reverse, reset_after)
     (result,), backprop = _train([p])
@@ -654,7 +658,8 @@ def bidirectional(mode, x, params, hx=None, cx=None, lengths=None, reset_after=T
     ``(out, h_n, c_n)`` per direction, as :func:`recurrent`.  ``out``, a
     C-contiguous (T, B, D*H) array, receives the directions' outputs side by
     side (PyTorch's concatenation, written in place: the per-direction
-    ``out`` returned are its column views).
+    ``out`` returned are its column views).  An input sharing memory with
+    ``out`` (``x`` itself, when I = D*H) is copied first.
     """
     problems = _problems(mode, x, params, hx, cx, lengths, reset_after)
     return _infer(problems, out)

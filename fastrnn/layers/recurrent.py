@@ -3,7 +3,7 @@
 A module validates its input, defaults the state, and makes one fused
 kernel call per layer and direction; stacks feed each layer's merged output
 to the next (with dropout between layers in training).  Shapes, names and
-initialisation are PyTorch's (see API.md).
+initialisation are PyTorch's.
 """
 import numpy as np
 
@@ -197,7 +197,14 @@ class _RecurrentLayer(Module):
 
         ``backprop(dout, dstate=None)`` returns ``(dx, dhx)`` shaped like
         ``x`` and ``hx`` (zeros where hx was None) and adds the parameter
-        gradients into ``self.grads``.  It may be called once.
+        gradients into ``self.grads``.  It may be called once (a call
+        refused for a bad ``dout`` / ``dstate`` does not count).
+
+        The gradients are those of this call's values: the input, lengths
+        and weights that backprop reads are kept as copies, so the caller may
+        refill its input buffer or step an optimizer before calling it (the
+        copies cost one pass over the first layer's input and the weights;
+        ``bench/kept_inputs.py``).  A batch of 0 rows gives empty results.
         """
         checked = self._check_input(x, hx, lengths)
         # An input the check had to convert is a private copy: training
@@ -380,7 +387,8 @@ class LSTM(_RecurrentLayer):
 
 class GRU(_RecurrentLayer):
     """GRU with gates ``r, z, n``; ``reset_after`` picks PyTorch's (True) or
-    Cho et al.'s (False) candidate, see API.md."""
+    Cho et al.'s (False) candidate: ``r * (W_hn h + b_hn)`` or
+    ``W_hn (r * h) + b_hn`` (ONNX's ``linear_before_reset=0``)."""
 
     _config_keys = _RecurrentLayer._config_keys + ("reset_after",)
 
