@@ -30,7 +30,9 @@ def as_array(value, name, dtype):
     """A C-contiguous array of ``dtype`` from any real numeric array-like.
 
     Other real precisions (and integers) are cast; complex, object, string or
-    ragged inputs raise ``TypeError``.
+    ragged inputs raise ``TypeError``.  A scalar stays 0-d (not
+    ``ascontiguousarray``'s 1-d), so a shape check reports the ``()`` the
+    caller passed.
     """
     if isinstance(value, np.ndarray) and value.dtype == dtype and value.flags.c_contiguous:
         return value
@@ -43,7 +45,7 @@ def as_array(value, name, dtype):
             f"{name} must be a real numeric array, got dtype {arr.dtype} "
             f"(from {type(value).__name__})"
         )
-    return np.ascontiguousarray(arr, dtype=dtype)
+    return np.asarray(arr, dtype=dtype, order="C")
 
 
 def asarray_of(value, name, expected, kinds=None):
@@ -124,6 +126,28 @@ def check_bytes(need, what):
     if have is not None and need > have:
         raise MemoryError(f"{what} needs {need / 2**30:.1f} GiB; this machine has "
                           f"{have / 2**30:.1f} GiB")
+
+
+def unwritable(path):
+    """Why this process could not write a file at ``path`` (a phrase naming
+    the culprit), or None: for outputs written after long work (plots,
+    checkpoints), checked before it.  ``path`` is not a folder, its folder
+    exists, and the file (if it exists) or the folder (to create it) is
+    writable -- by ``os.access``, which answers for this process's user (for
+    root, yes to any folder on a writable file system, as the write would)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        return f"{path!r} is a folder"
+    if not os.path.exists(folder):
+        return f"{folder!r} does not exist"
+    if not os.path.isdir(folder):
+        return f"{folder!r} is not a folder"
+    if os.path.exists(path):
+        if not os.access(path, os.W_OK):
+            return f"{path!r} is not writable"
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        return f"{folder!r} is not writable"
+    return None
 
 
 def state_parts(state, names, dtype, expected, what, hint=""):

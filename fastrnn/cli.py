@@ -9,7 +9,7 @@ import sys
 
 from . import __version__, benchmark
 from ._runtime import MAX_THREADS, show_config
-from ._validation import _BLAS_INT_MAX, check_bytes
+from ._validation import _BLAS_INT_MAX, check_bytes, unwritable
 
 
 def _shape(text):
@@ -79,6 +79,13 @@ def _demo(args):
         except OSError as exc:
             return _refuse("demo", f"--out must be a folder that can be created, got "
                                    f"{args.out!r} ({exc.strerror or exc})")
+        # The plots are written after minutes of training: every file the
+        # demo will write is checked now.
+        for name in demos.PLOT_FILES[args.name]:
+            problem = unwritable(os.path.join(args.out, name))
+            if problem:
+                return _refuse("demo", f"--out must be a folder where the demo can write "
+                                       f"{name}, got {args.out!r} ({problem})")
     sizes = {k: getattr(args, k) for k in ("epochs", "n") if getattr(args, k) is not None}
     try:
         getattr(demos, args.name)(out=args.out, seed=args.seed, progress=not args.no_progress,
@@ -98,12 +105,15 @@ def _output_problem(option, path):
     """Why ``path`` cannot be written after the run (checked before it), or None."""
     if not path:
         return f"{option} must be a file path, got ''"
-    folder = os.path.dirname(os.path.abspath(path))
+    problem = unwritable(path)
+    if problem is None:
+        return None
     if os.path.isdir(path):
         return f"{option} must be a file path, got the folder {path!r}"
+    folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        return f"{option} must be in an existing folder, got {path!r} ({folder!r} does not exist)"
-    return None
+        return f"{option} must be in an existing folder, got {path!r} ({problem})"
+    return f"{option} must be a file this process can write, got {path!r} ({problem})"
 
 
 def main(argv=None):

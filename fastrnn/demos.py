@@ -19,8 +19,27 @@ import time
 import numpy as np
 
 from . import datasets
+from ._validation import unwritable
 from .models import Seq2Seq
 from .plotting import plot_attention, plot_history
+
+
+# The files each demo writes into ``out`` (``fastrnn demo`` checks them
+# before training).
+PLOT_FILES = {"dates": ("dates_attention.png", "dates_history.png"),
+              "reverse": ("reverse_accuracy.png",)}
+
+
+def _check_out(out, name):
+    """Refuse (``ValueError``), before any training, an ``out`` folder
+    where the demo ``name`` could not write its plots."""
+    if not os.path.isdir(out):
+        raise ValueError(f"out must be an existing folder, got {out!r}")
+    for file in PLOT_FILES[name]:
+        problem = unwritable(os.path.join(out, file))
+        if problem:
+            raise ValueError(f"out must be a folder where the demo can write {file}, got "
+                             f"{out!r} ({problem})")
 
 
 def _say(*args):
@@ -39,6 +58,8 @@ def _save(what, func, *args):
 
 def dates(out=".", epochs=4, n=10000, seed=0, progress=True, plots=True):
     """The dates demo; returns ``{"exact_match": ..., "seconds": ...}``."""
+    if plots:
+        _check_out(out, "dates")
     sources, targets = datasets.dates(n + 1000, seed=seed)
     src_tok, tgt_tok = datasets.char_tokenizer(sources), datasets.char_tokenizer(targets)
     src = [src_tok.encode(s) for s in sources]
@@ -75,6 +96,8 @@ BUCKETS = ((4, 9), (10, 15), (16, 21), (22, 27), (28, 36))
 
 def reverse(out=".", epochs=6, n=12000, seed=0, progress=True, plots=True):
     """The reverse demo; returns per model the accuracies per length bucket."""
+    if plots:
+        _check_out(out, "reverse")
     src, tgt = datasets.reverse_task(n + 2000, min_len=4, max_len=36, vocab_size=24,
                                      seed=seed)
     test_src, test_tgt = src[n:], tgt[n:]

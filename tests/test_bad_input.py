@@ -61,6 +61,12 @@ def _s2s():
     return fr.Seq2Seq(6, 6, 4, 4, seed=0)
 
 
+BIG_ID = np.array([1, 2**63 + 1], np.uint64)   # beyond int64: a cast would wrap it negative
+MISSING = os.path.join(os.path.dirname(os.path.abspath(__file__)), "no-such-folder", "m.frnn")
+# A path inside a regular file: no user, root included, can create it.
+IN_A_FILE = os.path.join(os.path.abspath(__file__), "m.frnn")
+
+
 CASES = [
     # recurrent layers: the input
     ("x None", lambda: fr.LSTM(4, 5)(None), TypeError, "x must be a real numeric array"),
@@ -176,10 +182,10 @@ CASES = [
     ("clf X 1-D array", lambda: _clf().predict(np.array([1, 2])), ValueError, r"X must be a list of sequences or an array \(N, T\[, F\]\), got an array of shape \(2,\)"),
     ("clf features size", lambda: _clf_features().predict([np.zeros((2, 4))]), ValueError, r"X\[0\] must have shape \(T, 3\), got \(2, 4\)"),
     ("clf features complex", lambda: _clf_features().predict([np.zeros((2, 3), complex)]), TypeError, r"X\[0\] must be real numbers, got dtype complex128"),
-    ("clf epochs float", lambda: _clf().fit([[1], [2]], [0, 1], epochs=1.5, progress=False), TypeError, "epochs must be a positive int, got float"),
+    ("clf epochs float", lambda: _clf().fit([[1], [2]], [0, 1], epochs=1.5, progress=False), TypeError, r"epochs must be a positive int, got float \(1.5\)"),
     ("clf batch_size 0", lambda: _clf().fit([[1], [2]], [0, 1], batch_size=0, progress=False), ValueError, "batch_size must be a positive int, got 0"),
     ("clf lr 0", lambda: _clf().fit([[1], [2]], [0, 1], lr=0, **FIT), ValueError, "lr must be a positive number, got 0"),
-    ("clf lr str", lambda: _clf().fit([[1], [2]], [0, 1], lr="0.1", **FIT), TypeError, "lr must be a positive number, got str"),
+    ("clf lr str", lambda: _clf().fit([[1], [2]], [0, 1], lr="0.1", **FIT), TypeError, r"lr must be a positive number, got str \('0.1'\)"),
     ("clf validation 1.5", lambda: _clf().fit([[1], [2]], [0, 1], validation=1.5, **FIT), ValueError, r"validation as a fraction must be in \(0, 1\), got 1.5"),
     ("clf validation empty", lambda: _clf().fit([[1], [2]], [0, 1], validation=0.1, **FIT), ValueError, "validation=0.1 leaves no validation or no training sequences out of 2"),
     ("clf validation str", lambda: _clf().fit([[1], [2]], [0, 1], validation="0.1", **FIT), TypeError, r"validation must be None, a tuple \(X, y\) or a fraction, got str"),
@@ -194,11 +200,25 @@ CASES = [
     ("clf call lengths 0", lambda: _clf()(np.array([[1, 2]]), lengths=[0, 1]), ValueError, "lengths must be >= 1: every sequence needs at least one step, got min 0"),
     ("clf absurd vocab", lambda: fr.SequenceClassifier(2, vocab_size=10**12, embed_size=4, hidden_size=4), MemoryError, r"Embedding\(1000000000000, 4\) needs .* GiB"),
     ("clf num_classes 1", lambda: fr.SequenceClassifier(1, vocab_size=5), ValueError, "num_classes must be >= 2, got 1"),
+    ("clf pad_id bool", lambda: fr.SequenceClassifier(2, vocab_size=5, pad_id=True), TypeError, r"pad_id must be None or an id in \[0, 5\), got bool \(True\)"),
+    ("clf pad_id str", lambda: fr.SequenceClassifier(2, vocab_size=5, pad_id="0"), TypeError, r"pad_id must be None or an id in \[0, 5\), got str \('0'\)"),
+    ("clf id beyond int64", lambda: _clf().predict([BIG_ID]), ValueError, r"X\[0\] must hold ids in \[0, 5\), got values in \[1, 9223372036854775809\]"),
+    ("clf ids array beyond int64", lambda: _clf().predict(BIG_ID[None]), ValueError, r"X\[0\] must hold ids in \[0, 5\), got values in \[1, 9223372036854775809\]"),
+    ("clf y beyond int64", lambda: _clf().fit([[1]], BIG_ID[1:], **FIT), ValueError, r"y must hold labels in \[0, 2\), got values in \[9223372036854775809, 9223372036854775809\]"),
+    ("clf doutputs scalar", lambda: _clf().forward_train(np.array([[1]]))[1](1.0), ValueError, r"doutputs must have the outputs' shape \(1, 2\), got \(\)"),
+    ("fit checkpoint int", lambda: _clf().fit([[1], [2]], [0, 1], checkpoint=3, **FIT), TypeError, r"checkpoint must be None, a str or an os.PathLike, got int \(3\)"),
+    ("fit checkpoint empty", lambda: _clf().fit([[1], [2]], [0, 1], checkpoint="", **FIT), ValueError, "checkpoint must be a file path, got ''"),
+    ("fit checkpoint missing folder", lambda: _clf().fit([[1], [2]], [0, 1], checkpoint=MISSING, **FIT), ValueError, r"checkpoint must be a file path this process can write, got .*m.frnn' \('.*no-such-folder' does not exist\)"),
+    ("fit checkpoint a folder", lambda: _clf().fit([[1], [2]], [0, 1], checkpoint=os.path.dirname(os.path.abspath(__file__)), **FIT), ValueError, r"checkpoint must be a file path this process can write, got .* is a folder\)"),
+    ("fit checkpoint in a file", lambda: _clf().fit([[1], [2]], [0, 1], checkpoint=IN_A_FILE, **FIT), ValueError, r"checkpoint must be a file path this process can write, got .*test_bad_input.py' is not a folder\)"),
     # tagger, regressor
     ("tagger y count", lambda: _tagger().fit([[1, 2], [3]], [[0, 1]], **FIT), ValueError, r"y must hold one tag list per sequence \(2\), got 1"),
     ("tagger y steps", lambda: _tagger().fit([[1, 2], [3]], [[0], [1]], **FIT), ValueError, r"y\[0\] must have one tag per step \(2\), got 1"),
     ("tagger tag range", lambda: _tagger().fit([[1, 2], [3]], [[0, 3], [1]], **FIT), ValueError, r"y\[0\] must hold ids in \[0, 3\), got values in \[0, 3\]"),
     ("tagger predict None", lambda: _tagger().predict(None), TypeError, "X must be a list of sequences or a numpy array, got NoneType"),
+    ("tagger y float", lambda: _tagger().fit([[1, 2], [3]], [[0.0, 1.0], [1.0]], **FIT), TypeError, r"y\[0\] must hold integer tag labels, got dtype float64"),
+    ("tagger y float array", lambda: _tagger().fit([[1, 2]], np.zeros((1, 2)), **FIT), TypeError, r"y\[0\] must hold integer tag labels, got dtype float64"),
+    ("tagger y nested", lambda: _tagger().fit([[1, 2]], [[[0], [1]]], **FIT), ValueError, r"y\[0\] must be 1-D \(a list of tag labels\), got shape \(2, 1\)"),
     ("regressor y shape", lambda: _regressor().fit([np.zeros((3, 2))], np.zeros((2, 2)), **FIT), ValueError, r"y must have shape \(1, 1, 2\) or \(1, 2\), got \(2, 2\)"),
     ("regressor y complex", lambda: _regressor().fit([np.zeros((3, 2))], np.zeros((1, 2), complex), **FIT), TypeError, r"y must be a float array \(real numbers\), got dtype complex128"),
     ("regressor y None", lambda: _regressor().fit([np.zeros((3, 2))], None, **FIT), TypeError, "y is required: the values to predict, got None"),
@@ -207,6 +227,8 @@ CASES = [
     ("regressor forecast context", lambda: _regressor().forecast(np.zeros((3, 3)), 2), ValueError, r"context must have shape \(T, 2\), got \(3, 3\)"),
     ("regressor empty context", lambda: _regressor().forecast(np.zeros((0, 2)), 2), ValueError, r"context must have at least 1 step\(s\), got 0"),
     ("regressor horizon 0", lambda: fr.SequenceRegressor(2, horizon=0), ValueError, "horizon must be >= 1, got 0"),
+    ("regressor forecast absurd steps", lambda: _regressor().forecast(np.zeros((3, 2)), 10**12), ValueError, r"steps=1000000000000 \(output_size 2, float32\) needs 8000000000000 bytes"),
+    ("regressor doutputs scalar", lambda: _regressor().forward_train(np.zeros((3, 1, 2)))[1](1.0), ValueError, r"doutputs must have the outputs' shape \(1, 1, 2\), got \(\)"),
     # language model
     ("lm id out of vocabulary", lambda: _lm().fit([[1, 7]], **FIT), ValueError, r"X\[0\] must hold ids in \[0, 5\), got values in \[1, 7\]"),
     ("lm conditions unexpected", lambda: _lm().fit([[1, 2]], conditions=np.zeros((1, 2)), **FIT), ValueError, r"conditions must be None \(this model has no condition_size\)"),
@@ -225,6 +247,13 @@ CASES = [
     ("lm condition shape", lambda: _lm(condition_size=3).generate(condition=np.zeros(4)), ValueError, r"condition must have shape \(3,\) or \(1, 3\), got \(4,\)"),
     ("lm condition rows", lambda: _lm(condition_size=3).generate(2, condition=np.zeros((3, 3))), ValueError, r"condition must have shape \(3,\) or \(2, 3\), got \(3, 3\)"),
     ("lm sos_id range", lambda: fr.LanguageModel(5, sos_id=5), ValueError, r"sos_id must be None or an id in \[0, 5\), got 5"),
+    ("lm sos_id bool", lambda: fr.LanguageModel(5, sos_id=True), TypeError, r"sos_id must be None or an id in \[0, 5\), got bool \(True\)"),
+    ("lm pad_id bool", lambda: fr.LanguageModel(5, pad_id=True), TypeError, r"pad_id must be None or an id in \[0, 5\), got bool \(True\)"),
+    ("lm pad_id = sos_id", lambda: fr.LanguageModel(5, sos_id=1, pad_id=1), ValueError, "sos_id, eos_id and pad_id must differ, got 1, None, 1"),
+    ("lm sos_id = eos_id", lambda: fr.LanguageModel(5, sos_id=2, eos_id=2, pad_id=0), ValueError, "sos_id, eos_id and pad_id must differ, got 2, 2, 0"),
+    ("lm prompt beyond int64", lambda: _lm().generate(prompt=BIG_ID), ValueError, r"prompt must hold ids in \[0, 5\), got values in \[1, 9223372036854775809\]"),
+    ("lm absurd max_len", lambda: _lm().generate(max_len=10**12), ValueError, r"num_samples=1, max_len=1000000000000 needs \d+ bytes"),
+    ("lm absurd num_samples", lambda: _lm().generate(num_samples=10**11, max_len=5), ValueError, r"num_samples=100000000000, max_len=5 needs \d+ bytes"),
     # seq2seq
     ("s2s src/tgt counts", lambda: _s2s().fit([[3, 4]], [[3], [4]], **FIT), ValueError, r"tgt_seqs must hold one sequence per source \(1\), got 2"),
     ("s2s tgt None", lambda: _s2s().fit([[3, 4]], None, **FIT), TypeError, "tgt_seqs is required"),
@@ -244,6 +273,14 @@ CASES = [
     ("s2s attention weights", lambda: _s2s().translate([[3]], return_attention=True), ValueError, "return_attention=True needs a model with attention"),
     ("s2s batch sizes", lambda: _s2s()(np.array([[3, 4]]), np.array([[1]])), ValueError, "src and tgt must have the same batch size, got 2 and 1"),
     ("s2s ids differ", lambda: fr.Seq2Seq(6, 6, 4, 4, sos_id=1, eos_id=1), ValueError, "sos_id, eos_id and pad_id must differ, got 1, 1, 0"),
+    ("s2s pad_id bool", lambda: fr.Seq2Seq(6, 6, 4, 4, pad_id=True), TypeError, r"pad_id must be an id in \[0, 6\), got bool \(True\)"),
+    ("s2s sos_id float", lambda: fr.Seq2Seq(6, 6, 4, 4, sos_id=1.0), TypeError, r"sos_id must be an id in \[0, 6\), got float \(1.0\)"),
+    ("s2s tgt float", lambda: _s2s().fit([[3, 4]], [[3.0]], **FIT), TypeError, r"tgt_seqs\[0\] must hold integer target token ids, got dtype float64"),
+    ("s2s src beyond int64", lambda: _s2s().translate([BIG_ID]), ValueError, r"src_seqs\[0\] must hold ids in \[0, 6\), got values in \[1, 9223372036854775809\]"),
+    ("s2s call src beyond int64", lambda: _s2s()(BIG_ID[:, None], np.array([[1], [3]])), ValueError, r"src must lie in \[0, 6\), got values in \[1, 9223372036854775809\]"),
+    ("s2s absurd max_len", lambda: _s2s().translate([[3]], max_len=10**12), ValueError, r"max_len=1000000000000, beam_size=1 \(batches of 1 sources of up to 1 tokens\) needs \d+ bytes"),
+    ("s2s absurd beam_size", lambda: _s2s().translate([[3]], beam_size=10**10), ValueError, r"max_len=50, beam_size=10000000000 .* needs \d+ bytes"),
+    ("s2s dlogits scalar", lambda: _s2s().forward_train(np.array([[3]]), np.array([[1]]))[1](np.float32(1)), ValueError, r"dlogits must have the logits' shape \(1, 1, 6\), got \(\)"),
     # losses
     ("cross_entropy int logits", lambda: fr.losses.cross_entropy(np.zeros((2, 3), int), np.array([0, 1])), TypeError, "logits must be a float32 or float64 array, got dtype int64"),
     ("cross_entropy float targets", lambda: fr.losses.cross_entropy(np.zeros((2, 3)), np.array([0.0, 1.0])), TypeError, "targets must be an integer array, got dtype float64"),
@@ -306,6 +343,10 @@ CASES = [
     ("Embedding absurd", lambda: fr.Embedding(10**12, 4), MemoryError, r"Embedding\(1000000000000, 4\) needs .* GiB"),
     ("Embedding padding_idx", lambda: fr.Embedding(5, 2, padding_idx=5), ValueError, r"padding_idx must be in \[-5, 5\), got 5"),
     ("Embedding None ids", lambda: fr.Embedding(5, 2)(None), TypeError, "ids must be an integer array, got dtype object"),
+    ("Embedding id beyond int64", lambda: fr.Embedding(5, 2)(BIG_ID), ValueError, r"ids must lie in \[0, 5\), got values in \[1, 9223372036854775809\]"),
+    ("Embedding dout scalar", lambda: fr.Embedding(5, 2).forward_train(np.array([1]))[1](1.0), ValueError, r"dout must have shape \(1, 2\), got \(\)"),
+    ("Linear dy scalar", lambda: fr.Linear(2, 2).forward_train(np.zeros((1, 2)))[1](1.0), ValueError, r"dy must have shape \(1, 2\), got \(\)"),
+    ("F dout scalar", lambda: F.recurrent_train("lstm", X, *W)[1](1.0), ValueError, r"dout must have shape \(3, 2, 5\), got \(\)"),
     ("cell absurd", lambda: fr.LSTMCell(4, 10**7), MemoryError, r"LSTMCell\(4, 10000000\) needs .* GiB"),
     # datasets
     ("adding_problem n 0", lambda: ds.adding_problem(0), ValueError, "n must be >= 1, got 0"),
@@ -359,6 +400,9 @@ CLI_CASES = [
     ("unknown mode", ["bench", "--mode", "fast"], "argument --mode: invalid choice: 'fast'"),
     ("json folder missing", ["bench", "--json", "/no-such-folder/bench.json"], "--json must be in an existing folder, got '/no-such-folder/bench.json'"),
     ("plot is a folder", ["bench", "--plot", os.path.dirname(os.path.abspath(__file__))], "--plot must be a file path, got the folder"),
+    ("json is a folder", ["bench", "--json", os.path.dirname(os.path.abspath(__file__))], "--json must be a file path, got the folder"),
+    ("json in a file", ["bench", "--json", NOT_A_FOLDER], r"--json must be in an existing folder, got '.*sub' \('.*test_bad_input.py' is not a folder\)"),
+    ("plot in a file", ["bench", "--plot", NOT_A_FOLDER], r"--plot must be in an existing folder, got '.*sub' \('.*test_bad_input.py' is not a folder\)"),
     ("unknown demo", ["demo", "translate"], "argument name: invalid choice: 'translate'"),
     ("demo name missing", ["demo"], "the following arguments are required: name"),
     ("demo epochs 0", ["demo", "dates", "--epochs", "0"], "--epochs must be >= 1, got 0"),

@@ -2,6 +2,7 @@
 writes what it promises (no timing is asserted: speed is measured, not
 tested)."""
 import json
+import os
 
 import pytest
 
@@ -64,3 +65,60 @@ def test_onnx_gate_order_matches_onnx_conventions():
     assert benchmark._onnx_gate_order("lstm", H, w)[:, 0].tolist() == [0, 1, 6, 7, 2, 3, 4, 5]
     w = np.arange(3 * H)[:, None]  # blocks r z n -> z r h
     assert benchmark._onnx_gate_order("gru", H, w)[:, 0].tolist() == [2, 3, 0, 1, 4, 5]
+
+
+def _no_bench_work(monkeypatch):
+    """Any step of a benchmark run fails the test: a refusal comes first."""
+    def started(*args, **kwargs):
+        pytest.fail("the benchmark started before the refusal")
+    for name in ("run", "sgemm_peak", "format_table"):
+        monkeypatch.setattr(benchmark, name, started)
+    monkeypatch.setattr(cli, "show_config", started)
+
+
+def _read_only(monkeypatch, folder):
+    """os.access says no to writing in ``folder``, as it does to a user
+    without write permission there.  Simulated because these tests run as
+    root, who may write anywhere on a writable file system (os.access says
+    yes, and the write would succeed): what this covers is that the CLI asks
+    os.access about the right folder before any work, and refuses cleanly."""
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if os.fspath(p) == str(folder)
+                        and mode & os.W_OK else real_access(p, mode))
+
+
+@pytest.mark.parametrize("option", ["--json", "--plot"])
+@pytest.mark.parametrize("case", ["read-only folder", "read-only file", "in a file", "a folder"])
+def test_bench_refuses_an_output_it_cannot_write_before_any_work(tmp_path, monkeypatch, capsys,
+                                                                 option, case):
+    _no_bench_work(monkeypatch)
+    (tmp_path / "a-file").write_text("")
+    (tmp_path / "out.json").write_text("")
+    if case == "read-only folder":
+        path, problem = tmp_path / "out.png", "is not writable"
+        _read_only(monkeypatch, tmp_path)
+    elif case == "read-only file":       # an existing file is replaced: it must be writable
+        path, problem = tmp_path / "out.json", "out.json' is not writable"
+        _read_only(monkeypatch, path)
+    elif case == "in a file":            # real: nobody, root included, can create this
+        path, problem = tmp_path / "a-file" / "out.json", "a-file' is not a folder"
+    else:                                # real: a folder is no file path
+        path, problem = tmp_path, "must be a file path, got the folder"
+    status = cli.main(["bench", "--cells", "rnn", "--shapes", "1,2,3,4", option, str(path)])
+    err = capsys.readouterr().err
+    assert status == 2 and "Traceback" not in err
+    assert err.startswith(f"fastrnn bench: {option} must be ") and problem in err, err
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="root can write into any folder")
+def test_bench_refuses_a_really_read_only_folder(tmp_path, monkeypatch, capsys):
+    _no_bench_work(monkeypatch)
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        assert cli.main(["bench", "--json", str(folder / "b.json")]) == 2
+    finally:
+        folder.chmod(0o700)
+    assert "is not writable" in capsys.readouterr().err

@@ -9,6 +9,7 @@ is a failure.
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -101,6 +102,60 @@ def test_one_rank_is_plain_fit(tmp_path):
 def test_ranks_with_different_data_are_refused(tmp_path):
     proc = _launch(2, "classifier", tmp_path / "bad", 8, "mismatch", expect=3)
     assert "same number of training sequences on every rank" in proc.stdout
+
+
+# Every rank trains a tiny classifier with a checkpoint; rank 0's checkpoint
+# folder is missing, or its second write fails.  Each rank writes what it
+# raised to rank<r>.txt.  Without the shared outcome, rank 1 would wait for
+# rank 0 in the next Allreduce until the subprocess timeout.
+CHECKPOINT_SCRIPT = """
+import sys
+import fastrnn as fr
+from fastrnn import datasets
+from fastrnn.distributed import world
+
+case, rank = sys.argv[1], world().rank
+fr.set_num_threads(1)
+X, y, vocab = datasets.sentiment(24, seed=0, max_len=6)
+model = fr.SequenceClassifier(2, vocab_size=len(vocab), embed_size=3, hidden_size=4, seed=0)
+path = "ckpt.frnn"
+if case == "missing folder" and rank == 0:
+    path = "no-such-folder/ckpt.frnn"
+if case == "failed write" and rank == 0:
+    import fastrnn.models._fit as fit_module
+    writes = []
+    def save(model, path):
+        writes.append(path)
+        if len(writes) == 2:
+            raise OSError(28, "No space left on device")
+        fr.save(model, path)
+    fit_module.save = save
+try:
+    model.fit(X, y, epochs=3, batch_size=4, progress=False, seed=0, distributed=True,
+              checkpoint=path)
+    outcome = "trained"
+except Exception as exc:
+    outcome = f"{type(exc).__name__}: {exc}"
+with open(f"rank{rank}.txt", "w") as f:
+    f.write(outcome)
+"""
+
+
+@pytest.mark.parametrize("case, error", [
+    ("missing folder", "ValueError: .*checkpoint must be a file path this process can write, "
+                       "got 'no-such-folder/ckpt.frnn' \\('.*no-such-folder' does not exist\\)"),
+    ("failed write", "OSError: .*No space left on device"),
+], ids=["missing folder", "failed write"])
+def test_a_checkpoint_failure_on_rank_0_raises_on_every_rank(tmp_path, case, error):
+    script = tmp_path / "ckpt.py"
+    script.write_text(CHECKPOINT_SCRIPT)
+    _run(2, script, case, cwd=tmp_path)
+    outcomes = [(tmp_path / f"rank{r}.txt").read_text() for r in range(2)]
+    for r, outcome in enumerate(outcomes):
+        assert re.match(error, outcome), (r, outcome)
+    assert outcomes[1].startswith(outcomes[0].split(":")[0] + ": on rank 0: ")
+    # A bad folder is refused before training: nothing was written at all.
+    assert (case == "missing folder") == (not (tmp_path / "ckpt.frnn").exists())
 
 
 # ------------------------------------------------------------ without MPI

@@ -210,6 +210,55 @@ def test_regressor_target_shapes():
         multi.forecast(np.zeros(5), 3)
 
 
+def _forecast_before_the_fix(reg, context, steps):
+    """The old SequenceRegressor.forecast (it re-counted every chunk made so
+    far on each round: quadratic in ``steps``), kept as the reference."""
+    window = np.asarray(context, dtype=reg.dtype).reshape(len(context), reg.input_size)
+    T, made = len(window), []
+    while sum(len(m) for m in made) < steps:
+        ahead = reg.predict([window]).reshape(reg.horizon, reg.output_size)
+        made.append(ahead)
+        window = np.concatenate([window, ahead])[-T:]
+    return np.concatenate(made)[:steps]
+
+
+@pytest.mark.parametrize("horizon, steps", [(1, 7), (3, 10), (4, 4), (5, 2)])
+def test_forecast_equals_the_old_algorithm(rng, horizon, steps):
+    reg = fr.SequenceRegressor(2, horizon=horizon, hidden_size=5, seed=0)
+    context = rng.standard_normal((6, 2)).astype(np.float32)
+    kept = context.copy()
+    got = reg.forecast(context, steps)
+    assert got.shape == (steps, 2) and got.dtype == np.float32
+    np.testing.assert_array_equal(got, _forecast_before_the_fix(reg, context, steps))
+    np.testing.assert_array_equal(context, kept)        # the caller's context is not touched
+
+
+def test_forecast_is_linear_in_steps():
+    """20,000 one-step rounds with a constant-time stand-in for the network:
+    linear, this takes well under a second; the old re-count made ~2 * 10**8
+    list operations (tens of seconds).  No time is measured: the stand-in
+    also checks that each round's prediction is fed back in, in order."""
+    reg = fr.SequenceRegressor(1, horizon=1, hidden_size=4, seed=0)
+    calls = []
+
+    def next_value(X, batch_size=256):         # the window's last value + 1
+        calls.append(1)
+        return np.array([[X[0][-1, 0] + 1]], dtype=reg.dtype)
+
+    reg.predict = next_value
+    out = reg.forecast(np.zeros(3), 20000)
+    assert len(calls) == 20000
+    np.testing.assert_array_equal(out[:, 0], np.arange(1, 20001, dtype=np.float32))
+
+
+def test_forecast_refuses_steps_that_cannot_fit_before_predicting():
+    reg = fr.SequenceRegressor(1, horizon=2, hidden_size=4, seed=0)
+    reg.predict = lambda *a, **k: pytest.fail("forecast predicted before refusing")
+    with pytest.raises(ValueError, match=r"steps=1000000000000 \(output_size 1, float32\) "
+                                         r"needs 4000000000000 bytes \(3725.3 GiB\)"):
+        reg.forecast(np.zeros(3), 10**12)
+
+
 def test_language_model_learns_and_generates():
     text = "the cat sat on the mat. " * 60
     ids, alphabet = fr.datasets.char_vocab(text)
@@ -322,8 +371,104 @@ def test_checkpoint_saves_the_model_after_every_epoch(tmp_path, rng, monkeypatch
     loaded = fr.load(path)
     for k, v in clf.state_dict().items():
         np.testing.assert_array_equal(loaded.state_dict()[k], v)
-    with pytest.raises(TypeError, match="path must be a str or os.PathLike"):
+    with pytest.raises(TypeError, match="checkpoint must be None, a str or an os.PathLike, got int"):
         clf.fit(X, y, epochs=1, checkpoint=3, progress=False)
+
+
+def _no_training(monkeypatch):
+    monkeypatch.setattr(fr.models._fit, "_train_step",
+                        lambda *a, **k: pytest.fail("an epoch ran before the refusal"))
+
+
+@pytest.mark.parametrize("where, problem", [
+    ("missing/ckpt.frnn", r"'.*missing' does not exist"),
+    ("a-file/ckpt.frnn", r"'.*a-file' is not a folder"),
+    ("a-folder", r"'.*a-folder' is a folder"),
+])
+def test_a_bad_checkpoint_path_is_refused_before_training(tmp_path, rng, monkeypatch, where,
+                                                          problem):
+    X, y, clf = _tiny_classification(rng, n=8)
+    (tmp_path / "a-file").write_text("")
+    (tmp_path / "a-folder").mkdir()
+    _no_training(monkeypatch)
+    with pytest.raises(ValueError, match="checkpoint must be a file path this process can "
+                                         "write, got .*" + problem):
+        clf.fit(X, y, epochs=1, checkpoint=str(tmp_path / where), progress=False)
+
+
+def test_a_checkpoint_in_a_read_only_folder_is_refused_before_training(tmp_path, rng,
+                                                                        monkeypatch):
+    """Simulated: these tests run as root, for whom every folder is writable
+    (os.access says so, and so would the write); os.access is made to say
+    no for this folder -- what it says to a user without write permission.
+    test_a_really_read_only_checkpoint_folder covers the real thing as a
+    normal user."""
+    X, y, clf = _tiny_classification(rng, n=8)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if os.fspath(p) == str(tmp_path)
+                        and mode & os.W_OK else real_access(p, mode))
+    _no_training(monkeypatch)
+    with pytest.raises(ValueError, match=r"checkpoint must be a file path this process can "
+                                         r"write, got .*ckpt.frnn' \('.*' is not writable\)"):
+        clf.fit(X, y, epochs=1, checkpoint=str(tmp_path / "ckpt.frnn"), progress=False)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="root can write into any folder")
+def test_a_really_read_only_checkpoint_folder(tmp_path, rng, monkeypatch):
+    X, y, clf = _tiny_classification(rng, n=8)
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    _no_training(monkeypatch)
+    try:
+        with pytest.raises(ValueError, match="is not writable"):
+            clf.fit(X, y, epochs=1, checkpoint=str(folder / "ckpt.frnn"), progress=False)
+    finally:
+        folder.chmod(0o700)
+
+
+def test_an_unregistered_model_class_is_refused_before_training(tmp_path, rng, monkeypatch):
+    class Mine(fr.SequenceClassifier):
+        pass
+
+    X, y, _ = _tiny_classification(rng, n=8)
+    _no_training(monkeypatch)
+    with pytest.raises(TypeError, match=r"checkpoint='.*ckpt.frnn' needs a model fr.save can "
+                                        r"write: save: Mine is not a registered"):
+        Mine(2, vocab_size=20, embed_size=4, hidden_size=8, seed=0).fit(
+            X, y, epochs=1, checkpoint=str(tmp_path / "ckpt.frnn"), progress=False)
+
+
+@pytest.mark.parametrize("val_losses, best", [
+    ([3.0, 1.0, 2.0, 4.0], 1),               # stops after epoch 4, returns epoch 2
+    ([3.0, 2.0, 1.0, 0.5, 0.4], 4),          # never stops early: the last is the best
+    ([float("nan")] * 3, None),              # nothing ever scored: the last is returned
+])
+def test_the_checkpoint_holds_what_fit_returns(tmp_path, rng, monkeypatch, val_losses, best):
+    """Scripted validation losses; the weights after every epoch are
+    recorded, so the file can be compared with the epoch fit returned."""
+    X, y, clf = _tiny_classification(rng, n=16)
+    after_epoch, scores = [], iter(val_losses)
+
+    def scripted(model, data, batch_size, comm=None):
+        after_epoch.append(model.state_dict())
+        return {"loss": next(scores)}
+
+    monkeypatch.setattr(fr.models._fit, "evaluate", scripted)
+    path = str(tmp_path / "ckpt.frnn")
+    history = clf.fit(X, y, epochs=len(val_losses), batch_size=4, lr=0.05,
+                      validation=(X[:4], y[:4]), early_stopping=2, checkpoint=path,
+                      progress=False, seed=0)
+    returned = clf.state_dict()
+    want = after_epoch[-1 if best is None else best]
+    saved = fr.load(path).state_dict()
+    for k, v in returned.items():
+        np.testing.assert_array_equal(v, want[k], err_msg=k)
+        np.testing.assert_array_equal(saved[k], v, err_msg=k)
+    if best == 1:
+        assert len(history["loss"]) == 4
+        assert any(not np.array_equal(after_epoch[-1][k], v) for k, v in returned.items())
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -397,6 +542,49 @@ def test_backprop_checks_its_gradient_and_runs_once(rng):
     bp(np.zeros_like(out))
     with pytest.raises(RuntimeError, match="already called"):
         bp(np.zeros_like(out))
+
+
+def _grads_after_backprop(model, call, arrays, mutate):
+    """Gradients of one forward_train / backprop pair; with ``mutate`` the
+    caller reuses its arrays (overwrites them) between the two calls."""
+    model.zero_grad()
+    out, bp = call(*arrays)
+    if mutate:
+        for a in arrays:
+            a[...] = a.flat[-1] if a.dtype.kind in "iu" else 100
+    bp(np.ones_like(out))
+    return {k: v.copy() for k, v in model.grads.items()}
+
+
+@pytest.mark.parametrize("kind", ["embedding", "classifier", "regressor", "conditioned lm",
+                                  "seq2seq"])
+def test_backprop_does_not_read_the_callers_arrays_again(kind):
+    """forward_train's backprop comes in a second call: a caller free to
+    reuse its input arrays in between must get the same gradients."""
+    ids = np.array([[1, 2], [3, 1]], dtype=np.intp)
+    lengths = np.array([2, 1], dtype=np.intp)
+    if kind == "embedding":
+        model = fr.Embedding(5, 3, seed=0)
+        call, arrays = model.forward_train, (ids,)
+    elif kind == "classifier":
+        model = fr.SequenceClassifier(2, vocab_size=5, embed_size=3, hidden_size=4, seed=0)
+        call, arrays = model.forward_train, (ids, lengths)
+    elif kind == "regressor":
+        model = fr.SequenceRegressor(2, hidden_size=4, seed=0)
+        call = model.forward_train
+        arrays = (np.arange(8, dtype=np.float32).reshape(2, 2, 2) / 8, lengths)
+    elif kind == "conditioned lm":
+        model = fr.LanguageModel(5, embed_size=3, hidden_size=4, condition_size=2, seed=0)
+        call = model.forward_train
+        arrays = (ids, lengths, np.array([[0.5, -1.0], [2.0, 0.1]], np.float32))
+    else:
+        model = fr.Seq2Seq(5, 5, 3, 4, attention="dot", seed=0)
+        call = model.forward_train
+        arrays = (ids, np.array([[1, 1], [3, 4]], np.intp), lengths)
+    want = _grads_after_backprop(model, call, [a.copy() for a in arrays], mutate=False)
+    got = _grads_after_backprop(model, call, [a.copy() for a in arrays], mutate=True)
+    for k, v in want.items():
+        np.testing.assert_array_equal(got[k], v, err_msg=k)
 
 
 def test_float64_models_train(rng):

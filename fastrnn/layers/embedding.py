@@ -72,6 +72,10 @@ class Embedding(Module):
         (every occurrence of an id adds its row) and returns None (indices
         have no gradient)."""
         idx = as_ids(ids, self.num_embeddings)
+        if isinstance(ids, np.ndarray) and np.may_share_memory(idx, ids):
+            # The backprop reads the ids again later: a caller reusing its
+            # array in between would otherwise send the gradient to other rows.
+            idx = idx.copy()
         out = self._params["weight"][idx]
 
         def backprop(dout):

@@ -40,6 +40,28 @@ def step_loss(logits, targets):
     return loss, grad, {"loss": (loss * n, n), "accuracy": (correct, n)}
 
 
+def check_id(value, name, vocab_size, optional=True):
+    """A special token id (``pad_id``, ``sos_id``, ...): an int in
+    ``[0, vocab_size)``.  Bools are refused (``True`` would pass as id 1)."""
+    expected = f"{'None or ' if optional else ''}an id in [0, {vocab_size})"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be {expected}, got {type(value).__name__} ({value!r})")
+    if not 0 <= value < vocab_size:
+        raise ValueError(f"{name} must be {expected}, got {int(value)}")
+    return int(value)
+
+
+def check_distinct_ids(**ids):
+    """Raise ``ValueError`` when two of the special ids given (not None)
+    are equal: the padding id's embedding row stays zero and never learns,
+    so a start token sharing it would be a frozen zero input, and equal
+    start and end tokens could not tell a sequence's start from its end."""
+    given = [v for v in ids.values() if v is not None]
+    if len(set(given)) < len(given):
+        raise ValueError(f"{', '.join(list(ids)[:-1])} and {list(ids)[-1]} must differ, got "
+                         f"{', '.join(str(v) for v in ids.values())}")
+
+
 def child_seeds(seed, n):
     """``n`` independent integer seeds drawn from ``seed``."""
     rng = make_rng(seed)
@@ -77,9 +99,8 @@ class SequenceModel(TrainableModel):
         self.hidden_size = positive_int(hidden_size, "hidden_size")
         self.num_layers = positive_int(num_layers, "num_layers")
         self.cell, self.bidirectional, self.dropout = cell, bidirectional, float(dropout)
-        if pad_id is not None and self.vocab_size is not None \
-                and not (isinstance(pad_id, (int, np.integer)) and 0 <= pad_id < self.vocab_size):
-            raise ValueError(f"pad_id must be None or an id in [0, {self.vocab_size}), got {pad_id!r}")
+        if pad_id is not None and self.vocab_size is not None:
+            check_id(pad_id, "pad_id", self.vocab_size)
         self.pad_id = pad_id if pad_id is None else int(pad_id)
 
         seeds = iter(child_seeds(seed, 8))
@@ -227,7 +248,12 @@ class SequenceModel(TrainableModel):
         :attr:`grads` and returns None (token ids have no gradient).  Outputs
         at padded steps may hold anything; their gradient is ignored.
         """
-        pred, backprop = self._forward(self._as_batch(inputs, lengths, conditions), train=True)
+        # The backprop reads the batch again later (embedding rows, lengths,
+        # conditions): it must own them, or a caller who reuses its arrays
+        # between the two calls would silently get the gradient of other data.
+        batch = {k: np.array(v) if isinstance(v, np.ndarray) else v
+                 for k, v in self._as_batch(inputs, lengths, conditions).items()}
+        pred, backprop = self._forward(batch, train=True)
         backprop = one_shot(backprop)
 
         def checked(dpred):  # a rejected gradient leaves the backprop usable

@@ -11,7 +11,7 @@ from itertools import chain
 
 import numpy as np
 
-from .._validation import asarray_of
+from .._validation import asarray_of, physical_memory
 
 
 def _sequence_list(X, name):
@@ -28,23 +28,43 @@ def _sequence_list(X, name):
     raise TypeError(f"{name} must be a list of sequences or a numpy array, got {type(X).__name__}")
 
 
-def _token_array(s, name, min_length, index=None):
-    """One sequence of token ids as an intp array (ids not range-checked);
-    messages name ``name`` (``name[index]`` with an index: formatted only on
-    an error, as a dataset checks tens of thousands of sequences)."""
+_INTP_MAX = np.iinfo(np.intp).max
+
+
+def _token_array(s, name, min_length, index=None, vocab_size=None, what="token ids"):
+    """One sequence of token ids as an intp array (ids not range-checked,
+    except unsigned ones beyond intp, which the cast would wrap to negative
+    numbers the message would then show); messages name ``name``
+    (``name[index]`` with an index: formatted only on an error, as a
+    dataset checks tens of thousands of sequences) and call the values
+    ``what`` (``"tag labels"`` for a tagger's targets)."""
     try:
         arr = np.asarray(s)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{_named(name, index)} must be a sequence of integer ids ({exc})") from exc
     if arr.dtype == object or (arr.size and arr.dtype.kind not in "iu"):
-        raise TypeError(f"{_named(name, index)} must hold integer token ids, got dtype {arr.dtype}")
+        raise TypeError(f"{_named(name, index)} must hold integer {what}, got dtype {arr.dtype}")
     if arr.ndim != 1:
-        raise ValueError(f"{_named(name, index)} must be 1-D (a list of token ids), got shape "
+        raise ValueError(f"{_named(name, index)} must be 1-D (a list of {what}), got shape "
                          f"{arr.shape}")
     if arr.size < min_length:
         raise ValueError(f"{_named(name, index)} must have at least {min_length} token(s), got "
                          f"{arr.size}")
+    if arr.dtype.kind == "u" and arr.size and vocab_size is not None and arr.max() > _INTP_MAX:
+        raise ValueError(_id_range_problem(arr, vocab_size, _named(name, index)))
     return arr.astype(np.intp, copy=False)
+
+
+def check_count_bytes(need, what):
+    """Refuse with a ``ValueError``, before any work, a user count (a
+    forecast's ``steps``, a decoder's ``max_len``, ...) whose results would
+    need ``need`` bytes, more than this machine's memory: such a call would
+    otherwise compute for hours and then fail or be killed.  ``what`` names
+    the arguments and their values, e.g. ``"steps=10**12"``."""
+    have = physical_memory()
+    if have is not None and need > have:
+        raise ValueError(f"{what} needs {need} bytes ({need / 2**30:.1f} GiB) for its results; "
+                         f"this machine has {have / 2**30:.1f} GiB")
 
 
 def _named(name, index):
@@ -59,7 +79,7 @@ def _id_range_problem(arr, vocab_size, name):
 def token_ids(s, vocab_size, name, min_length=0):
     """One sequence (a prompt): an intp array of ids in ``[0, vocab_size)``
     with at least ``min_length`` tokens; messages name ``name`` itself."""
-    arr = _token_array(s, name, min_length)
+    arr = _token_array(s, name, min_length, vocab_size=vocab_size)
     if arr.size and (arr.min() < 0 or arr.max() >= vocab_size):
         raise ValueError(_id_range_problem(arr, vocab_size, name))
     return arr
@@ -115,16 +135,17 @@ def _lists_of_ints(seqs, min_length):
     return RaggedTokens(flat, lengths)
 
 
-def token_sequences(X, vocab_size, name="X", min_length=1):
+def token_sequences(X, vocab_size, name="X", min_length=1, what="token ids"):
     """A list of int arrays with ids in ``[0, vocab_size)`` and at least
     ``min_length`` tokens each (a :class:`RaggedTokens` for a list of lists
-    of ints)."""
+    of ints); ``what`` names the values in messages (``"tag labels"``)."""
     seqs = _sequence_list(X, name)
     ragged = _lists_of_ints(seqs, min_length)
     if ragged is not None:
         seqs, every = ragged, ragged.flat
     else:
-        seqs = [_token_array(s, name, min_length, i) for i, s in enumerate(seqs)]
+        seqs = [_token_array(s, name, min_length, i, vocab_size, what)
+                for i, s in enumerate(seqs)]
         every = np.concatenate(seqs) if seqs else None
     if not seqs:
         raise ValueError(f"{name} must hold at least one sequence, got none")

@@ -19,10 +19,10 @@ import numpy as np
 
 from .. import optim
 from .._runtime import blas_threads, get_num_threads
-from .._validation import check_bools, positive_int
+from .._validation import check_bools, positive_int, unwritable
 from ..layers.module import Module, make_rng
 from ..distributed import GradientAverager, reduce_sums, shard
-from ..io import _as_path, save
+from ..io import _describe, save
 from ._data import length_batches
 
 OPTIMIZERS = {"adam": optim.Adam, "adamw": optim.AdamW, "sgd": optim.SGD,
@@ -47,7 +47,7 @@ class Meter:
 def _positive(value, name, kind=numbers.Integral):
     expected = "a positive int" if kind is numbers.Integral else "a positive number"
     if isinstance(value, bool) or not isinstance(value, kind):
-        raise TypeError(f"{name} must be {expected}, got {type(value).__name__}")
+        raise TypeError(f"{name} must be {expected}, got {type(value).__name__} ({value!r})")
     if not value > 0:
         raise ValueError(f"{name} must be {expected}, got {value!r}")
     return value
@@ -140,9 +140,13 @@ def fit(model, train, *, epochs, batch_size, lr, optimizer, clip, validation, ea
         _positive(clip, "clip", numbers.Real)
     if early_stopping is not None:
         _positive(early_stopping, "early_stopping")
-    if checkpoint is not None:
-        checkpoint = _as_path(checkpoint, "fit")
     comm = _communicator(distributed)
+    if checkpoint is not None:
+        # Before the first epoch, not after it: a bad path must not cost a
+        # run.  When distributed, rank 0 (the writer) checks and every rank
+        # raises its verdict, so none is left waiting in a collective.
+        checkpoint = _checkpoint_path(checkpoint)
+        _on_root(comm, lambda: _check_checkpoint(model, checkpoint))
     averager = None
     if comm is not None:
         comm.check_same(len(train), "number of training sequences")
@@ -163,6 +167,54 @@ def fit(model, train, *, epochs, batch_size, lr, optimizer, clip, validation, ea
         return _epochs(model, train, val, opt, rng, epochs=epochs, batch_size=batch_size,
                        clip=clip, early_stopping=early_stopping, shuffle=shuffle,
                        progress=progress, comm=comm, averager=averager, checkpoint=checkpoint)
+
+
+def _checkpoint_path(checkpoint):
+    """``checkpoint`` as a str path (TypeError / ValueError naming it)."""
+    if isinstance(checkpoint, bytes):
+        checkpoint = os.fsdecode(checkpoint)
+    if not isinstance(checkpoint, (str, os.PathLike)):
+        raise TypeError(f"checkpoint must be None, a str or an os.PathLike, got "
+                        f"{type(checkpoint).__name__} ({checkpoint!r})")
+    path = os.fspath(checkpoint)
+    path = os.fsdecode(path) if isinstance(path, bytes) else path
+    if not path:
+        raise ValueError("checkpoint must be a file path, got ''")
+    return path
+
+
+def _check_checkpoint(model, path):
+    """Raise unless ``fr.save(model, path)`` can work: the model's class is
+    registered, ``path`` is not a folder, and its folder exists and lets
+    this process create files (``fr.save`` writes a temporary file there
+    and renames it over ``path``)."""
+    try:
+        _describe(model)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"checkpoint={path!r} needs a model fr.save can write: {exc}") from exc
+    problem = unwritable(path)
+    if problem:
+        raise ValueError(f"checkpoint must be a file path this process can write, got {path!r} "
+                         f"({problem})")
+
+
+def _on_root(comm, action):
+    """Run ``action()`` in this process, or on rank 0 only when distributed:
+    then rank 0 broadcasts its outcome and every rank raises its error."""
+    if comm is None:
+        return action()
+    error = None
+    if comm.is_root:
+        try:
+            action()
+        except Exception as exc:  # shared below: re-raised on every rank
+            error = exc
+    comm.raise_root_error(error)
+
+
+def _save_checkpoint(model, path, comm):
+    """``fr.save(model, path)``, by rank 0 when distributed (see _on_root)."""
+    _on_root(comm, lambda: save(model, path))
 
 
 def _communicator(distributed):
@@ -230,20 +282,25 @@ def _epochs(model, train, val, opt, rng, *, epochs, batch_size, clip, early_stop
         if skipped and root:
             warnings.warn(f"epoch {epoch}: {skipped} step(s) skipped on a non-finite gradient "
                           f"norm", RuntimeWarning, stacklevel=3)
-        if checkpoint is not None and root:
-            save(model, checkpoint)
-
         score = record["val_loss" if val is not None else "loss"]
-        if score < best_score:
+        improved = score < best_score
+        if improved:
             best_score, waited = score, 0
             if early_stopping is not None:
                 best_state = model.state_dict()
-        elif early_stopping is not None:
+        # The checkpoint holds what fit would return if it stopped now: the
+        # last epoch's weights, or under early stopping the best epoch's.
+        if checkpoint is not None and (early_stopping is None or improved):
+            _save_checkpoint(model, checkpoint, comm)
+        if not improved and early_stopping is not None:
             waited += 1
             if waited >= early_stopping:
                 break
     if best_state is not None:  # early stopping restores the best epoch's weights
         model.load_state_dict(best_state)
+    elif checkpoint is not None and early_stopping is not None:
+        # No epoch ever scored (a nan loss): fit returns the last weights.
+        _save_checkpoint(model, checkpoint, comm)
     return history
 
 
@@ -319,8 +376,11 @@ class TrainableModel(Module, metaclass=_FlatOnceBuilt):
             rank: each step averages the gradients of ``N * batch_size``
             sequences, as one process would with that batch.
         checkpoint : str or os.PathLike or None
-            Save the model there (``fr.save``) after every epoch; when
-            distributed, rank 0 writes it.
+            Save the model there (``fr.save``) after every epoch -- with
+            ``early_stopping``, after every epoch that improves, so the file
+            always holds what ``fit`` returns.  Checked before training (a
+            file path in an existing, writable folder).  When distributed,
+            rank 0 writes it, and a failed write raises on every rank.
 
         Returns
         -------

@@ -8,8 +8,8 @@ import numpy as np
 from .._validation import as_array, positive_int
 from ..layers.linear import Linear
 from ..layers.module import make_rng
-from ._base import SequenceModel, step_loss, step_targets
-from ._data import Dataset, token_ids, token_sequences
+from ._base import SequenceModel, check_distinct_ids, check_id, step_loss, step_targets
+from ._data import Dataset, check_count_bytes, token_ids, token_sequences
 
 
 class LanguageModel(SequenceModel):
@@ -57,14 +57,9 @@ class LanguageModel(SequenceModel):
                          hidden_size=hidden_size, cell=cell, num_layers=num_layers,
                          bidirectional=False, dropout=dropout, pad_id=pad_id, dtype=dtype,
                          seed=seed)
-        for name, value in (("sos_id", sos_id), ("eos_id", eos_id)):
-            if value is not None and not (isinstance(value, (int, np.integer))
-                                          and not isinstance(value, bool)
-                                          and 0 <= value < self.vocab_size):
-                raise ValueError(f"{name} must be None or an id in [0, {self.vocab_size}), "
-                                 f"got {value!r}")
-        self.sos_id = None if sos_id is None else int(sos_id)
-        self.eos_id = None if eos_id is None else int(eos_id)
+        self.sos_id = None if sos_id is None else check_id(sos_id, "sos_id", self.vocab_size)
+        self.eos_id = None if eos_id is None else check_id(eos_id, "eos_id", self.vocab_size)
+        check_distinct_ids(sos_id=self.sos_id, eos_id=self.eos_id, pad_id=self.pad_id)
         self.head = self._add_module("head", Linear(self.hidden_size, self.vocab_size,
                                                     dtype=dtype, seed=self._head_seed))
         self.condition_size = None
@@ -200,6 +195,12 @@ class LanguageModel(SequenceModel):
         list of list of int
             The generated tokens of each sample (the prompt and ``eos_id``
             excluded; a sample ends at ``eos_id`` or after ``max_len``).
+
+        Raises
+        ------
+        ValueError
+            ``num_samples`` and ``max_len`` whose tokens would not fit in
+            this machine's memory (refused before any step).
         """
         B, max_len = positive_int(num_samples, "num_samples"), positive_int(max_len, "max_len")
         if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
@@ -209,6 +210,11 @@ class LanguageModel(SequenceModel):
             raise ValueError(f"temperature must be a number >= 0, got {temperature!r}")
         if top_k is not None:
             top_k = min(positive_int(top_k, "top_k"), self.vocab_size)
+        # The tokens made, and per step a few (B, V) float64 arrays and the
+        # states: refused up front when that cannot fit, not after hours.
+        check_count_bytes(B * (max_len * np.dtype(np.intp).itemsize + 4 * 8 * self.vocab_size
+                               + 4 * self.num_layers * self.hidden_size * self.dtype.itemsize),
+                          f"num_samples={B}, max_len={max_len}")
         rng = make_rng(seed)
         head, _ = self._extras()
         start = list(head) + ([] if prompt is None else

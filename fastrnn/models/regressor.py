@@ -5,7 +5,7 @@ from .._validation import asarray_of, positive_int
 from ..layers.linear import Linear
 from ..losses import mse
 from ._base import SequenceModel
-from ._data import Dataset, feature_array
+from ._data import Dataset, check_count_bytes, feature_array
 from ._pooling import POOLINGS
 
 
@@ -119,15 +119,29 @@ class SequenceRegressor(SequenceModel):
         Returns
         -------
         ndarray, shape (steps, output_size)
+
+        Raises
+        ------
+        ValueError
+            ``steps`` whose forecast would not fit in this machine's memory
+            (refused before any prediction is made).
         """
         if self.output_size != self.input_size:
             raise ValueError(f"forecast feeds predictions back as inputs, so output_size "
                              f"({self.output_size}) must equal input_size ({self.input_size})")
         steps = positive_int(steps, "steps")
+        check_count_bytes(steps * self.output_size * self.dtype.itemsize,
+                          f"steps={steps} (output_size {self.output_size}, {self.dtype.name})")
         window = feature_array(context, self.input_size, self.dtype, "context")
-        T, made = len(window), []
-        while sum(len(m) for m in made) < steps:
+        T = len(window)
+        # Filled in place, with a running count: each round costs the same
+        # whatever the number of steps made so far (linear in ``steps``).
+        out = np.empty((steps, self.output_size), dtype=self.dtype)
+        made = 0
+        while made < steps:
             ahead = self.predict([window]).reshape(self.horizon, self.output_size)
-            made.append(ahead)
+            n = min(self.horizon, steps - made)
+            out[made:made + n] = ahead[:n]
+            made += n
             window = np.concatenate([window, ahead])[-T:]
-        return np.concatenate(made)[:steps]
+        return out

@@ -12,13 +12,13 @@ import numpy as np
 
 from .. import _workspace as ws
 from ..functional import tanh_train
-from .._validation import as_lengths, check_bools, positive_int
+from .._validation import as_array, as_lengths, check_bools, positive_int
 from ..layers.attention import AdditiveAttention, DotAttention, GeneralAttention
 from ..layers.embedding import Embedding, as_ids
 from ..layers.linear import Linear
 from ..layers.module import make_rng, one_shot
-from ._base import CELLS, IGNORE, child_seeds, step_loss
-from ._data import (Dataset, length_batches, pad_time_major, token_sequences,
+from ._base import CELLS, IGNORE, check_distinct_ids, check_id, child_seeds, step_loss
+from ._data import (Dataset, check_count_bytes, length_batches, pad_time_major, token_sequences,
                     valid_mask)
 from ._decoding import beam_search, check_length_penalty, greedy
 from ._fit import TrainableModel
@@ -102,15 +102,11 @@ class Seq2Seq(TrainableModel):
         if attention not in ATTENTIONS:
             raise ValueError(f"attention must be one of {list(ATTENTIONS)}, got {attention!r}")
         check_bools(bidirectional_encoder=bidirectional_encoder)
-        for name, value in (("sos_id", sos_id), ("eos_id", eos_id), ("pad_id", pad_id)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
-                    or not 0 <= value < self.tgt_vocab_size:
-                raise ValueError(f"{name} must be an id in [0, {self.tgt_vocab_size}), got {value!r}")
-        if len({sos_id, eos_id, pad_id}) < 3:
-            raise ValueError(f"sos_id, eos_id and pad_id must differ, got {sos_id}, {eos_id}, "
-                             f"{pad_id}")
+        self.sos_id, self.eos_id, self.pad_id = (
+            check_id(value, name, self.tgt_vocab_size, optional=False)
+            for name, value in (("sos_id", sos_id), ("eos_id", eos_id), ("pad_id", pad_id)))
+        check_distinct_ids(sos_id=self.sos_id, eos_id=self.eos_id, pad_id=self.pad_id)
         self.cell, self.bidirectional_encoder, self.attention = cell, bidirectional_encoder, attention
-        self.sos_id, self.eos_id, self.pad_id = int(sos_id), int(eos_id), int(pad_id)
         self.bahdanau = attention == "additive"
 
         seeds = iter(child_seeds(seed, 10))
@@ -342,7 +338,8 @@ class Seq2Seq(TrainableModel):
         sources = token_sequences(src, self.src_vocab_size, f"{where}src_seqs", min_length=1)
         if tgt is None:
             raise TypeError(f"{where}tgt_seqs is required: one target token list per source")
-        targets = token_sequences(tgt, self.tgt_vocab_size, f"{where}tgt_seqs", min_length=0)
+        targets = token_sequences(tgt, self.tgt_vocab_size, f"{where}tgt_seqs", min_length=0,
+                                  what="target token ids")
         if len(targets) != len(sources):
             raise ValueError(f"{where}tgt_seqs must hold one sequence per source "
                              f"({len(sources)}), got {len(targets)}")
@@ -438,9 +435,21 @@ class Seq2Seq(TrainableModel):
     def forward_train(self, src, tgt, src_lengths=None, tgt_lengths=None):
         """``(logits, backprop)`` as :meth:`__call__`; ``backprop(dlogits)``
         accumulates every parameter's gradient and returns None."""
-        logits, backprop = self._forward(self._user_batch(src, tgt, src_lengths, tgt_lengths),
-                                         True)
-        return logits, one_shot(backprop)
+        # Owned copies: the backprop reads the ids and lengths again, and a
+        # caller reusing its arrays in between must not change its gradient.
+        batch = {k: np.array(v) for k, v in
+                 self._user_batch(src, tgt, src_lengths, tgt_lengths).items()}
+        logits, backprop = self._forward(batch, True)
+        backprop = one_shot(backprop)
+
+        def checked(dlogits):  # a rejected gradient leaves the backprop usable
+            dlogits = as_array(dlogits, "dlogits", self.dtype)
+            if dlogits.shape != logits.shape:
+                raise ValueError(f"dlogits must have the logits' shape {logits.shape}, got "
+                                 f"{dlogits.shape}")
+            backprop(dlogits)
+
+        return logits, checked
 
     # ------------------------------------------------------------ training
     def fit(self, src_seqs, tgt_seqs, epochs=10, batch_size=64, lr=1e-3, teacher_forcing=1.0,
@@ -475,16 +484,25 @@ class Seq2Seq(TrainableModel):
         list of ndarray, only with ``return_attention=True``
             Per source, the attention weights ``(len(output), len(source))``
             of each output token (requires an attention model).
+
+        Raises
+        ------
+        ValueError
+            ``max_len`` / ``beam_size`` whose search would not fit in this
+            machine's memory (refused before decoding).
         """
         max_len, beam_size = positive_int(max_len, "max_len"), positive_int(beam_size, "beam_size")
         check_bools(return_attention=return_attention)
         check_length_penalty(length_penalty)
         if return_attention and self.attn is None:
             raise ValueError("return_attention=True needs a model with attention")
+        batch_size = positive_int(batch_size, "batch_size")
         sources = token_sequences(src_seqs, self.src_vocab_size, "src_seqs", min_length=1)
         data = Dataset(sources)
+        self._check_decoding_bytes(len(data), int(data.lengths.max()), batch_size, beam_size,
+                                   max_len, return_attention)
         outs, attns = [None] * len(data), [None] * len(data)
-        for index in length_batches(data.lengths, positive_int(batch_size, "batch_size")):
+        for index in length_batches(data.lengths, batch_size):
             batch = self._collate(data, index)
             memory = self._encode(batch["src"], batch["src_len"], False)
             tokens, weights = self._search(memory, len(index), beam_size, max_len, length_penalty)
@@ -495,6 +513,21 @@ class Seq2Seq(TrainableModel):
         return (outs, attns) if return_attention else outs
 
     predict = translate
+
+    def _check_decoding_bytes(self, n, Ts, batch_size, beam_size, max_len, return_attention):
+        """Refuse (``ValueError``) a ``max_len`` / ``beam_size`` whose search
+        cannot fit in memory, before decoding anything: per batch, every
+        beam's tokens and attention rows over ``max_len`` steps, the memory
+        repeated per beam and a step's (N, V) float64 scores; over all
+        sources, the outputs (and attention) returned."""
+        N = min(batch_size, n) * beam_size
+        item = self.dtype.itemsize
+        attn_row = Ts * item if self.attn is not None else 0
+        need = N * (max_len * (8 + attn_row) + 3 * 8 * self.tgt_vocab_size
+                    + 2 * Ts * self.decoder_size * item)
+        need += n * max_len * (8 + (attn_row if return_attention else 0))
+        check_count_bytes(need, f"max_len={max_len}, beam_size={beam_size} (batches of "
+                                f"{min(batch_size, n)} sources of up to {Ts} tokens)")
 
     def _search(self, memory, B, beam_size, max_len, length_penalty):
         if beam_size > 1:  # every source's memory repeated for its beams

@@ -47,7 +47,7 @@ class SequenceTagger(SequenceModel):
         inputs = self._sequences(X, f"{where}X")
         if y is None:
             raise TypeError(f"{where}y is required: one list of tag ids per sequence, got None")
-        tags = token_sequences(y, self.num_tags, f"{where}y", min_length=1)
+        tags = token_sequences(y, self.num_tags, f"{where}y", min_length=1, what="tag labels")
         if len(tags) != len(inputs):
             raise ValueError(f"{where}y must hold one tag list per sequence ({len(inputs)}), "
                              f"got {len(tags)}")
