@@ -84,8 +84,8 @@ def as_lengths(lengths, batch, steps):
     except (ValueError, TypeError) as exc:
         raise TypeError(f"lengths must be an array of integers, got {type(lengths).__name__}") from exc
     if arr.dtype.kind not in "iu":
-        if arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
-            pass  # integral floats (e.g. from a float tensor) are accepted
+        if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+            pass  # integral floats (a float tensor; [] for 0 rows) are accepted
         elif arr.dtype.kind == "b" or arr.dtype.kind not in "f":
             raise TypeError(f"lengths must be integers, got dtype {arr.dtype}")
         else:
