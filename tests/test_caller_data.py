@@ -210,7 +210,20 @@ def _embedded_case():
     return layer, bp, (np.ones_like(out),), [(np.ones((T, B)),)]
 
 
-@pytest.mark.parametrize("case", [_layer_case, _cell_case, _sequential_case, _embedded_case])
+def _embedding_case():
+    emb = fr.Embedding(4, I, seed=1)
+    out, bp = emb.forward_train(np.zeros((T, B), int))
+    return emb, bp, (np.ones_like(out),), [(np.ones((T, B)),)]
+
+
+def _model_case():
+    clf = fr.SequenceClassifier(3, vocab_size=6, embed_size=4, hidden_size=5, seed=0)
+    logits, bp = clf.forward_train(np.ones((T, B), int))
+    return clf, bp, (np.ones_like(logits),), [(np.ones(3),), (None,)]
+
+
+@pytest.mark.parametrize("case", [_layer_case, _cell_case, _sequential_case, _embedded_case,
+                                  _embedding_case, _model_case])
 def test_a_refused_backprop_is_not_used_up(case):
     module, backprop, good, bads = case()
     for bad in bads:

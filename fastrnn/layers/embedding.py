@@ -72,20 +72,23 @@ class Embedding(Module):
         (every occurrence of an id adds its row) and returns None (indices
         have no gradient)."""
         idx = as_ids(ids, self.num_embeddings)
-        if isinstance(ids, np.ndarray) and np.may_share_memory(idx, ids):
+        if idx is ids or not idx.flags.owndata:
             # The backprop reads the ids again later: a caller reusing its
             # array in between would otherwise send the gradient to other rows.
             idx = idx.copy()
         out = self._params["weight"][idx]
 
-        def backprop(dout):
+        def check(dout):
             d = np.asarray(dout, dtype=self.dtype)
             if d.shape != out.shape:
                 raise ValueError(f"dout must have shape {out.shape}, got {d.shape}")
+            return (d,)
+
+        def backprop(d):
             flat, rows = idx.reshape(-1), d.reshape(-1, self.embedding_dim)
             if self.padding_idx is not None:
                 keep = flat != self.padding_idx
                 flat, rows = flat[keep], rows[keep]
             scatter_add(self._grads["weight"], flat, rows)
 
-        return out, one_shot(backprop, self)
+        return out, one_shot(backprop, self, check)

@@ -254,13 +254,15 @@ class SequenceModel(TrainableModel):
         batch = {k: np.array(v) if isinstance(v, np.ndarray) else v
                  for k, v in self._as_batch(inputs, lengths, conditions).items()}
         pred, backprop = self._forward(batch, train=True)
-        backprop = one_shot(backprop)
 
-        def checked(dpred):  # a rejected gradient leaves the backprop usable
+        def check(dpred):  # a refused gradient leaves the backprop usable
             dpred = as_array(dpred, "doutputs", self.dtype)
             if dpred.shape != pred.shape:
                 raise ValueError(f"doutputs must have the outputs' shape {pred.shape}, got "
                                  f"{dpred.shape}")
-            backprop(dpred)
+            return (dpred,)
 
-        return pred, checked
+        def run(dpred):
+            backprop(dpred)   # (returns None: ids have no gradient)
+
+        return pred, one_shot(run, check=check)

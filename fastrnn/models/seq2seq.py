@@ -440,16 +440,18 @@ class Seq2Seq(TrainableModel):
         batch = {k: np.array(v) for k, v in
                  self._user_batch(src, tgt, src_lengths, tgt_lengths).items()}
         logits, backprop = self._forward(batch, True)
-        backprop = one_shot(backprop)
 
-        def checked(dlogits):  # a rejected gradient leaves the backprop usable
+        def check(dlogits):  # a refused gradient leaves the backprop usable
             dlogits = as_array(dlogits, "dlogits", self.dtype)
             if dlogits.shape != logits.shape:
                 raise ValueError(f"dlogits must have the logits' shape {logits.shape}, got "
                                  f"{dlogits.shape}")
-            backprop(dlogits)
+            return (dlogits,)
 
-        return logits, checked
+        def run(dlogits):
+            backprop(dlogits)   # (returns None: ids have no gradient)
+
+        return logits, one_shot(run, check=check)
 
     # ------------------------------------------------------------ training
     def fit(self, src_seqs, tgt_seqs, epochs=10, batch_size=64, lr=1e-3, teacher_forcing=1.0,
