@@ -26,6 +26,7 @@ calls the projection's backprop once.  ``forward_train`` is exactly that
 composition with one step.
 """
 import math
+import weakref
 
 import numpy as np
 
@@ -33,7 +34,7 @@ from .. import _attention as _fused
 from ..functional import evenly_spaced_rows
 from .._runtime import blas_threads, get_num_threads
 from .._validation import as_array, as_lengths, check_bools, positive_int
-from .linear import Linear
+from .linear import Linear, copy_of, kept, release, unaliased
 from .module import Module, check_memory, make_rng, one_shot
 
 
@@ -121,6 +122,53 @@ def _grad_array(value, name, shape, dtype):
     return arr
 
 
+def _read_only(a):
+    """A read-only view of ``a``, an array a training forward hands out and
+    its backprop reads again (the attention weights): the caller's in-place
+    edits would otherwise change the gradients; a view costs nothing."""
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
+# The projected keys project_keys_train handed out, read-only (id -> array;
+# an entry goes with its array).  attend_train and attend_time_major_train
+# read them without a copy: nobody holds a writeable view of them, and a
+# decoder passes the same one at every step.
+_HANDED_OUT = weakref.WeakValueDictionary()
+
+
+def _hand_out(a):
+    """``a``, a new array of this module's, made read-only and registered
+    in ``_HANDED_OUT``."""
+    a.flags.writeable = False
+    _HANDED_OUT[id(a)] = a
+    return a
+
+
+class _Keeper:
+    """``keep(checked, given)``: :func:`kept` that copies an array passed
+    twice once (keys that are also the values, a query that is also the
+    keys), so that the copies stay one array where the arguments were, and
+    never copies projected keys handed out read-only (:func:`_hand_out`).
+    ``release()`` gives back the copies it made, and only those."""
+
+    def __init__(self):
+        self.copies = {}   # id(checked) -> (checked, what keep returned)
+
+    def __call__(self, checked, given):
+        if checked is None:
+            return None
+        if _HANDED_OUT.get(id(checked)) is checked and not checked.flags.writeable:
+            return checked
+        if id(checked) not in self.copies:   # checked is held here, so its id stays its own
+            self.copies[id(checked)] = (checked, kept(checked, given))
+        return self.copies[id(checked)][1]
+
+    def release(self):
+        release(*(copy for checked, copy in self.copies.values() if copy is not checked))
+
+
 def _t(a):
     """Swap the last two axes (a batched transpose, no copy)."""
     return a.swapaxes(-1, -2)
@@ -156,18 +204,32 @@ class _Attention(Module):
         return hq
 
     _key_weight = None
+    # The parameters the query side (_score, _score_grad) reads.
+    _query_params = ()
 
-    def _project(self, keys):
+    def _key_params(self):
+        return () if self._key_weight is None else (self._key_weight,)
+
+    def _kept_params(self, names):
+        """Copies of the parameters ``names``, for a training forward and its
+        backprop: an optimizer step or ``load_state_dict`` between the two
+        writes the live arrays in place, and the backprop must differentiate
+        the weights the forward used (they are small next to the inputs)."""
+        return {name: copy_of(self._params[name]) for name in names}
+
+    def _project(self, keys, params):
+        """The key side of the score, with the parameters ``params`` (the
+        live ones, or a training forward's copies)."""
         if self._key_weight is None:
             return keys
-        return keys @ self._params[self._key_weight].T
+        return keys @ params[self._key_weight].T
 
-    def _project_grad(self, keys, dproj):
+    def _project_grad(self, keys, dproj, params):
         """``dkeys`` from ``dproj``, a new array (callers add the value path
         into it); the key weight's gradient accumulates."""
         if self._key_weight is None:
             return dproj.copy()
-        W = self._params[self._key_weight]
+        W = params[self._key_weight]
         self._grads[self._key_weight] += dproj.reshape(-1, W.shape[0]).T @ keys.reshape(
             -1, W.shape[1])
         return dproj @ W
@@ -175,7 +237,10 @@ class _Attention(Module):
     def _scale(self, proj):
         return 1.0
 
-    def _score(self, q, proj):
+    # Whether _score_grad reads ``proj`` (attend_train keeps a copy if so).
+    _grad_reads_proj = True
+
+    def _score(self, q, proj, params):
         """Scores (B, Tq, Tk) of ``q`` (B, Tq, Hq) and what their backward needs."""
         scores = q @ _t(proj)
         scale = self._scale(proj)
@@ -183,7 +248,7 @@ class _Attention(Module):
             scores *= scale
         return scores, None
 
-    def _score_grad(self, q, proj, cache, dscores):
+    def _score_grad(self, q, proj, cache, dscores, params):
         """``(dq, dproj)`` from ``dscores``; parameter gradients accumulate."""
         scale = self._scale(proj)
         if scale != 1.0:
@@ -200,7 +265,10 @@ class _Attention(Module):
                              f"got shape {q.shape}")
         return q
 
-    def _check_keys(self, keys, name="keys", batch=None, width=None, why=""):
+    def _check_keys(self, keys, name="keys", batch=None, width=None, why="", steps=True):
+        """``keys`` as a (B, Tk, width) array; ``steps``: Tk >= 1 (what a
+        softmax needs; a projection takes any (X, Y, width) array, time-major
+        keys included, whose axis 1 is the batch and may be 0)."""
         k = as_array(keys, name, self.dtype)
         if k.ndim != 3 or (width is not None and k.shape[2] != width):
             expected = f"(B, Tk, {'H' if width is None else width})"
@@ -208,7 +276,7 @@ class _Attention(Module):
         if batch is not None and k.shape[0] != batch:
             raise ValueError(f"{name} must have the query's batch size {batch} in its first "
                              f"axis, got shape {k.shape}")
-        if k.shape[1] == 0:
+        if steps and k.shape[1] == 0:
             raise ValueError(f"{name} must have at least one step (Tk >= 1), got shape {k.shape}")
         return k
 
@@ -251,23 +319,34 @@ class _Attention(Module):
         return q, p, v, m
 
     # --------------------------------------------------------- the math
-    def _attend(self, q, proj, values, mask):
+    def _attend(self, q, proj, values, mask, params):
         """Checked arrays in; ``(context, weights, cache)`` out, 2-D when ``q`` is."""
         q3 = q if q.ndim == 3 else q[:, None, :]  # one code path: a 2-D query is Tq = 1
-        scores, cache = self._score(q3, proj)
+        scores, cache = self._score(q3, proj, params)
         weights = masked_softmax(scores, mask)
         context = weights @ values
         if q.ndim == 2:
             return context[:, 0], weights[:, 0], cache
         return context, weights, cache
 
-    def _attend_grad(self, q, proj, values, context, weights, cache, dcontext, dweights):
-        """``(dquery, dproj, dvalues)`` of :meth:`_attend`'s outputs."""
-        dc = (np.zeros_like(context) if dcontext is None
-              else _grad_array(dcontext, "dcontext", context.shape, self.dtype))
-        dw = (None if dweights is None
-              else _grad_array(dweights, "dweights", weights.shape, self.dtype))
+    def _grad_check(self, context_shape, weights_shape):
+        """The ``check`` of a backprop ``(dcontext, dweights=None)``: both
+        validated (None stays None), before the backprop is used up."""
+        def check(dcontext, dweights=None):
+            dc = (None if dcontext is None
+                  else _grad_array(dcontext, "dcontext", context_shape, self.dtype))
+            dw = (None if dweights is None
+                  else _grad_array(dweights, "dweights", weights_shape, self.dtype))
+            return dc, dw
+
+        return check
+
+    def _attend_grad(self, q, proj, values, weights, cache, dc, dw, params):
+        """``(dquery, dproj, dvalues)`` of :meth:`_attend`'s outputs, from
+        checked ``dc`` / ``dw`` (None: zeros / no weights path)."""
         flat = q.ndim == 2
+        if dc is None:
+            dc = np.zeros(weights.shape[:-1] + values.shape[-1:], self.dtype)
         if flat:
             q, weights, dc = q[:, None], weights[:, None], dc[:, None]
             dw = None if dw is None else dw[:, None]
@@ -275,7 +354,7 @@ class _Attention(Module):
         dweights = dc @ _t(values)
         if dw is not None:
             dweights += dw
-        dq, dproj = self._score_grad(q, proj, cache, softmax_backward(weights, dweights))
+        dq, dproj = self._score_grad(q, proj, cache, softmax_backward(weights, dweights), params)
         return (dq[:, 0] if flat else dq), dproj, dvalues
 
     # ------------------------------------------------------ the protocol
@@ -296,7 +375,8 @@ class _Attention(Module):
         -------
         context : ndarray (B, Hv) or (B, Tq, Hv)
         weights : ndarray (B, Tk) or (B, Tq, Tk)
-            Rows sum to 1; masked positions are exactly 0.
+            Rows sum to 1; masked positions are exactly 0.  A batch of
+            B = 0 rows gives empty outputs of these shapes.
 
         Raises
         ------
@@ -308,7 +388,8 @@ class _Attention(Module):
         """
         q, k, v, m = self._check_call(query, keys, values, mask)
         with blas_threads(1):
-            context, weights, _ = self._attend(q, self._project(k), k if v is None else v, m)
+            context, weights, _ = self._attend(q, self._project(k, self._params),
+                                               k if v is None else v, m, self._params)
         return context, weights
 
     def forward_train(self, query, keys, values=None, mask=None):
@@ -318,24 +399,37 @@ class _Attention(Module):
         dvalues)``: ``dvalues`` is None when ``values`` was defaulted, and
         ``dkeys`` then includes the gradient through the values.  ``dcontext``
         None means zeros.  Parameter gradients accumulate into ``grads``.
+
+        The backprop differentiates the values this call saw: the caller may
+        overwrite its arrays, or an optimizer step the parameters, before
+        calling it.  ``weights`` is read-only (the backprop reads it).  A
+        gradient it refuses (wrong shape or type) does not use it up.
         """
         q, k, v, m = self._check_call(query, keys, values, mask)
+        # The backprop reads the query, keys and values: private copies of
+        # them (one pass each; the mask is not read again) and of the
+        # parameters.  The forward runs on the same copies.
+        keep = _Keeper()
+        q, k, v = keep(q, query), keep(k, keys), keep(v, values)
+        params = self._kept_params(self._key_params() + self._query_params)
         vals = k if v is None else v
         with blas_threads(1):
-            proj = self._project(k)
-            context, weights, cache = self._attend(q, proj, vals, m)
+            proj = self._project(k, params)
+            context, weights, cache = self._attend(q, proj, vals, m, params)
 
-        def backprop(dcontext, dweights=None):
+        def backprop(dc, dw):
             with blas_threads(1):
-                dq, dproj, dv = self._attend_grad(q, proj, vals, context, weights, cache,
-                                                  dcontext, dweights)
-                dk = self._project_grad(k, dproj)
+                dq, dproj, dv = self._attend_grad(q, proj, vals, weights, cache, dc, dw, params)
+                dk = self._project_grad(k, dproj, params)
+            keep.release()
+            release(*params.values())
             if v is None:
                 dk += dv
                 dv = None
             return dq, dk, dv
 
-        return (context, weights), one_shot(backprop, self)
+        check = self._grad_check(context.shape, weights.shape)
+        return (context, _read_only(weights)), one_shot(backprop, self, check)
 
     # ------------------------------------------- decoding hooks (advanced)
     def project_keys(self, keys):
@@ -352,9 +446,9 @@ class _Attention(Module):
             ``keys @ weight.T`` (general, P = query_size) or
             ``keys @ key_weight.T`` (additive, P = attn_size).
         """
-        k = self._check_keys(keys, "keys", width=self.key_size)
+        k = self._check_keys(keys, "keys", width=self.key_size, steps=False)
         with blas_threads(1):
-            return self._project(k)
+            return self._project(k, self._params)
 
     def project_keys_train(self, keys):
         """:meth:`project_keys` for training: ``(proj, backprop)``.
@@ -362,17 +456,35 @@ class _Attention(Module):
         ``backprop(dproj)`` returns ``dkeys`` (B, Tk, Hk), a new array, and
         adds the key side's parameter gradients into ``grads``.  A decoder
         sums the ``dproj`` of its :meth:`attend_train` steps and calls it once.
+        It differentiates the keys and weight this call saw (the caller may
+        overwrite them in between); a ``dproj`` it refuses does not use it up.
+
+        A projection (general and additive attention) is read-only: the
+        attend steps then read it without a copy of their own.  Dot
+        attention's is the keys themselves.
         """
-        k = self._check_keys(keys, "keys", width=self.key_size)
+        k = self._check_keys(keys, "keys", width=self.key_size, steps=False)
+        params = self._kept_params(self._key_params())
+        keep = _Keeper()
+        if params:  # dot attention's backprop reads neither the keys nor a weight
+            k = keep(k, keys)
         with blas_threads(1):
-            proj = self._project(k)
+            proj = self._project(k, params)
+        if proj is not k:
+            proj = _hand_out(proj)
+        proj_shape = proj.shape
+
+        def check(dproj):
+            return (_grad_array(dproj, "dproj", proj_shape, self.dtype),)
 
         def backprop(dproj):
-            d = _grad_array(dproj, "dproj", proj.shape, self.dtype)
             with blas_threads(1):
-                return self._project_grad(k, d)
+                dkeys = self._project_grad(k, dproj, params)
+            keep.release()
+            release(*params.values())
+            return dkeys
 
-        return proj, one_shot(backprop, self)
+        return proj, one_shot(backprop, self, check)
 
     def attend(self, query, proj, values, mask=None):
         """Attend with keys projected by :meth:`project_keys` (advanced).
@@ -394,7 +506,7 @@ class _Attention(Module):
         """
         q, p, v, m = self._check_attend(query, proj, values, mask)
         with blas_threads(1):
-            context, weights, _ = self._attend(q, p, v, m)
+            context, weights, _ = self._attend(q, p, v, m, self._params)
         return context, weights
 
     def attend_train(self, query, proj, values, mask=None):
@@ -403,18 +515,28 @@ class _Attention(Module):
         ``backprop(dcontext, dweights=None)`` returns ``(dquery, dproj,
         dvalues)`` (None means zeros) and adds the query side's parameter
         gradients into ``grads``; ``dproj`` goes to the backprop of
-        :meth:`project_keys_train`, summed over steps.
+        :meth:`project_keys_train`, summed over steps.  As with
+        :meth:`forward_train`, it differentiates the values this call saw,
+        ``weights`` is read-only, and a refused gradient does not use it up.
         """
         q, p, v, m = self._check_attend(query, proj, values, mask)
+        keep = _Keeper()
+        q, v = keep(q, query), keep(v, values)
+        if self._grad_reads_proj:   # additive attention's backward does not
+            p = keep(p, proj)
+        params = self._kept_params(self._query_params)
         with blas_threads(1):
-            context, weights, cache = self._attend(q, p, v, m)
+            context, weights, cache = self._attend(q, p, v, m, params)
 
-        def backprop(dcontext, dweights=None):
+        def backprop(dc, dw):
             with blas_threads(1):
-                return self._attend_grad(q, p, v, context, weights, cache, dcontext, dweights)
+                grads = self._attend_grad(q, p, v, weights, cache, dc, dw, params)
+            keep.release()
+            release(*params.values())
+            return grads
 
-        return (context, weights), one_shot(backprop, self)
-
+        check = self._grad_check(context.shape, weights.shape)
+        return (context, _read_only(weights)), one_shot(backprop, self, check)
 
     # ------------------------------- time-major sequences, fused (advanced)
     # Scores of the form ``scale * q . proj`` run on one fused kernel
@@ -440,7 +562,13 @@ class _Attention(Module):
             *adds* the gradients into the given C-contiguous time-major
             arrays (zeros are allocated for those left None) and returns
             ``(dquery, dproj, dvalues)``; ``dproj`` may be ``dvalues`` (the
-            keys were the values).
+            keys were the values).  Given arrays may be one array (say
+            ``dproj`` and ``dvalues``) but must not otherwise overlap;
+            ``dcontext`` may overlap them (it is copied first).  As with
+            :meth:`forward_train`, the backprop differentiates the values
+            this call saw, ``weights`` is read-only, and a refused gradient
+            does not use it up.  ``out`` may overlap the inputs: they are
+            read from copies.  A batch of B = 0 rows gives empty outputs.
         """
         if not self.time_major_kernel:
             raise TypeError(f"{type(self).__name__} has no fused time-major kernel: use "
@@ -450,31 +578,68 @@ class _Attention(Module):
         p = _time_major(proj, "proj", self.dtype, (None, B, self._proj_width(q.shape[2])))
         v = _time_major(values, "values", self.dtype, (p.shape[0], B, None))
         lens = as_lengths(lengths, B, p.shape[0])
-        if lens.min() < 1:
+        if lens.size and lens.min() < 1:
             raise ValueError(f"lengths must be >= 1 (a row with no key has no softmax), got "
                              f"min {lens.min()}")
         Tk, Hv = v.shape[0], v.shape[2]
         if out is None:
             out = np.empty((Tq, B, Hv), self.dtype)
-        elif _time_major(out, "out", self.dtype, (Tq, B, Hv)) is not out:
+        elif _time_major(out, "out", self.dtype, (Tq, B, Hv)) is not out or \
+                not out.flags.writeable:
             raise ValueError("out must be a writeable (Tq, B, Hv) array of the module's dtype "
                              "whose last axis is contiguous")
+        # The backprop reads the query, proj, values and lengths: private
+        # copies of them (keys that are the values stay one array), which
+        # the forward reads too -- so an ``out`` that overlaps an input
+        # (the kernel writes it while reading them) cannot change what is read.
+        keep = _Keeper()
+        q, p, v, lens = keep(q, query), keep(p, proj), keep(v, values), keep(lens, lengths)
         weights = np.empty((B, Tq, Tk), self.dtype)
         scale = self._scale(p)
         nt = max(1, min(get_num_threads(), B))
-        _fused.forward(q, p, v, lens, scale, weights, out, nt)
+        if B:
+            _fused.forward(q, p, v, lens, scale, weights, out, nt)
+        shapes = {"dcontext": out.shape, "dquery": q.shape, "dproj": p.shape, "dvalues": v.shape}
 
-        def backprop(dcontext, dquery=None, dproj=None, dvalues=None):
-            dc = _time_major(dcontext, "dcontext", self.dtype, out.shape)
-            dq = _accumulator(dquery, "dquery", q.shape, self.dtype)
-            dp = _accumulator(dproj, "dproj", p.shape, self.dtype)
+        def check(dcontext, dquery=None, dproj=None, dvalues=None):
+            dc = _time_major(dcontext, "dcontext", self.dtype, shapes["dcontext"])
+            given = {name: _accumulator(a, name, shapes[name], self.dtype)
+                     for name, a in (("dquery", dquery), ("dproj", dproj), ("dvalues", dvalues))
+                     if a is not None}
+            _check_apart(given)
+            # The kernel reads dcontext after it has added into the others.
+            return (unaliased(dc, given.values()), given.get("dquery"), given.get("dproj"),
+                    given.get("dvalues"))
+
+        def backprop(dc, dq, dp, dv):
+            dq = np.zeros(q.shape, self.dtype) if dq is None else dq
             # Keys that were the values: one gradient array unless told otherwise.
-            dv = dp if dvalues is None and p is v else \
-                _accumulator(dvalues, "dvalues", v.shape, self.dtype)
-            _fused.backward(q, p, v, lens, scale, weights, dc, dq, dp, dv, nt)
+            if dv is None and p is v:
+                dv = dp = np.zeros(p.shape, self.dtype) if dp is None else dp
+            else:
+                dp = np.zeros(p.shape, self.dtype) if dp is None else dp
+                dv = np.zeros(v.shape, self.dtype) if dv is None else dv
+            if B:
+                _fused.backward(q, p, v, lens, scale, weights, dc, dq, dp, dv, nt)
+            keep.release()
             return dq, dp, dv
 
-        return (out, weights), one_shot(backprop, self)
+        return (out, _read_only(weights)), one_shot(backprop, self, check)
+
+
+def _check_apart(arrays):
+    """Refuse gradient arrays (name -> array) that share memory without
+    being one array: the kernel's threads add into each at once, so a
+    partial overlap would race (one array passed twice adds both parts,
+    row by row on one thread)."""
+    items = list(arrays.items())
+    for i, (name_a, a) in enumerate(items):
+        for name_b, b in items[i + 1:]:
+            same = (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+                    and a.shape == b.shape and a.strides == b.strides)
+            if not same and np.may_share_memory(a, b) and np.shares_memory(a, b):
+                raise ValueError(f"{name_a} and {name_b} must be one array or not overlap, "
+                                 f"got arrays that partly share memory")
 
 
 def _accumulator(given, name, shape, dtype):
@@ -497,8 +662,9 @@ def _time_major(a, name, dtype, shape=(None, None, None)):
     if arr.ndim != 3 or any(n is not None and n != m for n, m in zip(shape, arr.shape)):
         want = "(" + ", ".join("?" if n is None else str(n) for n in shape) + ")"
         raise ValueError(f"{name} must have shape {want} (time-major), got {arr.shape}")
-    if 0 in arr.shape:
-        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    if arr.shape[0] == 0 or arr.shape[2] == 0:   # a batch of 0 rows is fine
+        raise ValueError(f"{name} must have at least one step and one column, got shape "
+                         f"{arr.shape}")
     if not evenly_spaced_rows(arr.shape, arr.strides, arr.itemsize):
         arr = np.ascontiguousarray(arr)
     return arr
@@ -605,21 +771,23 @@ class AdditiveAttention(_Attention):
         self._add_parameter("v", rng.uniform(-bv, bv, A))
 
     _key_weight = "key_weight"
+    _query_params = ("query_weight", "bias", "v")
+    _grad_reads_proj = False   # the tanh layer (the cache) holds what it needs
     time_major_kernel = False
 
     def _proj_width(self, hq):
         return self.attn_size
 
-    def _score(self, q, proj):
-        p = self._params
+    def _score(self, q, proj, params):
+        p = params
         qp = q @ p["query_weight"].T
         qp += p["bias"]
         # (B, Tq, 1, A) + (B, 1, Tk, A): every query step against every key step
         hidden = np.tanh(qp[:, :, None, :] + proj[:, None, :, :])
         return hidden @ p["v"], hidden
 
-    def _score_grad(self, q, proj, hidden, dscores):
-        p, g, A = self._params, self._grads, self.attn_size
+    def _score_grad(self, q, proj, hidden, dscores, params):
+        p, g, A = params, self._grads, self.attn_size
         g["v"] += dscores.reshape(-1) @ hidden.reshape(-1, A)
         dhidden = hidden * hidden  # tanh' = 1 - tanh^2, built in place
         np.subtract(1.0, dhidden, out=dhidden)
@@ -699,12 +867,13 @@ class SelfAttention(Module):
             check_mask_rows(m if m.shape[1] == T else m[:, 0])
         return x, m
 
-    def _forward(self, x, mask):
-        """``(concatenated heads (B, T, E), cache)``."""
+    def _forward(self, x, mask, in_proj_weight):
+        """``(concatenated heads (B, T, E), cache)``; ``in_proj_weight``: the
+        live one, or a training forward's copy."""
         B, T, E = x.shape
         h = self.num_heads
         d = E // h
-        qkv = x.reshape(-1, E) @ self._params["in_proj_weight"].T
+        qkv = x.reshape(-1, E) @ in_proj_weight.T
         qkv += self._params["in_proj_bias"]
         # (B, T, 3, h, d) -> (3, B, h, T, d): one batched matmul over (B, h)
         q, k, v = qkv.reshape(B, T, 3, h, d).transpose(2, 0, 3, 1, 4)
@@ -726,6 +895,11 @@ class SelfAttention(Module):
         causal : bool
             Position t attends only to positions <= t (combined with ``mask``).
 
+        Returns
+        -------
+        ndarray (B, T, E)
+            Empty for a batch of B = 0 rows.
+
         Raises
         ------
         ValueError
@@ -734,19 +908,33 @@ class SelfAttention(Module):
         """
         x, m = self._check(x, mask, causal)
         with blas_threads(1):
-            heads, _ = self._forward(x, m)
+            heads, _ = self._forward(x, m, self._params["in_proj_weight"])
             return self.out_proj(heads)
 
     def forward_train(self, x, mask=None, causal=False):
         """``(out, backprop)``; ``backprop(dout)`` returns ``dx`` and adds the
-        parameter gradients into ``grads``."""
-        x, m = self._check(x, mask, causal)
+        parameter gradients into ``grads``.
+
+        The backprop differentiates the values this call saw: the caller may
+        overwrite ``x``, or an optimizer step the parameters, before calling
+        it.  A ``dout`` it refuses does not use it up.
+        """
+        checked, m = self._check(x, mask, causal)
+        # The backprop reads x and in_proj_weight (and out_proj its own
+        # copies): private copies, which the forward reads too.
+        keep = _Keeper()
+        x = keep(checked, x)
+        in_proj_weight = copy_of(self._params["in_proj_weight"])
         with blas_threads(1):
-            heads, (q, k, v, weights) = self._forward(x, m)
-            out, out_backprop = self.out_proj.forward_train(heads)
+            heads, (q, k, v, weights) = self._forward(x, m, in_proj_weight)
+            # heads is this module's own array: out_proj keeps it uncopied.
+            out, out_backprop = self.out_proj._forward_train(self.out_proj._check(heads), True)
+        out_shape = out.shape
+
+        def check(dout):
+            return (_grad_array(dout, "dout", out_shape, self.dtype),)
 
         def backprop(dout):
-            dout = _grad_array(dout, "dout", out.shape, self.dtype)
             B, T, E = x.shape
             h = self.num_heads
             d = E // h
@@ -762,6 +950,9 @@ class SelfAttention(Module):
                 x2 = x.reshape(-1, E)
                 self._grads["in_proj_weight"] += dqkv.T @ x2
                 self._grads["in_proj_bias"] += dqkv.sum(axis=0)
-                return (dqkv @ self._params["in_proj_weight"]).reshape(B, T, E)
+                dx = (dqkv @ in_proj_weight).reshape(B, T, E)
+            keep.release()
+            release(in_proj_weight)
+            return dx
 
-        return out, one_shot(backprop, self)
+        return out, one_shot(backprop, self, check)

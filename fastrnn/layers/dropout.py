@@ -41,7 +41,9 @@ class Dropout(Module):
 
     def forward_train(self, x):
         """``(y, backprop)``: ``y = x * mask``; ``backprop(dy)`` returns
-        ``dy * mask`` (the mask holds 0 or 1 / (1 - p))."""
+        ``dy * mask`` (the mask holds 0 or 1 / (1 - p)).  Any shape, empty
+        ones included.  The backprop reads only the mask (its own), so the
+        caller may reuse ``x``; a ``dy`` it refuses does not use it up."""
         x = self._as_float(x)
         if self.p == 0.0:
             mask = np.ones_like(x)
@@ -50,11 +52,15 @@ class Dropout(Module):
         else:
             mask = (self._rng.random(x.shape) >= self.p).astype(x.dtype)
             mask *= x.dtype.type(1.0 / (1.0 - self.p))
+        shape, dtype = x.shape, x.dtype   # not x: the closure need not hold the caller's array
+
+        def check(dy):
+            d = as_array(dy, "dy", dtype)
+            if d.shape != shape:
+                raise ValueError(f"dy must have shape {shape}, got {d.shape}")
+            return (d,)
 
         def backprop(dy):
-            d = as_array(dy, "dy", x.dtype)
-            if d.shape != x.shape:
-                raise ValueError(f"dy must have shape {x.shape}, got {d.shape}")
-            return d * mask
+            return dy * mask
 
-        return x * mask, one_shot(backprop)
+        return x * mask, one_shot(backprop, check=check)

@@ -3,10 +3,59 @@ import math
 
 import numpy as np
 
+from .. import _workspace as ws
 from .._kernels import kernels as _kernels
 from .._matmul import matmul, matmul_pair
 from .._validation import as_array, check_bools, positive_int
 from .module import Module, check_memory, make_rng, one_shot
+
+
+def is_private(checked, given):
+    """Whether ``checked``, the array validation made of the caller's
+    ``given``, is a new array nobody else holds (a conversion or a cast), so
+    that a training forward may keep it for its backprop without a copy.
+
+    ``given`` itself, a view of it, or what an array-like other than an
+    ndarray handed out (its ``__array__`` may return its own buffer, as
+    xarray's does) is not: the caller can still write into it."""
+    if checked is given or not checked.flags.owndata:
+        return False
+    return isinstance(given, np.ndarray) or not hasattr(type(given), "__array__")
+
+
+def kept(checked, given):
+    """``checked`` if it is private (:func:`is_private`), else a copy of it:
+    what a backprop reads must be the values the forward saw, whatever the
+    caller does with its own arrays in between.  The copy is on a pooled
+    buffer (a fresh large array costs a page fault per 4 KiB on first
+    touch, as much as the copy itself); the backprop gives it back with
+    :func:`release`."""
+    return checked if is_private(checked, given) else copy_of(checked)
+
+
+def copy_of(a):
+    """A C-contiguous copy of ``a`` on a pooled buffer (see :func:`kept`)."""
+    copy = ws.empty(a.shape, a.dtype)
+    np.copyto(copy, a)
+    return copy
+
+
+def release(*arrays):
+    """Give :func:`kept` / :func:`copy_of`'s copies back to the pool once a
+    backprop is done with them (other arrays are ignored)."""
+    ws.release(*arrays)
+
+
+def unaliased(grad, outputs):
+    """``grad`` (an incoming gradient), copied if it shares memory with one
+    of ``outputs``, the arrays the backprop writes into before it is done
+    reading ``grad``: otherwise those writes would change the gradient it
+    is reading.  ``np.may_share_memory`` (a bounds test) settles nearly
+    every call; the exact test runs only when the bounds overlap."""
+    for out in outputs:
+        if np.may_share_memory(grad, out) and np.shares_memory(grad, out):
+            return grad.copy()
+    return grad
 
 
 class Linear(Module):
@@ -45,39 +94,61 @@ class Linear(Module):
                              f"got shape {x.shape}")
         return x
 
-    def _apply(self, x2):
+    def _apply(self, x2, weight):
         # On fastrnn's threads, BLAS single-threaded like every kernel of
         # fastrnn (a threaded BLAS call leaves its workers spinning on the
         # cores the next recurrent layer's OpenMP threads need).
-        y = matmul(x2, self._params["weight"], trans_b=True)
+        y = matmul(x2, weight, trans_b=True)
         if self.bias:
             y += self._params["bias"]
         return y
 
     def __call__(self, x):
-        """``x`` (..., in_features) -> (..., out_features)."""
+        """``x`` (..., in_features) -> (..., out_features); any number of
+        rows, none included."""
         x = self._check(x)
-        return self._apply(x.reshape(-1, self.in_features)).reshape(
+        return self._apply(x.reshape(-1, self.in_features), self._params["weight"]).reshape(
             x.shape[:-1] + (self.out_features,))
 
     def forward_train(self, x):
         """``(y, backprop)``; ``backprop(dy)`` returns ``dx`` and adds the
-        parameter gradients into ``self.grads``."""
-        x = self._check(x)
-        x2 = x.reshape(-1, self.in_features)
-        y = self._apply(x2).reshape(x.shape[:-1] + (self.out_features,))
+        parameter gradients into ``self.grads``.
+
+        The backprop differentiates the values this call saw: the caller may
+        overwrite ``x``, or an optimizer step the weight, before calling it.
+        A ``dy`` it refuses (wrong shape or type) does not use it up.
+        """
+        checked = self._check(x)
+        return self._forward_train(checked, is_private(checked, x))
+
+    def _forward_train(self, x, x_private):
+        """:meth:`forward_train` on a checked ``x``; ``x_private``: nobody
+        else holds ``x`` (an array a composite module made itself), so the
+        backprop keeps it without a copy."""
+        # The backprop reads x and the weight: copies of both, unless x is
+        # private (one pass over each: measured ~3% of forward + backward
+        # for 704 rows of Linear(256, 128)).
+        x2 = (x if x_private else copy_of(x)).reshape(-1, self.in_features)
+        weight = copy_of(self._params["weight"])
+        y = self._apply(x2, weight).reshape(x.shape[:-1] + (self.out_features,))
+        y_shape, x_shape = y.shape, x.shape
+
+        def check(dy):
+            dy = as_array(dy, "dy", self.dtype)
+            if dy.shape != y_shape:
+                raise ValueError(f"dy must have shape {y_shape}, got {dy.shape}")
+            # The products add into the gradients while they read dy.
+            return (unaliased(dy, self._grads.values()),)
 
         def backprop(dy):
-            dy2 = as_array(dy, "dy", self.dtype)
-            if dy2.shape != y.shape:
-                raise ValueError(f"dy must have shape {y.shape}, got {dy2.shape}")
-            dy2 = dy2.reshape(-1, self.out_features)
+            dy2 = dy.reshape(-1, self.out_features)
             _, dx = matmul_pair((dy2, x2, True, False, self._grads["weight"], True),
-                                (dy2, self._params["weight"], False, False, None, False))
+                                (dy2, weight, False, False, None, False))
             if self.bias:
                 # Summed in float64 (one pass, no float64 copy of dy).
                 self._grads["bias"] += _kernels.column_sums(
                     np.ascontiguousarray(dy2), np.empty(self.out_features)).astype(self.dtype)
-            return dx.reshape(x.shape)
+            release(weight, None if x_private else x2)
+            return dx.reshape(x_shape)
 
-        return y, one_shot(backprop, self)
+        return y, one_shot(backprop, self, check)
