@@ -288,3 +288,29 @@ def test_a_forged_huge_model_config_is_refused_before_building(tmp_path):
     with pytest.raises(fr.FormatError, match="do not match what Seq2Seq builds"):
         fr.load(forged)
     assert time.perf_counter() - start < 2.0
+
+
+def test_a_long_beam_search_traces_its_paths_back_once():
+    """Back-pointers: a search of T steps keeps O(T) bookkeeping (it used to
+    re-copy every hypothesis's token and attention history each step); the
+    traced paths are those of greedy decoding at beam size 1."""
+    V, Ts, T = 5, 8, 3000
+    table = np.random.default_rng(0).standard_normal((V, V))
+    table[:, 1] = -1e9                      # EOS (id 1) never wins: every search runs T steps
+
+    def step(tokens, state):
+        weights = np.abs(np.sin(state[:, None] * np.arange(1, Ts + 1))).astype(np.float32)
+        return table[tokens] + 0.01 * np.cos(state)[:, None], state + tokens + 1, weights
+
+    def select(state, rows):
+        return state[rows]
+
+    for K in (1, 3):
+        tokens, weights = beam_search(step, select, np.zeros(2 * K), 2, K, 0, 1, T)
+        assert [len(t) for t in tokens] == [T, T]
+        assert [(w.shape, w.dtype) for w in weights] == [((T, Ts), np.float32)] * 2
+    greedy_tokens, greedy_weights = greedy(step, np.zeros(2), 2, 0, 1, T)
+    tokens, weights = beam_search(step, select, np.zeros(2), 2, 1, 0, 1, T)
+    assert tokens == greedy_tokens
+    for w, g in zip(weights, greedy_weights):
+        np.testing.assert_array_equal(w, g)

@@ -72,6 +72,11 @@ def beam_search(step, select, state, batch, beam_size, sos_id, eos_id, max_len,
     greedy decoding.
 
     Returns ``(tokens, weights)`` as :func:`greedy`.
+
+    Each step records only its tokens, parent rows and attention rows
+    (back-pointers); a hypothesis's tokens are traced back once, at the end,
+    so a search of T steps costs O(T) bookkeeping, not O(T^2) re-copied
+    histories.
     """
     check_length_penalty(length_penalty)
     K = beam_size
@@ -79,11 +84,9 @@ def beam_search(step, select, state, batch, beam_size, sos_id, eos_id, max_len,
     tokens = np.full(N, sos_id, dtype=np.intp)
     scores = np.full((batch, K), -np.inf)
     scores[:, 0] = 0.0                      # one live beam per sequence to start
-    history = np.empty((N, 0), dtype=np.intp)
-    attn_history = None
+    chosen, parents, attn = [], [], []     # per step: new rows' tokens and parents, weights
     best = np.full(batch, -np.inf)          # best finished (normalised) score
-    best_tokens = [None] * batch
-    best_attn = [None] * batch
+    best_at = [None] * batch                # its (step, row): the path to trace back
     rows = np.arange(batch)[:, None]
     for t in range(max_len):
         logits, state, weights = step(tokens, state)
@@ -96,9 +99,7 @@ def beam_search(step, select, state, batch, beam_size, sos_id, eos_id, max_len,
         top_scores = np.take_along_axis(cand, top, 1)
         parent = top // V + rows * K            # rows of the state
         token = top % V
-        if weights is not None:
-            attn_history = (weights[:, None] if attn_history is None else
-                            np.concatenate([attn_history, weights[:, None]], axis=1))
+        attn.append(weights)
 
         # Finished: EOS among the first K candidates.
         ends = (token == eos_id) & (np.arange(take) < K) & np.isfinite(top_scores)
@@ -106,26 +107,38 @@ def beam_search(step, select, state, batch, beam_size, sos_id, eos_id, max_len,
         pick = normalised.argmax(axis=1)
         better = normalised[np.arange(batch), pick] > best
         for b in np.flatnonzero(better):
-            p = parent[b, pick[b]]
             best[b] = normalised[b, pick[b]]
-            best_tokens[b] = history[p].tolist()
-            best_attn[b] = None if attn_history is None else attn_history[p, :t]
+            best_at[b] = (t, parent[b, pick[b]])   # EOS excluded: the path up to step t
 
         # Live on: the best K candidates that do not end in EOS.
         order = np.argsort(token == eos_id, axis=1, kind="stable")[:, :K]
         live_parent = np.take_along_axis(parent, order, 1).reshape(-1)
         tokens = np.take_along_axis(token, order, 1).reshape(-1)
         scores = np.take_along_axis(top_scores, order, 1)
-        history = np.concatenate([history[live_parent], tokens[:, None]], axis=1)
-        if attn_history is not None:
-            attn_history = attn_history[live_parent]
+        chosen.append(tokens)
+        parents.append(live_parent)
         state = select(state, live_parent)
         bound = scores.max(axis=1) / float(max_len) ** length_penalty
         if np.all(best >= bound):
             break
-    for b in range(batch):
-        if best_tokens[b] is None:  # nothing finished: the best live beam
-            r = b * K + int(scores[b].argmax())
-            best_tokens[b] = history[r].tolist()
-            best_attn[b] = None if attn_history is None else attn_history[r]
-    return best_tokens, best_attn
+    results = [_trace(*(best_at[b] if best_at[b] is not None else   # else the best live beam
+                        (len(chosen), b * K + int(scores[b].argmax()))), chosen, parents, attn)
+               for b in range(batch)]
+    return [r[0] for r in results], [r[1] for r in results]
+
+
+def _trace(steps, row, chosen, parents, attn):
+    """The tokens chosen over the first ``steps`` steps on the path of
+    ``row`` (a row of the state at step ``steps``), and the attention rows
+    of those steps (None without attention)."""
+    tokens, weights = [], []
+    for s in range(steps - 1, -1, -1):
+        tokens.append(int(chosen[s][row]))
+        row = parents[s][row]               # the row at step s that chose it
+        if attn[s] is not None:
+            weights.append(attn[s][row])
+    tokens.reverse()
+    if attn[0] is None:
+        return tokens, None
+    weights.reverse()
+    return tokens, np.array(weights) if weights else np.empty((0, attn[0].shape[1]), attn[0].dtype)
