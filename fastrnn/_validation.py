@@ -61,6 +61,31 @@ def asarray_of(value, name, expected, kinds=None):
     return arr
 
 
+def is_private(checked, given):
+    """Whether ``checked``, the array validation made of the caller's
+    ``given``, is a new array nobody else holds (a conversion or a cast), so
+    that a training forward may keep it for its backprop without a copy.
+
+    ``given`` itself, a view of it, or what an array-like other than an
+    ndarray handed out (its ``__array__`` may return its own buffer, as
+    xarray's does) is not: the caller can still write into it."""
+    if checked is given or not checked.flags.owndata:
+        return False
+    return isinstance(given, np.ndarray) or not hasattr(type(given), "__array__")
+
+
+def unaliased(grad, outputs):
+    """``grad`` (an incoming gradient), copied if it shares memory with one
+    of ``outputs``, the arrays a backprop writes into before it is done
+    reading ``grad``: otherwise those writes would change the gradient it
+    is reading.  ``np.may_share_memory`` (a bounds test) settles nearly
+    every call; the exact test runs only when the bounds overlap."""
+    for out in outputs:
+        if np.may_share_memory(grad, out) and np.shares_memory(grad, out):
+            return grad.copy()
+    return grad
+
+
 def check_shape(arr, name, expected):
     """Raise ``ValueError`` unless ``arr.shape`` equals ``expected``."""
     if arr.shape != tuple(expected):

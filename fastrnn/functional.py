@@ -328,8 +328,7 @@ class _Problem:
         self.w_ih, self.w_hh = self._kept(self.w_ih), self._kept(self.w_hh)
 
     def _kept(self, a):
-        copy = ws.empty(a.shape, a.dtype)
-        np.copyto(copy, a)
+        copy = ws.copy(a)
         self.kept.append(copy)
         return copy
 

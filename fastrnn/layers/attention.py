@@ -33,8 +33,9 @@ import numpy as np
 from .. import _attention as _fused
 from ..functional import evenly_spaced_rows
 from .._runtime import blas_threads, get_num_threads
-from .._validation import as_array, as_lengths, check_bools, positive_int
-from .linear import Linear, copy_of, kept, release, unaliased
+from .. import _workspace as ws
+from .._validation import as_array, as_lengths, check_bools, is_private, positive_int, unaliased
+from .linear import Linear
 from .module import Module, check_memory, make_rng, one_shot
 
 
@@ -147,8 +148,10 @@ def _hand_out(a):
 
 
 class _Keeper:
-    """``keep(checked, given)``: :func:`kept` that copies an array passed
-    twice once (keys that are also the values, a query that is also the
+    """``keep(checked, given)``: ``checked`` if it is private (see
+    :func:`fastrnn._validation.is_private`), else a pooled copy of it (what
+    a backprop reads must be the values its forward saw, whatever the caller
+    does with its arrays in between); an array passed twice is copied once (keys that are also the values, a query that is also the
     keys), so that the copies stay one array where the arguments were, and
     never copies projected keys handed out read-only (:func:`_hand_out`).
     ``release()`` gives back the copies it made, and only those."""
@@ -162,11 +165,12 @@ class _Keeper:
         if _HANDED_OUT.get(id(checked)) is checked and not checked.flags.writeable:
             return checked
         if id(checked) not in self.copies:   # checked is held here, so its id stays its own
-            self.copies[id(checked)] = (checked, kept(checked, given))
+            self.copies[id(checked)] = (checked, checked if is_private(checked, given)
+                                        else ws.copy(checked))
         return self.copies[id(checked)][1]
 
     def release(self):
-        release(*(copy for checked, copy in self.copies.values() if copy is not checked))
+        ws.release(*(copy for checked, copy in self.copies.values() if copy is not checked))
 
 
 def _t(a):
@@ -215,7 +219,7 @@ class _Attention(Module):
         backprop: an optimizer step or ``load_state_dict`` between the two
         writes the live arrays in place, and the backprop must differentiate
         the weights the forward used (they are small next to the inputs)."""
-        return {name: copy_of(self._params[name]) for name in names}
+        return {name: ws.copy(self._params[name]) for name in names}
 
     def _project(self, keys, params):
         """The key side of the score, with the parameters ``params`` (the
@@ -422,7 +426,7 @@ class _Attention(Module):
                 dq, dproj, dv = self._attend_grad(q, proj, vals, weights, cache, dc, dw, params)
                 dk = self._project_grad(k, dproj, params)
             keep.release()
-            release(*params.values())
+            ws.release(*params.values())
             if v is None:
                 dk += dv
                 dv = None
@@ -481,7 +485,7 @@ class _Attention(Module):
             with blas_threads(1):
                 dkeys = self._project_grad(k, dproj, params)
             keep.release()
-            release(*params.values())
+            ws.release(*params.values())
             return dkeys
 
         return proj, one_shot(backprop, self, check)
@@ -532,7 +536,7 @@ class _Attention(Module):
             with blas_threads(1):
                 grads = self._attend_grad(q, p, v, weights, cache, dc, dw, params)
             keep.release()
-            release(*params.values())
+            ws.release(*params.values())
             return grads
 
         check = self._grad_check(context.shape, weights.shape)
@@ -924,7 +928,7 @@ class SelfAttention(Module):
         # copies): private copies, which the forward reads too.
         keep = _Keeper()
         x = keep(checked, x)
-        in_proj_weight = copy_of(self._params["in_proj_weight"])
+        in_proj_weight = ws.copy(self._params["in_proj_weight"])
         with blas_threads(1):
             heads, (q, k, v, weights) = self._forward(x, m, in_proj_weight)
             # heads is this module's own array: out_proj keeps it uncopied.
@@ -952,7 +956,7 @@ class SelfAttention(Module):
                 self._grads["in_proj_bias"] += dqkv.sum(axis=0)
                 dx = (dqkv @ in_proj_weight).reshape(B, T, E)
             keep.release()
-            release(in_proj_weight)
+            ws.release(in_proj_weight)
             return dx
 
         return out, one_shot(backprop, self, check)

@@ -6,56 +6,8 @@ import numpy as np
 from .. import _workspace as ws
 from .._kernels import kernels as _kernels
 from .._matmul import matmul, matmul_pair
-from .._validation import as_array, check_bools, positive_int
+from .._validation import as_array, check_bools, is_private, positive_int, unaliased
 from .module import Module, check_memory, make_rng, one_shot
-
-
-def is_private(checked, given):
-    """Whether ``checked``, the array validation made of the caller's
-    ``given``, is a new array nobody else holds (a conversion or a cast), so
-    that a training forward may keep it for its backprop without a copy.
-
-    ``given`` itself, a view of it, or what an array-like other than an
-    ndarray handed out (its ``__array__`` may return its own buffer, as
-    xarray's does) is not: the caller can still write into it."""
-    if checked is given or not checked.flags.owndata:
-        return False
-    return isinstance(given, np.ndarray) or not hasattr(type(given), "__array__")
-
-
-def kept(checked, given):
-    """``checked`` if it is private (:func:`is_private`), else a copy of it:
-    what a backprop reads must be the values the forward saw, whatever the
-    caller does with its own arrays in between.  The copy is on a pooled
-    buffer (a fresh large array costs a page fault per 4 KiB on first
-    touch, as much as the copy itself); the backprop gives it back with
-    :func:`release`."""
-    return checked if is_private(checked, given) else copy_of(checked)
-
-
-def copy_of(a):
-    """A C-contiguous copy of ``a`` on a pooled buffer (see :func:`kept`)."""
-    copy = ws.empty(a.shape, a.dtype)
-    np.copyto(copy, a)
-    return copy
-
-
-def release(*arrays):
-    """Give :func:`kept` / :func:`copy_of`'s copies back to the pool once a
-    backprop is done with them (other arrays are ignored)."""
-    ws.release(*arrays)
-
-
-def unaliased(grad, outputs):
-    """``grad`` (an incoming gradient), copied if it shares memory with one
-    of ``outputs``, the arrays the backprop writes into before it is done
-    reading ``grad``: otherwise those writes would change the gradient it
-    is reading.  ``np.may_share_memory`` (a bounds test) settles nearly
-    every call; the exact test runs only when the bounds overlap."""
-    for out in outputs:
-        if np.may_share_memory(grad, out) and np.shares_memory(grad, out):
-            return grad.copy()
-    return grad
 
 
 class Linear(Module):
@@ -128,8 +80,8 @@ class Linear(Module):
         # The backprop reads x and the weight: copies of both, unless x is
         # private (one pass over each: measured ~3% of forward + backward
         # for 704 rows of Linear(256, 128)).
-        x2 = (x if x_private else copy_of(x)).reshape(-1, self.in_features)
-        weight = copy_of(self._params["weight"])
+        x2 = (x if x_private else ws.copy(x)).reshape(-1, self.in_features)
+        weight = ws.copy(self._params["weight"])
         y = self._apply(x2, weight).reshape(x.shape[:-1] + (self.out_features,))
         y_shape, x_shape = y.shape, x.shape
 
@@ -148,7 +100,7 @@ class Linear(Module):
                 # Summed in float64 (one pass, no float64 copy of dy).
                 self._grads["bias"] += _kernels.column_sums(
                     np.ascontiguousarray(dy2), np.empty(self.out_features)).astype(self.dtype)
-            release(weight, None if x_private else x2)
+            ws.release(weight, None if x_private else x2)
             return dx.reshape(x_shape)
 
         return y, one_shot(backprop, self, check)

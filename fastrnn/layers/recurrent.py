@@ -8,7 +8,8 @@ initialisation are PyTorch's.
 import numpy as np
 
 from .. import functional as F
-from .._validation import as_array, as_lengths, check_bools, positive_int, state_parts
+from .._validation import (as_array, as_lengths, check_bools, is_private, positive_int,
+                           state_parts)
 from .init import check_init_options, recurrent_parameters
 from .merge import MERGE_MODES, merge, merge_backward, merged_width
 from .embedding import Embedding, as_ids
@@ -209,8 +210,7 @@ class _RecurrentLayer(Module):
         checked = self._check_input(x, hx, lengths)
         # An input the check had to convert is a private copy: training
         # keeps it as it is (the caller's own array is copied).
-        private = checked[0] is not x and checked[0].flags.owndata
-        return self._train(*checked, x_private=private)
+        return self._train(*checked, x_private=is_private(checked[0], x))
 
     def forward_train_embedded(self, embedding, ids, hx=None, lengths=None):
         """``forward_train(embedding(ids), hx, lengths)`` in one: the lookup is
