@@ -816,24 +816,29 @@ def write_deflated_bomb(path, hidden, header_compression=zipfile.ZIP_STORED):
     return path
 
 
+def refused_within(path, match, peak_bytes):
+    """``load(path)`` raises FormatError matching ``match`` with at most
+    ``peak_bytes`` allocated meanwhile (tracemalloc: numpy reports to it)."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(FormatError, match=match):
+            load(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < peak_bytes, peak
+
+
 def test_deflated_bomb_refused_before_anything_is_read(tmp_path):
     """A 32 KiB file declaring a 32 MiB LSTM: refused from the zip directory
     alone, naming the entry, what was expected and what was got, without
     allocating the arrays (nor the module)."""
     path = write_deflated_bomb(tmp_path / "bomb.frnn", 1024)
     assert path.stat().st_size < (1 << 20) // 4
-    tracemalloc.start()
     start = time.perf_counter()
-    try:
-        with pytest.raises(FormatError, match=r"entry 'weight_ih_l0\.npy' is compressed: "
-                                              r"expected compression method 0 \(stored\), "
-                                              r"got 8 \(deflated\)"):
-            load(path)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    refused_within(path, r"entry 'weight_ih_l0\.npy' is compressed: expected compression "
+                         r"method 0 \(stored\), got 8 \(deflated\)", 2 << 20)
     assert time.perf_counter() - start < 1.0
-    assert peak < (2 << 20), peak
 
 
 def test_deflated_header_refused(tmp_path, saved):
@@ -900,15 +905,8 @@ def test_oversized_zip_directory_refused_before_it_is_parsed(tmp_path):
     path = tmp_path / "wide.frnn"
     path.write_bytes(body[:body.index(b"PK\x01\x02")] + directory + end)
     del directory
-    tracemalloc.start()
-    try:
-        with pytest.raises(FormatError, match=f"directory is {len(record) * 170000} bytes; a "
-                                              f"fastrnn model file's is at most {8 << 20}"):
-            load(path)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert peak < (4 << 20), peak
+    refused_within(path, f"directory is {len(record) * 170000} bytes; a fastrnn model "
+                         f"file's is at most {8 << 20}", 4 << 20)
 
 
 def test_save_refuses_what_the_directory_bound_would_refuse(tmp_path, monkeypatch):
@@ -959,16 +957,8 @@ def test_entry_changed_while_read_refused_without_allocating(tmp_path, monkeypat
         return module
 
     monkeypatch.setattr(fio, "_build", build_then_rewrite)
-    tracemalloc.start()
-    try:
-        with pytest.raises(FormatError, match=r"entry 'weight\.npy' changed while the file was "
-                                              r"read \(its header now says shape "
-                                              r"\(999999999999, 64\)"):
-            load(path)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert peak < (1 << 20), peak
+    refused_within(path, r"entry 'weight\.npy' changed while the file was read \(its header "
+                         r"now says shape \(999999999999, 64\)", 1 << 20)
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX FIFOs")

@@ -68,6 +68,26 @@ def child_seeds(seed, n):
     return [int(s) for s in rng.integers(0, 2**63 - 1, size=n)]
 
 
+
+def output_backprop(backprop, outputs, name, dtype):
+    """A model's one-shot backprop from the gradient of its ``outputs``:
+    ``name`` (``"doutputs"``, ``"dlogits"``) is cast to ``dtype`` and must
+    have their shape, or the call is refused (and the backprop stays
+    usable); it returns None (token ids have no gradient)."""
+    what = name[1:]
+
+    def check(grad):
+        grad = as_array(grad, name, dtype)
+        if grad.shape != outputs.shape:
+            raise ValueError(f"{name} must have the {what}' shape {outputs.shape}, got "
+                             f"{grad.shape}")
+        return (grad,)
+
+    def run(grad):
+        backprop(grad)
+
+    return one_shot(run, check=check)
+
 class SequenceModel(TrainableModel):
     """Input encoder + stacked recurrent layer + dropout (no head).
 
@@ -254,15 +274,4 @@ class SequenceModel(TrainableModel):
         batch = {k: np.array(v) if isinstance(v, np.ndarray) else v
                  for k, v in self._as_batch(inputs, lengths, conditions).items()}
         pred, backprop = self._forward(batch, train=True)
-
-        def check(dpred):  # a refused gradient leaves the backprop usable
-            dpred = as_array(dpred, "doutputs", self.dtype)
-            if dpred.shape != pred.shape:
-                raise ValueError(f"doutputs must have the outputs' shape {pred.shape}, got "
-                                 f"{dpred.shape}")
-            return (dpred,)
-
-        def run(dpred):
-            backprop(dpred)   # (returns None: ids have no gradient)
-
-        return pred, one_shot(run, check=check)
+        return pred, output_backprop(backprop, pred, "doutputs", self.dtype)

@@ -12,12 +12,13 @@ import numpy as np
 
 from .. import _workspace as ws
 from ..functional import tanh_train
-from .._validation import as_array, as_lengths, check_bools, positive_int
+from .._validation import as_lengths, check_bools, positive_int
 from ..layers.attention import AdditiveAttention, DotAttention, GeneralAttention
 from ..layers.embedding import Embedding, as_ids
 from ..layers.linear import Linear
-from ..layers.module import make_rng, one_shot
-from ._base import CELLS, IGNORE, check_distinct_ids, check_id, child_seeds, step_loss
+from ..layers.module import make_rng
+from ._base import (CELLS, IGNORE, check_distinct_ids, check_id, child_seeds, output_backprop,
+                    step_loss)
 from ._data import (Dataset, check_count_bytes, length_batches, pad_time_major, token_sequences,
                     valid_mask)
 from ._decoding import beam_search, check_length_penalty, greedy
@@ -440,18 +441,7 @@ class Seq2Seq(TrainableModel):
         batch = {k: np.array(v) for k, v in
                  self._user_batch(src, tgt, src_lengths, tgt_lengths).items()}
         logits, backprop = self._forward(batch, True)
-
-        def check(dlogits):  # a refused gradient leaves the backprop usable
-            dlogits = as_array(dlogits, "dlogits", self.dtype)
-            if dlogits.shape != logits.shape:
-                raise ValueError(f"dlogits must have the logits' shape {logits.shape}, got "
-                                 f"{dlogits.shape}")
-            return (dlogits,)
-
-        def run(dlogits):
-            backprop(dlogits)   # (returns None: ids have no gradient)
-
-        return logits, one_shot(run, check=check)
+        return logits, output_backprop(backprop, logits, "dlogits", self.dtype)
 
     # ------------------------------------------------------------ training
     def fit(self, src_seqs, tgt_seqs, epochs=10, batch_size=64, lr=1e-3, teacher_forcing=1.0,
