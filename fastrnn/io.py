@@ -91,7 +91,7 @@ from .layers.module import Module
 from .layers.recurrent import GRU, LSTM, RNN
 from .layers.sequential import Sequential
 
-__all__ = ["save", "load", "register_module", "registered_modules", "predict_param_shapes",
+__all__ = ["save", "load", "check_saveable", "register_module", "registered_modules", "predict_param_shapes",
            "FormatError",
            "FORMAT_NAME", "FORMAT_VERSION", "FILE_EXTENSION"]
 
@@ -518,6 +518,15 @@ def _leaf_config(module, what):
         raise TypeError(f"save: {what}: get_config() returned key(s) {unknown} that "
                         f"{cls.__name__}() does not accept, so the file could not be loaded")
     return config
+
+
+def check_saveable(module):
+    """Raise what :func:`save` would raise for ``module``'s structure -- an
+    unregistered class, containers too deep or too large, an array shared
+    by two different modules -- without writing anything (``fit`` checks
+    its checkpoint's model before the first epoch)."""
+    _, _, shared = _describe(module)
+    _check_sharing(module.parameters(), shared)
 
 
 def save(module, path):

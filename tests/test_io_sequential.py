@@ -441,6 +441,9 @@ def test_array_shared_by_different_modules_refused(tmp_path):
     with pytest.raises(ValueError, match=r"parameters '0\.out_proj\.weight' and "
                                          r"'1\.weight' are one array"):
         save(fr.Sequential(attention, attention.out_proj), tmp_path / "m.frnn")
+    with pytest.raises(ValueError, match=r"one array shared by two different modules"):
+        fr.io.check_saveable(fr.Sequential(a, b))   # what fit checks before training
+    fr.io.check_saveable(fr.Sequential(a, a))        # one module used twice is fine
     assert list(tmp_path.iterdir()) == []
 
 

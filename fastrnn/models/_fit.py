@@ -22,7 +22,7 @@ from .._runtime import blas_threads, get_num_threads
 from .._validation import check_bools, positive_int, unwritable
 from ..layers.module import Module, make_rng
 from ..distributed import GradientAverager, reduce_sums, shard
-from ..io import _describe, save
+from ..io import check_saveable, save
 from ._data import length_batches
 
 OPTIMIZERS = {"adam": optim.Adam, "adamw": optim.AdamW, "sgd": optim.SGD,
@@ -189,7 +189,7 @@ def _check_checkpoint(model, path):
     this process create files (``fr.save`` writes a temporary file there
     and renames it over ``path``)."""
     try:
-        _describe(model)
+        check_saveable(model)
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"checkpoint={path!r} needs a model fr.save can write: {exc}") from exc
     problem = unwritable(path)
