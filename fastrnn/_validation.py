@@ -12,7 +12,7 @@ import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 # The kernels index with Py_ssize_t but call BLAS with 32-bit ints.
-_BLAS_INT_MAX = 2**31 - 1
+BLAS_INT_MAX = 2**31 - 1
 
 
 def resolve_dtype(dtype):
@@ -127,10 +127,10 @@ def as_lengths(lengths, batch, steps):
 
 def check_blas_size(rows, cols, what):
     """The kernels' GEMMs take 32-bit sizes: refuse problems that overflow them."""
-    if rows * cols > _BLAS_INT_MAX:
+    if rows * cols > BLAS_INT_MAX:
         raise ValueError(
             f"{what} is too large for 32-bit BLAS indexing: {rows} x {cols} elements "
-            f"(at most {_BLAS_INT_MAX}); split the batch or the sequence"
+            f"(at most {BLAS_INT_MAX}); split the batch or the sequence"
         )
 
 

@@ -2,6 +2,7 @@
 ``fastrnn demo dates|reverse`` (sequence-to-sequence demos) and
 ``fastrnn config`` (the build and runtime configuration)."""
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -9,7 +10,7 @@ import sys
 
 from . import __version__, benchmark
 from ._runtime import MAX_THREADS, show_config
-from ._validation import _BLAS_INT_MAX, check_bytes, unwritable
+from ._validation import BLAS_INT_MAX, check_bytes, unwritable
 
 
 def _shape(text):
@@ -21,9 +22,9 @@ def _shape(text):
         raise argparse.ArgumentTypeError(f"B,T,I,H must be positive, got {text!r}")
     # Refused here, before a minute of setup: the kernels' 32-bit BLAS limit,
     # and arrays (float32, LSTM training, two systems) this machine cannot hold.
-    if T * B * max(I, 4 * H) > _BLAS_INT_MAX:
+    if T * B * max(I, 4 * H) > BLAS_INT_MAX:
         raise argparse.ArgumentTypeError(
-            f"B,T,I,H must keep T*B*max(I, 4*H) <= {_BLAS_INT_MAX} (32-bit BLAS indexing), "
+            f"B,T,I,H must keep T*B*max(I, 4*H) <= {BLAS_INT_MAX} (32-bit BLAS indexing), "
             f"got {text!r}")
     try:
         check_bytes(2 * 4 * (2 * T * B * I + 7 * T * B * H + 8 * H * (I + H)),
@@ -137,6 +138,10 @@ def main(argv=None):
         problem = path is not None and _output_problem(option, path)
         if problem:
             return _refuse("bench", problem)
+    if args.plot is not None and importlib.util.find_spec("matplotlib") is None:
+        # Asked for: refused now, not skipped after the whole run.
+        return _refuse("bench", "--plot needs matplotlib, which is not installed "
+                                "(pip install 'fastrnn[plot]')")
     grid = args.shapes or (benchmark.QUICK_GRID if args.quick else benchmark.GRID)
     modes = ("infer", "train") if args.mode == "both" else (args.mode,)
     rounds = args.rounds or (2 if args.quick else 5)
@@ -153,11 +158,8 @@ def main(argv=None):
             json.dump({"fastrnn": __version__, "results": results}, f, indent=1)
         print(f"wrote {args.json}")
     if args.plot:
-        try:
-            benchmark.plot(results, args.plot)
-            print(f"wrote {args.plot}")
-        except ImportError:
-            print("skipping --plot: matplotlib is not installed", file=sys.stderr)
+        benchmark.plot(results, args.plot)
+        print(f"wrote {args.plot}")
     return 0
 
 
