@@ -88,7 +88,7 @@ class _Problem:
 
     __slots__ = ("mode", "cell", "dtype", "T", "B", "I", "H", "GH", "x", "w_ih", "w_hh",
                  "b_ih", "b_hh", "h0", "c0", "lengths", "steps", "full", "reverse", "ids", "emb",
-                 "kept")
+                 "kept", "w_hh_packed")
 
     def __init__(self, mode, reset_after, x, weights, h0, c0, lengths, reverse):
         """From checked arguments (:meth:`checked` checks a caller's; a
@@ -118,6 +118,7 @@ class _Problem:
         check_blas_size(T * B, max(I, GH), "x @ w_ih^T")
         self.reverse = bool(reverse)
         self.kept = []
+        self.w_hh_packed = None
 
     @classmethod
     def checked(cls, mode, x, w_ih, w_hh, b_ih, b_hh, hx, cx, lengths, reverse, reset_after):
@@ -280,7 +281,7 @@ class _Problem:
             w_hh_p, w_hn_p = ws.empty(self.w_hh.size, self.dtype), None
             scratch = ws.zeros(2 * B * GH + B * (GH + H), self.dtype)
         else:
-            w_hh_p, w_hn_p = self.packed_recurrent_weights(transposed=False)
+            w_hh_p, w_hn_p = self.w_hh_packed   # packed at the forward (keep_for_backward)
             # The batch split writes every scratch value before reading it
             # (tests/test_workspace.py poisons the pool to check): no fill.
             scratch = ws.empty((B, _recurrent.scratch_width(self.cell, H)), self.dtype)
@@ -305,7 +306,7 @@ class _Problem:
                            per_entry_f=np.empty((V, GH), self.dtype))
         return loop, weights, grads
 
-    def keep_for_backward(self, x_private, first=None):
+    def keep_for_backward(self, x_private, units, first=None):
         """After a training forward: take copies of what backward reads that
         the caller could change before calling it -- the input (unless
         ``x_private``: an array of fastrnn's own that nobody else holds), an
@@ -316,7 +317,10 @@ class _Problem:
         whatever padding the caller left must not reach dW_ih = dG^T x.
         Each copy is one pass over an array the forward just read
         (``bench/memory.py`` measures what they hold).  A second direction
-        reads the ``first`` direction's copy of the input."""
+        reads the ``first`` direction's copy of the input.  In the batch
+        split (not ``units``) W_hh is kept as the backward's packed operand,
+        made now instead of at backprop (the copy it needs anyway); the
+        hidden-unit split's backward packs it itself, from a copy."""
         if first is not None:
             self.x, self.ids, self.emb = first.x, first.ids, first.emb
         elif self.x is not None:
@@ -325,7 +329,12 @@ class _Problem:
             self.zero_padding(self.x)
         else:
             self.ids, self.emb = self.ids.copy(), self._kept(self.emb)
-        self.w_ih, self.w_hh = self._kept(self.w_ih), self._kept(self.w_hh)
+        self.w_ih = self._kept(self.w_ih)
+        if units:
+            self.w_hh = self._kept(self.w_hh)
+        else:
+            self.w_hh_packed = self.packed_recurrent_weights(transposed=False)
+            self.w_hh = None   # nothing reads it any more
 
     def _kept(self, a):
         copy = ws.copy(a)
@@ -689,7 +698,7 @@ def _train(problems, out=None, x_private=False):
     :meth:`_Problem.keep_for_backward`)."""
     jobs, plan = _run_forward(problems, training=True, out=out)
     for d, p in enumerate(problems):
-        p.keep_for_backward(x_private, problems[0] if d else None)
+        p.keep_for_backward(x_private, plan.units, problems[0] if d else None)
     saved = [problems, jobs]
 
     def backprop(douts=None, dh_ns=None, dc_ns=None, grads_list=None):
@@ -770,7 +779,7 @@ def _grad_arrays(p, grads):
     if grads is not None and not isinstance(grads, dict):
         raise TypeError(f"grads must be a dict or None, got {type(grads).__name__}")
     grads = {} if grads is None else grads
-    shapes = {"w_ih": p.w_ih.shape, "w_hh": p.w_hh.shape}
+    shapes = {"w_ih": p.w_ih.shape, "w_hh": (p.GH, p.H)}
     if p.b_ih is not None:
         shapes.update(b_ih=p.b_ih.shape, b_hh=p.b_hh.shape)
     for key, shape in shapes.items():
