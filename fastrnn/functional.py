@@ -523,7 +523,7 @@ def _direction_outputs(out, problems):
 
 
 # The inputs a forward reads while it writes ``out``.
-_INPUTS = ("x", "emb", "w_ih", "w_hh", "b_ih", "b_hh", "h0", "c0")
+_INPUTS = ("x", "ids", "emb", "w_ih", "w_hh", "b_ih", "b_hh", "h0", "c0")
 
 
 def _detach_inputs(out, problems):
