@@ -251,3 +251,16 @@ def test_a_refused_functional_backprop_is_not_used_up(rng):
     assert dx.shape == x.shape
     with pytest.raises(RuntimeError, match="only once"):
         backprop(np.ones((T, B, H)))
+
+
+def test_load_state_dict_from_the_modules_own_parameters():
+    """Values that are the module's own arrays (a swap through parameters())
+    are read before anything is written."""
+    layer = fr.GRU(H, H, num_layers=2, seed=0)
+    params = layer.parameters()
+    before = {k: v.copy() for k, v in params.items()}
+    swapped = dict(params, weight_hh_l0=params["weight_hh_l1"], weight_hh_l1=params["weight_hh_l0"])
+    layer.load_state_dict(swapped)
+    np.testing.assert_array_equal(layer.parameters()["weight_hh_l0"], before["weight_hh_l1"])
+    np.testing.assert_array_equal(layer.parameters()["weight_hh_l1"], before["weight_hh_l0"])
+    np.testing.assert_array_equal(layer.parameters()["weight_ih_l1"], before["weight_ih_l1"])

@@ -186,6 +186,13 @@ class Module:
             if arr.shape != target.shape:
                 raise ValueError(f"load_state_dict: {key!r} must have shape {target.shape}, got {arr.shape}")
             staged[key] = arr
+        # A value that is (a view of) one of this module's own parameters --
+        # another module's state_dict() copies, but parameters() does not --
+        # would be overwritten before it is read (a swap would lose one side).
+        targets = list(params.values())
+        for key, arr in staged.items():
+            if any(np.may_share_memory(arr, t) for t in targets):
+                staged[key] = arr.copy()
         for key, arr in staged.items():
             params[key][...] = arr
 
