@@ -74,14 +74,26 @@ def is_private(checked, given):
     return isinstance(given, np.ndarray) or not hasattr(type(given), "__array__")
 
 
+def overlap(a, b):
+    """Whether arrays ``a`` and ``b`` share memory.  ``np.may_share_memory``
+    (a bounds test) settles nearly every call; the exact test runs only when
+    the bounds overlap, with bounded work (crafted strides can make it
+    exponential): past that, the answer is yes (a needless copy at worst)."""
+    if not np.may_share_memory(a, b):
+        return False
+    try:
+        return bool(np.shares_memory(a, b, max_work=1 << 16))
+    except np.exceptions.TooHardError:
+        return True
+
+
 def unaliased(grad, outputs):
     """``grad`` (an incoming gradient), copied if it shares memory with one
     of ``outputs``, the arrays a backprop writes into before it is done
     reading ``grad``: otherwise those writes would change the gradient it
-    is reading.  ``np.may_share_memory`` (a bounds test) settles nearly
-    every call; the exact test runs only when the bounds overlap."""
+    is reading."""
     for out in outputs:
-        if np.may_share_memory(grad, out) and np.shares_memory(grad, out):
+        if overlap(grad, out):
             return grad.copy()
     return grad
 

@@ -17,7 +17,7 @@ from ._kernels import kernels as _recurrent
 from . import _workspace as ws
 from ._runtime import blas_threads, get_num_threads, openmp_enabled
 from ._validation import (as_array, as_lengths, check_blas_size, check_bools, check_shape,
-                          resolve_dtype)
+                          overlap, resolve_dtype)
 
 __all__ = ["recurrent", "recurrent_train", "bidirectional", "bidirectional_train", "MODES",
            "num_gates", "EmbeddedInput", "tanh_train"]
@@ -316,7 +316,7 @@ class _Problem:
         zeroed past the lengths: dG is zero there, but 0 * inf = NaN, so
         whatever padding the caller left must not reach dW_ih = dG^T x.
         Each copy is one pass over an array the forward just read
-        (``bench/memory.py`` measures what they hold).  A second direction
+        (``bench/kept_inputs.py`` measures what they cost).  A second direction
         reads the ``first`` direction's copy of the input.  In the batch
         split (not ``units``) W_hh is kept as the backward's packed operand,
         made now instead of at backprop (the copy it needs anyway); the
@@ -534,7 +534,7 @@ def _detach_inputs(out, problems):
     for p in problems:
         for name in _INPUTS:
             a = getattr(p, name)
-            if a is not None and np.may_share_memory(a, out) and np.shares_memory(a, out):
+            if a is not None and overlap(a, out):
                 if id(a) not in copies:   # the directions share x: one copy
                     copies[id(a)] = a.copy()
                 setattr(p, name, copies[id(a)])

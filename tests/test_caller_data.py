@@ -264,3 +264,19 @@ def test_load_state_dict_from_the_modules_own_parameters():
     np.testing.assert_array_equal(layer.parameters()["weight_hh_l0"], before["weight_hh_l1"])
     np.testing.assert_array_equal(layer.parameters()["weight_hh_l1"], before["weight_hh_l0"])
     np.testing.assert_array_equal(layer.parameters()["weight_ih_l1"], before["weight_ih_l1"])
+
+
+def test_an_overlap_too_hard_to_settle_counts_as_one(monkeypatch):
+    """Crafted strides can make numpy's exact overlap test exponential: it
+    runs with bounded work, and past that the inputs are copied."""
+    from fastrnn import _validation
+
+    a = np.zeros(10)
+
+    def too_hard(*args, **kwargs):
+        raise np.exceptions.TooHardError("exceeded max_work")
+
+    assert not _validation.overlap(a[:5], a[5:])
+    monkeypatch.setattr(np, "shares_memory", too_hard)
+    assert _validation.overlap(a[::2], a[1::2])
+    assert not _validation.overlap(a, np.zeros(3))   # disjoint bounds never ask

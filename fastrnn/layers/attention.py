@@ -34,7 +34,8 @@ from .. import _attention as _fused
 from ..functional import evenly_spaced_rows
 from .._runtime import blas_threads, get_num_threads
 from .. import _workspace as ws
-from .._validation import as_array, as_lengths, check_bools, is_private, positive_int, unaliased
+from .._validation import (as_array, as_lengths, check_bools, is_private, overlap, positive_int,
+                           unaliased)
 from .linear import Linear
 from .module import Module, check_memory, make_rng, one_shot
 
@@ -641,7 +642,7 @@ def _check_apart(arrays):
         for name_b, b in items[i + 1:]:
             same = (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
                     and a.shape == b.shape and a.strides == b.strides)
-            if not same and np.may_share_memory(a, b) and np.shares_memory(a, b):
+            if not same and overlap(a, b):
                 raise ValueError(f"{name_a} and {name_b} must be one array or not overlap, "
                                  f"got arrays that partly share memory")
 
