@@ -1,12 +1,15 @@
-"""Side-by-side timing of fastrnn against PyTorch, ONNX Runtime and the GEMM
-floor -- the engine behind ``fastrnn bench``.
+"""Side-by-side timing of fastrnn against PyTorch, ONNX Runtime, OpenVINO and
+the GEMM floor -- the engine behind ``fastrnn bench``.
 
 Every comparison runs in one process with the same weights in every system,
 outputs checked equal before anything is timed, and the systems alternating
 in blocks (a pause so that the previous system's spinning worker threads go
 idle, one untimed call, then timed calls); medians are reported with the
-ratio fastrnn / other.  torch, onnx / onnxruntime, tqdm and matplotlib are
-optional: what is missing is skipped and said so.
+ratio fastrnn / other.  torch, onnx / onnxruntime, openvino, tqdm and
+matplotlib are optional: what is missing is skipped and said so.  ONNX Runtime
+and OpenVINO run the same ONNX model (inference only: neither trains it);
+OpenVINO is compiled with its inference precision set to f32 (on CPUs with
+AVX-512 BF16 or AMX its default is bf16, which would not be comparable).
 """
 import statistics
 import time
@@ -20,6 +23,9 @@ GRID = [(1, 100, 128, 128), (1, 100, 256, 256), (16, 100, 256, 256), (64, 100, 5
         (128, 50, 1024, 1024)]
 QUICK_GRID = [(1, 100, 128, 128), (16, 100, 256, 256)]
 CELLS = ("lstm", "gru", "rnn")
+# The compared systems: result key -> the label of its ratio in the plot.
+SYSTEMS = {"torch": "torch", "onnxruntime": "onnxruntime",
+           "openvino": "OpenVINO (f32)", "floor": "floor"}
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 
 
@@ -77,8 +83,9 @@ def _onnx_gate_order(cell, H, w):
     return np.concatenate([w[k * H:(k + 1) * H] for k in order])
 
 
-def _onnx_system(cell, layer, x, threads):
-    import onnxruntime as ort
+def _onnx_model(cell, layer, x):
+    """The layer as a one-node ONNX model (input X, output Y of shape
+    (T, 1, B, H)), run by both ONNX Runtime and OpenVINO."""
     from onnx import TensorProto, helper, numpy_helper
 
     H = layer.hidden_size
@@ -100,7 +107,13 @@ def _onnx_system(cell, layer, x, threads):
          for name, a in (("W", W), ("R", R), ("B", Bias))])
     # IR version 8 (what opset 17 needs), not the installed onnx's newest:
     # an older onnxruntime refuses a newer IR ("Unsupported model IR version").
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def _onnx_system(cell, layer, x, threads):
+    import onnxruntime as ort
+
+    model = _onnx_model(cell, layer, x)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
@@ -108,6 +121,41 @@ def _onnx_system(cell, layer, x, threads):
 
     def infer():
         return sess.run(None, {"X": x})[0][:, 0]
+
+    return infer, None
+
+
+# OpenVINO's CPU plugin settings: f32 arithmetic (its default on AVX-512 BF16
+# / AMX CPUs is bf16), the benchmark's thread count, one stream (one
+# synchronous request at a time, as every other system runs).
+OPENVINO_PRECISION = "f32"
+
+
+def _openvino_config(threads):
+    return {"INFERENCE_PRECISION_HINT": OPENVINO_PRECISION,
+            "INFERENCE_NUM_THREADS": int(threads),
+            "PERFORMANCE_HINT": "LATENCY",
+            "NUM_STREAMS": 1}
+
+
+def _openvino_system(cell, layer, x, threads):
+    import io
+
+    import openvino as ov
+
+    model = _onnx_model(cell, layer, x)
+    core = ov.Core()
+    compiled = core.compile_model(core.read_model(io.BytesIO(model.SerializeToString())),
+                                  "CPU", _openvino_config(threads))
+    # The hint is a request: the plugin says what it compiled for.
+    precision = compiled.get_property("INFERENCE_PRECISION_HINT")
+    if precision != ov.Type.f32:
+        raise MismatchError(f"OpenVINO compiled for {precision}, not f32; not timing")
+    request = compiled.create_infer_request()
+
+    def infer():
+        # Outputs copied out (as ONNX Runtime returns a new array each call).
+        return request.infer({"X": x}, share_inputs=True)[0][:, 0]
 
     return infer, None
 
@@ -151,7 +199,8 @@ def _timed(f):
 def available_systems():
     """Which optional systems can run here: name -> (available, why not)."""
     out = {}
-    for name, mods in (("torch", ("torch",)), ("onnxruntime", ("onnx", "onnxruntime"))):
+    for name, mods in (("torch", ("torch",)), ("onnxruntime", ("onnx", "onnxruntime")),
+                       ("openvino", ("onnx", "openvino"))):
         try:
             for m in mods:
                 __import__(m)
@@ -167,7 +216,8 @@ def run(cells=CELLS, grid=GRID, modes=("infer", "train"), threads=None, rounds=5
     """Time every (cell, shape, mode) and return a list of result dicts.
 
     Each result has ``cell, B, T, I, H, mode`` and, in milliseconds,
-    ``fastrnn`` and (where they ran) ``torch``, ``onnxruntime``, ``floor``,
+    ``fastrnn`` and (where they ran) ``torch``, ``onnxruntime``, ``openvino``
+    (inference only, f32), ``floor``,
     plus ``gflops`` (fastrnn's achieved rate on the products).
     """
     threads = threads or _runtime.get_num_threads()
@@ -195,6 +245,10 @@ def run(cells=CELLS, grid=GRID, modes=("infer", "train"), threads=None, rounds=5
                 o_infer, _ = _onnx_system(cell, layer, x, threads)
                 _check_equal(layer(x)[0], o_infer(), "onnxruntime")
                 systems["onnxruntime"] = o_infer
+            if mode == "infer" and avail["openvino"][0]:
+                v_infer, _ = _openvino_system(cell, layer, x, threads)
+                _check_equal(layer(x)[0], v_infer(), "openvino")
+                systems["openvino"] = v_infer
             if mode == "infer":
                 systems["floor"] = _gemm_floor(cell, layer, x)
             names = list(systems)
@@ -217,10 +271,19 @@ def _fr_train(layer, x):
     return train
 
 
+class MismatchError(AssertionError):
+    """Another system's outputs differ from fastrnn's (or it did not compile
+    for float32): nothing is timed, ``fastrnn bench`` exits with status 1."""
+
+
 def _check_equal(ours, theirs, name):
+    theirs = np.asarray(theirs)
+    if theirs.shape != ours.shape:
+        raise MismatchError(f"fastrnn and {name} disagree (output shape {theirs.shape}, "
+                            f"fastrnn's {ours.shape}); not timing")
     err = np.abs(ours - theirs).max() / max(np.abs(theirs).max(), 1e-30)
     if not err < 1e-4:
-        raise AssertionError(f"fastrnn and {name} disagree (relative error {err:.2e}); not timing")
+        raise MismatchError(f"fastrnn and {name} disagree (relative error {err:.2e}); not timing")
 
 
 class _NoBar:
@@ -242,10 +305,11 @@ def _progress(total, enabled):
 
 
 def format_table(results):
-    """The results as a text table with ratios fastrnn / other."""
+    """The results as a text table with ratios fastrnn / other (OpenVINO's
+    column says its f32 precision)."""
     head = (f"{'cell':5} {'mode':5} {'B':>4} {'T':>4} {'I':>5} {'H':>5} | {'fastrnn ms':>10} "
-            f"{'torch ms':>9} {'ratio':>6} | {'ORT ms':>8} {'ratio':>6} | {'floor ms':>8} "
-            f"{'ratio':>6} | {'GFLOP/s':>7}")
+            f"{'torch ms':>9} {'ratio':>6} | {'ORT ms':>8} {'ratio':>6} | "
+            f"{'OV f32 ms':>9} {'ratio':>6} | {'floor ms':>8} {'ratio':>6} | {'GFLOP/s':>7}")
     lines = [head, "-" * len(head)]
 
     def cols(r, key, width):
@@ -256,7 +320,7 @@ def format_table(results):
     for r in results:
         lines.append(f"{r['cell']:5} {r['mode']:5} {r['B']:4d} {r['T']:4d} {r['I']:5d} {r['H']:5d} | "
                      f"{r['fastrnn']:10.2f} {cols(r, 'torch', 9)} | {cols(r, 'onnxruntime', 8)} | "
-                     f"{cols(r, 'floor', 8)} | {r['gflops']:7.1f}")
+                     f"{cols(r, 'openvino', 9)} | {cols(r, 'floor', 8)} | {r['gflops']:7.1f}")
     return "\n".join(lines)
 
 
@@ -268,12 +332,12 @@ def plot(results, path):
     import matplotlib.pyplot as plt
 
     labels = [f"{r['cell']} {r['mode']}\nB={r['B']} H={r['H']}" for r in results]
-    others = [k for k in ("torch", "onnxruntime", "floor") if any(k in r for r in results)]
+    others = [k for k in SYSTEMS if any(k in r for r in results)]
     fig, ax = plt.subplots(figsize=(max(6, len(results) * 0.9), 4))
     width = 0.8 / max(1, len(others))
     for i, key in enumerate(others):
         vals = [r["fastrnn"] / r[key] if key in r else 0 for r in results]
-        ax.bar(np.arange(len(results)) + i * width, vals, width, label=f"fastrnn / {key}")
+        ax.bar(np.arange(len(results)) + i * width, vals, width, label=f"fastrnn / {SYSTEMS[key]}")
     ax.axhline(1.0, color="k", lw=0.8)
     ax.set_xticks(np.arange(len(results)) + width * (len(others) - 1) / 2)
     ax.set_xticklabels(labels, fontsize=7)

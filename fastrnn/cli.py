@@ -38,7 +38,8 @@ def _parser():
     ap = argparse.ArgumentParser(prog="fastrnn", description="fastrnn command line")
     ap.add_argument("--version", action="version", version=f"fastrnn {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("bench", help="time fastrnn against PyTorch, ONNX Runtime and the GEMM floor")
+    b = sub.add_parser("bench", help="time fastrnn against PyTorch, ONNX Runtime, OpenVINO and "
+                                     "the GEMM floor")
     b.add_argument("--quick", action="store_true", help="a small subset (under a minute)")
     b.add_argument("--cells", default=",".join(benchmark.CELLS),
                    help="comma-separated: lstm, gru, rnn (default: all)")
@@ -148,14 +149,25 @@ def main(argv=None):
     show_config()
     print(f"python {platform.python_version()} on {platform.machine()}; "
           f"sgemm peak (numpy BLAS, 1024^3): {benchmark.sgemm_peak():.0f} GFLOP/s")
-    results = benchmark.run(cells, grid, modes, args.threads, rounds,
-                            progress=not args.no_progress)
+    try:
+        results = benchmark.run(cells, grid, modes, args.threads, rounds,
+                                progress=not args.no_progress)
+    except benchmark.MismatchError as exc:   # outputs differ: no time is reported
+        print(f"fastrnn bench: {exc}", file=sys.stderr)
+        return 1
     print(benchmark.format_table(results))
     print("ratio = fastrnn time / other time (below 1: fastrnn is faster); "
           "floor = the matrix products alone")
+    openvino_ran = any("openvino" in r for r in results)
+    if openvino_ran:
+        print(f"OV f32 = OpenVINO with INFERENCE_PRECISION_HINT={benchmark.OPENVINO_PRECISION} "
+              f"(its default on AVX-512 BF16 / AMX CPUs is bf16); ORT and OpenVINO: inference only")
     if args.json:
+        doc = {"fastrnn": __version__, "results": results}
+        if openvino_ran:
+            doc["openvino_precision"] = benchmark.OPENVINO_PRECISION
         with open(args.json, "w") as f:
-            json.dump({"fastrnn": __version__, "results": results}, f, indent=1)
+            json.dump(doc, f, indent=1)
         print(f"wrote {args.json}")
     if args.plot:
         benchmark.plot(results, args.plot)
