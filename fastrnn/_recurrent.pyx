@@ -159,27 +159,26 @@ cdef void _project_chunk(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, Py_ssize_
               xwc + j0, <int> GH)
 
 
-cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, void** p,
-                        floating tag) noexcept nogil:
-    """The forward time loop over batch rows b0..b1.  ``p``: the arrays of a
-    :func:`forward` job in its order (FORWARD_ARRAYS)."""
-    cdef const floating* x = <floating*> p[0]       # IN  (T, B, I)
-    cdef const floating* w_ih_t = <floating*> p[2]  # IN  W_ih^T packed
-    cdef const floating* bias = <floating*> p[3]    # IN  (GH,)
-    cdef floating* XWC = <floating*> p[4]           # scratch (B * TC, GH)
-    cdef const floating* w_hh_t = <floating*> p[5]  # IN  W_hh^T packed (GRU_RB: r, z columns)
-    cdef const floating* w_hn_t = <floating*> p[6]  # IN  W_hn^T packed, GRU_RB only
-    cdef const floating* b_hn = <floating*> p[7]    # IN  (H,) GRU only
-    cdef floating* h = <floating*> p[8]             # IN/OUT (B, H)
-    cdef floating* c = <floating*> p[9]             # IN/OUT (B, H) LSTM only
-    cdef floating* out = <floating*> p[10]          # OUT (T, B, H)
-    cdef floating* S = <floating*> p[11]            # scratch (B, SW)
-    cdef floating* gates = <floating*> p[12]        # OUT (T, B, GH) or NULL
-    cdef floating* hprev = <floating*> p[13]        # OUT (T, B, H) or NULL
-    cdef floating* extra = <floating*> p[14]        # OUT (T, B, H) or NULL
-    cdef floating* XC = <floating*> p[18]           # scratch (B * TC, I)
-    cdef const Py_ssize_t* ids = <Py_ssize_t*> p[19]  # IN  (T, B) embedded input, or NULL
-    cdef const floating* table = <floating*> p[20]  # IN  (V, GH) with ids
+cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
+                        const ForwardArrays* a, floating tag) noexcept nogil:
+    """The forward time loop over batch rows b0..b1 of a :func:`forward` job."""
+    cdef const floating* x = <floating*> a.x            # IN  (T, B, I)
+    cdef const floating* w_ih_t = <floating*> a.w_ih_t  # IN  W_ih^T packed
+    cdef const floating* bias = <floating*> a.bias      # IN  (GH,)
+    cdef floating* XWC = <floating*> a.xw               # scratch (B * TC, GH)
+    cdef const floating* w_hh_t = <floating*> a.w_hh_t  # IN  W_hh^T packed (GRU_RB: r, z columns)
+    cdef const floating* w_hn_t = <floating*> a.w_hn_t  # IN  W_hn^T packed, GRU_RB only
+    cdef const floating* b_hn = <floating*> a.b_hn      # IN  (H,) GRU only
+    cdef floating* h = <floating*> a.h                  # IN/OUT (B, H)
+    cdef floating* c = <floating*> a.c                  # IN/OUT (B, H) LSTM only
+    cdef floating* out = <floating*> a.out              # OUT (T, B, H)
+    cdef floating* S = <floating*> a.scratch            # scratch (B, SW)
+    cdef floating* gates = <floating*> a.gates          # OUT (T, B, GH) or NULL
+    cdef floating* hprev = <floating*> a.hprev          # OUT (T, B, H) or NULL
+    cdef floating* extra = <floating*> a.extra          # OUT (T, B, H) or NULL
+    cdef floating* XC = <floating*> a.xc                # scratch (B * TC, I)
+    cdef const Py_ssize_t* ids = <Py_ssize_t*> a.ids    # IN  (T, B) embedded input, or NULL
+    cdef const floating* table = <floating*> a.table    # IN  (V, GH) with ids
     cdef Py_ssize_t H = lp.H, GH = lp.GH, SW = lp.SW, B = lp.B, TC = lp.TC
     cdef Py_ssize_t GOFF = SW - GH   # inference gate slot of a scratch row
     cdef int nb = <int> (b1 - b0)
@@ -239,21 +238,20 @@ cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, void** p,
 
 
 # -------------------------------------------------------------------- backward
-cdef void _backward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, void** p,
-                         floating tag) noexcept nogil:
-    """The backward time loop over batch rows b0..b1.  ``p``: the arrays of a
-    :func:`backward` job in its order (BACKWARD_ARRAYS)."""
-    cdef const floating* w_hh = <floating*> p[0]    # IN  W_hh packed (GRU_RB: its r, z rows)
-    cdef const floating* w_hn = <floating*> p[1]    # IN  W_hn packed, GRU_RB only
-    cdef const floating* gates = <floating*> p[2]   # IN  (T, B, GH)
-    cdef const floating* hprev = <floating*> p[3]   # IN  (T, B, H)
-    cdef const floating* extra = <floating*> p[4]   # IN  (T, B, H) or NULL (RNN)
-    cdef const floating* dout = <floating*> p[5]    # IN  (T, B, H) or NULL
-    cdef floating* dh = <floating*> p[6]            # IN/OUT (B, H): dh_n -> dh0
-    cdef floating* dc = <floating*> p[7]            # IN/OUT (B, H): dc_n -> dc0 (LSTM)
-    cdef floating* dgx = <floating*> p[8]           # OUT (T, B, GH), zero-filled; may be gates
-    cdef floating* dghn = <floating*> p[9]          # OUT (T, B, H) GRU only, zero-filled; may be extra
-    cdef floating* S = <floating*> p[10]            # scratch (B, SW)
+cdef void _backward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
+                         const BackwardArrays* a, floating tag) noexcept nogil:
+    """The backward time loop over batch rows b0..b1 of a :func:`backward` job."""
+    cdef const floating* w_hh = <floating*> a.w_hh_p    # IN  W_hh packed (GRU_RB: its r, z rows)
+    cdef const floating* w_hn = <floating*> a.w_hn_p    # IN  W_hn packed, GRU_RB only
+    cdef const floating* gates = <floating*> a.gates    # IN  (T, B, GH)
+    cdef const floating* hprev = <floating*> a.hprev    # IN  (T, B, H)
+    cdef const floating* extra = <floating*> a.extra    # IN  (T, B, H) or NULL (RNN)
+    cdef const floating* dout = <floating*> a.dout      # IN  (T, B, H) or NULL
+    cdef floating* dh = <floating*> a.dh                # IN/OUT (B, H): dh_n -> dh0
+    cdef floating* dc = <floating*> a.dc                # IN/OUT (B, H): dc_n -> dc0 (LSTM)
+    cdef floating* dgx = <floating*> a.dgx              # OUT (T, B, GH), zero-filled; may be gates
+    cdef floating* dghn = <floating*> a.dghn            # OUT (T, B, H) GRU only, zero-filled; may be extra
+    cdef floating* S = <floating*> a.scratch            # scratch (B, SW)
     cdef Py_ssize_t H = lp.H, GH = lp.GH, SW = lp.SW, B = lp.B
     # The cells write a row's gate gradients into this slot of its scratch
     # row (GRU: dghn into columns 3H..4H), copied out once the row's gates
@@ -349,8 +347,8 @@ cdef inline void _cell_forward_units(const Loop* lp, Py_ssize_t u0, Py_ssize_t u
         u += n
 
 
-cdef void _forward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts, void** p,
-                         floating tag) noexcept nogil:
+cdef void _forward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
+                         const ForwardArrays* a, floating tag) noexcept nogil:
     """The forward time loop on this part's hidden units of every batch row.
 
     The part first packs its own gate columns of W_ih^T and W_hh^T; every
@@ -360,30 +358,30 @@ cdef void _forward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts, voi
     and runs the cell on its units.
     The state alternates between ``h`` and ``h_alt``: a step reads one and
     writes the other, so the one barrier that ends each step is enough.
-    Every member of the team reaches every barrier, units or not.  ``p``:
-    FORWARD_ARRAYS; ``xw`` and the products in unit-block order, ``gates``
+    Every member of the team reaches every barrier, units or not.  ``a``:
+    a :func:`forward` job's arrays; ``xw`` and the products in unit-block order, ``gates``
     in PyTorch's; scratch rows hold [product GH, unit-block order |
     inference gates GH | GRU W_hn h + b_hn, H]."""
-    cdef const floating* x = <floating*> p[0]       # IN  (T, B, I)
-    cdef const floating* w_ih = <floating*> p[1]    # IN  (GH, I)
-    cdef floating* w_ih_t = <floating*> p[2]        # OUT W_ih^T packed, unit order
-    cdef const floating* bias = <floating*> p[3]    # IN  (GH,) unit order
-    cdef floating* xw = <floating*> p[4]            # scratch (TC * B, GH) unit order
-    cdef floating* w_hh_t = <floating*> p[5]        # OUT W_hh^T packed, unit order
-    cdef const floating* b_hn = <floating*> p[7]    # IN  (H,) GRU only
-    cdef floating* h = <floating*> p[8]             # IN/OUT (B, H)
-    cdef floating* c = <floating*> p[9]             # IN/OUT (B, H) LSTM only
-    cdef floating* out = <floating*> p[10]          # OUT (T, B, H)
-    cdef floating* S = <floating*> p[11]            # scratch (B, SW)
-    cdef floating* gates = <floating*> p[12]        # OUT (T, B, GH) or NULL
-    cdef floating* hprev = <floating*> p[13]        # OUT (T, B, H) or NULL
-    cdef floating* extra = <floating*> p[14]        # OUT (T, B, H) or NULL
-    cdef floating* h_alt = <floating*> p[15]        # scratch (B, H)
-    cdef const floating* w_hh = <floating*> p[16]   # IN  (GH, H)
-    cdef const Py_ssize_t* order = <Py_ssize_t*> p[17]  # IN  (GH,) unit_order
-    cdef floating* XC = <floating*> p[18]           # scratch (parts, TC * B, I)
-    cdef const Py_ssize_t* ids = <Py_ssize_t*> p[19]  # IN  (T, B) embedded input, or NULL
-    cdef const floating* table = <floating*> p[20]  # IN  (V, GH) unit order, with ids
+    cdef const floating* x = <floating*> a.x            # IN  (T, B, I)
+    cdef const floating* w_ih = <floating*> a.w_ih      # IN  (GH, I)
+    cdef floating* w_ih_t = <floating*> a.w_ih_t        # OUT W_ih^T packed, unit order
+    cdef const floating* bias = <floating*> a.bias      # IN  (GH,) unit order
+    cdef floating* xw = <floating*> a.xw                # scratch (TC * B, GH) unit order
+    cdef floating* w_hh_t = <floating*> a.w_hh_t        # OUT W_hh^T packed, unit order
+    cdef const floating* b_hn = <floating*> a.b_hn      # IN  (H,) GRU only
+    cdef floating* h = <floating*> a.h                  # IN/OUT (B, H)
+    cdef floating* c = <floating*> a.c                  # IN/OUT (B, H) LSTM only
+    cdef floating* out = <floating*> a.out              # OUT (T, B, H)
+    cdef floating* S = <floating*> a.scratch            # scratch (B, SW)
+    cdef floating* gates = <floating*> a.gates          # OUT (T, B, GH) or NULL
+    cdef floating* hprev = <floating*> a.hprev          # OUT (T, B, H) or NULL
+    cdef floating* extra = <floating*> a.extra          # OUT (T, B, H) or NULL
+    cdef floating* h_alt = <floating*> a.h_alt          # scratch (B, H)
+    cdef const floating* w_hh = <floating*> a.w_hh      # IN  (GH, H)
+    cdef const Py_ssize_t* order = <Py_ssize_t*> a.order  # IN  (GH,) unit_order
+    cdef floating* XC = <floating*> a.xc                # scratch (parts, TC * B, I)
+    cdef const Py_ssize_t* ids = <Py_ssize_t*> a.ids    # IN  (T, B) embedded input, or NULL
+    cdef const floating* table = <floating*> a.table    # IN  (V, GH) unit order, with ids
     cdef Py_ssize_t H = lp.H, GH = lp.GH, SW = lp.SW, B = lp.B, G = GH // H, I = lp.input_size
     cdef Py_ssize_t TC = lp.TC
     cdef Py_ssize_t u0, u1, nu, j0, nc, s, b, t, row
@@ -453,8 +451,8 @@ cdef inline void _cell_backward_units(const Loop* lp, Py_ssize_t u0, Py_ssize_t 
         u += n
 
 
-cdef void _backward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts, void** p,
-                          floating tag) noexcept nogil:
+cdef void _backward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
+                          const BackwardArrays* a, floating tag) noexcept nogil:
     """The backward time loop on this part's hidden units of every row.
 
     A step is two phases around one barrier: the cell's backward on the
@@ -462,23 +460,23 @@ cdef void _backward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts, vo
     scratch; after the barrier the part adds ``dgh @ W_hh`` -- every gate
     column times its own units' columns -- to its units of ``dh``.  The two
     scratch halves alternate, so the next step's first phase never
-    overwrites gradients another thread is still reading.  ``p``:
-    BACKWARD_ARRAYS; ``gates`` and ``dgx`` in PyTorch's gate order; the
+    overwrites gradients another thread is still reading.  ``a``: a
+    :func:`backward` job's arrays; ``gates`` and ``dgx`` in PyTorch's gate order; the
     scratch: two (B, GH) planes in unit-block order, matching ``w_hh``
     packed with its rows in that order (each part packs its own columns
     into ``w_hh_p``), and (B, GH + H) staging rows for dgx and dghn."""
-    cdef floating* w_hh_p = <floating*> p[0]        # OUT W_hh packed, rows in unit order
-    cdef const floating* gates = <floating*> p[2]   # IN  (T, B, GH)
-    cdef const floating* hprev = <floating*> p[3]   # IN  (T, B, H)
-    cdef const floating* extra = <floating*> p[4]   # IN  (T, B, H) or NULL (RNN)
-    cdef const floating* dout = <floating*> p[5]    # IN  (T, B, H) or NULL
-    cdef floating* dh = <floating*> p[6]            # IN/OUT (B, H): dh_n -> dh0
-    cdef floating* dc = <floating*> p[7]            # IN/OUT (B, H): dc_n -> dc0 (LSTM)
-    cdef floating* dgx = <floating*> p[8]           # OUT (T, B, GH), zero-filled; may be gates
-    cdef floating* dghn = <floating*> p[9]          # OUT (T, B, H) GRU only, zero-filled; may be extra
-    cdef floating* S = <floating*> p[10]            # scratch 2 * B * GH + B * (GH + H)
-    cdef const floating* w_hh = <floating*> p[11]   # IN  (GH, H)
-    cdef const Py_ssize_t* order = <Py_ssize_t*> p[12]  # IN  (GH,) unit_order
+    cdef floating* w_hh_p = <floating*> a.w_hh_p        # OUT W_hh packed, rows in unit order
+    cdef const floating* gates = <floating*> a.gates    # IN  (T, B, GH)
+    cdef const floating* hprev = <floating*> a.hprev    # IN  (T, B, H)
+    cdef const floating* extra = <floating*> a.extra    # IN  (T, B, H) or NULL (RNN)
+    cdef const floating* dout = <floating*> a.dout      # IN  (T, B, H) or NULL
+    cdef floating* dh = <floating*> a.dh                # IN/OUT (B, H): dh_n -> dh0
+    cdef floating* dc = <floating*> a.dc                # IN/OUT (B, H): dc_n -> dc0 (LSTM)
+    cdef floating* dgx = <floating*> a.dgx              # OUT (T, B, GH), zero-filled; may be gates
+    cdef floating* dghn = <floating*> a.dghn            # OUT (T, B, H) GRU only, zero-filled; may be extra
+    cdef floating* S = <floating*> a.scratch            # scratch 2 * B * GH + B * (GH + H)
+    cdef const floating* w_hh = <floating*> a.w_hh      # IN  (GH, H)
+    cdef const Py_ssize_t* order = <Py_ssize_t*> a.order  # IN  (GH,) unit_order
     cdef Py_ssize_t H = lp.H, GH = lp.GH, B = lp.B, G = GH // H
     cdef Py_ssize_t u0, u1, nu, j0, nc, s, b, t, row, j, k
     cdef floating* D
@@ -565,25 +563,25 @@ cdef void _gate_sums(const Loop* lp, Py_ssize_t g0, Py_ssize_t g1, const floatin
 
 
 cdef void _weight_grads_part(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
-                             void** p, floating tag) noexcept nogil:
+                             const WeightGradArrays* a, floating tag) noexcept nogil:
     """Part ``part`` of ``nparts`` of the after-loop products: rows
     [N part / nparts, N (part+1) / nparts) of ``dx = dG @ W_ih`` and a block
-    of gate rows of ``dW_ih += dG^T x`` and ``dW_hh += dG_h^T h_prev``.
-    ``p``: the arrays of a :func:`weight_grads` job (WEIGHT_GRADS_ARRAYS)."""
-    cdef const floating* dgx = <floating*> p[0]     # IN  (N, GH)
-    cdef const floating* dghn = <floating*> p[1]    # IN  (N, H) GRU only
-    cdef const floating* x = <floating*> p[2]       # IN  (N, I)
-    cdef const floating* hprev = <floating*> p[3]   # IN  (N, H)
-    cdef const floating* extra = <floating*> p[4]   # IN  (N, H) GRU_RB: r * h_prev
-    cdef const floating* w_ih = <floating*> p[5]    # IN  (GH, I)
-    cdef floating* dx = <floating*> p[6]            # OUT (N, I)
-    cdef floating* dw_ih = <floating*> p[7]         # IN/OUT (GH, I), accumulated
-    cdef floating* dw_hh = <floating*> p[8]         # IN/OUT (GH, H), accumulated
-    cdef const Py_ssize_t* ids = <Py_ssize_t*> p[9]  # IN  (N,) embedded input, or NULL
-    cdef const floating* emb = <floating*> p[10]    # IN  (V, I) with ids
-    cdef double* pe = <double*> p[11]               # OUT (V, GH) per-entry sums, with ids
-    cdef floating* pef = <floating*> p[12]          # OUT (V, GH) the same in floating
-    cdef double* db = <double*> p[13]               # OUT (GH,) bias sums, or NULL
+    of gate rows of ``dW_ih += dG^T x`` and ``dW_hh += dG_h^T h_prev``
+    (the arrays of a :func:`weight_grads` job)."""
+    cdef const floating* dgx = <floating*> a.dgx        # IN  (N, GH)
+    cdef const floating* dghn = <floating*> a.dghn      # IN  (N, H) GRU only
+    cdef const floating* x = <floating*> a.x            # IN  (N, I)
+    cdef const floating* hprev = <floating*> a.hprev    # IN  (N, H)
+    cdef const floating* extra = <floating*> a.extra    # IN  (N, H) GRU_RB: r * h_prev
+    cdef const floating* w_ih = <floating*> a.w_ih      # IN  (GH, I)
+    cdef floating* dx = <floating*> a.dx                # OUT (N, I)
+    cdef floating* dw_ih = <floating*> a.dw_ih          # IN/OUT (GH, I), accumulated
+    cdef floating* dw_hh = <floating*> a.dw_hh          # IN/OUT (GH, H), accumulated
+    cdef const Py_ssize_t* ids = <Py_ssize_t*> a.ids    # IN  (N,) embedded input, or NULL
+    cdef const floating* emb = <floating*> a.emb        # IN  (V, I) with ids
+    cdef double* pe = <double*> a.per_entry             # OUT (V, GH) per-entry sums, with ids
+    cdef floating* pef = <floating*> a.per_entry_f      # OUT (V, GH) the same in floating
+    cdef double* db = <double*> a.db                    # OUT (GH,) bias sums, or NULL
     cdef int cell = lp.cell
     cdef Py_ssize_t N = lp.B, I = lp.input_size, H = lp.H, GH = lp.GH   # B: all T*B rows
     cdef Py_ssize_t n0 = part * N // nparts, n1 = (part + 1) * N // nparts
@@ -617,31 +615,124 @@ cdef enum Job:
     BACKWARD = 1
     WEIGHT_GRADS = 2
 
-# The arrays of each job, in the order of its pointer table.
-FORWARD_ARRAYS = ("x", "w_ih", "w_ih_t", "bias", "xw", "w_hh_t", "w_hn_t", "b_hn", "h", "c",
-                  "out", "scratch", "gates", "hprev", "extra", "h_alt", "w_hh", "order", "xc",
-                  "ids", "table")
-BACKWARD_ARRAYS = ("w_hh_p", "w_hn_p", "gates", "hprev", "extra", "dout", "dh", "dc", "dgx",
-                   "dghn", "scratch", "w_hh", "order")
-WEIGHT_GRADS_ARRAYS = ("dgx", "dghn", "x", "hprev", "extra", "w_ih", "dx", "dw_ih", "dw_hh",
-                       "ids", "emb", "per_entry", "per_entry_f", "db")
-DEF MAX_ARRAYS = 24
+# Each job's arrays by name: a kernel reads ``a.gates``, never a position in
+# a table, and the launcher fills every field from the job dict by the same
+# name (a missing key is a KeyError before any work), so no reordering can
+# hand a kernel the wrong array.  The data pointers are untyped (the
+# kernels' float type is fused); a field is NULL where the job holds None.
+cdef struct ForwardArrays:
+    void* x
+    void* w_ih
+    void* w_ih_t
+    void* bias
+    void* xw
+    void* w_hh_t
+    void* w_hn_t
+    void* b_hn
+    void* h
+    void* c
+    void* out
+    void* scratch
+    void* gates
+    void* hprev
+    void* extra
+    void* h_alt
+    void* w_hh
+    void* order
+    void* xc
+    void* ids
+    void* table
+
+cdef struct BackwardArrays:
+    void* w_hh_p
+    void* w_hn_p
+    void* gates
+    void* hprev
+    void* extra
+    void* dout
+    void* dh
+    void* dc
+    void* dgx
+    void* dghn
+    void* scratch
+    void* w_hh
+    void* order
+
+cdef struct WeightGradArrays:
+    void* dgx
+    void* dghn
+    void* x
+    void* hprev
+    void* extra
+    void* w_ih
+    void* dx
+    void* dw_ih
+    void* dw_hh
+    void* ids
+    void* emb
+    void* per_entry
+    void* per_entry_f
+    void* db
+
+cdef union JobArrays:
+    ForwardArrays forward
+    BackwardArrays backward
+    WeightGradArrays weight_grads
+
 DEF MAX_LOOPS = 2
 
 
+cdef ForwardArrays _forward_arrays(dict job) except *:
+    cdef ForwardArrays a
+    a.x, a.w_ih, a.w_ih_t, a.bias = _ptr(job["x"]), _ptr(job["w_ih"]), _ptr(job["w_ih_t"]), \
+        _ptr(job["bias"])
+    a.xw, a.w_hh_t, a.w_hn_t, a.b_hn = _ptr(job["xw"]), _ptr(job["w_hh_t"]), \
+        _ptr(job["w_hn_t"]), _ptr(job["b_hn"])
+    a.h, a.c, a.out, a.scratch = _ptr(job["h"]), _ptr(job["c"]), _ptr(job["out"]), \
+        _ptr(job["scratch"])
+    a.gates, a.hprev, a.extra, a.h_alt = _ptr(job["gates"]), _ptr(job["hprev"]), \
+        _ptr(job["extra"]), _ptr(job["h_alt"])
+    a.w_hh, a.order, a.xc = _ptr(job["w_hh"]), _ptr(job["order"]), _ptr(job["xc"])
+    a.ids, a.table = _ptr(job["ids"]), _ptr(job["table"])
+    return a
+
+
+cdef BackwardArrays _backward_arrays(dict job) except *:
+    cdef BackwardArrays a
+    a.w_hh_p, a.w_hn_p, a.gates, a.hprev = _ptr(job["w_hh_p"]), _ptr(job["w_hn_p"]), \
+        _ptr(job["gates"]), _ptr(job["hprev"])
+    a.extra, a.dout, a.dh, a.dc = _ptr(job["extra"]), _ptr(job["dout"]), _ptr(job["dh"]), \
+        _ptr(job["dc"])
+    a.dgx, a.dghn, a.scratch = _ptr(job["dgx"]), _ptr(job["dghn"]), _ptr(job["scratch"])
+    a.w_hh, a.order = _ptr(job["w_hh"]), _ptr(job["order"])
+    return a
+
+
+cdef WeightGradArrays _weight_grad_arrays(dict job) except *:
+    cdef WeightGradArrays a
+    a.dgx, a.dghn, a.x, a.hprev = _ptr(job["dgx"]), _ptr(job["dghn"]), _ptr(job["x"]), \
+        _ptr(job["hprev"])
+    a.extra, a.w_ih, a.dx = _ptr(job["extra"]), _ptr(job["w_ih"]), _ptr(job["dx"])
+    a.dw_ih, a.dw_hh, a.ids, a.emb = _ptr(job["dw_ih"]), _ptr(job["dw_hh"]), \
+        _ptr(job["ids"]), _ptr(job["emb"])
+    a.per_entry, a.per_entry_f, a.db = _ptr(job["per_entry"]), _ptr(job["per_entry_f"]), \
+        _ptr(job["db"])
+    return a
+
+
 cdef inline void _part(Job job, const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
-                       void** p, floating tag) noexcept nogil:
+                       const JobArrays* a, floating tag) noexcept nogil:
     cdef Py_ssize_t b0 = part * lp.B // nparts, b1 = (part + 1) * lp.B // nparts
     if job == FORWARD:
-        _forward_rows(lp, b0, b1, p, tag)
+        _forward_rows(lp, b0, b1, &a.forward, tag)
     elif job == BACKWARD:
-        _backward_rows(lp, b0, b1, p, tag)
+        _backward_rows(lp, b0, b1, &a.backward, tag)
     else:
-        _weight_grads_part(lp, part, nparts, p, tag)
+        _weight_grads_part(lp, part, nparts, &a.weight_grads, tag)
 
 
 cdef void _run_parts(Job job, const Loop* lps, int nloops, int nper,
-                     void* (*ps)[MAX_ARRAYS], floating tag) noexcept nogil:
+                     const JobArrays* arrays, floating tag) noexcept nogil:
     """Run ``job`` for ``nloops`` loops (a layer's directions) as
     ``nper`` independent parts each, one part per OpenMP thread: contiguous
     batch slices for the time loops (each thread runs the whole loop on its
@@ -651,21 +742,21 @@ cdef void _run_parts(Job job, const Loop* lps, int nloops, int nper,
     cdef Py_ssize_t ci
     cdef int total = nloops * nper
     if total <= 1:
-        _part(job, &lps[0], 0, 1, ps[0], tag)
+        _part(job, &lps[0], 0, 1, &arrays[0], tag)
         return
     for ci in prange(total, num_threads=total, schedule="static", chunksize=1):
-        _part(job, &lps[ci // nper], ci % nper, nper, ps[ci // nper], tag)
+        _part(job, &lps[ci // nper], ci % nper, nper, &arrays[ci // nper], tag)
 
 
 cdef inline void _unit_part(Job job, const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
-                            void** p, floating tag) noexcept nogil:
+                            const JobArrays* a, floating tag) noexcept nogil:
     if job == FORWARD:
-        _forward_units(lp, part, nparts, p, tag)
+        _forward_units(lp, part, nparts, &a.forward, tag)
     else:
-        _backward_units(lp, part, nparts, p, tag)
+        _backward_units(lp, part, nparts, &a.backward, tag)
 
 
-cdef void _unit_member(Job job, const Loop* lps, int nloops, void* (*ps)[MAX_ARRAYS],
+cdef void _unit_member(Job job, const Loop* lps, int nloops, const JobArrays* arrays,
                        floating tag) noexcept nogil:
     """One member of a unit-split team: finds its direction and part from
     the team that actually runs."""
@@ -673,7 +764,7 @@ cdef void _unit_member(Job job, const Loop* lps, int nloops, void* (*ps)[MAX_ARR
     if team < nloops:
         # A team of one: the directions in turn, each unsplit.
         for d in range(nloops):
-            _unit_part(job, &lps[d], 0, 1, ps[d], tag)
+            _unit_part(job, &lps[d], 0, 1, &arrays[d], tag)
         return
     q = team // nloops
     d = tid // q
@@ -681,11 +772,11 @@ cdef void _unit_member(Job job, const Loop* lps, int nloops, void* (*ps)[MAX_ARR
     if d >= nloops:
         d = 0
         part = q  # left over: no units, but every barrier
-    _unit_part(job, &lps[d], part, q, ps[d], tag)
+    _unit_part(job, &lps[d], part, q, &arrays[d], tag)
 
 
 cdef void _run_units(Job job, const Loop* lps, int nloops, int per,
-                     void* (*ps)[MAX_ARRAYS], floating tag) noexcept nogil:
+                     const JobArrays* arrays, floating tag) noexcept nogil:
     """Run the time loops of ``nloops`` directions with each one's hidden
     units split over ``per`` threads of one team (one barrier per step).
     OpenMP may hand out a smaller team than asked: the split follows the
@@ -693,28 +784,24 @@ cdef void _run_units(Job job, const Loop* lps, int nloops, int per,
     member left without units still takes part in every barrier.  The
     directions share their lengths, hence their step count and barriers."""
     with parallel(num_threads=nloops * per):
-        _unit_member(job, lps, nloops, ps, tag)
+        _unit_member(job, lps, nloops, arrays, tag)
 
 
-cdef void _launch(Job job, Loop* lps, int nloops, int nper, list tables, object dtype,
-                  bint units=False):
-    """Collect the arrays' data pointers and run ``job`` without the GIL."""
-    cdef void* ps[MAX_LOOPS][MAX_ARRAYS]
-    for d, arrays in enumerate(tables):
-        for i, a in enumerate(arrays):
-            ps[d][i] = _ptr(a)
+cdef void _launch(Job job, Loop* lps, int nloops, int nper, const JobArrays* arrays,
+                  object dtype, bint units=False):
+    """Run ``job`` on its arrays without the GIL."""
     if dtype == np.float32:
         with nogil:
             if units:
-                _run_units(job, lps, nloops, nper, ps, <float> 0)
+                _run_units(job, lps, nloops, nper, arrays, <float> 0)
             else:
-                _run_parts(job, lps, nloops, nper, ps, <float> 0)
+                _run_parts(job, lps, nloops, nper, arrays, <float> 0)
     else:
         with nogil:
             if units:
-                _run_units(job, lps, nloops, nper, ps, <double> 0)
+                _run_units(job, lps, nloops, nper, arrays, <double> 0)
             else:
-                _run_parts(job, lps, nloops, nper, ps, <double> 0)
+                _run_parts(job, lps, nloops, nper, arrays, <double> 0)
 
 
 # -------------------------------------------------------------- Python entries
@@ -754,17 +841,16 @@ cdef inline Loop _loop(int cell, object lengths, Py_ssize_t steps, bint reverse,
     return lp
 
 
-def _tables(list jobs, tuple names, int max_loops=MAX_LOOPS):
-    if not 1 <= len(jobs) <= max_loops:
-        raise ValueError(f"1 to {max_loops} jobs, got {len(jobs)}")
-    return [tuple(job[name] for name in names) for job in jobs]
+def _check_count(list jobs):
+    if not 1 <= len(jobs) <= MAX_LOOPS:
+        raise ValueError(f"1 to {MAX_LOOPS} jobs, got {len(jobs)}")
 
 
 def forward(list jobs, int nper, bint units=False):
     """Run the forward time loop of one or two directions side by side.
 
     Each job is a dict with ``cell, lengths, steps, reverse`` and the arrays
-    of FORWARD_ARRAYS (None where unused).  Inference when ``gates`` is
+    of :c:struct:`ForwardArrays` (None where unused).  Inference when ``gates`` is
     None, training otherwise.  ``h`` / ``c`` hold the initial state on entry
     and the final one on return.
 
@@ -793,8 +879,10 @@ def forward(list jobs, int nper, bint units=False):
     (batch split).
     """
     cdef Loop lps[MAX_LOOPS]
-    tables = _tables(jobs, FORWARD_ARRAYS)
+    cdef JobArrays arrays[MAX_LOOPS]
+    _check_count(jobs)
     for d, job in enumerate(jobs):
+        arrays[d].forward = _forward_arrays(job)
         h = job["h"]
         lps[d] = _loop(job["cell"], job["lengths"], job["steps"], job["reverse"], h.shape[0],
                        job["w_ih"].shape[1], h.shape[1], job["scratch"])
@@ -802,13 +890,13 @@ def forward(list jobs, int nper, bint units=False):
         lps[d].LDO = _row_stride(job["out"])
         if units:
             lps[d].UB = unit_block(h.dtype)
-    _launch(FORWARD, lps, len(jobs), nper, tables, jobs[0]["h"].dtype, units)
+    _launch(FORWARD, lps, len(jobs), nper, arrays, jobs[0]["h"].dtype, units)
 
 
 def backward(list jobs, int nper, bint units=False):
     """Backpropagate through the time loop of one or two directions side by
     side: fills ``dgx`` (and ``dghn``).  Each job is a dict with ``cell,
-    lengths, steps, reverse`` and the arrays of BACKWARD_ARRAYS.
+    lengths, steps, reverse`` and the arrays of :c:struct:`BackwardArrays`.
 
     ``dh`` / ``dc`` hold the gradient w.r.t. the final state on entry and the
     gradient w.r.t. the initial state on return.  ``dgx`` / ``dghn`` must be
@@ -822,8 +910,10 @@ def backward(list jobs, int nper, bint units=False):
     2 * B * GH + B * (GH + H) values.
     """
     cdef Loop lps[MAX_LOOPS]
-    tables = _tables(jobs, BACKWARD_ARRAYS)
+    cdef JobArrays arrays[MAX_LOOPS]
+    _check_count(jobs)
     for d, job in enumerate(jobs):
+        arrays[d].backward = _backward_arrays(job)
         dh = job["dh"]
         lps[d] = _loop(job["cell"], job["lengths"], job["steps"], job["reverse"], dh.shape[0],
                        0, dh.shape[1], job["scratch"])
@@ -832,7 +922,7 @@ def backward(list jobs, int nper, bint units=False):
         if units:
             lps[d].UB = unit_block(dh.dtype)
             lps[d].SW = 0
-    _launch(BACKWARD, lps, len(jobs), nper, tables, jobs[0]["dh"].dtype, units)
+    _launch(BACKWARD, lps, len(jobs), nper, arrays, jobs[0]["dh"].dtype, units)
 
 
 def weight_grads(list jobs, int nper):
@@ -846,17 +936,19 @@ def weight_grads(list jobs, int nper):
     and ``per_entry_f`` (its dtype), ``db`` is their sum and ``dW_ih +=
     per_entry_f^T emb`` (V rows); ``dx`` is then the caller's (``per_entry_f
     @ W_ih``).  Jobs: dicts with ``cell`` and the arrays of
-    WEIGHT_GRADS_ARRAYS (2-D, N rows; None where unused)."""
+    :c:struct:`WeightGradArrays` (2-D, N rows; None where unused)."""
     cdef Loop lps[MAX_LOOPS]
-    tables = _tables(jobs, WEIGHT_GRADS_ARRAYS)
+    cdef JobArrays arrays[MAX_LOOPS]
+    _check_count(jobs)
     for d, job in enumerate(jobs):
+        arrays[d].weight_grads = _weight_grad_arrays(job)
         lps[d].cell = job["cell"]
         lps[d].B = job["dgx"].shape[0]          # all N = T * B rows
         lps[d].input_size = job["w_ih"].shape[1]
         lps[d].H = job["dw_hh"].shape[1]
         lps[d].GH = job["dgx"].shape[1]
         lps[d].V = 0 if job["emb"] is None else job["emb"].shape[0]
-    _launch(WEIGHT_GRADS, lps, len(jobs), nper, tables, jobs[0]["dgx"].dtype)
+    _launch(WEIGHT_GRADS, lps, len(jobs), nper, arrays, jobs[0]["dgx"].dtype)
 
 
 def unit_block(dtype):
@@ -973,53 +1065,6 @@ def column_sums(a, out):
     return out
 
 
-def step_product(A, B, C, double beta):
-    """``C = beta * C + A @ B`` through the time loops' own step kernel
-    (2-D C-contiguous arrays of one float dtype; for tests)."""
-    cdef int m = A.shape[0], k = A.shape[1], n = B.shape[1]
-    cdef cnp.ndarray Bp = pack(B)
-    cdef void* pa = _ptr(A)
-    cdef void* pb = _ptr(Bp)
-    cdef void* pc = _ptr(C)
-    if A.dtype == np.float32:
-        with nogil:
-            step_gemm(m, n, k, <float*> pa, k, <float*> pb, <float> beta, <float*> pc, n)
-    else:
-        with nogil:
-            step_gemm(m, n, k, <double*> pa, k, <double*> pb, <double> beta, <double*> pc, n)
-
-
-def activation(str name, x):
-    """Apply the kernels' own ``"sigmoid"`` or ``"tanh"`` to a float32 or
-    float64 array (for accuracy tests against numpy)."""
-    if name not in ("sigmoid", "tanh"):
-        raise ValueError(f"name must be 'sigmoid' or 'tanh', got {name!r}")
-    x = np.asarray(x)
-    if x.dtype != np.float32 and x.dtype != np.float64:
-        raise TypeError(f"x must be a float32 or float64 array, got dtype {x.dtype}")
-    x = np.ascontiguousarray(x)
-    cdef cnp.ndarray y = np.empty_like(x)
-    cdef Py_ssize_t i, n = x.size
-    cdef bint sig = name == "sigmoid"
-    cdef float* xf
-    cdef float* yf
-    cdef double* xd
-    cdef double* yd
-    if x.dtype == np.float32:
-        xf = <float*> cnp.PyArray_DATA(<cnp.ndarray> x)
-        yf = <float*> cnp.PyArray_DATA(y)
-        with nogil:
-            for i in range(n):
-                yf[i] = sigmoid(xf[i]) if sig else tanh(xf[i])
-    else:
-        xd = <double*> cnp.PyArray_DATA(<cnp.ndarray> x)
-        yd = <double*> cnp.PyArray_DATA(y)
-        with nogil:
-            for i in range(n):
-                yd[i] = sigmoid(xd[i]) if sig else tanh(xd[i])
-    return y
-
-
 cdef void _tanh_inplace(Py_ssize_t n, floating* x) noexcept nogil:
     cdef Py_ssize_t i
     for i in range(n):
@@ -1078,3 +1123,54 @@ def build_info():
         "simd": fr_simd_flags().decode().strip() or "none (scalar)",
         "step_kernel": fr_stepgemm_isa().decode(),
     }
+
+
+# ------------------------------------------------ test entry points
+# The kernels' building blocks exposed for tests only (not fastrnn's API):
+# the step product and the activations, checked against numpy.
+
+def step_product(A, B, C, double beta):
+    """``C = beta * C + A @ B`` through the time loops' own step kernel
+    (2-D C-contiguous arrays of one float dtype; for tests)."""
+    cdef int m = A.shape[0], k = A.shape[1], n = B.shape[1]
+    cdef cnp.ndarray Bp = pack(B)
+    cdef void* pa = _ptr(A)
+    cdef void* pb = _ptr(Bp)
+    cdef void* pc = _ptr(C)
+    if A.dtype == np.float32:
+        with nogil:
+            step_gemm(m, n, k, <float*> pa, k, <float*> pb, <float> beta, <float*> pc, n)
+    else:
+        with nogil:
+            step_gemm(m, n, k, <double*> pa, k, <double*> pb, <double> beta, <double*> pc, n)
+
+
+def activation(str name, x):
+    """Apply the kernels' own ``"sigmoid"`` or ``"tanh"`` to a float32 or
+    float64 array (for accuracy tests against numpy)."""
+    if name not in ("sigmoid", "tanh"):
+        raise ValueError(f"name must be 'sigmoid' or 'tanh', got {name!r}")
+    x = np.asarray(x)
+    if x.dtype != np.float32 and x.dtype != np.float64:
+        raise TypeError(f"x must be a float32 or float64 array, got dtype {x.dtype}")
+    x = np.ascontiguousarray(x)
+    cdef cnp.ndarray y = np.empty_like(x)
+    cdef Py_ssize_t i, n = x.size
+    cdef bint sig = name == "sigmoid"
+    cdef float* xf
+    cdef float* yf
+    cdef double* xd
+    cdef double* yd
+    if x.dtype == np.float32:
+        xf = <float*> cnp.PyArray_DATA(<cnp.ndarray> x)
+        yf = <float*> cnp.PyArray_DATA(y)
+        with nogil:
+            for i in range(n):
+                yf[i] = sigmoid(xf[i]) if sig else tanh(xf[i])
+    else:
+        xd = <double*> cnp.PyArray_DATA(<cnp.ndarray> x)
+        yd = <double*> cnp.PyArray_DATA(y)
+        with nogil:
+            for i in range(n):
+                yd[i] = sigmoid(xd[i]) if sig else tanh(xd[i])
+    return y

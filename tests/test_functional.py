@@ -600,3 +600,20 @@ def test_num_gates_matches_weights():
     w = random_params(np.random.default_rng(0), "gru", 3, 5)
     assert w[0].shape == (15, 3) and w[1].shape == (15, 5) and w[2].shape == (15,)
     assert np.all(np.abs(np.concatenate([a.ravel() for a in w])) <= 1 / np.sqrt(5))
+
+
+def test_a_kernel_job_missing_an_array_is_refused_before_any_work(rng):
+    """The kernels read each job's arrays by name (typed structs filled from
+    the job dict field by field), never by position: a job without one of
+    them is a KeyError naming it, before the kernel runs."""
+    from fastrnn import _kernels
+
+    w = [rng.standard_normal(s) for s in ((16, 3), (16, 4), (16,), (16,))]
+    p = F._Problem.checked("lstm", rng.standard_normal((5, 2, 3)), *w, None, None, None,
+                           False, True)
+    job = p.forward_job(1, training=False)
+    out = job["out"].copy()
+    del job["order"]
+    with pytest.raises(KeyError, match="order"):
+        _kernels.kernels.forward([job], 1)
+    np.testing.assert_array_equal(job["out"], out)   # nothing ran
