@@ -26,7 +26,7 @@ The model, in both systems:
 PyTorch trains on batches of ``--batch-size`` pairs sorted by source length
 (padded tensors built once, outside the timing), in a freshly shuffled
 batch order each epoch.  fastrnn runs ``fr.Seq2Seq(...).fit(src, tgt,
-epochs=1, ...)`` on the same id lists (API.md section 5), its own batching
+epochs=1, ...)`` on the same id lists, its own batching
 included in its time.  Both use ``--threads`` threads.  The systems
 alternate, one epoch each (torch, fastrnn, torch, fastrnn, ...; a
 ``benchmark.SETTLE_S`` pause before each), ``--rounds`` times after one

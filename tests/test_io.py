@@ -1,4 +1,4 @@
-"""Tests of ``fastrnn.io``: ``save`` / ``load`` (API.md section 3).
+"""Tests of ``fastrnn.io``: ``save`` / ``load`` (the format in its docstring).
 
 * round trips: same class and config, bit-identical parameters, identical
   outputs, for every class and option that changes the parameters;

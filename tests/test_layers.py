@@ -1,6 +1,6 @@
-"""API-contract tests of the recurrent layers and cells (API.md sections 1, 2,
-3 and 6), without torch: shapes, dtypes, state dicts, gradients (finite
-differences), lengths, dropout, seeds, validation and the runtime knobs.
+"""Contract tests of the recurrent layers and cells (their docstrings),
+without torch: shapes, dtypes, state dicts, gradients (finite differences),
+lengths, dropout, seeds, validation and the runtime knobs.
 """
 import math
 
@@ -1049,7 +1049,7 @@ def test_show_config_prints_openmp(capsys):
 
 @pytest.mark.parametrize("kind", ["rnn_tanh", "lstm", "gru"])
 def test_gradient_of_defaulted_state_is_zeros(kind):
-    """API.md: dhx is zeros where hx was None (per entry for LSTM's tuple);
+    """dhx is zeros where hx was None (per entry for LSTM's tuple);
     cells likewise for a state passed as None."""
     rng = np.random.default_rng(27)
     layer = make_layer(kind, 3, 4, num_layers=2, bidirectional=True, dtype="float64", seed=0)

@@ -199,7 +199,7 @@ def _run_layer_case(kind, dtype, *, batch_first=False, unbatched=False, with_h0=
         if is_lstm:
             _assert_parity(dc0, c0_t.grad, dtype, "dc0", kind)
     else:
-        # hx None: its gradient is zeros of the state's shape (API.md)
+        # hx None: its gradient is zeros of the state's shape (forward_train's docstring)
         assert dh0.shape == state_shape and dh0.dtype == dtype and np.all(dh0 == 0)
         if is_lstm:
             assert dc0.shape == state_shape and dc0.dtype == dtype and np.all(dc0 == 0)
@@ -241,7 +241,8 @@ def test_layer_matches_torch(kind, dtype, case):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_dhx_is_zeros_when_hx_is_none(kind):
-    """API.md: dhx is zeros when hx was None (found as a bug; regression test)."""
+    """dhx is zeros when hx was None (forward_train's docstring; found as a
+    bug; regression test)."""
     _, ours = _make_layer_pair(kind, np.float64, num_layers=2, bidirectional=True)
     x = np.random.default_rng(0).standard_normal((T, B, I))
     (out, state), backprop = ours.forward_train(x)
