@@ -154,15 +154,17 @@ def physical_memory():
         return None
 
 
-def check_bytes(need, what):
-    """Refuse with a ``MemoryError``, before allocating anything, ``need``
-    bytes that would not fit in this machine's memory (``what`` names the
-    call and its sizes): an absurd size must not build arrays until the
-    system runs out, nor loop for hours first."""
+def check_bytes(need, what, error=MemoryError):
+    """Refuse, before allocating anything, ``need`` bytes that would not fit
+    in this machine's memory (``what`` names the call and its sizes): an
+    absurd size must not build arrays until the system runs out, nor loop
+    for hours first.  ``error``: ``MemoryError`` for a size the data or the
+    model implies, ``ValueError`` for a count the caller passed (a
+    forecast's ``steps``, a decoder's ``max_len``)."""
     have = physical_memory()
     if have is not None and need > have:
-        raise MemoryError(f"{what} needs {need / 2**30:.1f} GiB; this machine has "
-                          f"{have / 2**30:.1f} GiB")
+        raise error(f"{what} needs {need} bytes ({need / 2**30:.1f} GiB); this machine has "
+                    f"{have / 2**30:.1f} GiB")
 
 
 def unwritable(path):

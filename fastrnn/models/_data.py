@@ -11,7 +11,7 @@ from itertools import chain
 
 import numpy as np
 
-from .._validation import asarray_of, physical_memory
+from .._validation import asarray_of
 
 
 def _sequence_list(X, name):
@@ -53,18 +53,6 @@ def _token_array(s, name, min_length, index=None, vocab_size=None, what="token i
     if arr.dtype.kind == "u" and arr.size and vocab_size is not None and arr.max() > _INTP_MAX:
         raise ValueError(_id_range_problem(arr, vocab_size, _named(name, index)))
     return arr.astype(np.intp, copy=False)
-
-
-def check_count_bytes(need, what):
-    """Refuse with a ``ValueError``, before any work, a user count (a
-    forecast's ``steps``, a decoder's ``max_len``, ...) whose results would
-    need ``need`` bytes, more than this machine's memory: such a call would
-    otherwise compute for hours and then fail or be killed.  ``what`` names
-    the arguments and their values, e.g. ``"steps=10**12"``."""
-    have = physical_memory()
-    if have is not None and need > have:
-        raise ValueError(f"{what} needs {need} bytes ({need / 2**30:.1f} GiB) for its results; "
-                         f"this machine has {have / 2**30:.1f} GiB")
 
 
 def _named(name, index):

@@ -5,11 +5,11 @@ import numbers
 
 import numpy as np
 
-from .._validation import as_array, positive_int
+from .._validation import as_array, check_bytes, positive_int
 from ..layers.linear import Linear
 from ..layers.module import make_rng
 from ._base import SequenceModel, check_distinct_ids, check_id, step_loss, step_targets
-from ._data import Dataset, check_count_bytes, token_ids, token_sequences
+from ._data import Dataset, token_ids, token_sequences
 
 
 class LanguageModel(SequenceModel):
@@ -212,9 +212,9 @@ class LanguageModel(SequenceModel):
             top_k = min(positive_int(top_k, "top_k"), self.vocab_size)
         # The tokens made, and per step a few (B, V) float64 arrays and the
         # states: refused up front when that cannot fit, not after hours.
-        check_count_bytes(B * (max_len * np.dtype(np.intp).itemsize + 4 * 8 * self.vocab_size
-                               + 4 * self.num_layers * self.hidden_size * self.dtype.itemsize),
-                          f"num_samples={B}, max_len={max_len}")
+        check_bytes(B * (max_len * np.dtype(np.intp).itemsize + 4 * 8 * self.vocab_size
+                         + 4 * self.num_layers * self.hidden_size * self.dtype.itemsize),
+                    f"num_samples={B}, max_len={max_len}", ValueError)
         rng = make_rng(seed)
         head, _ = self._extras()
         start = list(head) + ([] if prompt is None else

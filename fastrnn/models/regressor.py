@@ -1,11 +1,11 @@
 """``fr.SequenceRegressor``: time-series forecasting, one or many steps ahead."""
 import numpy as np
 
-from .._validation import asarray_of, positive_int
+from .._validation import asarray_of, check_bytes, positive_int
 from ..layers.linear import Linear
 from ..losses import mse
 from ._base import SequenceModel
-from ._data import Dataset, check_count_bytes, feature_array
+from ._data import Dataset, feature_array
 from ._pooling import POOLINGS
 
 
@@ -130,8 +130,9 @@ class SequenceRegressor(SequenceModel):
             raise ValueError(f"forecast feeds predictions back as inputs, so output_size "
                              f"({self.output_size}) must equal input_size ({self.input_size})")
         steps = positive_int(steps, "steps")
-        check_count_bytes(steps * self.output_size * self.dtype.itemsize,
-                          f"steps={steps} (output_size {self.output_size}, {self.dtype.name})")
+        check_bytes(steps * self.output_size * self.dtype.itemsize,
+                    f"steps={steps} (output_size {self.output_size}, {self.dtype.name})",
+                    ValueError)
         window = feature_array(context, self.input_size, self.dtype, "context")
         T = len(window)
         # Filled in place, with a running count: each round costs the same

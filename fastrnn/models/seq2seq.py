@@ -12,15 +12,14 @@ import numpy as np
 
 from .. import _workspace as ws
 from ..functional import tanh_train
-from .._validation import as_lengths, check_bools, positive_int
+from .._validation import as_lengths, check_bools, check_bytes, positive_int
 from ..layers.attention import AdditiveAttention, DotAttention, GeneralAttention
 from ..layers.embedding import Embedding, as_ids
 from ..layers.linear import Linear
 from ..layers.module import make_rng
 from ._base import (CELLS, IGNORE, check_distinct_ids, check_id, child_seeds, output_backprop,
                     step_loss)
-from ._data import (Dataset, check_count_bytes, length_batches, pad_time_major, token_sequences,
-                    valid_mask)
+from ._data import Dataset, length_batches, pad_time_major, token_sequences, valid_mask
 from ._decoding import beam_search, check_length_penalty, greedy
 from ._fit import TrainableModel
 
@@ -518,8 +517,8 @@ class Seq2Seq(TrainableModel):
         need = N * (max_len * (8 + attn_row) + 3 * 8 * self.tgt_vocab_size
                     + 2 * Ts * self.decoder_size * item)
         need += n * max_len * (8 + (attn_row if return_attention else 0))
-        check_count_bytes(need, f"max_len={max_len}, beam_size={beam_size} (batches of "
-                                f"{min(batch_size, n)} sources of up to {Ts} tokens)")
+        check_bytes(need, f"max_len={max_len}, beam_size={beam_size} (batches of "
+                          f"{min(batch_size, n)} sources of up to {Ts} tokens)", ValueError)
 
     def _search(self, memory, B, beam_size, max_len, length_penalty):
         if beam_size > 1:  # every source's memory repeated for its beams
