@@ -27,6 +27,8 @@ import weakref
 
 import numpy as np
 
+from ._validation import is_private
+
 LIMIT_BYTES = 64 << 20
 
 # Below this size malloc serves arrays from its heap without page faults:
@@ -105,6 +107,39 @@ def copy(a):
     out = empty(a.shape, a.dtype)
     np.copyto(out, a)
     return out
+
+
+class Kept:
+    """The private copies a training forward keeps for its backprop, which
+    must differentiate the values the forward saw whatever the caller then
+    does with its arrays (refills an input buffer, steps an optimizer).
+
+    ``kept(a, given=None)`` returns ``a`` itself when it is private -- a new
+    array that validation made of the caller's ``given`` (see
+    :func:`fastrnn._validation.is_private`) -- else a pooled copy (see
+    :func:`copy`); with no ``given`` (the module's own weights, which an
+    optimizer writes in place) always a copy.  An array kept twice is
+    copied once, so arguments that were one array stay one array.
+    ``release()`` gives every copy back to the pool once the backprop is
+    done with them.
+    """
+
+    __slots__ = ("_copies",)
+
+    def __init__(self):
+        self._copies = {}   # id(a) -> (a, its copy): a is held, so its id stays its own
+
+    def __call__(self, a, given=None):
+        if a is None or (given is not None and is_private(a, given)):
+            return a
+        entry = self._copies.get(id(a))
+        if entry is None:
+            entry = self._copies[id(a)] = (a, copy(a))
+        return entry[1]
+
+    def release(self):
+        release(*(c for _, c in self._copies.values()))
+        self._copies = {}
 
 
 def zeros(shape, dtype):

@@ -117,7 +117,7 @@ class _Problem:
         self.T, self.B, self.I, self.H = T, B, I, w_hh.shape[1]
         check_blas_size(T * B, max(I, GH), "x @ w_ih^T")
         self.reverse = bool(reverse)
-        self.kept = []
+        self.kept = ws.Kept()
         self.w_hh_packed = None
 
     @classmethod
@@ -325,26 +325,16 @@ class _Problem:
             self.x, self.ids, self.emb = first.x, first.ids, first.emb
         elif self.x is not None:
             if not x_private:
-                self.x = self._kept(self.x)
+                self.x = self.kept(self.x)
             self.zero_padding(self.x)
         else:
-            self.ids, self.emb = self.ids.copy(), self._kept(self.emb)
-        self.w_ih = self._kept(self.w_ih)
+            self.ids, self.emb = self.ids.copy(), self.kept(self.emb)
+        self.w_ih = self.kept(self.w_ih)
         if units:
-            self.w_hh = self._kept(self.w_hh)
+            self.w_hh = self.kept(self.w_hh)
         else:
             self.w_hh_packed = self.packed_recurrent_weights(transposed=False)
             self.w_hh = None   # nothing reads it any more
-
-    def _kept(self, a):
-        copy = ws.copy(a)
-        self.kept.append(copy)
-        return copy
-
-    def release_kept(self):
-        """Give :meth:`keep_for_backward`'s copies back to the pool."""
-        ws.release(*self.kept)
-        self.kept = []
 
     def input_and_bias_grads(self, weights, grads):
         """Once the loops and :func:`_recurrent.weight_grads` are done: the
@@ -585,7 +575,7 @@ def _run_backward(problems, fwd_jobs, plan, prepared):
         ws.release(loop["dgx"], f["hprev"], f["extra"])
         results.append((dx, loop["dh"], loop["dc"], grads))
     for p in problems:
-        p.release_kept()
+        p.kept.release()
     return results
 
 

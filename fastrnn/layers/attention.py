@@ -34,8 +34,7 @@ from .. import _attention as _fused
 from ..functional import evenly_spaced_rows
 from .._runtime import blas_threads, get_num_threads
 from .. import _workspace as ws
-from .._validation import (as_array, as_lengths, check_bools, is_private, overlap, positive_int,
-                           unaliased)
+from .._validation import as_array, as_lengths, check_bools, overlap, positive_int, unaliased
 from .linear import Linear
 from .module import Module, check_memory, make_rng, one_shot
 
@@ -148,30 +147,17 @@ def _hand_out(a):
     return a
 
 
-class _Keeper:
-    """``keep(checked, given)``: ``checked`` if it is private (see
-    :func:`fastrnn._validation.is_private`), else a pooled copy of it (what
-    a backprop reads must be the values its forward saw, whatever the caller
-    does with its arrays in between); an array passed twice is copied once (keys that are also the values, a query that is also the
-    keys), so that the copies stay one array where the arguments were, and
-    never copies projected keys handed out read-only (:func:`_hand_out`).
-    ``release()`` gives back the copies it made, and only those."""
+class _Kept(ws.Kept):
+    """:class:`fastrnn._workspace.Kept` that also keeps projected keys
+    handed out read-only (:func:`_hand_out`) as they are: nobody can write
+    them, and a decoder passes the same ones at every step."""
 
-    def __init__(self):
-        self.copies = {}   # id(checked) -> (checked, what keep returned)
+    __slots__ = ()
 
-    def __call__(self, checked, given):
-        if checked is None:
-            return None
-        if _HANDED_OUT.get(id(checked)) is checked and not checked.flags.writeable:
-            return checked
-        if id(checked) not in self.copies:   # checked is held here, so its id stays its own
-            self.copies[id(checked)] = (checked, checked if is_private(checked, given)
-                                        else ws.copy(checked))
-        return self.copies[id(checked)][1]
-
-    def release(self):
-        ws.release(*(copy for checked, copy in self.copies.values() if copy is not checked))
+    def __call__(self, a, given=None):
+        if a is not None and _HANDED_OUT.get(id(a)) is a and not a.flags.writeable:
+            return a
+        return super().__call__(a, given)
 
 
 def _t(a):
@@ -215,12 +201,13 @@ class _Attention(Module):
     def _key_params(self):
         return () if self._key_weight is None else (self._key_weight,)
 
-    def _kept_params(self, names):
-        """Copies of the parameters ``names``, for a training forward and its
-        backprop: an optimizer step or ``load_state_dict`` between the two
-        writes the live arrays in place, and the backprop must differentiate
-        the weights the forward used (they are small next to the inputs)."""
-        return {name: ws.copy(self._params[name]) for name in names}
+    def _kept_params(self, keep, names):
+        """``keep``'s copies of the parameters ``names``, for a training
+        forward and its backprop: an optimizer step or ``load_state_dict``
+        between the two writes the live arrays in place, and the backprop
+        must differentiate the weights the forward used (they are small next
+        to the inputs)."""
+        return {name: keep(self._params[name]) for name in names}
 
     def _project(self, keys, params):
         """The key side of the score, with the parameters ``params`` (the
@@ -414,9 +401,9 @@ class _Attention(Module):
         # The backprop reads the query, keys and values: private copies of
         # them (one pass each; the mask is not read again) and of the
         # parameters.  The forward runs on the same copies.
-        keep = _Keeper()
+        keep = _Kept()
         q, k, v = keep(q, query), keep(k, keys), keep(v, values)
-        params = self._kept_params(self._key_params() + self._query_params)
+        params = self._kept_params(keep, self._key_params() + self._query_params)
         vals = k if v is None else v
         with blas_threads(1):
             proj = self._project(k, params)
@@ -427,7 +414,6 @@ class _Attention(Module):
                 dq, dproj, dv = self._attend_grad(q, proj, vals, weights, cache, dc, dw, params)
                 dk = self._project_grad(k, dproj, params)
             keep.release()
-            ws.release(*params.values())
             if v is None:
                 dk += dv
                 dv = None
@@ -469,8 +455,8 @@ class _Attention(Module):
         attention's is the keys themselves.
         """
         k = self._check_keys(keys, "keys", width=self.key_size, steps=False)
-        params = self._kept_params(self._key_params())
-        keep = _Keeper()
+        keep = _Kept()
+        params = self._kept_params(keep, self._key_params())
         if params:  # dot attention's backprop reads neither the keys nor a weight
             k = keep(k, keys)
         with blas_threads(1):
@@ -486,7 +472,6 @@ class _Attention(Module):
             with blas_threads(1):
                 dkeys = self._project_grad(k, dproj, params)
             keep.release()
-            ws.release(*params.values())
             return dkeys
 
         return proj, one_shot(backprop, self, check)
@@ -525,11 +510,11 @@ class _Attention(Module):
         ``weights`` is read-only, and a refused gradient does not use it up.
         """
         q, p, v, m = self._check_attend(query, proj, values, mask)
-        keep = _Keeper()
+        keep = _Kept()
         q, v = keep(q, query), keep(v, values)
         if self._grad_reads_proj:   # additive attention's backward does not
             p = keep(p, proj)
-        params = self._kept_params(self._query_params)
+        params = self._kept_params(keep, self._query_params)
         with blas_threads(1):
             context, weights, cache = self._attend(q, p, v, m, params)
 
@@ -537,7 +522,6 @@ class _Attention(Module):
             with blas_threads(1):
                 grads = self._attend_grad(q, p, v, weights, cache, dc, dw, params)
             keep.release()
-            ws.release(*params.values())
             return grads
 
         check = self._grad_check(context.shape, weights.shape)
@@ -597,7 +581,7 @@ class _Attention(Module):
         # copies of them (keys that are the values stay one array), which
         # the forward reads too -- so an ``out`` that overlaps an input
         # (the kernel writes it while reading them) cannot change what is read.
-        keep = _Keeper()
+        keep = _Kept()
         q, p, v, lens = keep(q, query), keep(p, proj), keep(v, values), keep(lens, lengths)
         weights = np.empty((B, Tq, Tk), self.dtype)
         scale = self._scale(p)
@@ -927,9 +911,9 @@ class SelfAttention(Module):
         checked, m = self._check(x, mask, causal)
         # The backprop reads x and in_proj_weight (and out_proj its own
         # copies): private copies, which the forward reads too.
-        keep = _Keeper()
+        keep = _Kept()
         x = keep(checked, x)
-        in_proj_weight = ws.copy(self._params["in_proj_weight"])
+        in_proj_weight = keep(self._params["in_proj_weight"])
         with blas_threads(1):
             heads, (q, k, v, weights) = self._forward(x, m, in_proj_weight)
             # heads is this module's own array: out_proj keeps it uncopied.
@@ -957,7 +941,6 @@ class SelfAttention(Module):
                 self._grads["in_proj_bias"] += dqkv.sum(axis=0)
                 dx = (dqkv @ in_proj_weight).reshape(B, T, E)
             keep.release()
-            ws.release(in_proj_weight)
             return dx
 
         return out, one_shot(backprop, self, check)
