@@ -105,6 +105,9 @@ static inline const char *fr_simd_flags(void)
 #if defined(__AVX512F__)
         "AVX512F "
 #endif
+#if defined(__AVX512VL__) && defined(__AVX512BW__) && defined(__AVX512DQ__)
+        "AVX512VL/BW/DQ "
+#endif
 #if defined(__AVX2__)
         "AVX2 "
 #endif

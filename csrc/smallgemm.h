@@ -13,23 +13,23 @@
  *              4 x 2 of them at a time in vector accumulators.
  *
  * (fr_drows / fr_ddots: the same for double.)  Each entry of C is summed
- * in one fixed order whatever the caller's threads.  AVX2 + FMA builds are
- * picked at run time like the step kernel's.
+ * in one fixed order whatever the caller's threads.  One build per
+ * instruction set, as for the step kernel; fr_smallgemm_use picks one.
  */
 #ifndef FASTRNN_SMALLGEMM_H
 #define FASTRNN_SMALLGEMM_H
 
 #include "stepgemm.h"
 
-#define FR_DEFINE_SMALLGEMM(NAME, STEP, T, V, VL)                                   \
+#define FR_DEFINE_SMALLGEMM(NAME, STEP, T, V)                                       \
 FR_ALWAYS_INLINE void NAME##_rows_body(int m, int n, int k, const T *A, ptrdiff_t rs, \
                                        ptrdiff_t ps, const T *B, int ldb, T beta,  \
                                        T *C, int ldc)                              \
 {                                                                                  \
     int j;                                                                         \
-    for (j = 0; j + 3 * VL <= n; j += 3 * VL)                                      \
-        STEP##_panel(3, m, k, A, rs, ps, B + j, ldb, beta, C + j, ldc);            \
-    for (; j + VL <= n; j += VL)                                                   \
+    for (j = 0; j + STEP##_NV * STEP##_VL <= n; j += STEP##_NV * STEP##_VL)        \
+        STEP##_panel(STEP##_NV, m, k, A, rs, ps, B + j, ldb, beta, C + j, ldc);    \
+    for (; j + STEP##_VL <= n; j += STEP##_VL)                                     \
         STEP##_panel(1, m, k, A, rs, ps, B + j, ldb, beta, C + j, ldc);            \
     for (; j < n; j++)                                                             \
         STEP##_column(m, k, A, rs, ps, B + j, ldb, beta, C + j, ldc);              \
@@ -46,7 +46,7 @@ FR_ALWAYS_INLINE void NAME##_dot_tile(int mr, int nr, int k, const T *A, int lda
     for (r = 0; r < mr; r++)                                                       \
         for (c = 0; c < nr; c++)                                                   \
             acc[r][c] = (V){0};                                                    \
-    for (p = 0; p + VL <= k; p += VL) {                                            \
+    for (p = 0; p + STEP##_VL <= k; p += STEP##_VL) {                              \
         for (c = 0; c < nr; c++)                                                   \
             b[c] = *(const V *)(Bt + (ptrdiff_t)c * ldb + p);                      \
         for (r = 0; r < mr; r++) {                                                 \
@@ -58,7 +58,7 @@ FR_ALWAYS_INLINE void NAME##_dot_tile(int mr, int nr, int k, const T *A, int lda
     for (r = 0; r < mr; r++)                                                       \
         for (c = 0; c < nr; c++) {                                                 \
             s = 0;                                                                 \
-            for (l = 0; l < VL; l++)                                               \
+            for (l = 0; l < STEP##_VL; l++)                                        \
                 s += acc[r][c][l];                                                 \
             for (l = p; l < k; l++)                                                \
                 s += A[(ptrdiff_t)r * lda + l] * Bt[(ptrdiff_t)c * ldb + l];       \
@@ -87,22 +87,14 @@ FR_ALWAYS_INLINE void NAME##_dots_body(int m, int n, int k, const T *A, int lda,
     for (; i < m; i++)                                                             \
         NAME##_dot_rows(1, n, k, A + (ptrdiff_t)i * lda, lda, Bt, ldb,             \
                         C + (ptrdiff_t)i * ldc, ldc);                              \
-}                                                                                  \
-static void NAME##_rows_portable(int m, int n, int k, const T *A, ptrdiff_t rs,      \
-                                 ptrdiff_t ps, const T *B, int ldb, T beta, T *C,   \
-                                 int ldc)                                            \
-{                                                                                    \
-    NAME##_rows_body(m, n, k, A, rs, ps, B, ldb, beta, C, ldc);                      \
-}                                                                                    \
-                                                                                     \
-static void NAME##_dots_portable(int m, int n, int k, const T *A, int lda,           \
-                                 const T *Bt, int ldb, T *C, int ldc)                \
-{                                                                                    \
-    NAME##_dots_body(m, n, k, A, lda, Bt, ldb, C, ldc);                              \
 }
 
-FR_DEFINE_SMALLGEMM(fr_ssmall, fr_sstep, float, fr_vf, 8)
-FR_DEFINE_SMALLGEMM(fr_dsmall, fr_dstep, double, fr_vd, 4)
+FR_DEFINE_SMALLGEMM(fr_sbsmall, fr_sbase, float, fr_vf16)
+FR_DEFINE_SMALLGEMM(fr_dbsmall, fr_dbase, double, fr_vd16)
+FR_DEFINE_SMALLGEMM(fr_ssmall, fr_snarrow, float, fr_vf)
+FR_DEFINE_SMALLGEMM(fr_dsmall, fr_dnarrow, double, fr_vd)
+FR_DEFINE_SMALLGEMM(fr_swsmall, fr_swide, float, fr_vf64)
+FR_DEFINE_SMALLGEMM(fr_dwsmall, fr_dwide, double, fr_vd64)
 
 typedef void (*fr_srows_fn)(int, int, int, const float *, ptrdiff_t, ptrdiff_t, const float *,
                             int, float, float *, int);
@@ -112,81 +104,102 @@ typedef void (*fr_sdots_fn)(int, int, int, const float *, int, const float *, in
 typedef void (*fr_ddots_fn)(int, int, int, const double *, int, const double *, int, double *,
                             int);
 
+/* One compiled set of small products per (instruction set, geometry). */
+#define FR_SMALL_ENTRIES(NAME, ATTR, GEOM)                                           \
+ATTR static void NAME##_srows(int m, int n, int k, const float *A, ptrdiff_t rs,     \
+                              ptrdiff_t ps, const float *B, int ldb, float beta,     \
+                              float *C, int ldc)                                     \
+{                                                                                    \
+    fr_s##GEOM##_rows_body(m, n, k, A, rs, ps, B, ldb, beta, C, ldc);                \
+}                                                                                    \
+ATTR static void NAME##_drows(int m, int n, int k, const double *A, ptrdiff_t rs,    \
+                              ptrdiff_t ps, const double *B, int ldb, double beta,   \
+                              double *C, int ldc)                                    \
+{                                                                                    \
+    fr_d##GEOM##_rows_body(m, n, k, A, rs, ps, B, ldb, beta, C, ldc);                \
+}                                                                                    \
+ATTR static void NAME##_sdots(int m, int n, int k, const float *A, int lda,          \
+                              const float *Bt, int ldb, float *C, int ldc)           \
+{                                                                                    \
+    fr_s##GEOM##_dots_body(m, n, k, A, lda, Bt, ldb, C, ldc);                        \
+}                                                                                    \
+ATTR static void NAME##_ddots(int m, int n, int k, const double *A, int lda,         \
+                              const double *Bt, int ldb, double *C, int ldc)         \
+{                                                                                    \
+    fr_d##GEOM##_dots_body(m, n, k, A, lda, Bt, ldb, C, ldc);                        \
+}
+
+FR_SMALL_ENTRIES(fr_small_baseline, , bsmall)
 #if FR_X86_DISPATCH
-__attribute__((target("avx2,fma"))) static void
-fr_ssmall_rows_avx2(int m, int n, int k, const float *A, ptrdiff_t rs, ptrdiff_t ps,
-                    const float *B, int ldb, float beta, float *C, int ldc)
-{
-    fr_ssmall_rows_body(m, n, k, A, rs, ps, B, ldb, beta, C, ldc);
-}
-
-__attribute__((target("avx2,fma"))) static void
-fr_dsmall_rows_avx2(int m, int n, int k, const double *A, ptrdiff_t rs, ptrdiff_t ps,
-                    const double *B, int ldb, double beta, double *C, int ldc)
-{
-    fr_dsmall_rows_body(m, n, k, A, rs, ps, B, ldb, beta, C, ldc);
-}
-
-__attribute__((target("avx2,fma"))) static void
-fr_ssmall_dots_avx2(int m, int n, int k, const float *A, int lda, const float *Bt, int ldb,
-                    float *C, int ldc)
-{
-    fr_ssmall_dots_body(m, n, k, A, lda, Bt, ldb, C, ldc);
-}
-
-__attribute__((target("avx2,fma"))) static void
-fr_dsmall_dots_avx2(int m, int n, int k, const double *A, int lda, const double *Bt, int ldb,
-                    double *C, int ldc)
-{
-    fr_dsmall_dots_body(m, n, k, A, lda, Bt, ldb, C, ldc);
-}
+FR_SMALL_ENTRIES(fr_small_avx2, FR_TARGET_AVX2, small)
+FR_SMALL_ENTRIES(fr_small_avx512, FR_TARGET_AVX512, wsmall)
+FR_SMALL_ENTRIES(fr_small_avx512_on_avx2, FR_TARGET_AVX2, wsmall)
 #endif
 
-static fr_srows_fn fr_srows_impl = fr_ssmall_rows_portable;
-static fr_drows_fn fr_drows_impl = fr_dsmall_rows_portable;
-static fr_sdots_fn fr_sdots_impl = fr_ssmall_dots_portable;
-static fr_ddots_fn fr_ddots_impl = fr_dsmall_dots_portable;
+/* The small products of one instruction set. */
+typedef struct {
+    fr_srows_fn srows;
+    fr_drows_fn drows;
+    fr_sdots_fn sdots;
+    fr_ddots_fn ddots;
+} fr_small_kernels;
 
-/* Pick this CPU's kernels, as fr_stepgemm_init does (which it calls). */
-static void fr_smallgemm_init(void)
+#define FR_SMALL_KERNELS(NAME) {NAME##_srows, NAME##_drows, NAME##_sdots, NAME##_ddots}
+
+/* The products of instruction set ``isa`` (FR_ISA_*), as
+ * fr_step_kernels_for. */
+static inline fr_small_kernels fr_small_kernels_for(int isa)
 {
-    fr_stepgemm_init();
+    static const fr_small_kernels table[] = {  /* in FR_ISA_* order */
+        FR_SMALL_KERNELS(fr_small_baseline),
 #if FR_X86_DISPATCH
-    if (strcmp(fr_step_isa, "avx2+fma") == 0) {
-        fr_srows_impl = fr_ssmall_rows_avx2;
-        fr_drows_impl = fr_dsmall_rows_avx2;
-        fr_sdots_impl = fr_ssmall_dots_avx2;
-        fr_ddots_impl = fr_dsmall_dots_avx2;
-    }
+        FR_SMALL_KERNELS(fr_small_avx2),
+        FR_SMALL_KERNELS(fr_small_avx512),
+        FR_SMALL_KERNELS(fr_small_avx512_on_avx2),
 #endif
+    };
+    return (isa >= 0 && isa < (int)(sizeof table / sizeof table[0])) ? table[isa] : table[0];
+}
+
+/* The products in use: the baseline ones until fr_smallgemm_use. */
+static fr_small_kernels fr_small = FR_SMALL_KERNELS(fr_small_baseline);
+
+/* Use the products of instruction set ``isa``; -1 (and nothing changed)
+ * when the CPU cannot run them. */
+static inline int fr_smallgemm_use(int isa)
+{
+    if (!fr_cpu_runs(isa))
+        return -1;
+    fr_small = fr_small_kernels_for(isa);
+    return 0;
 }
 
 static inline void fr_srows(int m, int n, int k, const float *A, ptrdiff_t rs, ptrdiff_t ps,
                             const float *B, int ldb, float beta, float *C, int ldc)
 {
     if (m > 0 && n > 0)
-        fr_srows_impl(m, n, k, A, rs, ps, B, ldb, beta, C, ldc);
+        fr_small.srows(m, n, k, A, rs, ps, B, ldb, beta, C, ldc);
 }
 
 static inline void fr_drows(int m, int n, int k, const double *A, ptrdiff_t rs, ptrdiff_t ps,
                             const double *B, int ldb, double beta, double *C, int ldc)
 {
     if (m > 0 && n > 0)
-        fr_drows_impl(m, n, k, A, rs, ps, B, ldb, beta, C, ldc);
+        fr_small.drows(m, n, k, A, rs, ps, B, ldb, beta, C, ldc);
 }
 
 static inline void fr_sdots(int m, int n, int k, const float *A, int lda, const float *Bt,
                             int ldb, float *C, int ldc)
 {
     if (m > 0 && n > 0)
-        fr_sdots_impl(m, n, k, A, lda, Bt, ldb, C, ldc);
+        fr_small.sdots(m, n, k, A, lda, Bt, ldb, C, ldc);
 }
 
 static inline void fr_ddots(int m, int n, int k, const double *A, int lda, const double *Bt,
                             int ldb, double *C, int ldc)
 {
     if (m > 0 && n > 0)
-        fr_ddots_impl(m, n, k, A, lda, Bt, ldb, C, ldc);
+        fr_small.ddots(m, n, k, A, lda, Bt, ldb, C, ldc);
 }
 
 #endif /* FASTRNN_SMALLGEMM_H */

@@ -15,11 +15,21 @@
  * of an unpacked B sit a page apart, which defeats the prefetchers); the
  * kernel itself needs no buffers and no locks.
  *
- * Register tile: 4 rows of A x 3 vectors of B columns; the k loop
+ * Register tile: MR rows of A x NV vectors of B columns; the k loop
  * broadcasts A[r, k] and multiply-adds rows of B.  Column panels are the
- * outer loop so a k x 3-vector panel of B stays in cache across row tiles.
- * x86-64: an AVX2+FMA build of the same code is picked at run time when the
- * CPU has it; elsewhere the portable build (SSE2 / NEON via GCC vectors).
+ * outer loop so a k x NV-vector panel of B stays in cache across row tiles.
+ *
+ * One width-generic source, instantiated per instruction set:
+ *   baseline  16-byte GCC vectors (SSE2 / NEON: wider ones would be split
+ *             element by element, measured 10x slower), tiles 4 x 3;
+ *   avx2      32-byte vectors, compiled for AVX2 + FMA, tiles 4 x 3;
+ *   avx512    64-byte vectors (16 floats), tiles 8 x 3 for AVX-512's 32
+ *             registers (bench/step_tiles.c measures the candidates);
+ *   avx512-on-avx2  the avx512 geometry compiled for AVX2 (GCC splits each
+ *             64-byte vector in two): slower, for tests only, so that every
+ *             x86 machine checks the wide tiles and their tails.
+ * The packed layout depends on the panel width (NV x VL), so each
+ * instruction set comes with its own packing; fr_stepgemm_use picks both.
  */
 #ifndef FASTRNN_STEPGEMM_H
 #define FASTRNN_STEPGEMM_H
@@ -40,23 +50,36 @@
 #define FR_X86_DISPATCH 0
 #endif
 
-/* 32-byte vectors that may sit at any 4-byte (8-byte) boundary. */
+/* Vectors that may sit at any 4-byte (8-byte) boundary: 16, 32 and 64 bytes. */
+typedef float fr_vf16 __attribute__((vector_size(16), aligned(4)));
+typedef double fr_vd16 __attribute__((vector_size(16), aligned(8)));
 typedef float fr_vf __attribute__((vector_size(32), aligned(4)));
 typedef double fr_vd __attribute__((vector_size(32), aligned(8)));
+typedef float fr_vf64 __attribute__((vector_size(64), aligned(4)));
+typedef double fr_vd64 __attribute__((vector_size(64), aligned(8)));
+
+#define FR_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define FR_TARGET_AVX512 \
+    __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
+
+/* The instruction sets, in the order of fr_cpu_isa's answer. */
+enum { FR_ISA_BASELINE = 0, FR_ISA_AVX2 = 1, FR_ISA_AVX512 = 2, FR_ISA_AVX512_ON_AVX2 = 3 };
 
 /*
- * One generic body per scalar type.  A tile is MR <= 4 rows by NV <= 3
- * vectors of columns; MR and NV are literals at every call site so the
- * compiler unrolls the tile and keeps its accumulators in registers
- * (4 x 3 = 12 accumulators + 3 rows of B: 15 of AVX2's 16 registers;
- * measured the best of 4x2, 6x2, 4x3, 8x1, 3x4 here).
+ * One generic body per scalar type and geometry.  A tile is mr <= MR rows
+ * by nv <= NV vectors of VL columns; mr and nv are literals at every call
+ * site so the compiler unrolls the tile and keeps its MR x NV accumulators
+ * and NV rows of B in registers (4 x 3 + 3 = 15 of SSE2's and AVX2's 16;
+ * 8 x 3 + 3 = 27 of AVX-512's 32).  Rows past the last full tile take a
+ * tiles of 4 (when MR > 4), then one of 3, 2 or 1.
  */
-#define FR_DEFINE_STEPGEMM(NAME, T, V, VL)                                          \
+#define FR_DEFINE_STEPGEMM(NAME, T, V, VL, MR, NV)                                  \
+enum { NAME##_VL = VL, NAME##_NV = NV };                                           \
 FR_ALWAYS_INLINE void NAME##_tile(int mr, int nv, int k, const T *A, ptrdiff_t rs, \
                                   ptrdiff_t ps, const T *B, ptrdiff_t ldb, T beta,  \
                                   T *C, ptrdiff_t ldc)                              \
 {                                                                                  \
-    V acc[4][3], b[3];                                                             \
+    V acc[MR][NV], b[NV];                                                          \
     int r, v, p;                                                                   \
     for (r = 0; r < mr; r++)                                                       \
         for (v = 0; v < nv; v++)                                                   \
@@ -77,13 +100,16 @@ FR_ALWAYS_INLINE void NAME##_tile(int mr, int nv, int k, const T *A, ptrdiff_t r
         }                                                                          \
 }                                                                                  \
                                                                                    \
-/* All row tiles of one column panel of NV vectors. */                             \
+/* All row tiles of one column panel of nv vectors. */                             \
 FR_ALWAYS_INLINE void NAME##_panel(int nv, int m, int k, const T *A, ptrdiff_t rs,  \
                                    ptrdiff_t ps, const T *B, int ldb, T beta, T *C, \
                                    int ldc)                                         \
 {                                                                                  \
     int i;                                                                         \
-    for (i = 0; i + 4 <= m; i += 4)                                                \
+    for (i = 0; i + MR <= m; i += MR)                                              \
+        NAME##_tile(MR, nv, k, A + i * rs, rs, ps, B, ldb, beta,                   \
+                    C + (ptrdiff_t)i * ldc, ldc);                                  \
+    for (; MR > 4 && i + 4 <= m; i += 4)                                           \
         NAME##_tile(4, nv, k, A + i * rs, rs, ps, B, ldb, beta,                    \
                     C + (ptrdiff_t)i * ldc, ldc);                                  \
     A += i * rs;                                                                   \
@@ -109,14 +135,22 @@ FR_ALWAYS_INLINE void NAME##_column(int m, int k, const T *A, ptrdiff_t rs, ptrd
         C[(ptrdiff_t)r * ldc] = (beta != 0 ? C[(ptrdiff_t)r * ldc] : 0) + s;       \
     }                                                                              \
 }                                                                                  \
+                                                                                   \
+/* The width of the panel that starts at column j of n: NV vectors, then one   \
+ * vector, then the columns left over. */                                          \
+FR_ALWAYS_INLINE int NAME##_width(int j, int n)                                    \
+{                                                                                  \
+    return (n - j >= NV * VL) ? NV * VL : (n - j >= VL) ? VL : n - j;              \
+}                                                                                  \
+                                                                                   \
 FR_ALWAYS_INLINE void NAME##_body(int m, int n, int k, const T *A, ptrdiff_t rs,   \
                                   ptrdiff_t ps, const T *Bp, T beta, T *C, int ldc) \
 {                                                                                  \
     /* Bp is B packed by NAME##_pack: the panel of columns [j, j + w) is a     \
-     * contiguous k x w block at Bp + j * k (w = 3 VL, then VL, then the rest). */ \
+     * contiguous k x w block at Bp + j * k, w = NAME##_width(j, n). */          \
     int j, w;                                                                      \
-    for (j = 0; j + 3 * VL <= n; j += 3 * VL)                                      \
-        NAME##_panel(3, m, k, A, rs, ps, Bp + (ptrdiff_t)j * k, 3 * VL, beta, C + j, ldc); \
+    for (j = 0; j + NV * VL <= n; j += NV * VL)                                    \
+        NAME##_panel(NV, m, k, A, rs, ps, Bp + (ptrdiff_t)j * k, NV * VL, beta, C + j, ldc); \
     for (; j + VL <= n; j += VL)                                                   \
         NAME##_panel(1, m, k, A, rs, ps, Bp + (ptrdiff_t)j * k, VL, beta, C + j, ldc); \
     /* Columns past the last full vector: plain dot products. */                   \
@@ -125,6 +159,7 @@ FR_ALWAYS_INLINE void NAME##_body(int m, int n, int k, const T *A, ptrdiff_t rs,
         NAME##_column(m, k, A, rs, ps, Bp + (ptrdiff_t)(n - w) * k + (j - (n - w)), w, \
                       beta, C + j, ldc);                                           \
 }                                                                                  \
+                                                                                   \
 /* Pack B (k x n) into column panels for NAME##_body.  B's element (p, c)  \
  * is src[r(p) * rs + c'(c) * cs] with r, c' the index maps rmap / cmap     \
  * (NULL: identity), so a transposed and row- or column-permuted weight      \
@@ -136,7 +171,7 @@ static void NAME##_pack(int k, int n, const T *src, ptrdiff_t rs, ptrdiff_t cs, 
     int j = 0, w, p, q;                                                            \
     while (j < n) {                                                                \
         T *panel = Bp + (ptrdiff_t)j * k;                                          \
-        w = (n - j >= 3 * VL) ? 3 * VL : (n - j >= VL) ? VL : n - j;               \
+        w = NAME##_width(j, n);                                                    \
         if (cs == 1 && cmap == NULL) {  /* a panel row is contiguous in src */   \
             for (p = 0; p < k; p++)                                                \
                 memcpy(panel + (ptrdiff_t)p * w, src + (rmap ? rmap[p] : p) * rs + j, \
@@ -156,61 +191,126 @@ static void NAME##_pack(int k, int n, const T *src, ptrdiff_t rs, ptrdiff_t cs, 
         }                                                                          \
         j += w;                                                                    \
     }                                                                              \
-}                                                                                  \
-                                                                                   \
-static void NAME##_portable(int m, int n, int k, const T *A, ptrdiff_t rs,         \
-                            ptrdiff_t ps, const T *Bp, T beta, T *C, int ldc)      \
-{                                                                                  \
-    NAME##_body(m, n, k, A, rs, ps, Bp, beta, C, ldc);                             \
 }
 
-FR_DEFINE_STEPGEMM(fr_sstep, float, fr_vf, 8)
-FR_DEFINE_STEPGEMM(fr_dstep, double, fr_vd, 4)
+/* The geometries: base (16-byte vectors, 4 x 3 tiles), narrow (32-byte
+ * vectors, 4 x 3) and wide (64-byte vectors, 8 x 3). */
+FR_DEFINE_STEPGEMM(fr_sbase, float, fr_vf16, 4, 4, 3)
+FR_DEFINE_STEPGEMM(fr_dbase, double, fr_vd16, 2, 4, 3)
+FR_DEFINE_STEPGEMM(fr_snarrow, float, fr_vf, 8, 4, 3)
+FR_DEFINE_STEPGEMM(fr_dnarrow, double, fr_vd, 4, 4, 3)
+FR_DEFINE_STEPGEMM(fr_swide, float, fr_vf64, 16, 8, 3)
+FR_DEFINE_STEPGEMM(fr_dwide, double, fr_vd64, 8, 8, 3)
 
 typedef void (*fr_sstep_fn)(int, int, int, const float *, ptrdiff_t, ptrdiff_t,
                             const float *, float, float *, int);
 typedef void (*fr_dstep_fn)(int, int, int, const double *, ptrdiff_t, ptrdiff_t,
                             const double *, double, double *, int);
+typedef void (*fr_spack_fn)(int, int, const float *, ptrdiff_t, ptrdiff_t, const ptrdiff_t *,
+                            const ptrdiff_t *, float *);
+typedef void (*fr_dpack_fn)(int, int, const double *, ptrdiff_t, ptrdiff_t, const ptrdiff_t *,
+                            const ptrdiff_t *, double *);
 
+/* One compiled step kernel per (instruction set, geometry, scalar type). */
+#define FR_STEP_ENTRY(NAME, ATTR, GEOM, T)                                          \
+ATTR static void NAME(int m, int n, int k, const T *A, ptrdiff_t rs, ptrdiff_t ps,  \
+                      const T *Bp, T beta, T *C, int ldc)                           \
+{                                                                                  \
+    GEOM##_body(m, n, k, A, rs, ps, Bp, beta, C, ldc);                             \
+}
+
+FR_STEP_ENTRY(fr_sstep_baseline, , fr_sbase, float)
+FR_STEP_ENTRY(fr_dstep_baseline, , fr_dbase, double)
 #if FR_X86_DISPATCH
-__attribute__((target("avx2,fma"))) static void
-fr_sstep_avx2(int m, int n, int k, const float *A, ptrdiff_t rs, ptrdiff_t ps,
-              const float *Bp, float beta, float *C, int ldc)
-{
-    fr_sstep_body(m, n, k, A, rs, ps, Bp, beta, C, ldc);
-}
-
-__attribute__((target("avx2,fma"))) static void
-fr_dstep_avx2(int m, int n, int k, const double *A, ptrdiff_t rs, ptrdiff_t ps,
-              const double *Bp, double beta, double *C, int ldc)
-{
-    fr_dstep_body(m, n, k, A, rs, ps, Bp, beta, C, ldc);
-}
+FR_STEP_ENTRY(fr_sstep_avx2, FR_TARGET_AVX2, fr_snarrow, float)
+FR_STEP_ENTRY(fr_dstep_avx2, FR_TARGET_AVX2, fr_dnarrow, double)
+FR_STEP_ENTRY(fr_sstep_avx512, FR_TARGET_AVX512, fr_swide, float)
+FR_STEP_ENTRY(fr_dstep_avx512, FR_TARGET_AVX512, fr_dwide, double)
+FR_STEP_ENTRY(fr_sstep_avx512_on_avx2, FR_TARGET_AVX2, fr_swide, float)
+FR_STEP_ENTRY(fr_dstep_avx512_on_avx2, FR_TARGET_AVX2, fr_dwide, double)
 #endif
 
-static fr_sstep_fn fr_sstep_impl = fr_sstep_portable;
-static fr_dstep_fn fr_dstep_impl = fr_dstep_portable;
-static const char *fr_step_isa = "portable";
+/* A step kernel with its packing, its name, and the bytes of a unit block
+ * of the hidden-unit split (fastrnn._recurrent.unit_block): a whole number
+ * of vectors, so that a thread's gate columns never end in a partial vector
+ * (those columns would take the slow dot-product path), and about 100 bytes,
+ * so that blocks are small enough to balance the threads' shares. */
+typedef struct {
+    fr_sstep_fn sstep;
+    fr_dstep_fn dstep;
+    fr_spack_fn spack;
+    fr_dpack_fn dpack;
+    const char *name;
+    int unit_bytes;
+} fr_step_kernels;
 
-/* Pick the kernels for this CPU; called once when the module is imported.
- * FASTRNN_STEP_KERNEL=portable forces the portable build (to test it). */
-static void fr_stepgemm_init(void)
+/* The kernels of instruction set ``isa`` (FR_ISA_*); the baseline ones for
+ * an instruction set this build has not got. */
+static inline fr_step_kernels fr_step_kernels_for(int isa)
 {
-    const char *force = getenv("FASTRNN_STEP_KERNEL");
-    if (force != NULL && strcmp(force, "portable") == 0) {
-        fr_step_isa = "portable";
-        return;
+    fr_step_kernels kern = {fr_sstep_baseline, fr_dstep_baseline, fr_sbase_pack,
+                            fr_dbase_pack, "baseline", 96};
+#if FR_X86_DISPATCH
+    if (isa == FR_ISA_AVX2) {
+        kern.sstep = fr_sstep_avx2;
+        kern.dstep = fr_dstep_avx2;
+        kern.spack = fr_snarrow_pack;
+        kern.dpack = fr_dnarrow_pack;
+        kern.name = "avx2";
+    } else if (isa == FR_ISA_AVX512 || isa == FR_ISA_AVX512_ON_AVX2) {
+        int wide = isa == FR_ISA_AVX512;
+        kern.sstep = wide ? fr_sstep_avx512 : fr_sstep_avx512_on_avx2;
+        kern.dstep = wide ? fr_dstep_avx512 : fr_dstep_avx512_on_avx2;
+        kern.spack = fr_swide_pack;
+        kern.dpack = fr_dwide_pack;
+        kern.name = wide ? "avx512" : "avx512-on-avx2";
+        kern.unit_bytes = 128;
     }
+#else
+    (void)isa;
+#endif
+    return kern;
+}
+
+/* The best instruction set this CPU (and its OS) runs: FR_ISA_AVX512 needs
+ * AVX-512 F, VL, BW and DQ; FR_ISA_AVX2 needs AVX2 and FMA. */
+static inline int fr_cpu_isa(void)
+{
 #if FR_X86_DISPATCH
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        fr_sstep_impl = fr_sstep_avx2;
-        fr_dstep_impl = fr_dstep_avx2;
-        fr_step_isa = "avx2+fma";
-        return;
-    }
+    if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")))
+        return FR_ISA_BASELINE;
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
+        && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq"))
+        return FR_ISA_AVX512;
+    return FR_ISA_AVX2;
+#else
+    return FR_ISA_BASELINE;
 #endif
-    fr_step_isa = "portable";
+}
+
+/* Whether this CPU runs the kernels of ``isa``. */
+static inline int fr_cpu_runs(int isa)
+{
+    int best = fr_cpu_isa();
+    if (isa == FR_ISA_AVX512_ON_AVX2)
+        return best >= FR_ISA_AVX2;
+    return isa >= FR_ISA_BASELINE && isa <= best;
+}
+
+/* The kernels in use: the baseline ones until fr_stepgemm_use picks this CPU's
+ * (fastrnn._kernels does, once, when fastrnn is imported). */
+static fr_step_kernels fr_step = {fr_sstep_baseline, fr_dstep_baseline, fr_sbase_pack,
+                                  fr_dbase_pack, "baseline", 96};
+
+/* Use the kernels of ``isa``; returns -1 (and changes nothing) when the CPU
+ * cannot run them. */
+static inline int fr_stepgemm_use(int isa)
+{
+    if (!fr_cpu_runs(isa))
+        return -1;
+    fr_step = fr_step_kernels_for(isa);
+    return 0;
 }
 
 /* C (m x n) = beta * C + A (m x k) @ B, B packed by fr_spack / fr_dpack.
@@ -219,38 +319,29 @@ static void fr_stepgemm_init(void)
 static inline void fr_sstep(int m, int n, int k, const float *A, ptrdiff_t rs, ptrdiff_t ps,
                             const float *Bp, float beta, float *C, int ldc)
 {
-    fr_sstep_impl(m, n, k, A, rs, ps, Bp, beta, C, ldc);
+    fr_step.sstep(m, n, k, A, rs, ps, Bp, beta, C, ldc);
 }
 
 static inline void fr_dstep(int m, int n, int k, const double *A, ptrdiff_t rs,
                             ptrdiff_t ps, const double *Bp, double beta, double *C, int ldc)
 {
-    fr_dstep_impl(m, n, k, A, rs, ps, Bp, beta, C, ldc);
+    fr_step.dstep(m, n, k, A, rs, ps, Bp, beta, C, ldc);
 }
 
 static inline void fr_spack(int k, int n, const float *src, ptrdiff_t rs, ptrdiff_t cs,
                             const ptrdiff_t *rmap, const ptrdiff_t *cmap, float *Bp)
 {
-    fr_sstep_pack(k, n, src, rs, cs, rmap, cmap, Bp);
+    fr_step.spack(k, n, src, rs, cs, rmap, cmap, Bp);
 }
 
 static inline void fr_dpack(int k, int n, const double *src, ptrdiff_t rs, ptrdiff_t cs,
                             const ptrdiff_t *rmap, const ptrdiff_t *cmap, double *Bp)
 {
-    fr_dstep_pack(k, n, src, rs, cs, rmap, cmap, Bp);
+    fr_step.dpack(k, n, src, rs, cs, rmap, cmap, Bp);
 }
 
-static inline const char *fr_stepgemm_isa(void) { return fr_step_isa; }
+static inline const char *fr_stepgemm_isa(void) { return fr_step.name; }
 
-/* Whether the CPU runs AVX2 + FMA code (0 off x86-64 / without GCC builtins). */
-static inline int fr_cpu_has_avx2_fma(void)
-{
-#if FR_X86_DISPATCH
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return 0;
-#endif
-}
+static inline int fr_stepgemm_unit_bytes(void) { return fr_step.unit_bytes; }
 
 #endif /* FASTRNN_STEPGEMM_H */

@@ -31,6 +31,7 @@ from cython cimport floating
 
 from ._openmp cimport omp_get_thread_num
 from ._activations cimport fr_expf
+from ._stepgemm cimport isa_code
 
 cdef extern from "smallgemm.h" nogil:
     void fr_srows(int m, int n, int k, const float* A, Py_ssize_t rs, Py_ssize_t ps,
@@ -41,12 +42,22 @@ cdef extern from "smallgemm.h" nogil:
                   float* C, int ldc)
     void fr_ddots(int m, int n, int k, const double* A, int lda, const double* Bt, int ldb,
                   double* C, int ldc)
-    void fr_smallgemm_init()
+    ctypedef struct fr_small_kernels:
+        void (*srows)(int, int, int, const float*, Py_ssize_t, Py_ssize_t, const float*, int,
+                      float, float*, int)
+        void (*drows)(int, int, int, const double*, Py_ssize_t, Py_ssize_t, const double*, int,
+                      double, double*, int)
+        void (*sdots)(int, int, int, const float*, int, const float*, int, float*, int)
+        void (*ddots)(int, int, int, const double*, int, const double*, int, double*, int)
+    fr_small_kernels fr_small_kernels_for(int isa)
+    int fr_smallgemm_use(int isa)
 
 import numpy as np
 
+from ._kernels import isa as _isa
+
 cnp.import_array()
-fr_smallgemm_init()
+fr_smallgemm_use(isa_code(_isa))   # the products of the kernel build in use
 
 
 cdef struct Rows:
@@ -255,27 +266,33 @@ def backward(q, proj, values, lengths, double scale, weights, dcontext, dq, dpro
             _backward_all(&d, L, nthreads, p, <double> 0)
 
 
-def small_product(A, B, C, double beta, bint dots=False):
+def small_product(A, B, C, double beta, bint dots=False, str kernels=None):
     """For tests, the products of csrc/smallgemm.h on 2-D arrays of one float
     dtype with unit-stride rows (any row stride; ``A`` may be a transpose):
     ``C = beta * C + A @ B`` reading B's rows in place, or with ``dots``
-    ``C = A @ B.T`` (``B`` (n, k), C-ordered rows)."""
+    ``C = A @ B.T`` (``B`` (n, k), C-ordered rows).  ``kernels`` names a
+    build as for ``fastrnn._recurrent.step_product``; None: the one in use."""
     cdef int m = C.shape[0], n = C.shape[1], k = A.shape[1]
     cdef Py_ssize_t rs = A.strides[0] // A.itemsize, ps = A.strides[1] // A.itemsize
     cdef Py_ssize_t ldb = B.strides[0] // B.itemsize, ldc = C.strides[0] // C.itemsize
     cdef void* pa = cnp.PyArray_DATA(A)
     cdef void* pb = cnp.PyArray_DATA(B)
     cdef void* pc = cnp.PyArray_DATA(C)
+    cdef fr_small_kernels kern = fr_small_kernels_for(isa_code(kernels or _isa))
+    if m <= 0 or n <= 0:
+        return C
     if C.dtype == np.float32:
         if dots:
-            _dots(m, n, k, <float*> pa, rs, <float*> pb, ldb, <float*> pc, ldc)
+            kern.sdots(m, n, k, <float*> pa, <int> rs, <float*> pb, <int> ldb, <float*> pc,
+                       <int> ldc)
         else:
-            _product(m, n, k, <float*> pa, rs, ps, <float*> pb, ldb, <float> beta, <float*> pc,
-                     ldc)
+            kern.srows(m, n, k, <float*> pa, rs, ps, <float*> pb, <int> ldb, <float> beta,
+                       <float*> pc, <int> ldc)
     else:
         if dots:
-            _dots(m, n, k, <double*> pa, rs, <double*> pb, ldb, <double*> pc, ldc)
+            kern.ddots(m, n, k, <double*> pa, <int> rs, <double*> pb, <int> ldb, <double*> pc,
+                       <int> ldc)
         else:
-            _product(m, n, k, <double*> pa, rs, ps, <double*> pb, ldb, <double> beta,
-                     <double*> pc, ldc)
+            kern.drows(m, n, k, <double*> pa, rs, ps, <double*> pb, <int> ldb, beta,
+                       <double*> pc, <int> ldc)
     return C

@@ -1,27 +1,57 @@
 """Which build of the kernels this process runs.
 
 ``fastrnn._recurrent`` is compiled for the baseline of the platform (SSE2 on
-x86-64); on x86-64 the same source is also compiled with AVX2 + FMA as
-``fastrnn._recurrent_avx2``, where the elementwise cell loops run twice as
-wide (the step kernel dispatches on its own inside either build).  The AVX2
-build is used when the CPU has AVX2 and FMA, unless ``FASTRNN_KERNELS=baseline``
-is set (to test or compare the baseline build).
+x86-64); on x86-64 the same source is also compiled for AVX2 + FMA
+(``fastrnn._recurrent_avx2``) and for AVX-512 (``fastrnn._recurrent_avx512``),
+where the elementwise cell loops run 8 or 16 floats wide.  The step products
+(csrc/stepgemm.h, and the attention kernel's small products) follow the same
+choice: 4 x 3 register tiles of 8-float vectors for the baseline and AVX2
+builds, 8 x 3 tiles of 16-float vectors for AVX-512.
+
+The fastest build the CPU runs is picked at import; ``FASTRNN_KERNELS`` set
+to ``avx512``, ``avx2`` or ``baseline`` forces one (to test or compare them),
+and asking for a build the CPU cannot run is an error here, not a crash in a
+kernel.  ``fastrnn.show_config()`` says which build runs.
 """
+import importlib
 import os
 
 from . import _recurrent as baseline
 
+#: The builds, slowest first, with their modules.
+BUILDS = {"baseline": "fastrnn._recurrent", "avx2": "fastrnn._recurrent_avx2",
+          "avx512": "fastrnn._recurrent_avx512"}
+
+
+def installed():
+    """The builds this CPU runs and this installation has, slowest first."""
+    order = list(BUILDS)
+    runs = order[:order.index(baseline.cpu_kernels()) + 1]
+    found = []
+    for name in runs:
+        try:
+            importlib.import_module(BUILDS[name])
+        except ImportError:  # not built: not x86-64, or the compiler refused its flags
+            continue
+        found.append(name)
+    return found
+
 
 def _pick():
-    if os.environ.get("FASTRNN_KERNELS", "").strip().lower() == "baseline":
-        return baseline
-    if not baseline.cpu_has_avx2_fma():
-        return baseline
-    try:
-        from . import _recurrent_avx2
-    except ImportError:  # built without it (not x86-64, or the compiler refused)
-        return baseline
-    return _recurrent_avx2
+    forced = os.environ.get("FASTRNN_KERNELS", "").strip().lower()
+    have = installed()
+    if not forced:
+        return have[-1]
+    if forced not in BUILDS:
+        raise ValueError(f"FASTRNN_KERNELS must be one of {', '.join(BUILDS)} (or unset), "
+                         f"got {forced!r}")
+    if forced not in have:
+        raise ValueError(f"FASTRNN_KERNELS={forced}: this CPU and installation run only "
+                         f"{', '.join(have)} (the CPU's best: {baseline.cpu_kernels()})")
+    return forced
 
 
-kernels = _pick()
+#: The build in use ("avx512", "avx2" or "baseline") and its module.
+isa = _pick()
+kernels = importlib.import_module(BUILDS[isa])
+kernels.use_kernels(isa)

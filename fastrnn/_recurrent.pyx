@@ -55,8 +55,9 @@ from cython.parallel cimport prange, parallel
 from libc.string cimport memcpy, memset
 
 from ._blas cimport gemm, NoTrans, Trans
-from ._stepgemm cimport (step_gemm, pack_panels, fr_stepgemm_init, fr_stepgemm_isa,
-                        fr_cpu_has_avx2_fma)
+from ._stepgemm cimport (step_gemm, pack_panels, fr_stepgemm_use, fr_stepgemm_isa,
+                        fr_stepgemm_unit_bytes, fr_cpu_isa, fr_step_kernels,
+                        fr_step_kernels_for, isa_code)
 from ._cells cimport (rnn_forward, rnn_backward, lstm_forward, lstm_backward,
                       gru_forward, gru_backward, gru_rb_gates, gru_rb_update,
                       gru_rb_backward_zn, gru_rb_backward_r)
@@ -70,7 +71,6 @@ import functools
 import numpy as np
 
 cnp.import_array()
-fr_stepgemm_init()
 
 # Cell codes; fastrnn.functional maps mode names onto them.
 cdef enum:
@@ -952,10 +952,10 @@ def weight_grads(list jobs, int nper):
 
 
 def unit_block(dtype):
-    """Hidden units per block of the hidden-unit split: one step-kernel
-    panel (3 vectors of 32 bytes), so a block's gate columns are whole
-    panels for every gate count -- 24 float32, 12 float64."""
-    return 96 // np.dtype(dtype).itemsize
+    """Hidden units per block of the hidden-unit split: a whole number of
+    the step kernel's vectors (csrc/stepgemm.h says why) -- 24 float32 and
+    12 float64 for the baseline and AVX2 kernels, 32 and 16 for AVX-512."""
+    return fr_stepgemm_unit_bytes() // np.dtype(dtype).itemsize
 
 
 @functools.lru_cache(maxsize=64)
@@ -1107,9 +1107,18 @@ def tanh_grad_inplace(y, dy):
     return dy
 
 
-def cpu_has_avx2_fma():
-    """Whether this CPU runs AVX2 and FMA code (picks the kernel build)."""
-    return fr_cpu_has_avx2_fma() != 0
+def cpu_kernels():
+    """The fastest kernel build this CPU runs: "avx512" (AVX-512 F, VL, BW
+    and DQ), "avx2" (AVX2 and FMA) or "baseline"."""
+    return ("baseline", "avx2", "avx512")[fr_cpu_isa()]
+
+
+def use_kernels(str name):
+    """Run this module's step products with the kernels of build ``name``
+    ("baseline", "avx2", "avx512"); fastrnn._kernels calls it once, at
+    import, before any kernel runs (ValueError if the CPU cannot run them)."""
+    fr_stepgemm_use(isa_code(name))
+    unit_order.cache_clear()   # the unit block is the kernels'
 
 
 def build_info():
@@ -1129,20 +1138,29 @@ def build_info():
 # The kernels' building blocks exposed for tests only (not fastrnn's API):
 # the step product and the activations, checked against numpy.
 
-def step_product(A, B, C, double beta):
+def step_product(A, B, C, double beta, str kernels=None):
     """``C = beta * C + A @ B`` through the time loops' own step kernel
-    (2-D C-contiguous arrays of one float dtype; for tests)."""
+    (2-D C-contiguous arrays of one float dtype; for tests).  ``kernels``
+    names a build ("baseline", "avx2", "avx512", or "avx512-on-avx2": the
+    AVX-512 tiles compiled for AVX2); None: the one in use."""
     cdef int m = A.shape[0], k = A.shape[1], n = B.shape[1]
-    cdef cnp.ndarray Bp = pack(B)
+    cdef fr_step_kernels kern = fr_step_kernels_for(
+        isa_code(kernels or fr_stepgemm_isa().decode()))
+    cdef cnp.ndarray Bp = np.empty(k * n, dtype=B.dtype)
     cdef void* pa = _ptr(A)
+    cdef void* psrc = _ptr(B)
     cdef void* pb = _ptr(Bp)
     cdef void* pc = _ptr(C)
     if A.dtype == np.float32:
         with nogil:
-            step_gemm(m, n, k, <float*> pa, k, <float*> pb, <float> beta, <float*> pc, n)
+            kern.spack(k, n, <float*> psrc, n, 1, NULL, NULL, <float*> pb)
+            if m > 0 and n > 0:
+                kern.sstep(m, n, k, <float*> pa, k, 1, <float*> pb, <float> beta, <float*> pc, n)
     else:
         with nogil:
-            step_gemm(m, n, k, <double*> pa, k, <double*> pb, <double> beta, <double*> pc, n)
+            kern.dpack(k, n, <double*> psrc, n, 1, NULL, NULL, <double*> pb)
+            if m > 0 and n > 0:
+                kern.dstep(m, n, k, <double*> pa, k, 1, <double*> pb, beta, <double*> pc, n)
 
 
 def activation(str name, x):

@@ -161,8 +161,8 @@ def show_config(file=None):
         "fastrnn build and runtime configuration",
         f"  OpenMP:          {'on' if _BUILD['openmp'] else 'OFF (serial kernels)'}"
         + (f" (OpenMP {_BUILD['openmp_version']})" if _BUILD["openmp"] else ""),
-        f"  kernels:         {_BUILD['module']} (SIMD compiled: {_BUILD['simd']}); "
-        f"step kernel: {_BUILD['step_kernel']} (picked at run time)",
+        f"  kernels:         {_BUILD['step_kernel']} build ({_BUILD['module']}; SIMD compiled: "
+        f"{_BUILD['simd']}); the fastest this CPU runs unless FASTRNN_KERNELS picks one",
         f"  threads:         {get_num_threads()} (cores visible: {_default_cpu_count()})"
         + ("; forked after a parallel call: kernels serial" if _state["forked_serial"] else ""),
     ]
