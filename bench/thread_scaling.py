@@ -37,7 +37,7 @@ def main():
                 for mode in ("infer", "train"):
                     def call(n, mode=mode, layer=layer):
                         def f():
-                            fr.set_num_threads(n)
+                            fr.set_num_threads(n, dynamic=False)
                             if mode == "infer":
                                 layer(x)
                             else:
@@ -51,7 +51,7 @@ def main():
                     print(f"{cls.__name__.lower():5} {mode:5} {B:>4} {T:>4} {H:>5} | {times} | "
                           f"{ups}", flush=True)
     finally:
-        fr.set_num_threads(before)
+        fr.set_num_threads(before, dynamic=True)
 
 
 if __name__ == "__main__":

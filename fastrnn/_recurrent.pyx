@@ -52,6 +52,7 @@ kernels store (gates, their gradients) stays in PyTorch's order.
 """
 cimport numpy as cnp
 from cython.parallel cimport prange, parallel
+from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 
 from ._blas cimport gemm, NoTrans, Trans
@@ -63,7 +64,8 @@ from ._cells cimport (rnn_forward, rnn_backward, lstm_forward, lstm_backward,
                       gru_rb_backward_zn, gru_rb_backward_r)
 from ._activations cimport sigmoid, tanh, fr_simd_flags
 from ._openmp cimport (FR_OPENMP_ENABLED, FR_OPENMP_VERSION, omp_get_num_procs,
-                       omp_get_thread_num, omp_get_num_threads, fr_barrier)
+                       omp_get_thread_num, omp_get_num_threads, fr_barrier,
+                       fr_thread_cpu_seconds, fr_wall_seconds, core_share)
 from cython cimport floating
 
 import functools
@@ -732,20 +734,25 @@ cdef inline void _part(Job job, const Loop* lp, Py_ssize_t part, Py_ssize_t npar
 
 
 cdef void _run_parts(Job job, const Loop* lps, int nloops, int nper,
-                     const JobArrays* arrays, floating tag) noexcept nogil:
+                     const JobArrays* arrays, double* shares, floating tag) noexcept nogil:
     """Run ``job`` for ``nloops`` loops (a layer's directions) as
     ``nper`` independent parts each, one part per OpenMP thread: contiguous
     batch slices for the time loops (each thread runs the whole loop on its
     rows, no barrier per step), row blocks for the weight gradients.  The
     directions run side by side.  A single part runs on the calling thread,
-    outside OpenMP."""
+    outside OpenMP.  ``shares[i]``: the share of its core part i's thread
+    had."""
     cdef Py_ssize_t ci
     cdef int total = nloops * nper
+    cdef double cpu0, wall0
     if total <= 1:
         _part(job, &lps[0], 0, 1, &arrays[0], tag)
         return
     for ci in prange(total, num_threads=total, schedule="static", chunksize=1):
+        cpu0 = fr_thread_cpu_seconds()
+        wall0 = fr_wall_seconds()
         _part(job, &lps[ci // nper], ci % nper, nper, &arrays[ci // nper], tag)
+        core_share(cpu0, wall0, &shares[ci])
 
 
 cdef inline void _unit_part(Job job, const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
@@ -757,10 +764,18 @@ cdef inline void _unit_part(Job job, const Loop* lp, Py_ssize_t part, Py_ssize_t
 
 
 cdef void _unit_member(Job job, const Loop* lps, int nloops, const JobArrays* arrays,
-                       floating tag) noexcept nogil:
+                       double* shares, floating tag) noexcept nogil:
     """One member of a unit-split team: finds its direction and part from
-    the team that actually runs."""
-    cdef int tid = omp_get_thread_num(), team = omp_get_num_threads(), q, d, part
+    the team that actually runs, and notes the share of its core it had."""
+    cdef int tid = omp_get_thread_num()
+    cdef double cpu0 = fr_thread_cpu_seconds(), wall0 = fr_wall_seconds()
+    _unit_work(job, lps, nloops, arrays, tid, omp_get_num_threads(), tag)
+    core_share(cpu0, wall0, &shares[tid])
+
+
+cdef void _unit_work(Job job, const Loop* lps, int nloops, const JobArrays* arrays, int tid,
+                     int team, floating tag) noexcept nogil:
+    cdef int q, d, part
     if team < nloops:
         # A team of one: the directions in turn, each unsplit.
         for d in range(nloops):
@@ -776,7 +791,7 @@ cdef void _unit_member(Job job, const Loop* lps, int nloops, const JobArrays* ar
 
 
 cdef void _run_units(Job job, const Loop* lps, int nloops, int per,
-                     const JobArrays* arrays, floating tag) noexcept nogil:
+                     const JobArrays* arrays, double* shares, floating tag) noexcept nogil:
     """Run the time loops of ``nloops`` directions with each one's hidden
     units split over ``per`` threads of one team (one barrier per step).
     OpenMP may hand out a smaller team than asked: the split follows the
@@ -784,24 +799,35 @@ cdef void _run_units(Job job, const Loop* lps, int nloops, int per,
     member left without units still takes part in every barrier.  The
     directions share their lengths, hence their step count and barriers."""
     with parallel(num_threads=nloops * per):
-        _unit_member(job, lps, nloops, arrays, tag)
+        _unit_member(job, lps, nloops, arrays, shares, tag)
 
 
-cdef void _launch(Job job, Loop* lps, int nloops, int nper, const JobArrays* arrays,
+cdef list _launch(Job job, Loop* lps, int nloops, int nper, const JobArrays* arrays,
                   object dtype, bint units=False):
-    """Run ``job`` on its arrays without the GIL."""
-    if dtype == np.float32:
-        with nogil:
-            if units:
-                _run_units(job, lps, nloops, nper, arrays, <float> 0)
-            else:
-                _run_parts(job, lps, nloops, nper, arrays, <float> 0)
-    else:
-        with nogil:
-            if units:
-                _run_units(job, lps, nloops, nper, arrays, <double> 0)
-            else:
-                _run_parts(job, lps, nloops, nper, arrays, <double> 0)
+    """Run ``job`` on its arrays without the GIL; return each thread's share
+    of its core over the launch (1.0 each on an idle machine)."""
+    cdef int i, nthreads = nloops * nper
+    cdef double* shares = <double*> malloc(nthreads * sizeof(double))
+    if shares == NULL:
+        raise MemoryError(f"no memory for {nthreads} threads' bookkeeping")
+    for i in range(nthreads):
+        shares[i] = 1
+    try:
+        if dtype == np.float32:
+            with nogil:
+                if units:
+                    _run_units(job, lps, nloops, nper, arrays, shares, <float> 0)
+                else:
+                    _run_parts(job, lps, nloops, nper, arrays, shares, <float> 0)
+        else:
+            with nogil:
+                if units:
+                    _run_units(job, lps, nloops, nper, arrays, shares, <double> 0)
+                else:
+                    _run_parts(job, lps, nloops, nper, arrays, shares, <double> 0)
+        return [shares[i] for i in range(nthreads)]
+    finally:
+        free(shares)
 
 
 # -------------------------------------------------------------- Python entries
@@ -877,6 +903,11 @@ def forward(list jobs, int nper, bint units=False):
     ``lengths`` intp in [0, T], ``steps = max(lengths)``, ``out`` and the
     training workspace zero-filled past the lengths, ``1 <= nper <= B``
     (batch split).
+
+    Returns each thread's share of its core over the loop (a list of
+    ``nper`` times the jobs values, 1.0 on an idle machine, less where other
+    threads or processes shared a core).  ``backward`` and ``weight_grads``
+    return the same.
     """
     cdef Loop lps[MAX_LOOPS]
     cdef JobArrays arrays[MAX_LOOPS]
@@ -890,7 +921,7 @@ def forward(list jobs, int nper, bint units=False):
         lps[d].LDO = _row_stride(job["out"])
         if units:
             lps[d].UB = unit_block(h.dtype)
-    _launch(FORWARD, lps, len(jobs), nper, arrays, jobs[0]["h"].dtype, units)
+    return _launch(FORWARD, lps, len(jobs), nper, arrays, jobs[0]["h"].dtype, units)
 
 
 def backward(list jobs, int nper, bint units=False):
@@ -922,7 +953,7 @@ def backward(list jobs, int nper, bint units=False):
         if units:
             lps[d].UB = unit_block(dh.dtype)
             lps[d].SW = 0
-    _launch(BACKWARD, lps, len(jobs), nper, arrays, jobs[0]["dh"].dtype, units)
+    return _launch(BACKWARD, lps, len(jobs), nper, arrays, jobs[0]["dh"].dtype, units)
 
 
 def weight_grads(list jobs, int nper):
@@ -948,7 +979,7 @@ def weight_grads(list jobs, int nper):
         lps[d].H = job["dw_hh"].shape[1]
         lps[d].GH = job["dgx"].shape[1]
         lps[d].V = 0 if job["emb"] is None else job["emb"].shape[0]
-    _launch(WEIGHT_GRADS, lps, len(jobs), nper, arrays, jobs[0]["dgx"].dtype)
+    return _launch(WEIGHT_GRADS, lps, len(jobs), nper, arrays, jobs[0]["dgx"].dtype)
 
 
 def unit_block(dtype):

@@ -23,7 +23,7 @@ from ._kernels import kernels as _recurrent
 _BUILD = _recurrent.build_info()
 _lock = threading.Lock()
 _state = {"num_threads": None, "blas": None, "blas_depth": 0, "blas_saved": None, "blas_now": None,
-          "team_started": False, "forked_serial": False}
+          "team_started": False, "forked_serial": False, "dynamic": True}
 
 
 def _default_num_threads():
@@ -50,9 +50,18 @@ def get_num_threads():
     return n
 
 
-def set_num_threads(n):
+def set_num_threads(n, *, dynamic=None):
     """Set the number of threads fastrnn's kernels (and the BLAS calls they
     make) use.  ``n`` must be a positive integer.
+
+    ``dynamic`` (default True; None keeps the current setting): while other
+    work crowds the cores -- another process, or another library's threads
+    still spinning after a call -- the recurrent layers' time loops run on
+    as many threads as found a core to themselves, and try all ``n`` again
+    now and then.  A team sharing its cores is slower than one thread alone
+    (each launch waits for its slowest thread); results never depend on the
+    thread count.  ``dynamic=False`` always runs ``n`` threads (e.g. to
+    measure scaling).
 
     A process forked (``os.fork``, multiprocessing's ``"fork"`` start
     method) after its parent ran parallel kernels runs them on one thread:
@@ -77,6 +86,54 @@ def set_num_threads(n):
                       "threads in them)", RuntimeWarning, stacklevel=2)
         return
     _state["num_threads"] = n
+    if dynamic is not None:
+        _state["dynamic"] = bool(dynamic)
+
+
+# Shared cores.  A parallel launch is as slow as its slowest thread, so a
+# thread that shares its core with another process (or with another
+# library's spinning threads, e.g. OpenBLAS's for ~0.1 s after a threaded
+# numpy call) slows the whole team: measured 1.2-1.3x the one-thread time on
+# 2 cores (bench/busy_machine.py).  Each launch therefore reports the share
+# of its core each thread had; when some had less than FULL_SHARE, the next
+# launches run on as many threads as had their core (at least 1), and a
+# probe launch tries the whole team again after PROBE_FIRST launches, then
+# after twice as many each time it finds the cores still crowded (up to
+# PROBE_MOST; each probe costs about what the crowding does).  Results never
+# depend on the thread count, only the time does.
+# set_num_threads(n, dynamic=False) turns this off.
+FULL_SHARE = 0.8
+PROBE_FIRST, PROBE_MOST = 16, 128
+_cores = {"had": None, "wait": 0, "interval": PROBE_FIRST}
+
+
+def kernel_threads():
+    """Threads for the next parallel kernel launch: :func:`get_num_threads`,
+    or fewer while the cores are crowded (see above)."""
+    n = get_num_threads()
+    had = _cores["had"]
+    if had is None or had >= n or not _state["dynamic"]:
+        return n
+    _cores["wait"] -= 1
+    if _cores["wait"] <= 0:    # a probe: the next report decides
+        _cores["interval"] = min(2 * _cores["interval"], PROBE_MOST)
+        _cores["wait"] = _cores["interval"]
+        return n
+    return had
+
+
+def report_cores(shares):
+    """A launch's threads had these shares of their cores (from the kernels:
+    one value per thread, 1.0 for a whole core)."""
+    if len(shares) <= 1:
+        return
+    full = sum(1 for share in shares if share >= FULL_SHARE)
+    if full == len(shares):
+        _cores["had"] = None
+    else:
+        if _cores["had"] is None:
+            _cores.update(wait=PROBE_FIRST, interval=PROBE_FIRST)
+        _cores["had"] = max(1, full)
 
 
 def _after_fork_in_child():
@@ -163,7 +220,8 @@ def show_config(file=None):
         + (f" (OpenMP {_BUILD['openmp_version']})" if _BUILD["openmp"] else ""),
         f"  kernels:         {_BUILD['step_kernel']} build ({_BUILD['module']}; SIMD compiled: "
         f"{_BUILD['simd']}); the fastest this CPU runs unless FASTRNN_KERNELS picks one",
-        f"  threads:         {get_num_threads()} (cores visible: {_default_cpu_count()})"
+        f"  threads:         {get_num_threads()} (cores visible: {_default_cpu_count()}"
+        + ("; fewer while other work crowds the cores" if _state["dynamic"] else "") + ")"
         + ("; forked after a parallel call: kernels serial" if _state["forked_serial"] else ""),
     ]
     for lib in _blas_controllers():

@@ -15,7 +15,7 @@ import numpy as np
 
 from ._kernels import kernels as _recurrent
 from . import _workspace as ws
-from ._runtime import blas_threads, get_num_threads, openmp_enabled
+from ._runtime import blas_threads, kernel_threads, openmp_enabled, report_cores
 from ._validation import (as_array, as_lengths, check_blas_size, check_bools, check_shape,
                           overlap, resolve_dtype)
 
@@ -424,7 +424,7 @@ def _plan(problems):
     barrier per step; not for GRU reset_after=False, whose steps need two),
     provided a step has UNIT_SPLIT_MIN_MACS of work to share.
     """
-    nt = get_num_threads() if openmp_enabled() else 1
+    nt = kernel_threads() if openmp_enabled() else 1
     B = problems[0].B
     if len(problems) == 2 and nt >= 2 and B < 4 * nt:
         groups, per = [problems], nt // 2
@@ -455,13 +455,13 @@ def _weight_grads(jobs):
     each in turn split over both (OpenBLAS 0.3.31: concurrent single-threaded
     calls do not serialise at these sizes); a lone direction is split over
     every thread unless it is small."""
-    nt = get_num_threads() if openmp_enabled() else 1
+    nt = kernel_threads() if openmp_enabled() else 1
     with blas_threads(1):
         if len(jobs) == 2 and nt >= 2 and not _small(jobs[0]):
-            _recurrent.weight_grads(jobs, nt // 2)
+            report_cores(_recurrent.weight_grads(jobs, nt // 2))
             return
         for job in jobs:
-            _recurrent.weight_grads([job], 1 if _small(job) else nt)
+            report_cores(_recurrent.weight_grads([job], 1 if _small(job) else nt))
 
 
 # fastrnn's threads are its OpenMP threads; every BLAS call it makes is
@@ -543,7 +543,7 @@ def _run_forward(problems, training, out=None):
     for group in plan.groups:
         group_jobs = [p.forward_job(plan.nper, training, plan.units, next(outs)) for p in group]
         if group[0].B:   # a batch of no rows has its (empty) results already
-            _recurrent.forward(group_jobs, plan.nper, plan.units)
+            report_cores(_recurrent.forward(group_jobs, plan.nper, plan.units))
         for job in group_jobs:
             ws.release(*(job.pop(k) for k in _FORWARD_WORK))
         jobs += group_jobs
@@ -558,7 +558,8 @@ def _run_backward(problems, fwd_jobs, plan, prepared):
         i = 0
         for group in plan.groups:
             part = prepared[i:i + len(group)]
-            _recurrent.backward([loop for loop, _, _ in part], plan.nper, plan.units)
+            report_cores(_recurrent.backward([loop for loop, _, _ in part], plan.nper,
+                                             plan.units))
             for loop, _, _ in part:
                 ws.release(loop["w_hh_p"], loop["w_hn_p"], loop["scratch"])
             i += len(group)

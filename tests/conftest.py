@@ -9,6 +9,8 @@
 * ``plan`` fixture: runs a test once under each way of splitting a layer
   over threads (the batch split, the hidden-unit split);
 * ``one_kernel_thread`` fixture: kernels on one OpenMP thread for the test;
+* the kernels run exactly the threads a test sets (no dynamic threads: the
+  plans tests check must not depend on the machine's load);
 * ``run_python(code, cwd, **env)``: run code in a fresh interpreter that
   imports the same fastrnn as this process.
 """
@@ -22,6 +24,14 @@ import pytest
 _HERE = os.path.dirname(os.path.abspath(__file__))
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fixed_thread_counts():
+    import fastrnn
+
+    fastrnn.set_num_threads(fastrnn.get_num_threads(), dynamic=False)
+    yield
 
 
 @pytest.fixture

@@ -1,0 +1,113 @@
+"""Dynamic threads: while other work crowds the cores, the kernels run on as
+many threads as their last launch found cores for, and probe the whole team
+again every few launches (fastrnn._runtime; bench/busy_machine.py measures
+why).  The thread count never changes results."""
+import numpy as np
+import pytest
+
+import fastrnn as fr
+from fastrnn import _runtime
+from fastrnn import functional as F
+
+from reference import random_problem
+
+
+@pytest.fixture
+def dynamic():
+    """Dynamic threads on (the test session runs them off), restored after."""
+    before = fr.get_num_threads()
+    _runtime.report_cores([1.0, 1.0])   # forget what other tests' launches found
+    yield lambda n: fr.set_num_threads(n, dynamic=True)
+    fr.set_num_threads(before, dynamic=False)
+    _runtime.report_cores([1.0, 1.0])
+
+
+def test_a_crowded_launch_limits_the_next_ones_until_a_probe(dynamic):
+    dynamic(4)
+    assert _runtime.kernel_threads() == 4
+    _runtime.report_cores([1.0, 0.4, 0.5, 0.6])     # one thread had its core
+    seen = [_runtime.kernel_threads() for _ in range(1000)]
+    probes = [i + 1 for i, n in enumerate(seen) if n == 4]
+    assert set(seen) == {1, 4}
+    # Probes after 16 launches, then 32, 64 and 128 apart while none finds
+    # the cores free (none reports here).
+    first = _runtime.PROBE_FIRST
+    assert probes[:6] == [first, 3 * first, 7 * first, 15 * first, 23 * first, 31 * first]
+    _runtime.report_cores([0.97, 1.0, 0.9, 1.0])    # a probe found the cores free
+    assert [_runtime.kernel_threads() for _ in range(5)] == [4] * 5
+    _runtime.report_cores([1.0, 0.1, 0.1, 0.1])     # crowded again: probes start over
+    seen = [_runtime.kernel_threads() for _ in range(first)]
+    assert seen == [1] * (first - 1) + [4]
+
+
+def test_the_limit_is_the_cores_the_team_had(dynamic):
+    dynamic(16)
+    _runtime.report_cores([1.0] * 15 + [0.5])   # one core shared: 15 had theirs
+    assert _runtime.kernel_threads() == 15
+    _runtime.report_cores([0.5] * 15)
+    assert _runtime.kernel_threads() == 1
+
+
+def test_one_thread_launches_and_full_teams_leave_the_count(dynamic):
+    dynamic(2)
+    _runtime.report_cores([0.2])        # a serial launch says nothing about the team
+    assert _runtime.kernel_threads() == 2
+    _runtime.report_cores([0.85, 0.9])
+    assert _runtime.kernel_threads() == 2
+
+
+def test_the_limit_is_the_machines_not_the_counts(dynamic):
+    dynamic(4)
+    _runtime.report_cores([1.0, 1.0, 0.5, 0.5])
+    assert _runtime.kernel_threads() == 2
+    fr.set_num_threads(3)               # the cores stay crowded whatever count is asked
+    assert _runtime.kernel_threads() == 2
+    fr.set_num_threads(1)
+    assert _runtime.kernel_threads() == 1
+
+
+def test_dynamic_false_always_runs_the_set_count(dynamic):
+    dynamic(4)
+    fr.set_num_threads(4, dynamic=False)
+    _runtime.report_cores([0.5] * 4)
+    assert [_runtime.kernel_threads() for _ in range(40)] == [4] * 40
+
+
+@pytest.mark.skipif(not _runtime.openmp_enabled(), reason="a serial build has one thread")
+@pytest.mark.parametrize("units", [False, True])
+def test_kernels_report_the_cores_their_threads_had(rng, monkeypatch, dynamic, units):
+    reports = []
+    monkeypatch.setattr(F, "report_cores", reports.append)
+    monkeypatch.setattr(F, "UNIT_SPLIT_ROWS", 10**6 if units else 0)
+    monkeypatch.setattr(F, "UNIT_SPLIT_MIN_MACS", 0)
+    dynamic(2)
+    kw = random_problem(rng, "lstm", 6, 8, 5, 40)
+    (out, h, c), bp = F.recurrent_train("lstm", **kw)
+    bp(np.ones_like(out))
+    assert 2 in {len(shares) for shares in reports}
+    for shares in reports:
+        assert all(0 <= share <= 1 for share in shares)
+
+
+@pytest.mark.parametrize("mode", ["lstm", "gru", "rnn_tanh"])
+def test_a_crowded_machine_changes_the_threads_not_the_results(rng, dynamic, mode):
+    kw = random_problem(rng, mode, 7, 9, 5, 24)
+    dout = rng.standard_normal((7, 9, 24))
+
+    def run():
+        (out, h, c), bp = F.recurrent_train(mode, **kw)
+        dx, dh0, dc0, grads = bp(dout)
+        return [out, h, dx, dh0] + list(grads.values())
+
+    dynamic(2)
+    plan = F._plan(F._problems(mode, kw["x"], [(kw["w_ih"], kw["w_hh"], kw["b_ih"], kw["b_hh"])],
+                               None, None, None, True))
+    full = run()
+    _runtime.report_cores([0.5, 0.5])
+    crowded = F._plan(F._problems(mode, kw["x"],
+                                  [(kw["w_ih"], kw["w_hh"], kw["b_ih"], kw["b_hh"])],
+                                  None, None, None, True))
+    assert crowded.nper == 1 and (plan.nper == 2 or not _runtime.openmp_enabled())
+    _runtime.report_cores([0.5, 0.5])
+    for a, b in zip(full, run()):
+        np.testing.assert_array_equal(a, b)
