@@ -16,6 +16,7 @@ parallel kernel keeps its threads.
 """
 import os
 import threading
+import time
 import warnings
 
 from ._kernels import kernels as _recurrent
@@ -92,19 +93,22 @@ def set_num_threads(n, *, dynamic=None):
 
 # Shared cores.  A parallel launch is as slow as its slowest thread, so a
 # thread that shares its core with another process (or with another
-# library's spinning threads, e.g. OpenBLAS's for ~0.1 s after a threaded
-# numpy call) slows the whole team: measured 1.2-1.3x the one-thread time on
-# 2 cores (bench/busy_machine.py).  Each launch therefore reports the share
-# of its core each thread had; when some had less than FULL_SHARE, the next
-# launches run on as many threads as had their core (at least 1), and a
-# probe launch tries the whole team again after PROBE_FIRST launches, then
-# after twice as many each time it finds the cores still crowded (up to
-# PROBE_MOST; each probe costs about what the crowding does).  Results never
-# depend on the thread count, only the time does.
-# set_num_threads(n, dynamic=False) turns this off.
+# library's threads still spinning after its call: OpenBLAS's after a
+# threaded numpy product, OpenVINO's) slows the whole team: measured
+# 1.2-1.4x the one-thread time on 2 cores (bench/busy_machine.py).  Each
+# launch therefore reports the share of its core each thread had; when some
+# had less than FULL_SHARE, the next launches run on as many threads as had
+# a whole core (at least 1), until a probe -- a launch on the whole team --
+# finds the cores free.  The first probe comes PROBE_FIRST_S seconds after
+# the crowding was seen (another library's spinning stops within a fraction
+# of a second), each later one PROBE_GROWTH times as long after the last,
+# up to PROBE_MOST_S (another process may stay, and a probe on crowded cores
+# costs about one launch: measured 1.4-1.9x a one-thread launch, and the
+# next launch slower while the scheduler re-places the threads).  Results never depend on the thread count,
+# only the time does.  set_num_threads(n, dynamic=False) turns this off.
 FULL_SHARE = 0.8
-PROBE_FIRST, PROBE_MOST = 16, 128
-_cores = {"had": None, "wait": 0, "interval": PROBE_FIRST}
+PROBE_FIRST_S, PROBE_GROWTH, PROBE_MOST_S = 0.02, 4, 2.0
+_cores = {"had": None, "since": 0.0, "delay": PROBE_FIRST_S}
 
 
 def kernel_threads():
@@ -114,10 +118,9 @@ def kernel_threads():
     had = _cores["had"]
     if had is None or had >= n or not _state["dynamic"]:
         return n
-    _cores["wait"] -= 1
-    if _cores["wait"] <= 0:    # a probe: the next report decides
-        _cores["interval"] = min(2 * _cores["interval"], PROBE_MOST)
-        _cores["wait"] = _cores["interval"]
+    now = time.monotonic()
+    if now - _cores["since"] >= _cores["delay"]:     # a probe: its report decides
+        _cores.update(since=now, delay=min(PROBE_GROWTH * _cores["delay"], PROBE_MOST_S))
         return n
     return had
 
@@ -130,10 +133,10 @@ def report_cores(shares):
     full = sum(1 for share in shares if share >= FULL_SHARE)
     if full == len(shares):
         _cores["had"] = None
-    else:
-        if _cores["had"] is None:
-            _cores.update(wait=PROBE_FIRST, interval=PROBE_FIRST)
-        _cores["had"] = max(1, full)
+        return
+    if _cores["had"] is None:
+        _cores.update(since=time.monotonic(), delay=PROBE_FIRST_S)
+    _cores["had"] = max(1, full)
 
 
 def _after_fork_in_child():

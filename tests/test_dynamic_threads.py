@@ -22,22 +22,33 @@ def dynamic():
     _runtime.report_cores([1.0, 1.0])
 
 
-def test_a_crowded_launch_limits_the_next_ones_until_a_probe(dynamic):
+def test_a_crowded_launch_limits_the_next_ones_until_a_probe(dynamic, monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(_runtime.time, "monotonic", lambda: clock[0])
+    first, most = _runtime.PROBE_FIRST_S, _runtime.PROBE_MOST_S
     dynamic(4)
     assert _runtime.kernel_threads() == 4
     _runtime.report_cores([1.0, 0.4, 0.5, 0.6])     # one thread had its core
-    seen = [_runtime.kernel_threads() for _ in range(1000)]
-    probes = [i + 1 for i, n in enumerate(seen) if n == 4]
-    assert set(seen) == {1, 4}
-    # Probes after 16 launches, then 32, 64 and 128 apart while none finds
-    # the cores free (none reports here).
-    first = _runtime.PROBE_FIRST
-    assert probes[:6] == [first, 3 * first, 7 * first, 15 * first, 23 * first, 31 * first]
+    probes = []
+    for step in range(8000):                        # launches 1 ms apart, none reporting
+        clock[0] += 0.001
+        if _runtime.kernel_threads() == 4:
+            probes.append(round(clock[0] - 100.0, 3))
+        else:
+            assert _runtime.kernel_threads() == 1
+    # Probes PROBE_FIRST_S after the crowding, then PROBE_GROWTH times as
+    # long after each one, up to PROBE_MOST_S apart.
+    gaps = np.diff([0.0] + probes)
+    expected = [first * _runtime.PROBE_GROWTH ** i for i in range(4)]
+    np.testing.assert_allclose(gaps[:4], np.minimum(expected, most), atol=0.0015)
+    np.testing.assert_allclose(gaps[-2:], most, atol=0.0015)
     _runtime.report_cores([0.97, 1.0, 0.9, 1.0])    # a probe found the cores free
     assert [_runtime.kernel_threads() for _ in range(5)] == [4] * 5
     _runtime.report_cores([1.0, 0.1, 0.1, 0.1])     # crowded again: probes start over
-    seen = [_runtime.kernel_threads() for _ in range(first)]
-    assert seen == [1] * (first - 1) + [4]
+    clock[0] += first / 2
+    assert _runtime.kernel_threads() == 1
+    clock[0] += first / 2
+    assert _runtime.kernel_threads() == 4
 
 
 def test_the_limit_is_the_cores_the_team_had(dynamic):
