@@ -95,20 +95,24 @@ def set_num_threads(n, *, dynamic=None):
 # thread that shares its core with another process (or with another
 # library's threads still spinning after its call: OpenBLAS's after a
 # threaded numpy product, OpenVINO's) slows the whole team: measured
-# 1.2-1.4x the one-thread time on 2 cores (bench/busy_machine.py).  Each
-# launch therefore reports the share of its core each thread had; when some
-# had less than FULL_SHARE, the next launches run on as many threads as had
-# a whole core (at least 1), until a probe -- a launch on the whole team --
-# finds the cores free.  The first probe comes PROBE_FIRST_S seconds after
-# the crowding was seen (another library's spinning stops within a fraction
-# of a second), each later one PROBE_GROWTH times as long after the last,
-# up to PROBE_MOST_S (another process may stay, and a probe on crowded cores
-# costs about one launch: measured 1.4-1.9x a one-thread launch, and the
-# next launch slower while the scheduler re-places the threads).  Results never depend on the thread count,
-# only the time does.  set_num_threads(n, dynamic=False) turns this off.
+# 1.2-1.4x the one-thread time on 2 cores for the batch split, and 3-5x
+# (single launches 50x) for the hidden-unit split, whose threads meet at a
+# barrier every step (bench/busy_machine.py).  Each launch therefore reports
+# the share of its core each thread had; when some had less than FULL_SHARE,
+# the next launches run on as many threads as had a whole core (at least
+# 1), until a probe -- a launch on the whole team -- finds the cores free.
+# The first probe comes PROBE_FIRST_S after the crowding is seen (another
+# library's spinning stops within a fraction of a second), each later one
+# PROBE_GROWTH times as long after the last, up to PROBE_MOST_S (another
+# process may stay).  A probe can find the cores free by luck (the
+# scheduler placed the threads well once), so the delays keep growing until
+# QUIET_S passes without crowding.  Results never depend on the thread
+# count, only the time does.  set_num_threads(n, dynamic=False) turns this
+# off.
 FULL_SHARE = 0.8
-PROBE_FIRST_S, PROBE_GROWTH, PROBE_MOST_S = 0.02, 4, 2.0
-_cores = {"had": None, "since": 0.0, "delay": PROBE_FIRST_S}
+PROBE_FIRST_S, PROBE_GROWTH, PROBE_MOST_S = 0.002, 4, 2.0
+QUIET_S = 2 * PROBE_MOST_S
+_cores = {"had": None, "since": 0.0, "delay": PROBE_FIRST_S, "crowded_at": -QUIET_S}
 
 
 def kernel_threads():
@@ -134,9 +138,12 @@ def report_cores(shares):
     if full == len(shares):
         _cores["had"] = None
         return
+    now = time.monotonic()
+    if now - _cores["crowded_at"] > QUIET_S:     # a new episode: probe soon
+        _cores["delay"] = PROBE_FIRST_S
     if _cores["had"] is None:
-        _cores.update(since=time.monotonic(), delay=PROBE_FIRST_S)
-    _cores["had"] = max(1, full)
+        _cores["since"] = now
+    _cores.update(had=max(1, full), crowded_at=now)
 
 
 def _after_fork_in_child():

@@ -17,6 +17,7 @@ def dynamic():
     """Dynamic threads on (the test session runs them off), restored after."""
     before = fr.get_num_threads()
     _runtime.report_cores([1.0, 1.0])   # forget what other tests' launches found
+    _runtime._cores["crowded_at"] = -_runtime.QUIET_S
     yield lambda n: fr.set_num_threads(n, dynamic=True)
     fr.set_num_threads(before, dynamic=False)
     _runtime.report_cores([1.0, 1.0])
@@ -30,10 +31,11 @@ def test_a_crowded_launch_limits_the_next_ones_until_a_probe(dynamic, monkeypatc
     assert _runtime.kernel_threads() == 4
     _runtime.report_cores([1.0, 0.4, 0.5, 0.6])     # one thread had its core
     probes = []
-    for step in range(8000):                        # launches 1 ms apart, none reporting
+    for step in range(8000):                        # launches 1 ms apart
         clock[0] += 0.001
         if _runtime.kernel_threads() == 4:
             probes.append(round(clock[0] - 100.0, 3))
+            _runtime.report_cores([1.0, 0.4, 0.5, 0.6])   # the probe finds them crowded
         else:
             assert _runtime.kernel_threads() == 1
     # Probes PROBE_FIRST_S after the crowding, then PROBE_GROWTH times as
@@ -44,7 +46,18 @@ def test_a_crowded_launch_limits_the_next_ones_until_a_probe(dynamic, monkeypatc
     np.testing.assert_allclose(gaps[-2:], most, atol=0.0015)
     _runtime.report_cores([0.97, 1.0, 0.9, 1.0])    # a probe found the cores free
     assert [_runtime.kernel_threads() for _ in range(5)] == [4] * 5
-    _runtime.report_cores([1.0, 0.1, 0.1, 0.1])     # crowded again: probes start over
+    # Crowded again soon after: the probes stay as far apart as they were
+    # (the free probe may have been luck) ...
+    clock[0] += 1.0
+    _runtime.report_cores([1.0, 0.1, 0.1, 0.1])
+    clock[0] += most - 0.01
+    assert _runtime.kernel_threads() == 1
+    clock[0] += 0.01
+    assert _runtime.kernel_threads() == 4
+    # ... and start over only after QUIET_S without crowding.
+    _runtime.report_cores([1.0] * 4)
+    clock[0] += _runtime.QUIET_S + 0.1
+    _runtime.report_cores([1.0, 0.1, 0.1, 0.1])
     clock[0] += first / 2
     assert _runtime.kernel_threads() == 1
     clock[0] += first / 2
