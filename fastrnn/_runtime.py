@@ -146,6 +146,12 @@ def report_cores(shares):
     _cores.update(had=max(1, full), crowded_at=now)
 
 
+def dynamic_threads():
+    """Whether the kernels may run fewer threads while the cores are crowded
+    (``set_num_threads``'s ``dynamic``)."""
+    return _state["dynamic"]
+
+
 def _after_fork_in_child():
     """Runs in a child right after ``fork``: one kernel thread if the
     parent's OpenMP team may exist (see the module docstring), and fresh

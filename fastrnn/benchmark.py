@@ -221,7 +221,11 @@ def run(cells=CELLS, grid=GRID, modes=("infer", "train"), threads=None, rounds=5
     plus ``gflops`` (fastrnn's achieved rate on the products).
     """
     threads = threads or _runtime.get_num_threads()
-    _runtime.set_num_threads(threads)
+    # A fixed team, as every other engine runs: dynamic threads would react
+    # to the previous engine's threads still spinning at the start of a
+    # block (bench/busy_machine.py measures that behaviour on its own).
+    before = (_runtime.get_num_threads(), _runtime.dynamic_threads())
+    _runtime.set_num_threads(threads, dynamic=False)
     avail = available_systems()
     for name, (ok, why) in avail.items():
         if not ok:
@@ -261,6 +265,7 @@ def run(cells=CELLS, grid=GRID, modes=("infer", "train"), threads=None, rounds=5
             bar.update(1)
     finally:
         bar.close()
+        _runtime.set_num_threads(before[0], dynamic=before[1])
     return results
 
 

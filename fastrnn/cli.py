@@ -157,7 +157,7 @@ def main(argv=None):
         return 1
     print(benchmark.format_table(results))
     print("ratio = fastrnn time / other time (below 1: fastrnn is faster); "
-          "floor = the matrix products alone")
+          "floor = the matrix products alone; every system on a fixed team of threads")
     openvino_ran = any("openvino" in r for r in results)
     if openvino_ran:
         print(f"OV f32 = OpenVINO with INFERENCE_PRECISION_HINT={benchmark.OPENVINO_PRECISION} "

@@ -135,3 +135,25 @@ def test_a_crowded_machine_changes_the_threads_not_the_results(rng, dynamic, mod
     _runtime.report_cores([0.5, 0.5])
     for a, b in zip(full, run()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_the_benchmark_times_a_fixed_team_and_restores_the_setting(monkeypatch, dynamic):
+    """`fastrnn bench` runs every engine on a fixed team (the previous
+    engine's spinning threads must not make fastrnn drop threads)."""
+    from fastrnn import benchmark
+
+    seen = []
+
+    def fake_interleaved(fns, rounds):
+        seen.append(_runtime.dynamic_threads())
+        return [1e-3] * len(fns)
+
+    monkeypatch.setattr(benchmark, "interleaved", fake_interleaved)
+    monkeypatch.setattr(benchmark, "available_systems",
+                        lambda: {"torch": (False, "-"), "onnxruntime": (False, "-"),
+                                 "openvino": (False, "-")})
+    dynamic(2)
+    benchmark.run(cells=("rnn",), grid=[(2, 3, 4, 8)], modes=("infer",), rounds=1,
+                  progress=False, log=lambda *a: None)
+    assert seen == [False]
+    assert _runtime.dynamic_threads() is True and fr.get_num_threads() == 2
