@@ -9,6 +9,7 @@
  * Candidates that need AVX-512 are skipped on CPUs without it.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include "stepgemm.h"
 

@@ -104,30 +104,23 @@ typedef void (*fr_sdots_fn)(int, int, int, const float *, int, const float *, in
 typedef void (*fr_ddots_fn)(int, int, int, const double *, int, const double *, int, double *,
                             int);
 
-/* One compiled set of small products per (instruction set, geometry). */
-#define FR_SMALL_ENTRIES(NAME, ATTR, GEOM)                                           \
-ATTR static void NAME##_srows(int m, int n, int k, const float *A, ptrdiff_t rs,     \
-                              ptrdiff_t ps, const float *B, int ldb, float beta,     \
-                              float *C, int ldc)                                     \
+/* One compiled set of small products per (instruction set, geometry, scalar
+ * type ``P``: s or d). */
+#define FR_SMALL_ENTRIES_T(NAME, ATTR, GEOM, T, P)                                   \
+ATTR static void NAME##_##P##rows(int m, int n, int k, const T *A, ptrdiff_t rs,     \
+                                  ptrdiff_t ps, const T *B, int ldb, T beta, T *C,   \
+                                  int ldc)                                           \
 {                                                                                    \
-    fr_s##GEOM##_rows_body(m, n, k, A, rs, ps, B, ldb, beta, C, ldc);                \
+    fr_##P##GEOM##_rows_body(m, n, k, A, rs, ps, B, ldb, beta, C, ldc);              \
 }                                                                                    \
-ATTR static void NAME##_drows(int m, int n, int k, const double *A, ptrdiff_t rs,    \
-                              ptrdiff_t ps, const double *B, int ldb, double beta,   \
-                              double *C, int ldc)                                    \
+ATTR static void NAME##_##P##dots(int m, int n, int k, const T *A, int lda,          \
+                                  const T *Bt, int ldb, T *C, int ldc)               \
 {                                                                                    \
-    fr_d##GEOM##_rows_body(m, n, k, A, rs, ps, B, ldb, beta, C, ldc);                \
-}                                                                                    \
-ATTR static void NAME##_sdots(int m, int n, int k, const float *A, int lda,          \
-                              const float *Bt, int ldb, float *C, int ldc)           \
-{                                                                                    \
-    fr_s##GEOM##_dots_body(m, n, k, A, lda, Bt, ldb, C, ldc);                        \
-}                                                                                    \
-ATTR static void NAME##_ddots(int m, int n, int k, const double *A, int lda,         \
-                              const double *Bt, int ldb, double *C, int ldc)         \
-{                                                                                    \
-    fr_d##GEOM##_dots_body(m, n, k, A, lda, Bt, ldb, C, ldc);                        \
+    fr_##P##GEOM##_dots_body(m, n, k, A, lda, Bt, ldb, C, ldc);                      \
 }
+#define FR_SMALL_ENTRIES(NAME, ATTR, GEOM)                                           \
+    FR_SMALL_ENTRIES_T(NAME, ATTR, GEOM, float, s)                                   \
+    FR_SMALL_ENTRIES_T(NAME, ATTR, GEOM, double, d)
 
 FR_SMALL_ENTRIES(fr_small_baseline, , bsmall)
 #if FR_X86_DISPATCH

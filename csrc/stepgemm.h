@@ -35,7 +35,6 @@
 #define FASTRNN_STEPGEMM_H
 
 #include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -244,32 +243,23 @@ typedef struct {
     int unit_bytes;
 } fr_step_kernels;
 
+#define FR_STEP_KERNELS(ISA, GEOM, NAME, UNIT_BYTES) \
+    {fr_sstep_##ISA, fr_dstep_##ISA, fr_s##GEOM##_pack, fr_d##GEOM##_pack, NAME, UNIT_BYTES}
+#define FR_BASELINE_STEP_KERNELS FR_STEP_KERNELS(baseline, base, "baseline", 96)
+
 /* The kernels of instruction set ``isa`` (FR_ISA_*); the baseline ones for
  * an instruction set this build has not got. */
 static inline fr_step_kernels fr_step_kernels_for(int isa)
 {
-    fr_step_kernels kern = {fr_sstep_baseline, fr_dstep_baseline, fr_sbase_pack,
-                            fr_dbase_pack, "baseline", 96};
+    static const fr_step_kernels table[] = {  /* in FR_ISA_* order */
+        FR_BASELINE_STEP_KERNELS,
 #if FR_X86_DISPATCH
-    if (isa == FR_ISA_AVX2) {
-        kern.sstep = fr_sstep_avx2;
-        kern.dstep = fr_dstep_avx2;
-        kern.spack = fr_snarrow_pack;
-        kern.dpack = fr_dnarrow_pack;
-        kern.name = "avx2";
-    } else if (isa == FR_ISA_AVX512 || isa == FR_ISA_AVX512_ON_AVX2) {
-        int wide = isa == FR_ISA_AVX512;
-        kern.sstep = wide ? fr_sstep_avx512 : fr_sstep_avx512_on_avx2;
-        kern.dstep = wide ? fr_dstep_avx512 : fr_dstep_avx512_on_avx2;
-        kern.spack = fr_swide_pack;
-        kern.dpack = fr_dwide_pack;
-        kern.name = wide ? "avx512" : "avx512-on-avx2";
-        kern.unit_bytes = 128;
-    }
-#else
-    (void)isa;
+        FR_STEP_KERNELS(avx2, narrow, "avx2", 96),
+        FR_STEP_KERNELS(avx512, wide, "avx512", 128),
+        FR_STEP_KERNELS(avx512_on_avx2, wide, "avx512-on-avx2", 128),
 #endif
-    return kern;
+    };
+    return (isa >= 0 && isa < (int)(sizeof table / sizeof table[0])) ? table[isa] : table[0];
 }
 
 /* The best instruction set this CPU (and its OS) runs: FR_ISA_AVX512 needs
@@ -300,8 +290,7 @@ static inline int fr_cpu_runs(int isa)
 
 /* The kernels in use: the baseline ones until fr_stepgemm_use picks this CPU's
  * (fastrnn._kernels does, once, when fastrnn is imported). */
-static fr_step_kernels fr_step = {fr_sstep_baseline, fr_dstep_baseline, fr_sbase_pack,
-                                  fr_dbase_pack, "baseline", 96};
+static fr_step_kernels fr_step = FR_BASELINE_STEP_KERNELS;
 
 /* Use the kernels of ``isa``; returns -1 (and changes nothing) when the CPU
  * cannot run them. */

@@ -5,8 +5,8 @@ x86-64); on x86-64 the same source is also compiled for AVX2 + FMA
 (``fastrnn._recurrent_avx2``) and for AVX-512 (``fastrnn._recurrent_avx512``),
 where the elementwise cell loops run 8 or 16 floats wide.  The step products
 (csrc/stepgemm.h, and the attention kernel's small products) follow the same
-choice: 4 x 3 register tiles of 8-float vectors for the baseline and AVX2
-builds, 8 x 3 tiles of 16-float vectors for AVX-512.
+choice: 4 x 3 register tiles of 4-float vectors for the baseline build and
+of 8-float vectors for AVX2, 8 x 3 tiles of 16-float vectors for AVX-512.
 
 The fastest build the CPU runs is picked at import; ``FASTRNN_KERNELS`` set
 to ``avx512``, ``avx2`` or ``baseline`` forces one (to test or compare them),

@@ -58,7 +58,7 @@ from libc.string cimport memcpy, memset
 from ._blas cimport gemm, NoTrans, Trans
 from ._stepgemm cimport (step_gemm, pack_panels, fr_stepgemm_use, fr_stepgemm_isa,
                         fr_stepgemm_unit_bytes, fr_cpu_isa, fr_step_kernels,
-                        fr_step_kernels_for, isa_code)
+                        fr_step_kernels_for, isa_code, isa_names)
 from ._cells cimport (rnn_forward, rnn_backward, lstm_forward, lstm_backward,
                       gru_forward, gru_backward, gru_rb_gates, gru_rb_update,
                       gru_rb_backward_zn, gru_rb_backward_r)
@@ -765,8 +765,8 @@ cdef inline void _unit_part(Job job, const Loop* lp, Py_ssize_t part, Py_ssize_t
 
 cdef void _unit_member(Job job, const Loop* lps, int nloops, const JobArrays* arrays,
                        double* shares, floating tag) noexcept nogil:
-    """One member of a unit-split team: finds its direction and part from
-    the team that actually runs, and notes the share of its core it had."""
+    """One member of a unit-split team: its work, and the share of its core
+    it had."""
     cdef int tid = omp_get_thread_num()
     cdef double cpu0 = fr_thread_cpu_seconds(), wall0 = fr_wall_seconds()
     _unit_work(job, lps, nloops, arrays, tid, omp_get_num_threads(), tag)
@@ -775,6 +775,7 @@ cdef void _unit_member(Job job, const Loop* lps, int nloops, const JobArrays* ar
 
 cdef void _unit_work(Job job, const Loop* lps, int nloops, const JobArrays* arrays, int tid,
                      int team, floating tag) noexcept nogil:
+    """Member ``tid``'s direction and part, from the team that actually runs."""
     cdef int q, d, part
     if team < nloops:
         # A team of one: the directions in turn, each unsplit.
@@ -1141,7 +1142,7 @@ def tanh_grad_inplace(y, dy):
 def cpu_kernels():
     """The fastest kernel build this CPU runs: "avx512" (AVX-512 F, VL, BW
     and DQ), "avx2" (AVX2 and FMA) or "baseline"."""
-    return ("baseline", "avx2", "avx512")[fr_cpu_isa()]
+    return isa_names()[fr_cpu_isa()]
 
 
 def use_kernels(str name):

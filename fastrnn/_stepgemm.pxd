@@ -40,11 +40,16 @@ cdef extern from "stepgemm.h" nogil:
     int fr_cpu_runs(int isa)
 
 
+cdef inline tuple isa_names():
+    """The kernel builds' names in FR_ISA_* order (fastrnn._kernels's, and
+    "avx512-on-avx2": the AVX-512 tiles compiled for AVX2, for tests)."""
+    return ("baseline", "avx2", "avx512", "avx512-on-avx2")
+
+
 cdef inline int isa_code(str name) except -1:
-    """FR_ISA_* of a kernel build's name (fastrnn._kernels's, and
-    "avx512-on-avx2": the AVX-512 tiles compiled for AVX2, for tests);
-    ValueError for an unknown name, or one this CPU cannot run."""
-    ISA_NAMES = ("baseline", "avx2", "avx512", "avx512-on-avx2")   # FR_ISA_* order
+    """FR_ISA_* of a kernel build's name; ValueError for an unknown name, or
+    one this CPU cannot run."""
+    ISA_NAMES = isa_names()
     if name not in ISA_NAMES:
         raise ValueError(f"kernels must be one of {', '.join(ISA_NAMES)}, got {name!r}")
     cdef int code = ISA_NAMES.index(name)
