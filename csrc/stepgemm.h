@@ -64,6 +64,28 @@ typedef double fr_vd64 __attribute__((vector_size(64), aligned(8)));
 /* The instruction sets, in the order of fr_cpu_isa's answer. */
 enum { FR_ISA_BASELINE = 0, FR_ISA_AVX2 = 1, FR_ISA_AVX512 = 2, FR_ISA_AVX512_ON_AVX2 = 3 };
 
+/* The interleaving shuffles of the packing's transposes: ZIP_LO(x, y) =
+ * x0 y0 x1 y1 ... (the lower halves), ZIP_HI the upper halves, per vector
+ * length.  __builtin_shufflevector is in clang and GCC >= 12; older
+ * compilers pack element by element. */
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
+#define FR_HAVE_SHUFFLE 1
+#define FR_ZIP_LO(x, y, VL) __builtin_shufflevector(x, y, FR_ZIP_LO_##VL)
+#define FR_ZIP_HI(x, y, VL) __builtin_shufflevector(x, y, FR_ZIP_HI_##VL)
+#else
+#define FR_HAVE_SHUFFLE 0
+#define FR_ZIP_LO(x, y, VL) (x)
+#define FR_ZIP_HI(x, y, VL) (y)
+#endif
+#define FR_ZIP_LO_2 0, 2
+#define FR_ZIP_HI_2 1, 3
+#define FR_ZIP_LO_4 0, 4, 1, 5
+#define FR_ZIP_HI_4 2, 6, 3, 7
+#define FR_ZIP_LO_8 0, 8, 1, 9, 2, 10, 3, 11
+#define FR_ZIP_HI_8 4, 12, 5, 13, 6, 14, 7, 15
+#define FR_ZIP_LO_16 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23
+#define FR_ZIP_HI_16 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31
+
 /*
  * One generic body per scalar type and geometry.  A tile is mr <= MR rows
  * by nv <= NV vectors of VL columns; mr and nv are literals at every call
@@ -94,6 +116,37 @@ FR_ALWAYS_INLINE void NAME##_tile(int mr, int nv, int k, const T *A, ptrdiff_t r
     }                                                                              \
     for (r = 0; r < mr; r++)                                                       \
         for (v = 0; v < nv; v++) {                                                 \
+            V *c = (V *)(C + r * ldc + v * VL);                                    \
+            *c = (beta != 0) ? *c + acc[r][v] : acc[r][v];                         \
+        }                                                                          \
+}                                                                                  \
+                                                                                   \
+/* A tile of mr rows over np adjacent full panels (np * NV vectors, each     \
+ * panel its own stream, ps_b = k * NV * VL apart), for mr < 3: a 1-row tile  \
+ * of one panel keeps only NV multiply-add chains in flight, fewer than the   \
+ * FMA latency times the FMA units need (measured 54 GF/s at m=1 against 115   \
+ * at m=8, bench/step_tiles.c).  Each sum still runs over p in order, so      \
+ * every element comes out bit for bit as the one-panel tile computes it.  */  \
+FR_ALWAYS_INLINE void NAME##_wide_tile(int mr, int np, int k, const T *A, ptrdiff_t rs, \
+                                       ptrdiff_t ps, const T *B, ptrdiff_t ps_b, T beta, \
+                                       T *C, ptrdiff_t ldc)                         \
+{                                                                                  \
+    V acc[2][3 * NV];                                                              \
+    int r, v, p, q;                                                                \
+    for (r = 0; r < mr; r++)                                                       \
+        for (v = 0; v < np * NV; v++)                                              \
+            acc[r][v] = (V){0};                                                    \
+    for (p = 0; p < k; p++) {                                                      \
+        for (r = 0; r < mr; r++) {                                                 \
+            const T a = A[r * rs + p * ps];                                        \
+            for (q = 0; q < np; q++)                                               \
+                for (v = 0; v < NV; v++)                                           \
+                    acc[r][q * NV + v] +=                                          \
+                        a * *(const V *)(B + q * ps_b + p * (NV * VL) + v * VL);   \
+        }                                                                          \
+    }                                                                              \
+    for (r = 0; r < mr; r++)                                                       \
+        for (v = 0; v < np * NV; v++) {                                            \
             V *c = (V *)(C + r * ldc + v * VL);                                    \
             *c = (beta != 0) ? *c + acc[r][v] : acc[r][v];                         \
         }                                                                          \
@@ -147,8 +200,15 @@ FR_ALWAYS_INLINE void NAME##_body(int m, int n, int k, const T *A, ptrdiff_t rs,
 {                                                                                  \
     /* Bp is B packed by NAME##_pack: the panel of columns [j, j + w) is a     \
      * contiguous k x w block at Bp + j * k, w = NAME##_width(j, n). */          \
-    int j, w;                                                                      \
-    for (j = 0; j + NV * VL <= n; j += NV * VL)                                    \
+    int j = 0, w;                                                                  \
+    const ptrdiff_t ps_b = (ptrdiff_t)k * NV * VL;                                 \
+    if (m == 1)                                                                    \
+        for (; j + 3 * NV * VL <= n; j += 3 * NV * VL)                             \
+            NAME##_wide_tile(1, 3, k, A, rs, ps, Bp + (ptrdiff_t)j * k, ps_b, beta, C + j, ldc); \
+    else if (m == 2)                                                               \
+        for (; j + 2 * NV * VL <= n; j += 2 * NV * VL)                             \
+            NAME##_wide_tile(2, 2, k, A, rs, ps, Bp + (ptrdiff_t)j * k, ps_b, beta, C + j, ldc); \
+    for (; j + NV * VL <= n; j += NV * VL)                                         \
         NAME##_panel(NV, m, k, A, rs, ps, Bp + (ptrdiff_t)j * k, NV * VL, beta, C + j, ldc); \
     for (; j + VL <= n; j += VL)                                                   \
         NAME##_panel(1, m, k, A, rs, ps, Bp + (ptrdiff_t)j * k, VL, beta, C + j, ldc); \
@@ -159,15 +219,40 @@ FR_ALWAYS_INLINE void NAME##_body(int m, int n, int k, const T *A, ptrdiff_t rs,
                       beta, C + j, ldc);                                           \
 }                                                                                  \
                                                                                    \
+/* Transpose the VL x VL block of src whose row i is the VL values at         \
+ * rows[i] + p into VL rows of dst, ld apart: log2(VL) rounds of interleaving   \
+ * row i with row i + VL/2 (the perfect shuffle), all in registers. */          \
+FR_ALWAYS_INLINE void NAME##_transpose(const T *const *rows, int p, T *dst, ptrdiff_t ld) \
+{                                                                                  \
+    V r[VL], t[VL];                                                                \
+    int i, round;                                                                  \
+    for (i = 0; i < VL; i++)                                                       \
+        r[i] = *(const V *)(rows[i] + p);                                          \
+    for (round = 1; round < VL; round *= 2) {                                      \
+        for (i = 0; i < VL / 2; i++) {                                             \
+            t[2 * i] = FR_ZIP_LO(r[i], r[i + VL / 2], VL);                         \
+            t[2 * i + 1] = FR_ZIP_HI(r[i], r[i + VL / 2], VL);                     \
+        }                                                                          \
+        for (i = 0; i < VL; i++)                                                   \
+            r[i] = t[i];                                                           \
+    }                                                                              \
+    for (i = 0; i < VL; i++)                                                       \
+        *(V *)(dst + i * ld) = r[i];                                               \
+}                                                                                  \
+                                                                                   \
 /* Pack B (k x n) into column panels for NAME##_body.  B's element (p, c)  \
  * is src[r(p) * rs + c'(c) * cs] with r, c' the index maps rmap / cmap     \
  * (NULL: identity), so a transposed and row- or column-permuted weight      \
  * matrix packs in one pass.  The loops follow whichever of B's rows or       \
- * columns is contiguous in src; the writes stay inside one k x w panel.     */ \
-static void NAME##_pack(int k, int n, const T *src, ptrdiff_t rs, ptrdiff_t cs,    \
-                        const ptrdiff_t *rmap, const ptrdiff_t *cmap, T *Bp)    \
+ * columns is contiguous in src; the writes stay inside one k x w panel.      \
+ * A transposed weight matrix (B's columns contiguous) goes VL x VL block by  \
+ * block through registers: element by element it cost 13 % of an LSTM      \
+ * call at batch 1 (bench/pack_speed.py). */                                    \
+FR_ALWAYS_INLINE void NAME##_pack(int k, int n, const T *src, ptrdiff_t rs, ptrdiff_t cs, \
+                                  const ptrdiff_t *rmap, const ptrdiff_t *cmap, T *Bp) \
 {                                                                                  \
-    int j = 0, w, p, q;                                                            \
+    int j = 0, w, p, q, i;                                                         \
+    const T *cols[VL];                                                             \
     while (j < n) {                                                                \
         T *panel = Bp + (ptrdiff_t)j * k;                                          \
         w = NAME##_width(j, n);                                                    \
@@ -182,7 +267,19 @@ static void NAME##_pack(int k, int n, const T *src, ptrdiff_t rs, ptrdiff_t cs, 
                     panel[p * w + q] = row[cmap[j + q]];                           \
             }                                                                      \
         } else {                                                                   \
-            for (q = 0; q < w; q++) {                                              \
+            q = 0;                                                                 \
+            if (FR_HAVE_SHUFFLE && rs == 1 && rmap == NULL) {                      \
+                for (; q + VL <= w; q += VL) {                                     \
+                    for (i = 0; i < VL; i++)                                       \
+                        cols[i] = src + (cmap ? cmap[j + q + i] : j + q + i) * cs; \
+                    for (p = 0; p + VL <= k; p += VL)                              \
+                        NAME##_transpose(cols, p, panel + (ptrdiff_t)p * w + q, w); \
+                    for (; p < k; p++)                                             \
+                        for (i = 0; i < VL; i++)                                   \
+                            panel[p * w + q + i] = cols[i][p];                     \
+                }                                                                  \
+            }                                                                      \
+            for (; q < w; q++) {                                                   \
                 const T *col = src + (cmap ? cmap[j + q] : j + q) * cs;            \
                 for (p = 0; p < k; p++)                                            \
                     panel[p * w + q] = col[(rmap ? rmap[p] : p) * rs];             \
@@ -210,23 +307,31 @@ typedef void (*fr_spack_fn)(int, int, const float *, ptrdiff_t, ptrdiff_t, const
 typedef void (*fr_dpack_fn)(int, int, const double *, ptrdiff_t, ptrdiff_t, const ptrdiff_t *,
                             const ptrdiff_t *, double *);
 
-/* One compiled step kernel per (instruction set, geometry, scalar type). */
-#define FR_STEP_ENTRY(NAME, ATTR, GEOM, T)                                          \
-ATTR static void NAME(int m, int n, int k, const T *A, ptrdiff_t rs, ptrdiff_t ps,  \
-                      const T *Bp, T beta, T *C, int ldc)                           \
+/* One compiled step kernel and packing per (instruction set, geometry,
+ * scalar type): fr_sstep_ISA / fr_spack_ISA (float), fr_dstep_ISA /
+ * fr_dpack_ISA (double). */
+#define FR_STEP_ENTRY(ISA, ATTR, S, GEOM, T)                                        \
+ATTR static void fr_##S##step_##ISA(int m, int n, int k, const T *A, ptrdiff_t rs,  \
+                                    ptrdiff_t ps, const T *Bp, T beta, T *C, int ldc) \
 {                                                                                  \
-    GEOM##_body(m, n, k, A, rs, ps, Bp, beta, C, ldc);                             \
+    fr_##S##GEOM##_body(m, n, k, A, rs, ps, Bp, beta, C, ldc);                     \
+}                                                                                  \
+ATTR static void fr_##S##pack_##ISA(int k, int n, const T *src, ptrdiff_t rs,      \
+                                    ptrdiff_t cs, const ptrdiff_t *rmap,           \
+                                    const ptrdiff_t *cmap, T *Bp)                  \
+{                                                                                  \
+    fr_##S##GEOM##_pack(k, n, src, rs, cs, rmap, cmap, Bp);                        \
 }
 
-FR_STEP_ENTRY(fr_sstep_baseline, , fr_sbase, float)
-FR_STEP_ENTRY(fr_dstep_baseline, , fr_dbase, double)
+FR_STEP_ENTRY(baseline, , s, base, float)
+FR_STEP_ENTRY(baseline, , d, base, double)
 #if FR_X86_DISPATCH
-FR_STEP_ENTRY(fr_sstep_avx2, FR_TARGET_AVX2, fr_snarrow, float)
-FR_STEP_ENTRY(fr_dstep_avx2, FR_TARGET_AVX2, fr_dnarrow, double)
-FR_STEP_ENTRY(fr_sstep_avx512, FR_TARGET_AVX512, fr_swide, float)
-FR_STEP_ENTRY(fr_dstep_avx512, FR_TARGET_AVX512, fr_dwide, double)
-FR_STEP_ENTRY(fr_sstep_avx512_on_avx2, FR_TARGET_AVX2, fr_swide, float)
-FR_STEP_ENTRY(fr_dstep_avx512_on_avx2, FR_TARGET_AVX2, fr_dwide, double)
+FR_STEP_ENTRY(avx2, FR_TARGET_AVX2, s, narrow, float)
+FR_STEP_ENTRY(avx2, FR_TARGET_AVX2, d, narrow, double)
+FR_STEP_ENTRY(avx512, FR_TARGET_AVX512, s, wide, float)
+FR_STEP_ENTRY(avx512, FR_TARGET_AVX512, d, wide, double)
+FR_STEP_ENTRY(avx512_on_avx2, FR_TARGET_AVX2, s, wide, float)
+FR_STEP_ENTRY(avx512_on_avx2, FR_TARGET_AVX2, d, wide, double)
 #endif
 
 /* A step kernel with its packing, its name, and the bytes of a unit block
@@ -243,9 +348,9 @@ typedef struct {
     int unit_bytes;
 } fr_step_kernels;
 
-#define FR_STEP_KERNELS(ISA, GEOM, NAME, UNIT_BYTES) \
-    {fr_sstep_##ISA, fr_dstep_##ISA, fr_s##GEOM##_pack, fr_d##GEOM##_pack, NAME, UNIT_BYTES}
-#define FR_BASELINE_STEP_KERNELS FR_STEP_KERNELS(baseline, base, "baseline", 96)
+#define FR_STEP_KERNELS(ISA, NAME, UNIT_BYTES) \
+    {fr_sstep_##ISA, fr_dstep_##ISA, fr_spack_##ISA, fr_dpack_##ISA, NAME, UNIT_BYTES}
+#define FR_BASELINE_STEP_KERNELS FR_STEP_KERNELS(baseline, "baseline", 96)
 
 /* The kernels of instruction set ``isa`` (FR_ISA_*); the baseline ones for
  * an instruction set this build has not got. */
@@ -254,9 +359,9 @@ static inline fr_step_kernels fr_step_kernels_for(int isa)
     static const fr_step_kernels table[] = {  /* in FR_ISA_* order */
         FR_BASELINE_STEP_KERNELS,
 #if FR_X86_DISPATCH
-        FR_STEP_KERNELS(avx2, narrow, "avx2", 96),
-        FR_STEP_KERNELS(avx512, wide, "avx512", 128),
-        FR_STEP_KERNELS(avx512_on_avx2, wide, "avx512-on-avx2", 128),
+        FR_STEP_KERNELS(avx2, "avx2", 96),
+        FR_STEP_KERNELS(avx512, "avx512", 128),
+        FR_STEP_KERNELS(avx512_on_avx2, "avx512-on-avx2", 128),
 #endif
     };
     return (isa >= 0 && isa < (int)(sizeof table / sizeof table[0])) ? table[isa] : table[0];

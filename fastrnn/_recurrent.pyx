@@ -1170,12 +1170,14 @@ def build_info():
 # The kernels' building blocks exposed for tests only (not fastrnn's API):
 # the step product and the activations, checked against numpy.
 
-def step_product(A, B, C, double beta, str kernels=None):
+def step_product(A, B, C, double beta, str kernels=None, bint transposed=False):
     """``C = beta * C + A @ B`` through the time loops' own step kernel
     (2-D C-contiguous arrays of one float dtype; for tests).  ``kernels``
     names a build ("baseline", "avx2", "avx512", or "avx512-on-avx2": the
-    AVX-512 tiles compiled for AVX2); None: the one in use."""
-    cdef int m = A.shape[0], k = A.shape[1], n = B.shape[1]
+    AVX-512 tiles compiled for AVX2); None: the one in use.  ``transposed``:
+    ``B`` holds B's transpose (n, k), packed as the weights are."""
+    cdef int m = A.shape[0], k = A.shape[1], n = B.shape[0] if transposed else B.shape[1]
+    cdef Py_ssize_t rs = 1 if transposed else n, cs = k if transposed else 1
     cdef fr_step_kernels kern = fr_step_kernels_for(
         isa_code(kernels or fr_stepgemm_isa().decode()))
     cdef cnp.ndarray Bp = np.empty(k * n, dtype=B.dtype)
@@ -1185,12 +1187,12 @@ def step_product(A, B, C, double beta, str kernels=None):
     cdef void* pc = _ptr(C)
     if A.dtype == np.float32:
         with nogil:
-            kern.spack(k, n, <float*> psrc, n, 1, NULL, NULL, <float*> pb)
+            kern.spack(k, n, <float*> psrc, rs, cs, NULL, NULL, <float*> pb)
             if m > 0 and n > 0:
                 kern.sstep(m, n, k, <float*> pa, k, 1, <float*> pb, <float> beta, <float*> pc, n)
     else:
         with nogil:
-            kern.dpack(k, n, <double*> psrc, n, 1, NULL, NULL, <double*> pb)
+            kern.dpack(k, n, <double*> psrc, rs, cs, NULL, NULL, <double*> pb)
             if m > 0 and n > 0:
                 kern.dstep(m, n, k, <double*> pa, k, 1, <double*> pb, beta, <double*> pc, n)
 

@@ -16,7 +16,7 @@ KERNELS = _kernels.installed() + (["avx512-on-avx2"] if "avx2" in _kernels.insta
 @pytest.mark.parametrize("kernels", KERNELS)
 @pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-5), (np.float64, 1e-13)])
 @pytest.mark.parametrize("m", [1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 16, 17, 23])
-@pytest.mark.parametrize("n", [1, 7, 8, 15, 16, 17, 24, 33, 40, 48, 49, 64, 65, 97])
+@pytest.mark.parametrize("n", [1, 7, 8, 15, 16, 17, 24, 33, 40, 48, 49, 64, 65, 97, 161])
 @pytest.mark.parametrize("beta", [0.0, 1.0])
 def test_step_product_matches_numpy(kernels, dtype, tol, m, n, beta):
     rng = np.random.default_rng(m * 100 + n)
@@ -27,6 +27,45 @@ def test_step_product_matches_numpy(kernels, dtype, tol, m, n, beta):
     expected = beta * C.astype(np.float64) + A.astype(np.float64) @ B.astype(np.float64)
     _recurrent.step_product(A, B, C, beta, kernels)
     assert np.abs(C - expected).max() <= tol * np.abs(expected).max()
+
+
+@pytest.mark.parametrize("kernels", KERNELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [50, 97, 161, 300])
+def test_a_row_comes_out_the_same_in_any_tile(kernels, dtype, n):
+    """One or two rows run across several panels at once (more multiply-add
+    chains in flight), more rows panel by panel: each sum still runs in the
+    same order, so a row's values never depend on how many rows share the
+    call -- what keeps results identical for any number of threads."""
+    rng = np.random.default_rng(n)
+    A = rng.standard_normal((11, 37)).astype(dtype)
+    B = rng.standard_normal((37, n)).astype(dtype)
+    C = np.zeros((11, n), dtype)
+    _recurrent.step_product(A, B, C, 0.0, kernels)
+    for rows in ([0], [3, 4], [5, 6, 7], [1, 2, 3, 4, 5]):
+        part = np.zeros((len(rows), n), dtype)
+        _recurrent.step_product(np.ascontiguousarray(A[rows]), B, part, 0.0, kernels)
+        np.testing.assert_array_equal(part, C[rows])
+
+
+@pytest.mark.parametrize("kernels", KERNELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k", [1, 3, 4, 8, 13, 16, 17, 33, 40])
+@pytest.mark.parametrize("n", [1, 5, 8, 16, 17, 40, 48, 65, 97])
+def test_transposed_packing_packs_what_the_copy_packs(kernels, dtype, k, n):
+    """Weights arrive as W (n, k) and pack as B = W^T, block by block through
+    registers: every block and tail must land where the plain copy of B puts
+    it, so both products agree bit for bit."""
+    rng = np.random.default_rng(k * 100 + n)
+    A = rng.standard_normal((9, k)).astype(dtype)
+    W = rng.standard_normal((n, k)).astype(dtype)
+    C_copy = np.zeros((9, n), dtype)
+    C_transposed = np.zeros((9, n), dtype)
+    _recurrent.step_product(A, np.ascontiguousarray(W.T), C_copy, 0.0, kernels)
+    _recurrent.step_product(A, W, C_transposed, 0.0, kernels, transposed=True)
+    np.testing.assert_array_equal(C_transposed, C_copy)
+    np.testing.assert_allclose(C_copy, A @ W.T, rtol=1e-4 if dtype == np.float32 else 1e-12,
+                               atol=1e-4 if dtype == np.float32 else 1e-12)
 
 
 @pytest.mark.parametrize("kernels", KERNELS)
