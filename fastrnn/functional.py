@@ -391,7 +391,8 @@ UNIT_SPLIT_ROWS = 4
 # ... and a step's recurrent product has at least this many multiply-adds:
 # below it the barrier each step costs more than the split saves (measured
 # at batch 1 on 2 threads: LSTM H=128, 64K per step, 1.28x faster; GRU
-# H=128, 48K, 0.96x; RNN H=128, 16K, 0.89x).
+# H=128, 48K, 0.96x; RNN H=128, 16K, 0.89x; on AVX-512 Zen 4 the steps of
+# 12K-49K swung +-20 % either way from run to run: bench/unit_split.py).
 UNIT_SPLIT_MIN_MACS = 1 << 16
 
 
