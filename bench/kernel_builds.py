@@ -38,6 +38,18 @@ def cpu_line():
     return f"{model}; {' '.join(isa) or 'no AVX2'}"
 
 
+def build_modules():
+    """The builds this CPU runs and their kernel modules, each switched to
+    its own step kernel."""
+    builds = _kernels.installed()
+    modules = []
+    for name in builds:
+        module = importlib.import_module(_kernels.BUILDS[name])
+        module.use_kernels(name)
+        modules.append(module)
+    return builds, modules
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shapes", nargs="*", default=[",".join(map(str, s)) for s in GRID])
@@ -48,12 +60,7 @@ def main():
     args = ap.parse_args()
     if args.threads:
         fr.set_num_threads(args.threads)
-    builds = _kernels.installed()
-    modules = []
-    for name in builds:
-        module = importlib.import_module(_kernels.BUILDS[name])
-        module.use_kernels(name)
-        modules.append(module)
+    builds, modules = build_modules()
     ref = builds.index("avx2") if "avx2" in builds else 0
     print(f"{datetime.date.today()}; {cpu_line()}; {fr.get_num_threads()} threads; float32; "
           f"medians of {args.rounds} blocks x 3 calls")

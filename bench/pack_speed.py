@@ -13,14 +13,11 @@ one thread, with the CPU's instruction sets and the date.
 """
 import argparse
 import datetime
-import importlib
 import time
 
 import numpy as np
 
-from fastrnn import _kernels
-
-from kernel_builds import cpu_line
+from kernel_builds import build_modules, cpu_line
 
 
 def median_time(f, rounds, calls=20):
@@ -40,12 +37,7 @@ def main():
                     default=["384,128", "512,128", "1024,256", "768,256", "2048,512"])
     ap.add_argument("--rounds", type=int, default=7)
     args = ap.parse_args()
-    builds = _kernels.installed()
-    modules = []
-    for name in builds:
-        module = importlib.import_module(_kernels.BUILDS[name])
-        module.use_kernels(name)
-        modules.append(module)
+    builds, modules = build_modules()
     print(f"{datetime.date.today()}; {cpu_line()}; float32; one thread; medians of "
           f"{args.rounds} x 20 calls; GB/s = weight bytes / time")
     print(f"{'W shape':>11} | " + " | ".join(f"{b + ' pack':>19}" for b in builds)
