@@ -11,7 +11,7 @@ from .io import FormatError, load, register_module, save
 from ._runtime import get_num_threads, set_num_threads, show_config
 from .layers import (GRU, LSTM, RNN, AdditiveAttention, DotAttention, Dropout, Embedding,
                      GeneralAttention, GRUCell, Linear, LSTMCell, Module, RNNCell, SelfAttention,
-                     Sequential)
+                     Sequential, freeze)
 from .plotting import plot_attention, plot_history
 from .models import LanguageModel, Seq2Seq, SequenceClassifier, SequenceRegressor, SequenceTagger
 
@@ -24,5 +24,5 @@ __all__ = [
     "plot_attention", "plot_history",
     "SequenceClassifier", "SequenceTagger", "SequenceRegressor", "LanguageModel", "Seq2Seq",
     "functional", "losses", "optim", "datasets", "distributed", "set_num_threads", "get_num_threads", "show_config",
-    "from_torch", "to_torch", "save", "load", "FormatError", "register_module",
+    "from_torch", "to_torch", "save", "load", "FormatError", "register_module", "freeze",
 ]

@@ -925,6 +925,40 @@ def forward(list jobs, int nper, bint units=False):
     return _launch(FORWARD, lps, len(jobs), nper, arrays, jobs[0]["h"].dtype, units)
 
 
+def step(int cell, cnp.ndarray x, cnp.ndarray w_ih_t, cnp.ndarray w_hh_t, w_hn_t,
+         cnp.ndarray bias, b_hn, cnp.ndarray h, c, cnp.ndarray out, cnp.ndarray scratch,
+         cnp.ndarray xc, cnp.ndarray xw, cnp.ndarray lengths):
+    """One time step of one direction over all B rows, on the calling thread
+    without the GIL: the forward loop's own step (same products, same cell
+    code), so a sequence stepped through it matches :func:`forward` bit for
+    bit.  ``x`` (B, I); weights packed and ``bias`` folded as for
+    :func:`forward`'s batch split; ``h`` (and ``c``) (B, H) advance in
+    place, ``out`` (B, H) receives the new h; ``scratch`` (B,
+    :func:`scratch_width`), ``xc`` (B, I) and ``xw`` (B, G*H) are scratch;
+    ``lengths`` B intp ones.  The caller (``fastrnn.functional.step``) has
+    validated everything: C-contiguous arrays of one float dtype, B >= 1."""
+    cdef Loop lp
+    cdef ForwardArrays a
+    memset(&lp, 0, sizeof(Loop))
+    memset(&a, 0, sizeof(ForwardArrays))
+    lp.cell = cell
+    lp.B, lp.input_size, lp.H = h.shape[0], x.shape[1], h.shape[1]
+    lp.GH = xw.shape[1]
+    lp.SW = scratch.shape[1]
+    lp.steps = lp.TC = 1
+    lp.LDO = lp.H
+    lp.lengths = <const Py_ssize_t*> cnp.PyArray_DATA(lengths)
+    a.x, a.w_ih_t, a.bias, a.xw = _ptr(x), _ptr(w_ih_t), _ptr(bias), _ptr(xw)
+    a.w_hh_t, a.w_hn_t, a.b_hn = _ptr(w_hh_t), _ptr(w_hn_t), _ptr(b_hn)
+    a.h, a.c, a.out, a.scratch, a.xc = _ptr(h), _ptr(c), _ptr(out), _ptr(scratch), _ptr(xc)
+    if cnp.PyArray_TYPE(h) == cnp.NPY_FLOAT32:
+        with nogil:
+            _forward_rows(&lp, 0, lp.B, &a, <float> 0)
+    else:
+        with nogil:
+            _forward_rows(&lp, 0, lp.B, &a, <double> 0)
+
+
 def backward(list jobs, int nper, bint units=False):
     """Backpropagate through the time loop of one or two directions side by
     side: fills ``dgx`` (and ``dghn``).  Each job is a dict with ``cell,

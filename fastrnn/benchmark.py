@@ -56,7 +56,9 @@ def _layer(cell, I, H, seed=0):
 
 
 # ------------------------------------------------------------------- systems
-def _torch_system(cell, layer, x, threads):
+def torch_system(cell, layer, x, threads):
+    """PyTorch's layer with ``layer``'s weights on ``x`` (time-major float32):
+    ``(infer, train)`` functions, torch set to ``threads`` threads."""
     import torch
 
     torch.set_num_threads(threads)
@@ -110,7 +112,9 @@ def _onnx_model(cell, layer, x):
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
 
 
-def _onnx_system(cell, layer, x, threads):
+def onnxruntime_system(cell, layer, x, threads):
+    """An ONNX Runtime session of ``layer`` (one layer, one direction) on
+    ``x``: ``(infer, None)``, ``infer()`` returning its (T, B, H) output."""
     import onnxruntime as ort
 
     model = _onnx_model(cell, layer, x)
@@ -138,7 +142,9 @@ def _openvino_config(threads):
             "NUM_STREAMS": 1}
 
 
-def _openvino_system(cell, layer, x, threads):
+def openvino_system(cell, layer, x, threads):
+    """OpenVINO's CPU plugin on the same ONNX model as
+    :func:`onnxruntime_system`, in f32: ``(infer, None)``."""
     import io
 
     import openvino as ov
@@ -241,16 +247,16 @@ def run(cells=CELLS, grid=GRID, modes=("infer", "train"), threads=None, rounds=5
             ours = (lambda: layer(x)[0]) if mode == "infer" else _fr_train(layer, x)
             systems = {"fastrnn": ours}
             if avail["torch"][0]:
-                t_infer, t_train = _torch_system(cell, layer, x, threads)
+                t_infer, t_train = torch_system(cell, layer, x, threads)
                 systems["torch"] = t_infer if mode == "infer" else t_train
                 if mode == "infer":
                     _check_equal(layer(x)[0], t_infer(), "torch")
             if mode == "infer" and avail["onnxruntime"][0]:
-                o_infer, _ = _onnx_system(cell, layer, x, threads)
+                o_infer, _ = onnxruntime_system(cell, layer, x, threads)
                 _check_equal(layer(x)[0], o_infer(), "onnxruntime")
                 systems["onnxruntime"] = o_infer
             if mode == "infer" and avail["openvino"][0]:
-                v_infer, _ = _openvino_system(cell, layer, x, threads)
+                v_infer, _ = openvino_system(cell, layer, x, threads)
                 _check_equal(layer(x)[0], v_infer(), "openvino")
                 systems["openvino"] = v_infer
             if mode == "infer":

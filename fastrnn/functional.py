@@ -20,7 +20,8 @@ from ._validation import (as_array, as_lengths, check_blas_size, check_bools, ch
                           overlap, resolve_dtype)
 
 __all__ = ["recurrent", "recurrent_train", "bidirectional", "bidirectional_train", "MODES",
-           "num_gates", "EmbeddedInput", "tanh_train"]
+           "num_gates", "EmbeddedInput", "tanh_train", "pack_direction", "PackedDirection",
+           "step", "StepBuffers"]
 
 MODES = ("rnn_tanh", "rnn_relu", "lstm", "gru")
 _GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
@@ -83,23 +84,192 @@ def _lengths_info(lengths, T):
     return lengths.copy(), int(lengths.max()), bool(lengths.min() == T)
 
 
+def _cell_code(mode, reset_after):
+    return _recurrent.CELL_CODES["gru_reset_before" if mode == "gru" and not reset_after
+                                 else mode]
+
+
+def _folded_bias(cell, GH, dtype, b_ih, b_hh):
+    """``b_ih + b_hh``, added once to the input projection (GRU keeps
+    ``b_hn`` out: it sits inside ``r * (W_hn h + b_hn)``)."""
+    if b_ih is None:
+        return np.zeros(GH, dtype=dtype)
+    bias = b_ih + b_hh
+    if cell == _recurrent.CELL_CODES["gru"]:
+        H = GH // 3
+        bias[2 * H:] = b_ih[2 * H:]
+    return bias
+
+
+def _b_hn(cell, H, dtype, b_hh):
+    """GRU's ``b_hn`` (inside ``r * (W_hn h + b_hn)``), None for other cells."""
+    if cell != _recurrent.CELL_CODES["gru"]:
+        return None
+    if b_hh is None:
+        return np.zeros(H, dtype=dtype)
+    return np.ascontiguousarray(b_hh[2 * H:])
+
+
+def _packed_recurrent(cell, w_hh, transposed, pack):
+    """The recurrent weight operands of the step kernel, packed by ``pack``:
+    W_hh^T for forward, W_hh for backward; GRU reset_after=False splits them
+    into the r, z block and W_hn (its two products per step)."""
+    if cell != _recurrent.CELL_CODES["gru_reset_before"]:
+        return pack(w_hh, transposed), None
+    H2 = 2 * w_hh.shape[1]
+    return pack(w_hh[:H2], transposed), pack(w_hh[H2:], transposed)
+
+
+def _read_only(a):
+    if a is not None:
+        a.flags.writeable = False
+    return a
+
+
+class PackedDirection:
+    """One direction's inference weights, in the step kernel's layout, packed
+    once (:func:`pack_direction`): what a frozen layer keeps so that a call
+    does not pack them again.  Its arrays are read-only copies: changing the
+    weights it was packed from changes nothing here, and any number of
+    threads may read it at once.
+
+    Attributes: ``mode``, ``reset_after``, ``input_size``, ``hidden_size``,
+    ``dtype``; ``w_ih_t``, ``w_hh_t``, ``w_hn_t`` (GRU ``reset_after=False``
+    only) the packed operands; ``bias`` the folded input-projection bias;
+    ``b_hn`` (GRU) the bias inside ``r * (W_hn h + b_hn)``; ``weights``
+    ``(w_ih, w_hh, b_ih, b_hh)`` as given (read-only), for the runs that
+    pack per thread (the hidden-unit split).
+    """
+
+    __slots__ = ("mode", "reset_after", "cell", "input_size", "hidden_size", "dtype",
+                 "w_ih_t", "w_hh_t", "w_hn_t", "bias", "b_hn", "weights")
+
+    def __init__(self, mode, reset_after, w_ih, w_hh, b_ih, b_hh):
+        """From checked C-contiguous weights of one float dtype, which this
+        keeps (read-only): pass copies (:func:`pack_direction` does)."""
+        self.weights = tuple(_read_only(w) for w in (w_ih, w_hh, b_ih, b_hh))
+        self.mode, self.reset_after = mode, bool(reset_after)
+        self.cell = cell = _cell_code(mode, reset_after)
+        self.dtype = w_ih.dtype
+        GH, self.input_size = w_ih.shape
+        self.hidden_size = H = w_hh.shape[1]
+        self.w_ih_t = _read_only(_recurrent.pack(w_ih, True))
+        self.w_hh_t, self.w_hn_t = (_read_only(a) for a in
+                                    _packed_recurrent(cell, w_hh, True, _recurrent.pack))
+        self.bias = _read_only(_folded_bias(cell, GH, self.dtype, b_ih, b_hh))
+        b_hn = _b_hn(cell, H, self.dtype, b_hh)
+        self.b_hn = _read_only(None if b_hn is None else b_hn.copy())
+
+
+def pack_direction(mode, w_ih, w_hh, b_ih=None, b_hh=None, reset_after=True):
+    """Pack one direction's weights once for inference.
+
+    The result goes to :func:`layer_directions`'s ``packed`` (one per
+    direction) and to :func:`step`; it holds copies, so the arrays passed in
+    may change afterwards.  Arguments as :func:`recurrent`'s (``w_ih``'s
+    dtype is the computation's).
+    """
+    if mode not in _GATES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    check_bools(reset_after=reset_after)
+    w_ih_arr = np.asarray(w_ih)
+    if w_ih_arr.dtype not in (np.float32, np.float64):
+        raise TypeError(f"w_ih must be a float32 or float64 array, got dtype {w_ih_arr.dtype}")
+    dt = resolve_dtype(w_ih_arr.dtype)
+    w_ih = as_array(w_ih_arr, "w_ih", dt)
+    if w_ih.ndim != 2 or w_ih.shape[0] % _GATES[mode] or w_ih.shape[0] == 0:
+        raise ValueError(f"w_ih must be 2-D ({_GATES[mode]}*hidden_size, input_size), got shape "
+                         f"{w_ih.shape}")
+    GH, I = w_ih.shape
+    w_hh = as_array(w_hh, "w_hh", dt)
+    check_shape(w_hh, "w_hh", (GH, GH // _GATES[mode]))
+    if (b_ih is None) != (b_hh is None):
+        raise ValueError("b_ih and b_hh must both be given or both be None")
+    if b_ih is not None:
+        b_ih, b_hh = as_array(b_ih, "b_ih", dt), as_array(b_hh, "b_hh", dt)
+        check_shape(b_ih, "b_ih", (GH,))
+        check_shape(b_hh, "b_hh", (GH,))
+    return PackedDirection(mode, reset_after, w_ih.copy(), w_hh.copy(),
+                           None if b_ih is None else b_ih.copy(),
+                           None if b_hh is None else b_hh.copy())
+
+
+# A streaming step of at least this many multiply-adds (B * G*H * (I + H))
+# runs on the kernels' threads when they can split the batch (on the packed
+# weights); otherwise on the calling thread alone.  bench/streaming_step.py
+# --split, LSTM on 2 threads: at 4M multiply-adds the threads were 1.15-1.2x
+# slower, at 16M 0.65-0.73x.  The hidden-unit split (too few rows for the
+# batch split) packs its weights on every call and lost at every size tried
+# (B=1 to 4, H up to 1024: 3-8x slower), so small batches stay on one thread.
+STEP_SPLIT_MIN_MACS = 1 << 23
+
+
+class StepBuffers:
+    """The scratch of :func:`step` for ``batch_size`` rows of one
+    :class:`PackedDirection` (a stream keeps one per layer; not shared
+    between threads)."""
+
+    __slots__ = ("scratch", "xc", "xw", "ones", "large")
+
+    def __init__(self, packed, batch_size):
+        H, GH = packed.hidden_size, packed.w_ih_t.size // packed.input_size
+        macs = batch_size * (packed.w_ih_t.size + packed.w_hh_t.size + (
+            0 if packed.w_hn_t is None else packed.w_hn_t.size))
+        # Worth the kernels' threads (where there are several): see step.
+        self.large = macs >= STEP_SPLIT_MIN_MACS and openmp_enabled()
+        self.scratch = np.empty((batch_size, _recurrent.scratch_width(packed.cell, H)),
+                                packed.dtype)
+        self.xc = np.empty((batch_size, packed.input_size), packed.dtype)
+        self.xw = np.empty((batch_size, GH), packed.dtype)
+        self.ones = np.ones(batch_size, np.intp)
+
+
+def step(packed, x, h, c, out, buffers):
+    """One time step of one direction over every row: the streaming path
+    (no validation: the caller has checked everything).  A small step runs
+    on the calling thread; one of at least STEP_SPLIT_MIN_MACS
+    multiply-adds with enough rows to split the batch, on the kernels'
+    threads.
+
+    ``x`` (B, I); ``h`` and (LSTM) ``c`` (B, H) advance in place; ``out``
+    (B, H), an array of its own, receives the new ``h``; all C-contiguous,
+    of ``packed``'s dtype;
+    ``buffers`` a :class:`StepBuffers` of B rows.  The result is bit for bit
+    what :func:`bidirectional` with ``packed`` computes at that step.
+    """
+    if buffers.large and 1 < kernel_threads() <= h.shape[0] // UNIT_SPLIT_ROWS:
+        p = _Problem(packed.mode, packed.reset_after, x[None], packed.weights, h, c, None, False,
+                     packed)
+        ((o, h_n, c_n),) = _infer([p])
+        out[...] = o[0]
+        h[...] = h_n
+        if c is not None:
+            c[...] = c_n
+        return
+    _recurrent.step(packed.cell, x, packed.w_ih_t, packed.w_hh_t, packed.w_hn_t, packed.bias,
+                    packed.b_hn, h, c, out, buffers.scratch, buffers.xc, buffers.xw,
+                    buffers.ones)
+
+
 class _Problem:
     """The validated inputs of one layer-direction call (kept by training)."""
 
     __slots__ = ("mode", "cell", "dtype", "T", "B", "I", "H", "GH", "x", "w_ih", "w_hh",
                  "b_ih", "b_hh", "h0", "c0", "lengths", "steps", "full", "reverse", "ids", "emb",
-                 "kept", "w_hh_packed")
+                 "kept", "w_hh_packed", "packed")
 
-    def __init__(self, mode, reset_after, x, weights, h0, c0, lengths, reverse):
+    def __init__(self, mode, reset_after, x, weights, h0, c0, lengths, reverse, packed=None):
         """From checked arguments (:meth:`checked` checks a caller's; a
         layer passes its own, already checked): ``x`` a C-contiguous (T, B,
         I) array of the weights' dtype or a :class:`_CheckedEmbeddedInput`,
         ``weights`` ``(w_ih, w_hh, b_ih, b_hh)``, states C-contiguous (B, H)
-        of that dtype or None, ``lengths`` None or :func:`_lengths_info`'s."""
+        of that dtype or None, ``lengths`` None or :func:`_lengths_info`'s;
+        ``packed``: the same weights' :class:`PackedDirection`, or None
+        (inference then packs them)."""
         w_ih, w_hh, b_ih, b_hh = weights
         self.mode = mode
-        self.cell = _recurrent.CELL_CODES["gru_reset_before" if mode == "gru" and not reset_after
-                                          else mode]
+        self.cell = _cell_code(mode, reset_after)
+        self.packed = packed
         self.dtype = w_ih.dtype
         if isinstance(x, EmbeddedInput):
             self.x, self.ids, self.emb = None, x.ids, x.weight
@@ -172,31 +342,13 @@ class _Problem:
         return cls(mode, reset_after, x, (w_ih, w_hh, b_ih, b_hh), h0, c0, lengths, reverse)
 
     def folded_bias(self):
-        """``b_ih + b_hh``, added once to the input projection (GRU keeps
-        ``b_hn`` out: it sits inside ``r * (W_hn h + b_hn)``)."""
-        if self.b_ih is None:
-            return np.zeros(self.GH, dtype=self.dtype)
-        bias = self.b_ih + self.b_hh
-        if self.cell == _recurrent.CELL_CODES["gru"]:
-            bias[2 * self.H:] = self.b_ih[2 * self.H:]
-        return bias
+        return _folded_bias(self.cell, self.GH, self.dtype, self.b_ih, self.b_hh)
 
     def packed_recurrent_weights(self, transposed):
-        """The recurrent weight operands of the step kernel, packed once per
-        call: W_hh^T for forward, W_hh for backward; GRU reset_after=False
-        splits them into the r, z block and W_hn (its two products per step)."""
-        w = self.w_hh
-        if self.cell != _recurrent.CELL_CODES["gru_reset_before"]:
-            return _packed(w, transposed), None
-        H2 = 2 * self.H
-        return _packed(w[:H2], transposed), _packed(w[H2:], transposed)
+        return _packed_recurrent(self.cell, self.w_hh, transposed, _packed)
 
     def b_hn(self):
-        if self.cell != _recurrent.CELL_CODES["gru"]:
-            return None
-        if self.b_hh is None:
-            return np.zeros(self.H, dtype=self.dtype)
-        return np.ascontiguousarray(self.b_hh[2 * self.H:])
+        return _b_hn(self.cell, self.H, self.dtype, self.b_hh)
 
     def initial_state(self, given):
         return np.zeros((self.B, self.H), dtype=self.dtype) if given is None else given.copy()
@@ -238,6 +390,11 @@ class _Problem:
                        xc=ws.empty((nper, chunk * B, I), self.dtype),
                        scratch=ws.zeros((B, 2 * GH + H), self.dtype),
                        h_alt=ws.empty((B, H), self.dtype))
+        elif self.packed is not None and not training and self.ids is None:
+            pk = self.packed
+            job.update(w_ih_t=pk.w_ih_t, w_hh_t=pk.w_hh_t, w_hn_t=pk.w_hn_t, bias=pk.bias,
+                       xc=ws.empty((B * chunk, I), self.dtype),
+                       scratch=ws.empty((B, _recurrent.scratch_width(self.cell, H)), self.dtype))
         else:
             w_hh_t, w_hn_t = self.packed_recurrent_weights(transposed=True)
             job.update(w_ih_t=None if self.ids is not None else _packed(self.w_ih, True),
@@ -432,7 +589,7 @@ def _plan(problems):
     else:
         groups, per = [[p] for p in problems], nt
     p = problems[0]
-    if per >= 2 and B < UNIT_SPLIT_ROWS * per and B * p.GH * p.H >= UNIT_SPLIT_MIN_MACS and \
+    if per >= 2 and 0 < B < UNIT_SPLIT_ROWS * per and B * p.GH * p.H >= UNIT_SPLIT_MIN_MACS and \
             p.cell != _recurrent.CELL_CODES["gru_reset_before"]:
         return _Plan(groups, per, True)
     return _Plan(groups, max(1, min(per, B)), False)
@@ -715,19 +872,21 @@ def _train(problems, out=None, x_private=False):
 
 
 def layer_directions(mode, x, params, hx, cx, lengths, reset_after, training, out=None,
-                     x_private=False):
+                     x_private=False, packed=None):
     """A layer's directions on arguments it has checked itself (see
     :class:`_Problem`; ``hx`` / ``cx`` one state or None per direction,
     ``lengths`` intp or None): :func:`bidirectional_train`'s result with
     ``training``, else :func:`bidirectional`'s, without checking them again.
     ``x_private``: ``x`` is an array of the layer's own that nobody else
-    holds (training then keeps it without a copy)."""
+    holds (training then keeps it without a copy); ``packed``: one
+    :class:`PackedDirection` of ``params`` per direction (inference), or None."""
     if lengths is not None:
         lengths = _lengths_info(lengths, x.shape[0])
     if isinstance(x, EmbeddedInput) and not isinstance(x, _CheckedEmbeddedInput):
         x = _CheckedEmbeddedInput(np.ascontiguousarray(x.ids, dtype=np.intp), x.weight)
-    problems = [_Problem(mode, reset_after, x, w, h0, c0, lengths, d == 1)
-                for d, (w, h0, c0) in enumerate(zip(params, hx, cx))]
+    packed = [None] * len(params) if packed is None else packed
+    problems = [_Problem(mode, reset_after, x, w, h0, c0, lengths, d == 1, pk)
+                for d, (w, h0, c0, pk) in enumerate(zip(params, hx, cx, packed))]
     return _train(problems, out, x_private) if training else _infer(problems, out)
 
 

@@ -376,6 +376,27 @@ CASES = [
     ("tokenizer unknown char", lambda: ds.char_tokenizer(["ab"]).encode("abc"), ValueError, "character 'c' .* is not in the tokenizer's vocabulary"),
     ("reverse_task vocab_size", lambda: ds.reverse_task(2, vocab_size=3), ValueError, "vocab_size must be >= 4, got 3"),
     ("reverse_task absurd", lambda: ds.reverse_task(10**13), MemoryError, r"reverse_task\(n=10000000000000, .*\) needs .* GiB"),
+    # frozen modules and streams
+    ("freeze not a module", lambda: fr.freeze(np.zeros(3)), TypeError, "freeze: module must be a fastrnn Module, got ndarray"),
+    ("freeze unsupported", lambda: fr.freeze(fr.DotAttention()), TypeError, "freeze: DotAttention cannot be frozen yet"),
+    ("freeze model", lambda: fr.freeze(_clf()), TypeError, "freeze: SequenceClassifier cannot be frozen yet"),
+    ("frozen x features", lambda: fr.freeze(fr.LSTM(4, 5))(np.zeros((3, 2, 5))), ValueError, "input_size 4 .* got 5"),
+    ("frozen lengths", lambda: fr.freeze(fr.GRU(4, 5))(X, lengths=[4, 1]), ValueError, r"lengths must lie in \[0, 3\]"),
+    ("frozen cell state", lambda: fr.freeze(fr.LSTMCell(4, 5))(np.zeros((2, 4)), (np.zeros((3, 5)), None)), ValueError, r"h must have shape \(2, 5\)"),
+    ("stream bidirectional", lambda: fr.freeze(fr.LSTM(4, 5, bidirectional=True)).stream(), ValueError, "stream: a bidirectional layer cannot be stepped"),
+    ("stream batch 0", lambda: fr.freeze(fr.GRU(4, 5)).stream(0), ValueError, "batch_size must be >= 1, got 0"),
+    ("stream batch float", lambda: fr.freeze(fr.GRU(4, 5)).stream(1.5), TypeError, "batch_size must be an int"),
+    ("stream x shape", lambda: fr.freeze(fr.RNN(4, 5)).stream(2).step(np.zeros((3, 4))), ValueError, r"x must have shape \(batch_size, input_size\) = \(2, 4\), got \(3, 4\)"),
+    ("stream x 1-D", lambda: fr.freeze(fr.RNN(4, 5)).stream(1).step(np.zeros(4)), ValueError, r"x must have shape .* got \(4,\)"),
+    ("stream x complex", lambda: fr.freeze(fr.RNN(4, 5)).stream(1).step(np.zeros((1, 4), complex)), TypeError, "dtype complex128"),
+    ("stream reset rows range", lambda: fr.freeze(fr.LSTM(4, 5)).stream(2).reset([2]), ValueError, r"rows must index the 2 streams, got 2 \.\. 2"),
+    ("stream reset rows float", lambda: fr.freeze(fr.LSTM(4, 5)).stream(2).reset([0.5]), TypeError, "rows must be integer indices or a boolean mask, got dtype float64"),
+    ("stream reset mask shape", lambda: fr.freeze(fr.LSTM(4, 5)).stream(2).reset([True]), ValueError, r"rows: a boolean mask must have shape \(2,\), got \(1,\)"),
+    ("stream state shape", lambda: setattr(fr.freeze(fr.GRU(4, 5, num_layers=2)).stream(3), "state", np.zeros((1, 3, 5))), ValueError, r"h must have shape \(2, 3, 5\)"),
+    ("stream state LSTM not a tuple", lambda: setattr(fr.freeze(fr.LSTM(4, 5)).stream(1), "state", np.zeros((1, 1, 5))), TypeError, r"state must be a tuple \(h, c\)"),
+    ("stream state None", lambda: setattr(fr.freeze(fr.GRU(4, 5)).stream(1), "state", None), TypeError, r"state must be given in full \(h\), got None"),
+    ("pack_direction mode", lambda: F.pack_direction("elman", *W), ValueError, "mode must be one of"),
+    ("pack_direction w_hh", lambda: F.pack_direction("lstm", W[0], np.zeros((20, 4), np.float32)), ValueError, r"w_hh must have shape \(20, 5\)"),
 ]
 
 # The command line: a bad argument exits with status 2 and one clear line on

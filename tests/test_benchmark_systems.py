@@ -57,7 +57,7 @@ def test_openvino_matches_fastrnn_in_f32(cell):
     _need("onnx", "openvino")
     layer = benchmark._layer(cell, 6, 5)
     x = np.random.default_rng(1).standard_normal((7, 3, 6)).astype(np.float32)
-    infer, train = benchmark._openvino_system(cell, layer, x, threads=1)
+    infer, train = benchmark.openvino_system(cell, layer, x, threads=1)
     assert train is None
     y = infer()
     assert y.shape == (7, 3, 5) and y.dtype == np.float32
@@ -81,20 +81,20 @@ def test_openvino_compiled_for_another_precision_is_refused(monkeypatch):
     layer = benchmark._layer("rnn", 3, 4)
     x = np.zeros((5, 2, 3), dtype=np.float32)
     with pytest.raises(benchmark.MismatchError, match="compiled for .*not f32"):
-        benchmark._openvino_system("rnn", layer, x, threads=1)
+        benchmark.openvino_system("rnn", layer, x, threads=1)
 
 
 def test_openvino_output_mismatch_stops_the_bench(tmp_path, monkeypatch, capsys):
     """Corrupted OpenVINO outputs: an error on stderr, exit status 1, nothing
     timed, no table, no JSON."""
     _need("onnx", "openvino")
-    real = benchmark._openvino_system
+    real = benchmark.openvino_system
 
     def corrupted(*args, **kwargs):
         infer, train = real(*args, **kwargs)
         return (lambda: infer() * 1.01), train
 
-    monkeypatch.setattr(benchmark, "_openvino_system", corrupted)
+    monkeypatch.setattr(benchmark, "openvino_system", corrupted)
     monkeypatch.setattr(benchmark, "interleaved", lambda *a, **k: pytest.fail("timed"))
     path = tmp_path / "bench.json"
     rc = cli.main(["bench", "--cells", "lstm", "--mode", "infer", *TINY, "--json", str(path)])
@@ -116,7 +116,7 @@ def test_wrong_output_shape_is_a_mismatch():
 
 def test_without_openvino_the_bench_runs_and_says_so(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "openvino", None)   # import openvino fails
-    monkeypatch.setattr(benchmark, "_openvino_system",
+    monkeypatch.setattr(benchmark, "openvino_system",
                         lambda *a, **k: pytest.fail("OpenVINO set up without openvino"))
     path = tmp_path / "bench.json"
     rc = cli.main(["bench", "--cells", "rnn", "--mode", "infer", *TINY, "--json", str(path)])

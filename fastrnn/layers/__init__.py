@@ -4,10 +4,11 @@ from .cells import GRUCell, LSTMCell, RNNCell
 from .dropout import Dropout
 from .embedding import Embedding
 from .linear import Linear
-from .module import Module
+from .module import Frozen, Module, freeze
 from .recurrent import GRU, LSTM, RNN
 from .sequential import Sequential
+from .stream import Stream
 
 __all__ = ["Module", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Linear",
            "Embedding", "Dropout", "Sequential", "DotAttention", "GeneralAttention",
-           "AdditiveAttention", "SelfAttention"]
+           "AdditiveAttention", "SelfAttention", "freeze", "Frozen", "Stream"]

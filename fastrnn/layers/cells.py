@@ -10,7 +10,8 @@ import numpy as np
 from .. import functional as F
 from .._validation import as_array, check_bools, positive_int, state_parts
 from .init import check_init_options, recurrent_parameters
-from .module import Module, check_memory, make_rng, one_shot
+from .module import Frozen, Module, check_memory, make_rng, one_shot
+from .stream import Stream
 
 
 class _Cell(Module):
@@ -69,6 +70,11 @@ class _Cell(Module):
         result = call(self.mode, x3, *self._weights(), *parts, reset_after=self.reset_after)
         return result, batched, x3.shape[1]
 
+    def freeze(self):
+        """An inference-only copy with its weights packed once
+        (:func:`fastrnn.freeze`)."""
+        return FrozenCell(self._twin())
+
     def __call__(self, x, state=None):
         """One step: the new state (``h`` or ``(h, c)``)."""
         (_, h, c), batched, _ = self._step(x, state, train=False)
@@ -105,6 +111,37 @@ class _Cell(Module):
     def __repr__(self):
         extra = "" if self.bias else ", bias=False"
         return f"{type(self).__name__}({self.input_size}, {self.hidden_size}{extra})"
+
+
+class FrozenCell(Frozen):
+    """A frozen RNNCell / LSTMCell / GRUCell (:func:`fastrnn.freeze`): its own
+    copy of the weights, packed once.  ``frozen(x, state=None)`` returns
+    what the cell returns, bit for bit; :meth:`stream` keeps the state
+    itself."""
+
+    __slots__ = ("_packed",)
+
+    def __init__(self, twin):
+        super().__init__(twin)
+        self._packed = F.PackedDirection(twin.mode, twin.reset_after, *twin._weights())
+
+    def __call__(self, x, state=None):
+        cell = self._module
+        x3, parts, batched = cell._check(x, state)
+        B, H = x3.shape[1], cell.hidden_size
+        h, c = (np.zeros((B, H), cell.dtype) if s is None else s.copy() for s in parts
+                + [None] * (2 - len(parts)))
+        if B:
+            F.step(self._packed, x3[0], h, c if cell._has_cell else None,
+                   np.empty((B, H), cell.dtype), F.StepBuffers(self._packed, B))
+        return cell._pack(h, c if cell._has_cell else None, batched)
+
+    def stream(self, batch_size=1):
+        """A :class:`~fastrnn.layers.stream.Stream` of ``batch_size`` rows:
+        ``stream.step(x_t)`` takes ``(batch_size, input_size)`` and returns
+        the new ``h``; its state is ``(batch_size, hidden_size)`` (``h``, or
+        ``(h, c)`` for LSTMCell), zeros to start."""
+        return Stream([self._packed], self._module._has_cell, batch_size, stacked=False)
 
 
 class RNNCell(_Cell):

@@ -4,7 +4,7 @@ import numbers
 import numpy as np
 
 from .._validation import FLOAT_DTYPES, as_array
-from .module import Module, make_rng, one_shot
+from .module import Frozen, Module, make_rng, one_shot
 
 
 class Dropout(Module):
@@ -34,6 +34,10 @@ class Dropout(Module):
     def _as_float(self, x, name="x"):
         dt = getattr(x, "dtype", None)
         return as_array(x, name, dt if dt in FLOAT_DTYPES else self.dtype)
+
+    def freeze(self):
+        """An inference-only copy (:func:`fastrnn.freeze`)."""
+        return Frozen(self._twin())
 
     def __call__(self, x):
         """Inference: ``x`` unchanged."""

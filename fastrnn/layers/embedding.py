@@ -2,7 +2,7 @@
 import numpy as np
 
 from .._validation import asarray_of, positive_int
-from .module import Module, check_memory, make_rng, one_shot
+from .module import Frozen, Module, check_memory, make_rng, one_shot
 
 
 def as_ids(ids, num_embeddings, name="ids"):
@@ -62,6 +62,10 @@ class Embedding(Module):
         if padding_idx is not None:
             weight[padding_idx] = 0
         self._add_parameter("weight", weight)
+
+    def freeze(self):
+        """An inference-only copy (:func:`fastrnn.freeze`)."""
+        return Frozen(self._twin())
 
     def __call__(self, ids):
         """Look the rows up (a new array)."""

@@ -7,7 +7,7 @@ from .. import _workspace as ws
 from .._kernels import kernels as _kernels
 from .._matmul import matmul, matmul_pair
 from .._validation import as_array, check_bools, is_private, positive_int, unaliased
-from .module import Module, check_memory, make_rng, one_shot
+from .module import Frozen, Module, check_memory, make_rng, one_shot
 
 
 class Linear(Module):
@@ -54,6 +54,10 @@ class Linear(Module):
         if self.bias:
             y += self._params["bias"]
         return y
+
+    def freeze(self):
+        """An inference-only copy (:func:`fastrnn.freeze`)."""
+        return Frozen(self._twin())
 
     def __call__(self, x):
         """``x`` (..., in_features) -> (..., out_features); any number of

@@ -5,6 +5,8 @@
   accumulated gradients; ``zero_grad()``.
 * ``state_dict()`` / ``load_state_dict()``: copies in, copies out, checked
   key by key.
+* ``freeze()`` (:func:`freeze`): an inference-only copy that prepares its
+  weights once.
 
 A module registers its own arrays with ``_add_parameter`` and its children
 with ``_add_module``; nested names are dotted (``encoder.rnn.weight_ih_l0``).
@@ -144,6 +146,28 @@ class Module:
         for child in self._modules.values():
             child._collect_slots(slots, seen)
 
+    def freeze(self):
+        """An inference-only copy of this module (see :func:`freeze`); a
+        module that supports it overrides this."""
+        raise TypeError(f"freeze: {type(self).__name__} cannot be frozen yet (supported: RNN, "
+                        "LSTM, GRU, RNNCell, LSTMCell, GRUCell, Linear, Embedding, Dropout and "
+                        "Sequential of those)")
+
+    def _twin(self):
+        """A private copy: same class, configuration and parameter values,
+        sharing no array with this module."""
+        twin = type(self)(**self.get_config())
+        twin.load_state_dict(self.state_dict())
+        for p in twin.parameters().values():
+            p.flags.writeable = False
+        return twin
+
+    def __repr__(self):
+        config = self.get_config()
+        if config.get("dtype") == "float32":
+            del config["dtype"]
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in config.items())})"
+
     def get_config(self):
         """The constructor arguments that rebuild this module (JSON-able):
         ``type(self)(**module.get_config())`` has the same structure."""
@@ -264,3 +288,72 @@ def _after_fork_in_child():
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def freeze(module):
+    """A frozen, inference-only copy of ``module``.
+
+    Freezing copies the weights and prepares them once (the recurrent
+    layers and cells pack them into the step kernel's layout), so a call
+    does only what the inputs need: ``frozen(x, hx=None, lengths=None)``
+    returns exactly what ``module(x, hx, lengths)`` returns, bit for bit,
+    without packing the weights again.  Training the module afterwards, or
+    changing its arrays, does not change the frozen copy.  One frozen
+    object may serve calls from several Python threads at once (the kernels
+    release the GIL; each call has its own buffers).
+
+    Frozen recurrent layers (unidirectional) and cells also step a stream
+    one input at a time: see ``frozen.stream(batch_size)``.
+
+    Parameters
+    ----------
+    module : Module
+        ``RNN``, ``LSTM``, ``GRU``, ``RNNCell``, ``LSTMCell``, ``GRUCell``,
+        ``Linear``, ``Embedding``, ``Dropout`` (the identity in inference),
+        or a ``Sequential`` of these.
+
+    Returns
+    -------
+    Frozen
+        Callable like the module's inference; ``frozen.module_type`` names
+        the module's class.
+
+    Examples
+    --------
+    >>> import numpy as np, fastrnn as fr
+    >>> lstm = fr.LSTM(8, 16, seed=0)
+    >>> frozen = fr.freeze(lstm)
+    >>> x = np.ones((5, 2, 8), np.float32)
+    >>> out, (h, c) = frozen(x)
+    >>> bool((out == lstm(x)[0]).all())
+    True
+    """
+    if not isinstance(module, Module):
+        raise TypeError(f"freeze: module must be a fastrnn Module, got {type(module).__name__}")
+    return module.freeze()
+
+
+class Frozen:
+    """An inference-only copy of a module (:func:`freeze`): called like the
+    module's inference, holding its own copy of the weights."""
+
+    __slots__ = ("_module",)
+
+    def __init__(self, twin):
+        """``twin``: a private copy of the module (``Module._twin``)."""
+        self._module = twin
+
+    @property
+    def module_type(self):
+        """The class of the module this was frozen from."""
+        return type(self._module)
+
+    @property
+    def dtype(self):
+        return self._module.dtype
+
+    def __call__(self, *args, **kwargs):
+        return self._module(*args, **kwargs)
+
+    def __repr__(self):
+        return f"fr.freeze({self._module!r})"

@@ -13,7 +13,8 @@ from .._validation import (as_array, as_lengths, check_bools, is_private, positi
 from .init import check_init_options, recurrent_parameters
 from .merge import MERGE_MODES, merge, merge_backward, merged_width
 from .embedding import Embedding, as_ids
-from .module import Module, _grad_lock, check_memory, make_rng, one_shot
+from .module import Frozen, Module, _grad_lock, check_memory, make_rng, one_shot
+from .stream import Stream
 
 
 # forward_train_embedded folds the lookup when the batch has at least this
@@ -141,12 +142,13 @@ class _RecurrentLayer(Module):
         return out, state
 
     # ---------------------------------------------------------------- running
-    def _run(self, x, states, lengths, training, x_private=False):
+    def _run(self, x, states, lengths, training, x_private=False, packed=None):
         """All layers and directions; returns out, final states, and the
         per-layer records that backward needs (training only).
         ``x_private``: ``x`` is the layer's own copy (see
         :func:`fastrnn.functional.layer_directions`); the inputs of later
-        layers always are."""
+        layers always are.  ``packed``: per layer, its directions' weights
+        packed once (a frozen layer's), or None."""
         L, D, H = self.num_layers, self.num_directions, self.hidden_size
         B = x.shape[1]
         finals = [np.empty((L * D, B, H), dtype=self.dtype) for _ in states]
@@ -171,7 +173,8 @@ class _RecurrentLayer(Module):
             results = F.layer_directions(self.mode, layer_in,
                                          [self._weights(layer, d) for d in range(D)], *init,
                                          lengths, self.reset_after, training, concat,
-                                         x_private=x_private or layer > 0)
+                                         x_private=x_private or layer > 0,
+                                         packed=None if packed is None else packed[layer])
             if training:
                 results, backprop = results
             outs = [out for out, _, _ in results]
@@ -182,6 +185,11 @@ class _RecurrentLayer(Module):
             if training:
                 records.append((mask, outs if self.merge_mode in ("max", "mul") else None, backprop))
         return layer_in, finals, records
+
+    def freeze(self):
+        """An inference-only copy with its weights packed once
+        (:func:`fastrnn.freeze`)."""
+        return FrozenRecurrent(self._twin())
 
     def __call__(self, x, hx=None, lengths=None):
         """Inference: ``out, h_n`` (RNN, GRU) or ``out, (h_n, c_n)`` (LSTM).
@@ -349,6 +357,45 @@ class _RecurrentLayer(Module):
 
     def __repr__(self):
         return f"{type(self).__name__}({self.extra_repr()})"
+
+
+class FrozenRecurrent(Frozen):
+    """A frozen RNN / LSTM / GRU layer (:func:`fastrnn.freeze`): its own copy
+    of the weights, packed once into the step kernel's layout.
+
+    ``frozen(x, hx=None, lengths=None)`` returns what the layer's inference
+    call returns, bit for bit (shapes, ``batch_first``, unbatched input,
+    merge modes: all the layer's).  :meth:`stream` steps it one input at a
+    time.
+    """
+
+    __slots__ = ("_packed",)
+
+    def __init__(self, twin):
+        super().__init__(twin)
+        self._packed = [[F.PackedDirection(twin.mode, twin.reset_after, *twin._weights(layer, d))
+                         for d in range(twin.num_directions)]
+                        for layer in range(twin.num_layers)]
+
+    def __call__(self, x, hx=None, lengths=None):
+        layer = self._module
+        x, states, lengths, batched = layer._check_input(x, hx, lengths)
+        out, finals, _ = layer._run(x, states, lengths, training=False, packed=self._packed)
+        return layer._finish(out, finals, batched)
+
+    def stream(self, batch_size=1):
+        """A :class:`~fastrnn.layers.stream.Stream` of ``batch_size`` rows
+        over every layer: ``stream.step(x_t)`` takes ``(batch_size,
+        input_size)`` and returns the last layer's ``(batch_size,
+        hidden_size)`` output.  Its state is ``(num_layers, batch_size,
+        hidden_size)`` (``h``, or ``(h, c)`` for LSTM), zeros to start."""
+        layer = self._module
+        if layer.bidirectional:
+            raise ValueError("stream: a bidirectional layer cannot be stepped one input at a "
+                             "time (its reverse direction reads the sequence from its end); "
+                             "call the frozen layer on whole sequences")
+        return Stream([directions[0] for directions in self._packed], layer._has_cell,
+                      batch_size, stacked=True)
 
 
 class RNN(_RecurrentLayer):

@@ -1,5 +1,5 @@
 """``fr.Sequential``: modules applied one after the other."""
-from .module import Module, one_shot
+from .module import Frozen, Module, one_shot
 
 
 def _main_output(result):
@@ -46,8 +46,15 @@ class Sequential(Module):
     def __len__(self):
         return len(self.modules)
 
+    def __repr__(self):
+        return f"Sequential({', '.join(repr(m) for m in self.modules)})"
+
     def __getitem__(self, i):
         return self.modules[i]
+
+    def freeze(self):
+        """An inference-only copy (:func:`fastrnn.freeze`): each child frozen."""
+        return FrozenSequential([m.freeze() for m in self.modules], self.dtype)
 
     def __call__(self, x):
         for m in self.modules:
@@ -68,3 +75,36 @@ class Sequential(Module):
             return dy
 
         return x, one_shot(backprop, first=backprops[-1])
+
+
+class FrozenSequential(Frozen):
+    """A frozen :class:`Sequential`: its children frozen, applied in turn."""
+
+    __slots__ = ("_children", "_dtype")
+
+    def __init__(self, children, dtype):
+        super().__init__(None)
+        self._children = list(children)
+        self._dtype = dtype
+
+    @property
+    def module_type(self):
+        return Sequential
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    def __len__(self):
+        return len(self._children)
+
+    def __getitem__(self, i):
+        return self._children[i]
+
+    def __call__(self, x):
+        for f in self._children:
+            x = _main_output(f(x))
+        return x
+
+    def __repr__(self):
+        return f"fr.freeze(Sequential({', '.join(repr(f)[10:-1] for f in self._children)}))"
