@@ -396,6 +396,11 @@ CASES = [
     ("stream state LSTM not a tuple", lambda: setattr(fr.freeze(fr.LSTM(4, 5)).stream(1), "state", np.zeros((1, 1, 5))), TypeError, r"state must be a tuple \(h, c\)"),
     ("stream state None", lambda: setattr(fr.freeze(fr.GRU(4, 5)).stream(1), "state", None), TypeError, r"state must be given in full \(h\), got None"),
     ("pack_direction mode", lambda: F.pack_direction("elman", *W), ValueError, "mode must be one of"),
+    ("to_onnx not a module", lambda: fr.to_onnx([1]), TypeError, "to_onnx: module must be a fastrnn Module"),
+    ("to_onnx float64", lambda: fr.to_onnx(fr.GRU(3, 4, dtype="float64")), TypeError, "to_onnx: exports float32 modules"),
+    ("to_onnx cell", lambda: fr.to_onnx(fr.GRUCell(3, 4)), TypeError, "to_onnx: cannot export GRUCell"),
+    ("to_onnx lengths on Linear", lambda: fr.to_onnx(fr.Linear(3, 4), lengths=True), ValueError, "initial_state and lengths apply to a recurrent layer"),
+    ("to_onnx path folder missing", lambda: fr.to_onnx(fr.GRU(3, 4), MISSING), ValueError, "to_onnx: path must be in an existing folder"),
     ("pack_direction w_hh", lambda: F.pack_direction("lstm", W[0], np.zeros((20, 4), np.float32)), ValueError, r"w_hh must have shape \(20, 5\)"),
 ]
 

@@ -85,7 +85,10 @@ class _RecurrentLayer(Module):
                         self.recurrent_init, self.forget_bias):
                     self._add_parameter(name + self._suffix(layer, d), value)
 
-    def _weights(self, layer, direction):
+    def direction_weights(self, layer, direction):
+        """The live arrays ``(w_ih, w_hh, b_ih, b_hh)`` of layer ``layer``'s
+        direction ``direction`` (0 forward, 1 reverse), PyTorch's layout and
+        gate order (the biases None without ``bias``)."""
         sfx = self._suffix(layer, direction)
         p = self._params
         if self.bias:
@@ -171,7 +174,8 @@ class _RecurrentLayer(Module):
             # Everything here is checked already: the functional layer's
             # validating entries (bidirectional[_train]) are skipped.
             results = F.layer_directions(self.mode, layer_in,
-                                         [self._weights(layer, d) for d in range(D)], *init,
+                                         [self.direction_weights(layer, d) for d in range(D)],
+                                         *init,
                                          lengths, self.reset_after, training, concat,
                                          x_private=x_private or layer > 0,
                                          packed=None if packed is None else packed[layer])
@@ -373,7 +377,8 @@ class FrozenRecurrent(Frozen):
 
     def __init__(self, twin):
         super().__init__(twin)
-        self._packed = [[F.PackedDirection(twin.mode, twin.reset_after, *twin._weights(layer, d))
+        self._packed = [[F.PackedDirection(twin.mode, twin.reset_after,
+                                           *twin.direction_weights(layer, d))
                          for d in range(twin.num_directions)]
                         for layer in range(twin.num_layers)]
 
