@@ -379,7 +379,8 @@ CASES = [
     # frozen modules and streams
     ("freeze not a module", lambda: fr.freeze(np.zeros(3)), TypeError, "freeze: module must be a fastrnn Module, got ndarray"),
     ("freeze unsupported", lambda: fr.freeze(fr.DotAttention()), TypeError, "freeze: DotAttention cannot be frozen yet"),
-    ("freeze model", lambda: fr.freeze(_clf()), TypeError, "freeze: SequenceClassifier cannot be frozen yet"),
+    ("freeze attention", lambda: fr.freeze(fr.SelfAttention(4, 2)), TypeError, "freeze: SelfAttention cannot be frozen yet"),
+    ("frozen model trains", lambda: fr.freeze(_clf()).fit([[1, 2]], [0]), AttributeError, "a frozen SequenceClassifier has no attribute 'fit'"),
     ("frozen x features", lambda: fr.freeze(fr.LSTM(4, 5))(np.zeros((3, 2, 5))), ValueError, "input_size 4 .* got 5"),
     ("frozen lengths", lambda: fr.freeze(fr.GRU(4, 5))(X, lengths=[4, 1]), ValueError, r"lengths must lie in \[0, 3\]"),
     ("frozen cell state", lambda: fr.freeze(fr.LSTMCell(4, 5))(np.zeros((2, 4)), (np.zeros((3, 5)), None)), ValueError, r"h must have shape \(2, 5\)"),
@@ -401,6 +402,10 @@ CASES = [
     ("to_onnx cell", lambda: fr.to_onnx(fr.GRUCell(3, 4)), TypeError, "to_onnx: cannot export GRUCell"),
     ("to_onnx lengths on Linear", lambda: fr.to_onnx(fr.Linear(3, 4), lengths=True), ValueError, "initial_state and lengths apply to a recurrent layer"),
     ("to_onnx path folder missing", lambda: fr.to_onnx(fr.GRU(3, 4), MISSING), ValueError, "to_onnx: path must be in an existing folder"),
+    ("batched batch_size 0", lambda: fr.freeze(fr.GRU(4, 5)).batched(X, batch_size=0), ValueError, "batch_size must be >= 1, got 0"),
+    ("batched 2-D", lambda: fr.freeze(fr.GRU(4, 5)).batched(np.zeros((3, 4))), ValueError, r"x must be 3-D \(T, B, input_size\), got shape \(3, 4\)"),
+    ("batched progress", lambda: fr.freeze(fr.GRU(4, 5)).batched(X, progress="yes"), TypeError, "progress must be a bool"),
+    ("batched lengths", lambda: fr.freeze(fr.GRU(4, 5)).batched(X, lengths=[9, 1]), ValueError, r"lengths must lie in \[0, 3\]"),
     ("pack_direction w_hh", lambda: F.pack_direction("lstm", W[0], np.zeros((20, 4), np.float32)), ValueError, r"w_hh must have shape \(20, 5\)"),
 ]
 

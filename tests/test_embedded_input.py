@@ -134,7 +134,7 @@ def test_bad_input(rng):
         layer.forward_train_embedded(emb, ids[0])
     with pytest.raises(ValueError, match=r"h0 must have shape \(4, 4, 4\)"):
         layer.forward_train_embedded(emb, ids, (np.zeros((1, B, H)), np.zeros((1, B, H))))
-    w = _pair("rnn", "float64", False, 1)[0]._weights(0, 0)
+    w = _pair("rnn", "float64", False, 1)[0].direction_weights(0, 0)
     with pytest.raises(ValueError, match=r"x.ids must lie in \[0, 6\)"):
         F.recurrent_train("rnn_tanh", F.EmbeddedInput(np.full((T, B), -1), np.zeros((V, E))), *w)
     with pytest.raises(ValueError, match=r"x.ids must be a 2-D \(T, B\) integer array"):

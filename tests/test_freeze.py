@@ -268,3 +268,66 @@ def test_the_docstring_examples_run():
             runner.run(test)
     result = runner.summarize(verbose=False)
     assert result.attempted >= 10 and result.failed == 0
+
+
+def _ids(rng, n, vocab=20):
+    return [rng.integers(1, vocab, rng.integers(2, 9)) for _ in range(n)]
+
+
+def test_frozen_task_models_predict_what_the_models_predict(rng):
+    X = _ids(rng, 12)
+    clf = fr.SequenceClassifier(3, vocab_size=20, embed_size=8, hidden_size=16,
+                                bidirectional=True, num_layers=2, seed=0)
+    tagger = fr.SequenceTagger(4, vocab_size=20, embed_size=8, hidden_size=16, cell="gru",
+                               seed=1)
+    lm = fr.LanguageModel(20, embed_size=8, hidden_size=16, cell="rnn", seed=2)
+    reg = fr.SequenceRegressor(input_size=3, output_size=2, hidden_size=8, seed=3)
+    Xr = [rng.standard_normal((n, 3)) for n in (4, 6, 5, 2)]
+    frozen = [fr.freeze(m) for m in (clf, tagger, lm, reg)]
+    # Train the originals afterwards: the frozen copies keep the old weights.
+    before = (clf.predict_proba(X), tagger.predict(X), lm.predict(X), reg.predict(Xr),
+              clf.evaluate(X, np.zeros(12, int)), lm.generate(2, max_len=6, prompt=[3], seed=4))
+    _assert_same(frozen[0].predict_proba(X), before[0])
+    for a, b in zip(frozen[1].predict(X), before[1]):
+        _assert_same(a, b)
+    for a, b in zip(frozen[2].predict(X), before[2]):
+        _assert_same(a, b)
+    _assert_same(frozen[3].predict(Xr), before[3])
+    assert frozen[0].evaluate(X, np.zeros(12, int)) == before[4]
+    assert frozen[2].generate(2, max_len=6, prompt=[3], seed=4) == before[5]
+    clf.fit(X, rng.integers(0, 3, 12), epochs=1, progress=False)
+    _assert_same(frozen[0].predict_proba(X), before[0])
+    assert frozen[0].num_classes == 3 and frozen[0].module_type is fr.SequenceClassifier
+    with pytest.raises(AttributeError, match="a frozen SequenceClassifier has no attribute "
+                                             "'fit' \\(it runs inference only\\)"):
+        frozen[0].fit(X, np.zeros(12, int))
+
+
+@pytest.mark.parametrize("attention", [None, "dot", "additive"])
+def test_a_frozen_seq2seq_translates_like_the_model(rng, attention):
+    s2s = fr.Seq2Seq(20, 18, 8, 12, attention=attention, bidirectional_encoder=True, seed=0)
+    frozen = fr.freeze(s2s)
+    src = _ids(rng, 5)
+    for beam in (1, 3):
+        got = frozen.translate(src, max_len=7, beam_size=beam)
+        want = s2s.translate(src, max_len=7, beam_size=beam)
+        assert [list(map(int, g)) for g in got] == [list(map(int, w)) for w in want]
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_batched_scoring_gives_the_one_call_results(rng, tmp_path, batch_first, capsys):
+    layer = fr.LSTM(4, 5, num_layers=2, bidirectional=True, batch_first=batch_first, seed=0)
+    frozen = fr.freeze(layer)
+    B, T = 11, 7
+    shape = (B, T, 4) if batch_first else (T, B, 4)
+    x = np.lib.format.open_memmap(str(tmp_path / "x.npy"), "w+", np.float64, shape)
+    x[...] = rng.standard_normal(shape)                         # float64 on disk: cast per slice
+    lengths = rng.integers(1, T + 1, B)
+    hx = (rng.standard_normal((4, B, 5)), rng.standard_normal((4, B, 5)))
+    want = layer(np.asarray(x), hx, lengths)
+    _assert_same(frozen.batched(x, hx, lengths, batch_size=3, progress=True), want)
+    assert "11" in capsys.readouterr().err                      # the bar counted every row
+    _assert_same(frozen.batched(x, batch_size=100), layer(np.asarray(x)))
+    gru = fr.freeze(fr.GRU(4, 5, seed=1))
+    empty = np.zeros((T, 0, 4), np.float32)                    # no rows: empty results
+    _assert_same(gru.batched(empty), gru(empty))

@@ -150,8 +150,8 @@ class Module:
         """An inference-only copy of this module (see :func:`freeze`); a
         module that supports it overrides this."""
         raise TypeError(f"freeze: {type(self).__name__} cannot be frozen yet (supported: RNN, "
-                        "LSTM, GRU, RNNCell, LSTMCell, GRUCell, Linear, Embedding, Dropout and "
-                        "Sequential of those)")
+                        "LSTM, GRU, RNNCell, LSTMCell, GRUCell, Linear, Embedding, Dropout, "
+                        "Sequential of those, the task models and Seq2Seq)")
 
     def _twin(self):
         """A private copy: same class, configuration and parameter values,
@@ -310,7 +310,11 @@ def freeze(module):
     module : Module
         ``RNN``, ``LSTM``, ``GRU``, ``RNNCell``, ``LSTMCell``, ``GRUCell``,
         ``Linear``, ``Embedding``, ``Dropout`` (the identity in inference),
-        or a ``Sequential`` of these.
+        a ``Sequential`` of these; a task model (``SequenceClassifier``,
+        ``SequenceTagger``, ``SequenceRegressor``, ``LanguageModel``) or
+        ``Seq2Seq``, whose frozen copy has the model's inference methods
+        (``predict``, ``predict_proba``, ``evaluate``, ``forecast``,
+        ``generate``, ``translate``).
 
     Returns
     -------

@@ -5,6 +5,8 @@ kernel call per layer and direction; stacks feed each layer's merged output
 to the next (with dropout between layers in training).  Shapes, names and
 initialisation are PyTorch's.
 """
+import sys
+
 import numpy as np
 
 from .. import functional as F
@@ -375,18 +377,66 @@ class FrozenRecurrent(Frozen):
 
     __slots__ = ("_packed",)
 
+    # The layer's configuration, readable on the frozen copy too.
+    _CONFIG = frozenset(_RecurrentLayer._config_keys + (
+        "mode", "num_directions", "reset_after", "nonlinearity", "forget_bias"))
+
     def __init__(self, twin):
+        """``twin``: a layer of the frozen copy's own, which it keeps."""
         super().__init__(twin)
         self._packed = [[F.PackedDirection(twin.mode, twin.reset_after,
                                            *twin.direction_weights(layer, d))
                          for d in range(twin.num_directions)]
                         for layer in range(twin.num_layers)]
 
+    def __getattr__(self, name):
+        if name in FrozenRecurrent._CONFIG:
+            return getattr(self._module, name)
+        raise AttributeError(f"a frozen {type(self._module).__name__} has no attribute {name!r}"
+                             " (it runs inference only)")
+
     def __call__(self, x, hx=None, lengths=None):
         layer = self._module
         x, states, lengths, batched = layer._check_input(x, hx, lengths)
         out, finals, _ = layer._run(x, states, lengths, training=False, packed=self._packed)
         return layer._finish(out, finals, batched)
+
+    def batched(self, x, hx=None, lengths=None, batch_size=1024, progress=False):
+        """``self(x, hx, lengths)`` on a large batch, ``batch_size`` rows at a
+        time: the same results, bit for bit (a row's arithmetic does not
+        depend on the rows beside it), with the input converted one slice at
+        a time (e.g. from a ``numpy.memmap``) and a progress bar on stderr
+        with ``progress`` (tqdm's where installed)."""
+        layer = self._module
+        batch_size = positive_int(batch_size, "batch_size")
+        check_bools(progress=progress)
+        axis = 0 if layer.batch_first else 1
+        shape = np.shape(x)
+        if len(shape) != 3:
+            layout = "(B, T, input_size)" if layer.batch_first else "(T, B, input_size)"
+            raise ValueError(f"x must be 3-D {layout}, got shape {shape}")
+        B = shape[axis]
+        cut = (lambda a, lo, hi: a[lo:hi]) if axis == 0 else (lambda a, lo, hi: a[:, lo:hi])
+        states = None if hx is None else (hx if isinstance(hx, tuple) else (hx,))
+        if lengths is not None:
+            lengths = as_lengths(lengths, B, shape[1 - axis])
+        outs, finals = [], []
+        bar = _Progress(B, progress)
+        try:
+            for lo in range(0, max(B, 1), batch_size):
+                hi = min(B, lo + batch_size)
+                h = None if states is None else tuple(
+                    None if s is None else np.asarray(s)[:, lo:hi] for s in states)
+                out, state = self(cut(x, lo, hi), h if h is None or len(h) > 1 else h[0],
+                                  None if lengths is None else lengths[lo:hi])
+                outs.append(out)
+                finals.append(state if isinstance(state, tuple) else (state,))
+                bar.update(hi - lo)
+        finally:
+            bar.close()
+        out = np.concatenate(outs, axis=axis)
+        final = tuple(np.concatenate(parts, axis=1) for parts in zip(*finals))
+        return out, final if layer._has_cell else final[0]
 
     def stream(self, batch_size=1):
         """A :class:`~fastrnn.layers.stream.Stream` of ``batch_size`` rows
@@ -401,6 +451,33 @@ class FrozenRecurrent(Frozen):
                              "call the frozen layer on whole sequences")
         return Stream([directions[0] for directions in self._packed], layer._has_cell,
                       batch_size, stacked=True)
+
+
+class _Progress:
+    """Rows done of ``total``, on stderr: tqdm's bar where installed, else a
+    line rewritten in place; nothing unless ``enabled``."""
+
+    def __init__(self, total, enabled):
+        self.total, self.done, self.bar, self.enabled = total, 0, None, enabled
+        if enabled:
+            try:
+                from tqdm import tqdm
+            except ImportError:
+                return
+            self.bar = tqdm(total=total, unit="rows")
+
+    def update(self, n):
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+        elif self.enabled:
+            sys.stderr.write(f"\r{self.done}/{self.total} rows")
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+        elif self.enabled:
+            sys.stderr.write("\n")
 
 
 class RNN(_RecurrentLayer):

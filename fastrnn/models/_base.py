@@ -99,6 +99,7 @@ class SequenceModel(TrainableModel):
 
     _config_keys = ("vocab_size", "input_size", "embed_size", "hidden_size", "cell",
                     "num_layers", "bidirectional", "dropout", "pad_id", "dtype")
+    _recurrent_children = ("rnn",)
 
     def __init__(self, *, vocab_size, input_size, embed_size, hidden_size, cell, num_layers,
                  bidirectional, dropout, pad_id, dtype, seed):

@@ -20,7 +20,8 @@ import numpy as np
 from .. import optim
 from .._runtime import blas_threads, get_num_threads
 from .._validation import check_bools, positive_int, unwritable
-from ..layers.module import Module, make_rng
+from ..layers.module import Frozen, Module, make_rng
+from ..layers.recurrent import FrozenRecurrent
 from ..distributed import GradientAverager, reduce_sums, shard
 from ..io import check_saveable, save
 from ._data import length_batches
@@ -401,6 +402,40 @@ class TrainableModel(Module, metaclass=_FlatOnceBuilt):
     def _predictions(self, data, batch_size):
         return predictions(self, data, positive_int(batch_size, "batch_size"))
 
+    # The recurrent layers (attribute names) whose weights a frozen copy packs once.
+    _recurrent_children = ()
+
+    def freeze(self):
+        """An inference-only copy (:func:`fastrnn.freeze`): its own weights,
+        its recurrent layers packed once; it predicts, evaluates and
+        generates like this model, bit for bit."""
+        twin = self._twin()
+        for name in self._recurrent_children:
+            setattr(twin, name, FrozenRecurrent(getattr(twin, name)))
+        return FrozenModel(twin)
+
     def __repr__(self):
         config = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({config})"
+
+
+class FrozenModel(Frozen):
+    """A frozen task model or ``Seq2Seq`` (:func:`fastrnn.freeze`): a copy of
+    the model with its own weights and its recurrent layers packed once.
+    It has the model's inference methods (those of ``predict``,
+    ``predict_proba``, ``evaluate``, ``forecast``, ``generate``,
+    ``translate`` the model has) and its configuration attributes; it does
+    not train."""
+
+    __slots__ = ()
+
+    _INFERENCE = frozenset(("predict", "predict_proba", "evaluate", "forecast", "generate",
+                            "translate"))
+
+    def __getattr__(self, name):
+        model = self._module
+        if (name in FrozenModel._INFERENCE and hasattr(model, name)) or \
+                name in type(model)._config_keys:
+            return getattr(model, name)
+        raise AttributeError(f"a frozen {type(model).__name__} has no attribute {name!r} (it "
+                             f"runs inference only)")

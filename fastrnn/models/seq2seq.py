@@ -87,6 +87,7 @@ class Seq2Seq(TrainableModel):
     _config_keys = ("src_vocab_size", "tgt_vocab_size", "embed_size", "hidden_size", "cell",
                     "num_layers", "bidirectional_encoder", "attention", "sos_id", "eos_id",
                     "pad_id", "dtype")
+    _recurrent_children = ("encoder", "decoder")
 
     def __init__(self, src_vocab_size, tgt_vocab_size, embed_size, hidden_size, cell="lstm",
                  num_layers=1, bidirectional_encoder=False, attention=None, sos_id=1, eos_id=2,
