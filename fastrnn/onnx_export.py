@@ -257,7 +257,7 @@ def _gates(mode, H, w):
 def _recurrent(g, layer, x, seq_lens, h0, c0):
     """A recurrent layer's nodes: (output name, [h_n, (c_n)] names)."""
     L, D, H = layer.num_layers, layer.num_directions, layer.hidden_size
-    mode, G = layer.mode, {"lstm": 4, "gru": 3}.get(layer.mode, 1)
+    mode = layer.mode
     op = {"lstm": "LSTM", "gru": "GRU"}.get(mode, "RNN")
     if layer.batch_first:
         x = g.node("Transpose", [x], perm=[1, 0, 2])
@@ -266,12 +266,10 @@ def _recurrent(g, layer, x, seq_lens, h0, c0):
         weights = [layer.direction_weights(li, d) for d in range(D)]
         W = np.stack([_gates(mode, H, w[0]) for w in weights])
         R = np.stack([_gates(mode, H, w[1]) for w in weights])
-        if layer.bias:
-            B = np.stack([np.concatenate([_gates(mode, H, w[2]), _gates(mode, H, w[3])])
-                          for w in weights])
-        else:
-            B = np.zeros((D, 2 * G * H), np.float32)
-        inputs = [x, g.const(W, "W"), g.const(R, "R"), g.const(B, "B"), seq_lens or ""]
+        B = "" if not layer.bias else g.const(np.stack([
+            np.concatenate([_gates(mode, H, w[2]), _gates(mode, H, w[3])]) for w in weights]),
+            "B")                                       # no B: ONNX's zero biases
+        inputs = [x, g.const(W, "W"), g.const(R, "R"), B, seq_lens or ""]
         if h0:   # this layer's rows of the (L*D, B, H) initial state
             rows = [g.const(np.array([li * D], np.int64), "start"),
                     g.const(np.array([(li + 1) * D], np.int64), "end"),

@@ -406,6 +406,9 @@ CASES = [
     ("batched 2-D", lambda: fr.freeze(fr.GRU(4, 5)).batched(np.zeros((3, 4))), ValueError, r"x must be 3-D \(T, B, input_size\), got shape \(3, 4\)"),
     ("batched progress", lambda: fr.freeze(fr.GRU(4, 5)).batched(X, progress="yes"), TypeError, "progress must be a bool"),
     ("batched lengths", lambda: fr.freeze(fr.GRU(4, 5)).batched(X, lengths=[9, 1]), ValueError, r"lengths must lie in \[0, 3\]"),
+    ("from_onnx not a model", lambda: fr.from_onnx(3.5), TypeError, "from_onnx: model must be an onnx.ModelProto or a path, got float"),
+    ("from_onnx missing file", lambda: fr.from_onnx(MISSING), ValueError, "from_onnx: model must be an existing .onnx file"),
+    ("from_onnx not onnx", lambda: fr.from_onnx(os.path.abspath(__file__)), ValueError, "is not an ONNX model"),
     ("pack_direction w_hh", lambda: F.pack_direction("lstm", W[0], np.zeros((20, 4), np.float32)), ValueError, r"w_hh must have shape \(20, 5\)"),
 ]
 
