@@ -9,6 +9,7 @@ from . import datasets, distributed, functional, losses, optim
 from .interop import from_torch, to_torch
 from .onnx_export import to_onnx
 from .onnx_import import from_onnx
+from .keras_import import from_keras
 from .io import FormatError, load, register_module, save
 from ._runtime import get_num_threads, set_num_threads, show_config
 from .layers import (GRU, LSTM, RNN, AdditiveAttention, DotAttention, Dropout, Embedding,
@@ -27,5 +28,5 @@ __all__ = [
     "SequenceClassifier", "SequenceTagger", "SequenceRegressor", "LanguageModel", "Seq2Seq",
     "functional", "losses", "optim", "datasets", "distributed", "set_num_threads", "get_num_threads", "show_config",
     "from_torch", "to_torch", "save", "load", "FormatError", "register_module", "freeze",
-    "to_onnx", "from_onnx",
+    "to_onnx", "from_onnx", "from_keras",
 ]

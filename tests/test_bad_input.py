@@ -409,6 +409,7 @@ CASES = [
     ("from_onnx not a model", lambda: fr.from_onnx(3.5), TypeError, "from_onnx: model must be an onnx.ModelProto or a path, got float"),
     ("from_onnx missing file", lambda: fr.from_onnx(MISSING), ValueError, "from_onnx: model must be an existing .onnx file"),
     ("from_onnx not onnx", lambda: fr.from_onnx(os.path.abspath(__file__)), ValueError, "is not an ONNX model"),
+    ("from_keras not a layer", lambda: fr.from_keras(3), TypeError, "from_keras: layer must be a Keras layer or keras.Sequential, got int"),
     ("pack_direction w_hh", lambda: F.pack_direction("lstm", W[0], np.zeros((20, 4), np.float32)), ValueError, r"w_hh must have shape \(20, 5\)"),
 ]
 
