@@ -22,6 +22,7 @@ from .layers.linear import Linear
 from .layers.module import Module
 from .layers.recurrent import GRU, LSTM, RNN
 from .layers.sequential import Sequential
+from .models import LanguageModel, Seq2Seq, SequenceClassifier, SequenceRegressor, SequenceTagger
 
 # Opset 14 with IR version 7: loaded by ONNX Runtime 1.9 (2021) and every
 # release since, and by OpenVINO; everything used here exists there.
@@ -30,7 +31,9 @@ IR_VERSION = 7
 
 # PyTorch's gate blocks, in ONNX's order.
 _GATE_ORDER = {"lstm": [0, 3, 1, 2], "gru": [1, 0, 2], "rnn_tanh": [0], "rnn_relu": [0]}
-_EXPORTABLE = "RNN, LSTM, GRU, Linear, Embedding, Dropout or a Sequential of them"
+_EXPORTABLE = ("RNN, LSTM, GRU, Linear, Embedding, Dropout, a Sequential of them, a task "
+               "model or Seq2Seq (its encoder)")
+_MODELS = (SequenceClassifier, SequenceTagger, SequenceRegressor, LanguageModel, Seq2Seq)
 
 
 def to_onnx(module, path=None, *, initial_state=False, lengths=False):
@@ -42,7 +45,12 @@ def to_onnx(module, path=None, *, initial_state=False, lengths=False):
         ``RNN`` (tanh or relu), ``LSTM``, ``GRU`` (either ``reset_after``:
         ONNX's ``linear_before_reset`` 1 or 0), stacked, bidirectional with
         any merge mode, ``batch_first`` or not; ``Linear``, ``Embedding``,
-        ``Dropout``; or a ``Sequential`` of these.
+        ``Dropout``; or a ``Sequential`` of these.  A task model
+        (``SequenceClassifier`` with its pooling, ``SequenceTagger``,
+        ``SequenceRegressor``, ``LanguageModel`` without conditions)
+        exports its inference call ``model(x, lengths)``; ``Seq2Seq``
+        exports its encoder (source ids and lengths in; the encoder's
+        outputs ``y`` and final states out).
     path : str or os.PathLike, optional
         Where to write the model (its folder must exist).  The model is
         returned either way.
@@ -63,8 +71,10 @@ def to_onnx(module, path=None, *, initial_state=False, lengths=False):
     -------
     onnx.ModelProto
         Checked with ``onnx.checker``.  Inputs: ``x`` (float32; int64 ids
-        when the first module is an ``Embedding``), then ``lengths``,
-        ``h0``, ``c0`` as asked; the batch and time axes are symbolic.
+        when the first module is an ``Embedding`` or the model reads
+        tokens), then ``lengths``, ``h0``, ``c0`` as asked (a task model
+        always takes ``lengths``, int64 (B,)); the batch and time axes are
+        symbolic.
         Outputs: ``y`` (what the module's call returns first); a recurrent
         layer also gives ``h_n`` (and ``c_n``), shaped like its final state.
 
@@ -95,6 +105,9 @@ def to_onnx(module, path=None, *, initial_state=False, lengths=False):
                           "install it (pip install onnx)") from exc
 
     g = _Graph(helper)
+    if isinstance(module, _MODELS):
+        inputs, outputs = _task_model(g, module, helper, TensorProto)
+        return _finish(onnx, helper, g, module, inputs, outputs, target)
     chain = _flat(module)
     first = next((m for m in chain if not isinstance(m, Dropout)), chain[0])
     if isinstance(first, Embedding):
@@ -134,6 +147,11 @@ def to_onnx(module, path=None, *, initial_state=False, lengths=False):
         g.node("Identity", [y], outputs=["y"])
         outputs.append(helper.make_tensor_value_info("y", TensorProto.FLOAT,
                                                      _output_shape(chain, x_shape)))
+    return _finish(onnx, helper, g, module, inputs, outputs, target)
+
+
+def _finish(onnx, helper, g, module, inputs, outputs, target):
+    """The checked model of graph ``g`` (saved to ``target`` when given)."""
     graph = helper.make_graph(g.nodes, f"fastrnn_{type(module).__name__}", inputs, outputs,
                               g.initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
@@ -142,6 +160,89 @@ def to_onnx(module, path=None, *, initial_state=False, lengths=False):
     if target is not None:
         onnx.save(model, target)
     return model
+
+
+def _task_model(g, model, helper, TensorProto):
+    """A task model's inference graph (``model(x, lengths)``'s outputs), or
+    Seq2Seq's encoder: graph inputs and outputs."""
+    if isinstance(model, Seq2Seq):
+        embedding, rnn, vocab = model.src_embed, model.encoder, model.src_vocab_size
+    else:
+        embedding, rnn, vocab = model.embedding, model.rnn, model.vocab_size
+    if isinstance(model, LanguageModel) and model.condition_size is not None:
+        raise ValueError("to_onnx: a LanguageModel with condition_size (its initial state "
+                         "comes from the condition) is not exported; export model.rnn")
+    if vocab is not None:
+        x_info = helper.make_tensor_value_info("x", TensorProto.INT64, ["T", "B"])
+        x = g.node("Gather", [g.const(embedding.parameters()["weight"], "embedding"), "x"],
+                   axis=0)
+    else:
+        x_info = helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                               ["T", "B", model.input_size])
+        x = "x"
+    seq_lens = g.node("Cast", ["lengths"], to=TensorProto.INT32)
+    out, states = _recurrent(g, rnn, x, seq_lens, None, None)
+    width = rnn.hidden_size * rnn.num_directions
+    inputs = [x_info, helper.make_tensor_value_info("lengths", TensorProto.INT64, ["B"])]
+    if isinstance(model, Seq2Seq):
+        LD = rnn.num_layers * rnn.num_directions
+        g.node("Identity", [out], outputs=["y"])
+        outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["T", "B", width])]
+        for name, state in zip(("h_n", "c_n"), states):
+            g.node("Identity", [state], outputs=[name])
+            outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT,
+                                                         [LD, "B", rnn.hidden_size]))
+        return inputs, outputs
+    head = model.head.parameters()
+    if isinstance(model, (SequenceTagger, LanguageModel)):      # a prediction per step
+        y = _linear(g, out, head)
+        shape = ["T", "B", model.head.out_features]
+    else:                                                        # one per sequence
+        pooled = _pool(g, model.pooling, rnn, out, states[0], seq_lens, x, width, TensorProto)
+        y = _linear(g, pooled, head)
+        shape = ["B", model.head.out_features]
+        if isinstance(model, SequenceRegressor):
+            y = g.node("Reshape", [y, g.const(np.array([0, model.horizon, model.output_size],
+                                                       np.int64), "shape")])
+            shape = ["B", model.horizon, model.output_size]
+    g.node("Identity", [y], outputs=["y"])
+    return inputs, [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)]
+
+
+def _linear(g, x, params):
+    return g.node("Add", [g.node("MatMul", [x, g.const(params["weight"].T, "weight_t")]),
+                          g.const(params["bias"], "bias")])
+
+
+def _pool(g, mode, rnn, out, h_n, seq_lens, x, width, TensorProto):
+    """The task models' pooling (``fastrnn.models``' "last", "mean", "max")
+    of ``out`` (T, B, width) into (B, width)."""
+    if mode == "last":       # the top layer's final states, directions side by side
+        L, D = rnn.num_layers, rnn.num_directions
+        top = g.node("Slice", [h_n, g.const(np.array([(L - 1) * D], np.int64), "start"),
+                               g.const(np.array([L * D], np.int64), "end"),
+                               g.const(np.array([0], np.int64), "axis")])
+        t = g.node("Transpose", [top], perm=[1, 0, 2])
+        return g.node("Reshape", [t, g.const(np.array([0, -1], np.int64), "shape")])
+    lengths = g.node("Cast", [seq_lens], to=TensorProto.FLOAT)
+    if mode == "mean":       # padded outputs are zeros: the sum over all steps
+        total = g.node("ReduceSum", [out, g.const(np.array([0], np.int64), "axes")],
+                       keepdims=0)
+        return g.node("Mul", [total, g.node("Unsqueeze", [
+            g.node("Reciprocal", [lengths]), g.const(np.array([1], np.int64), "axes")])])
+    # max over the valid steps: padded ones pushed to -inf first
+    T = g.node("Gather", [g.node("Shape", [out]), g.const(np.array(0, np.int64), "time")],
+               axis=0)
+    steps = g.node("Range", [g.const(np.array(0, np.int32), "zero"),
+                             g.node("Cast", [T], to=TensorProto.INT32),
+                             g.const(np.array(1, np.int32), "one")])
+    valid = g.node("Less", [g.node("Unsqueeze", [steps, g.const(np.array([1], np.int64),
+                                                                "axes")]),
+                            g.node("Unsqueeze", [seq_lens, g.const(np.array([0], np.int64),
+                                                                   "axes")])])
+    valid = g.node("Unsqueeze", [valid, g.const(np.array([2], np.int64), "axes")])
+    masked = g.node("Where", [valid, out, g.const(np.array(-np.inf, np.float32), "minus_inf")])
+    return g.node("ReduceMax", [masked], axes=[0], keepdims=0)
 
 
 def _target(path):
@@ -197,6 +298,11 @@ def _check_exportable(module):
     if isinstance(module, Sequential):
         for child in module.modules:
             _check_exportable(child)
+        return
+    if isinstance(module, _MODELS):
+        if module.dtype != np.float32:
+            raise TypeError(f"to_onnx: exports float32 modules, got {type(module).__name__} of "
+                            f"{module.dtype.name}")
         return
     if not isinstance(module, (RNN, LSTM, GRU, Linear, Embedding, Dropout)):
         raise TypeError(f"to_onnx: cannot export {type(module).__name__} (exportable: "

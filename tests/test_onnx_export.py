@@ -155,3 +155,45 @@ def test_the_docstring_example_runs():
         runner.run(test)
     result = runner.summarize(verbose=False)
     assert result.attempted >= 3 and result.failed == 0
+
+
+def _task_models():
+    return {
+        **{f"classifier_{p}_{'bi' if bi else 'uni'}": fr.SequenceClassifier(
+            3, vocab_size=20, embed_size=6, hidden_size=8, num_layers=2, bidirectional=bi,
+            pooling=p, seed=0) for p in ("last", "mean", "max") for bi in (False, True)},
+        "regressor": fr.SequenceRegressor(input_size=3, output_size=2, horizon=4, hidden_size=8,
+                                          cell="gru", pooling="max", seed=1),
+        "tagger": fr.SequenceTagger(5, vocab_size=20, embed_size=6, hidden_size=8,
+                                    bidirectional=True, seed=2),
+        "language_model": fr.LanguageModel(20, embed_size=6, hidden_size=8, cell="rnn", seed=3),
+        "seq2seq": fr.Seq2Seq(20, 18, 6, 8, bidirectional_encoder=True, attention="dot",
+                              seed=4),
+    }
+
+
+@pytest.mark.parametrize("name", list(_task_models()))
+def test_task_models_export_their_inference(rng, name):
+    model = _task_models()[name]
+    T, B = 8, 4
+    lengths = np.array([8, 3, 5, 1])
+    x = (rng.standard_normal((T, B, 3)).astype(np.float32) if name == "regressor"
+         else rng.integers(1, 20, (T, B)))
+    got = _ort(fr.to_onnx(model), {"x": x, "lengths": lengths.astype(np.int64)})
+    if name == "seq2seq":
+        out, state = model.encoder(model.src_embed(x), None, lengths)
+        want = [out] + list(state if isinstance(state, tuple) else (state,))
+    else:
+        want = [model(x, lengths)]
+    valid = np.arange(T)[:, None] < lengths[None]
+    for g, w in zip(got, want):
+        assert g.shape == w.shape
+        if name in ("tagger", "language_model", "seq2seq") and g.shape[:2] == (T, B):
+            g, w = g[valid], w[valid]         # padded steps: the losses ignore them
+        np.testing.assert_allclose(g, w, rtol=0, atol=TOL)
+
+
+def test_a_conditioned_language_model_is_refused():
+    lm = fr.LanguageModel(10, embed_size=4, hidden_size=6, condition_size=3, seed=0)
+    with pytest.raises(ValueError, match="a LanguageModel with condition_size"):
+        fr.to_onnx(lm)
