@@ -169,18 +169,30 @@ def pack_direction(mode, w_ih, w_hh, b_ih=None, b_hh=None, reset_after=True):
     may change afterwards.  Arguments as :func:`recurrent`'s (``w_ih``'s
     dtype is the computation's).
     """
+    check_bools(reset_after=reset_after)
+    weights = _checked_weights(mode, w_ih, w_hh, b_ih, b_hh)
+    return PackedDirection(mode, reset_after, *(None if w is None else w.copy()
+                                                for w in weights))
+
+
+def _checked_weights(mode, w_ih, w_hh, b_ih, b_hh):
+    """``(w_ih, w_hh, b_ih, b_hh)`` checked and converted to ``w_ih``'s
+    dtype (float32 or float64), each error naming its argument."""
     if mode not in _GATES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    check_bools(reset_after=reset_after)
     w_ih_arr = np.asarray(w_ih)
     if w_ih_arr.dtype not in (np.float32, np.float64):
         raise TypeError(f"w_ih must be a float32 or float64 array, got dtype {w_ih_arr.dtype}")
     dt = resolve_dtype(w_ih_arr.dtype)
+    for name, w in (("w_hh", w_hh), ("b_ih", b_ih), ("b_hh", b_hh)):
+        w_dtype = getattr(w, "dtype", None)
+        if w_dtype is not None and w_dtype.kind == "f" and w_dtype != dt:
+            raise TypeError(f"{name} must have w_ih's dtype {dt.name}, got {w_dtype}")
     w_ih = as_array(w_ih_arr, "w_ih", dt)
     if w_ih.ndim != 2 or w_ih.shape[0] % _GATES[mode] or w_ih.shape[0] == 0:
         raise ValueError(f"w_ih must be 2-D ({_GATES[mode]}*hidden_size, input_size), got shape "
                          f"{w_ih.shape}")
-    GH, I = w_ih.shape
+    GH = w_ih.shape[0]
     w_hh = as_array(w_hh, "w_hh", dt)
     check_shape(w_hh, "w_hh", (GH, GH // _GATES[mode]))
     if (b_ih is None) != (b_hh is None):
@@ -189,9 +201,7 @@ def pack_direction(mode, w_ih, w_hh, b_ih=None, b_hh=None, reset_after=True):
         b_ih, b_hh = as_array(b_ih, "b_ih", dt), as_array(b_hh, "b_hh", dt)
         check_shape(b_ih, "b_ih", (GH,))
         check_shape(b_hh, "b_hh", (GH,))
-    return PackedDirection(mode, reset_after, w_ih.copy(), w_hh.copy(),
-                           None if b_ih is None else b_ih.copy(),
-                           None if b_hh is None else b_hh.copy())
+    return w_ih, w_hh, b_ih, b_hh
 
 
 # A streaming step of at least this many multiply-adds (B * G*H * (I + H))
@@ -297,14 +307,8 @@ class _Problem:
         if mode not in _GATES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         check_bools(reverse=reverse, reset_after=reset_after)
-        w_ih_arr = np.asarray(w_ih)
-        if w_ih_arr.dtype not in (np.float32, np.float64):
-            raise TypeError(f"w_ih must be a float32 or float64 array, got dtype {w_ih_arr.dtype}")
-        dt = resolve_dtype(w_ih_arr.dtype)
-        for name, w in (("w_hh", w_hh), ("b_ih", b_ih), ("b_hh", b_hh)):
-            w_dtype = getattr(w, "dtype", None)
-            if w_dtype is not None and w_dtype.kind == "f" and w_dtype != dt:
-                raise TypeError(f"{name} must have w_ih's dtype {dt.name}, got {w_dtype}")
+        w_ih, w_hh, b_ih, b_hh = _checked_weights(mode, w_ih, w_hh, b_ih, b_hh)
+        dt = w_ih.dtype
         if isinstance(x, EmbeddedInput):
             x = _embedded(x, dt)
             T, B, I = x.shape
@@ -315,20 +319,9 @@ class _Problem:
             T, B, I = x.shape
         if T == 0:   # (a batch of 0 rows gives 0 rows, as in PyTorch)
             raise ValueError(f"x must have at least one time step, got shape {x.shape}")
-        w_ih = as_array(w_ih_arr, "w_ih", dt)
-        if w_ih.ndim != 2 or w_ih.shape[0] % _GATES[mode] or w_ih.shape[0] == 0:
-            raise ValueError(f"w_ih must be 2-D ({_GATES[mode]}*hidden_size, input_size), got shape {w_ih.shape}")
         GH = w_ih.shape[0]
         H = GH // _GATES[mode]
         check_shape(w_ih, "w_ih", (GH, I))
-        w_hh = as_array(w_hh, "w_hh", dt)
-        check_shape(w_hh, "w_hh", (GH, H))
-        if (b_ih is None) != (b_hh is None):
-            raise ValueError("b_ih and b_hh must both be given or both be None")
-        if b_ih is not None:
-            b_ih, b_hh = as_array(b_ih, "b_ih", dt), as_array(b_hh, "b_hh", dt)
-            check_shape(b_ih, "b_ih", (GH,))
-            check_shape(b_hh, "b_hh", (GH,))
         h0 = None if hx is None else as_array(hx, "hx", dt)
         if h0 is not None:
             check_shape(h0, "hx", (B, H))

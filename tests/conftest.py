@@ -12,7 +12,8 @@
 * the kernels run exactly the threads a test sets (no dynamic threads: the
   plans tests check must not depend on the machine's load);
 * ``run_python(code, cwd, **env)``: run code in a fresh interpreter that
-  imports the same fastrnn as this process.
+  imports the same fastrnn as this process;
+* ``docstring_examples(*objects)``: run the objects' docstring examples.
 """
 import os
 import subprocess
@@ -92,3 +93,15 @@ def plan(request, monkeypatch):
     monkeypatch.setattr(functional, "UNIT_SPLIT_ROWS", 1 << 30 if units else 0)
     monkeypatch.setattr(functional, "UNIT_SPLIT_MIN_MACS", 0)
     return request.param
+
+
+def docstring_examples(*objects):
+    """Run the examples in the objects' docstrings (doctest); returns
+    doctest's (failed, attempted) counts."""
+    import doctest
+
+    runner = doctest.DocTestRunner()
+    for obj in objects:
+        for test in doctest.DocTestFinder().find(obj):
+            runner.run(test)
+    return runner.summarize(verbose=False)

@@ -2,30 +2,16 @@
 streams stepped one input at a time.  Every result is compared bit for bit
 with the unfrozen module's: the frozen path runs the same kernels on the
 same packed values."""
-import doctest
 import threading
 
 import numpy as np
 import pytest
 
 import fastrnn as fr
+from conftest import docstring_examples
+from cases import CELLS, IDS, LAYERS
 from fastrnn import functional as F
 
-LAYERS = [
-    (fr.LSTM, {}),
-    (fr.GRU, {}),
-    (fr.GRU, {"reset_after": False}),
-    (fr.RNN, {}),
-    (fr.RNN, {"nonlinearity": "relu"}),
-]
-LAYER_IDS = ["lstm", "gru", "gru_reset_before", "rnn_tanh", "rnn_relu"]
-CELLS = [
-    (fr.LSTMCell, {}),
-    (fr.GRUCell, {}),
-    (fr.GRUCell, {"reset_after": False}),
-    (fr.RNNCell, {}),
-    (fr.RNNCell, {"nonlinearity": "relu"}),
-]
 
 
 def _parts(state):
@@ -44,7 +30,7 @@ def _assert_same(got, want):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("cls, kw", LAYERS, ids=LAYER_IDS)
+@pytest.mark.parametrize("cls, kw", LAYERS, ids=IDS)
 @pytest.mark.parametrize("shape", ["plain", "stacked_bidirectional", "batch_first_sum"])
 def test_a_frozen_layer_returns_what_the_layer_returns(rng, plan, cls, kw, dtype, shape):
     opts = {"plain": {}, "stacked_bidirectional": {"num_layers": 2, "bidirectional": True},
@@ -64,7 +50,7 @@ def test_a_frozen_layer_returns_what_the_layer_returns(rng, plan, cls, kw, dtype
         _assert_same(frozen(x[:, 0]), layer(x[:, 0]))       # unbatched (T, I)
 
 
-@pytest.mark.parametrize("cls, kw", LAYERS, ids=LAYER_IDS)
+@pytest.mark.parametrize("cls, kw", LAYERS, ids=IDS)
 def test_batch_one_on_every_split_matches(rng, plan, cls, kw):
     """B = 1 takes the hidden-unit split on several threads (which packs
     per thread); the frozen layer must agree there too."""
@@ -89,7 +75,7 @@ def test_freezing_copies_the_weights(rng):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("cls, kw", CELLS, ids=LAYER_IDS)
+@pytest.mark.parametrize("cls, kw", CELLS, ids=IDS)
 def test_a_frozen_cell_returns_what_the_cell_returns(rng, plan, cls, kw, dtype):
     cell = cls(5, 7, dtype=dtype, seed=1, **kw)
     frozen = fr.freeze(cell)
@@ -104,7 +90,7 @@ def test_a_frozen_cell_returns_what_the_cell_returns(rng, plan, cls, kw, dtype):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("cls, kw", LAYERS, ids=LAYER_IDS)
+@pytest.mark.parametrize("cls, kw", LAYERS, ids=IDS)
 @pytest.mark.parametrize("B", [1, 4])
 def test_stepping_a_stream_gives_the_whole_sequence_call(rng, cls, kw, dtype, B):
     layer = cls(6, 10, num_layers=2, dtype=dtype, seed=2, **kw)
@@ -121,7 +107,7 @@ def test_stepping_a_stream_gives_the_whole_sequence_call(rng, cls, kw, dtype, B)
     assert ys[0] is not ys[1] and not np.shares_memory(ys[0], ys[1])   # safe to keep
 
 
-@pytest.mark.parametrize("cls, kw", CELLS, ids=LAYER_IDS)
+@pytest.mark.parametrize("cls, kw", CELLS, ids=IDS)
 def test_a_cell_stream_steps_like_the_cell(rng, cls, kw):
     cell = cls(4, 6, dtype="float64", seed=0, **kw)
     stream = fr.freeze(cell).stream(batch_size=2)
@@ -262,12 +248,9 @@ def test_pack_direction_keeps_copies(rng):
 
 
 def test_the_docstring_examples_run():
-    runner = doctest.DocTestRunner()
-    for obj in (fr.freeze, fr.layers.Stream):
-        for test in doctest.DocTestFinder().find(obj):
-            runner.run(test)
-    result = runner.summarize(verbose=False)
+    result = docstring_examples(fr.freeze, fr.layers.Stream)
     assert result.attempted >= 10 and result.failed == 0
+
 
 
 def _ids(rng, n, vocab=20):

@@ -1,13 +1,14 @@
 """fr.to_onnx: the exported model, run by ONNX Runtime (and OpenVINO where
 installed), reproduces the fastrnn module's outputs within 1e-5 (float32),
 on random weights, ragged lengths and initial states."""
-import doctest
 import os
 
 import numpy as np
 import pytest
 
 import fastrnn as fr
+from conftest import docstring_examples
+from cases import IDS, LAYERS, SHAPES
 
 onnx = pytest.importorskip("onnx") if not os.environ.get("FASTRNN_REQUIRE_BENCH_SYSTEMS") \
     else __import__("onnx")
@@ -15,23 +16,6 @@ ort = pytest.importorskip("onnxruntime") if not os.environ.get("FASTRNN_REQUIRE_
     else __import__("onnxruntime")
 
 TOL = 1e-5
-LAYERS = [
-    (fr.LSTM, {}),
-    (fr.GRU, {}),
-    (fr.GRU, {"reset_after": False}),
-    (fr.RNN, {}),
-    (fr.RNN, {"nonlinearity": "relu"}),
-]
-LAYER_IDS = ["lstm", "gru", "gru_reset_before", "rnn_tanh", "rnn_relu"]
-SHAPES = {
-    "one": {},
-    "stacked_bidirectional": {"num_layers": 2, "bidirectional": True},
-    "batch_first_mean": {"num_layers": 2, "bidirectional": True, "batch_first": True,
-                         "merge_mode": "mean"},
-    "sum": {"bidirectional": True, "merge_mode": "sum"},
-    "max": {"bidirectional": True, "merge_mode": "max"},
-    "mul_no_bias": {"bidirectional": True, "merge_mode": "mul", "bias": False},
-}
 
 
 def _ort(model, feeds):
@@ -57,7 +41,7 @@ def _close(got, want):
     np.testing.assert_allclose(got, want, rtol=0, atol=TOL)
 
 
-@pytest.mark.parametrize("cls, kw", LAYERS, ids=LAYER_IDS)
+@pytest.mark.parametrize("cls, kw", LAYERS, ids=IDS)
 @pytest.mark.parametrize("shape", list(SHAPES))
 def test_a_recurrent_layer_runs_the_same_in_onnx_runtime(rng, cls, kw, shape):
     layer = cls(5, 6, seed=1, **kw, **SHAPES[shape])
@@ -150,11 +134,9 @@ def test_what_cannot_be_exported_is_refused_clearly(call, error, message):
 
 
 def test_the_docstring_example_runs():
-    runner = doctest.DocTestRunner()
-    for test in doctest.DocTestFinder().find(fr.to_onnx):
-        runner.run(test)
-    result = runner.summarize(verbose=False)
+    result = docstring_examples(fr.to_onnx)
     assert result.attempted >= 3 and result.failed == 0
+
 
 
 def _task_models():

@@ -2,38 +2,21 @@
 fr.to_onnx -> fr.from_onnx is exact (configuration and weights); graphs
 exported by torch.onnx.export import and match torch; what fastrnn cannot
 express is refused, naming the node."""
-import doctest
 import io
 import os
 import warnings
 
 import numpy as np
 import pytest
-from conftest import torch_or_skip
+from conftest import docstring_examples, torch_or_skip
 
 import fastrnn as fr
+from cases import IDS, LAYERS, SHAPES
 
 onnx = pytest.importorskip("onnx") if not os.environ.get("FASTRNN_REQUIRE_BENCH_SYSTEMS") \
     else __import__("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-LAYERS = [
-    (fr.LSTM, {}),
-    (fr.GRU, {}),
-    (fr.GRU, {"reset_after": False}),
-    (fr.RNN, {}),
-    (fr.RNN, {"nonlinearity": "relu"}),
-]
-LAYER_IDS = ["lstm", "gru", "gru_reset_before", "rnn_tanh", "rnn_relu"]
-SHAPES = {
-    "one": {},
-    "stacked_bidirectional": {"num_layers": 2, "bidirectional": True},
-    "batch_first_mean": {"num_layers": 2, "bidirectional": True, "batch_first": True,
-                         "merge_mode": "mean"},
-    "sum3": {"bidirectional": True, "merge_mode": "sum", "num_layers": 3},
-    "max": {"bidirectional": True, "merge_mode": "max"},
-    "mul_no_bias": {"bidirectional": True, "merge_mode": "mul", "bias": False},
-}
 
 
 def _same_module(a, b):
@@ -44,7 +27,7 @@ def _same_module(a, b):
         np.testing.assert_array_equal(pa[k], pb[k])
 
 
-@pytest.mark.parametrize("cls, kw", LAYERS, ids=LAYER_IDS)
+@pytest.mark.parametrize("cls, kw", LAYERS, ids=IDS)
 @pytest.mark.parametrize("shape", list(SHAPES))
 @pytest.mark.parametrize("flags", [{}, {"initial_state": True, "lengths": True}],
                          ids=["plain", "states_lengths"])
@@ -187,8 +170,5 @@ def test_no_recurrent_node_is_refused():
 
 
 def test_the_docstring_example_runs():
-    runner = doctest.DocTestRunner()
-    for test in doctest.DocTestFinder().find(fr.from_onnx):
-        runner.run(test)
-    result = runner.summarize(verbose=False)
+    result = docstring_examples(fr.from_onnx)
     assert result.attempted >= 4 and result.failed == 0
