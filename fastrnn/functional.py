@@ -20,8 +20,7 @@ from ._validation import (as_array, as_lengths, check_blas_size, check_bools, ch
                           overlap, resolve_dtype)
 
 __all__ = ["recurrent", "recurrent_train", "bidirectional", "bidirectional_train", "MODES",
-           "num_gates", "EmbeddedInput", "tanh_train", "pack_direction", "PackedDirection",
-           "step", "StepBuffers"]
+           "num_gates", "EmbeddedInput", "tanh_train", "pack_direction", "step"]
 
 MODES = ("rnn_tanh", "rnn_relu", "lstm", "gru")
 _GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
@@ -145,8 +144,10 @@ class PackedDirection:
                  "w_ih_t", "w_hh_t", "w_hn_t", "bias", "b_hn", "weights")
 
     def __init__(self, mode, reset_after, w_ih, w_hh, b_ih, b_hh):
-        """From checked C-contiguous weights of one float dtype, which this
-        keeps (read-only): pass copies (:func:`pack_direction` does)."""
+        """From checked C-contiguous weights of one float dtype that nobody
+        else writes: this takes them over and makes them read-only
+        (:func:`pack_direction` passes copies of the caller's; a frozen
+        layer its own)."""
         self.weights = tuple(_read_only(w) for w in (w_ih, w_hh, b_ih, b_hh))
         self.mode, self.reset_after = mode, bool(reset_after)
         self.cell = cell = _cell_code(mode, reset_after)
@@ -304,10 +305,8 @@ class _Problem:
     def checked(cls, mode, x, w_ih, w_hh, b_ih, b_hh, hx, cx, lengths, reverse, reset_after):
         """A problem from a caller's arguments, each checked (and converted
         to ``w_ih``'s dtype) with an error naming it."""
-        if mode not in _GATES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        check_bools(reverse=reverse, reset_after=reset_after)
         w_ih, w_hh, b_ih, b_hh = _checked_weights(mode, w_ih, w_hh, b_ih, b_hh)
+        check_bools(reverse=reverse, reset_after=reset_after)
         dt = w_ih.dtype
         if isinstance(x, EmbeddedInput):
             x = _embedded(x, dt)

@@ -417,17 +417,15 @@ class FrozenRecurrent(Frozen):
             raise ValueError(f"x must be 3-D {layout}, got shape {shape}")
         B = shape[axis]
         cut = (lambda a, lo, hi: a[lo:hi]) if axis == 0 else (lambda a, lo, hi: a[:, lo:hi])
-        states = None if hx is None else (hx if isinstance(hx, tuple) else (hx,))
-        if lengths is not None:
-            lengths = as_lengths(lengths, B, shape[1 - axis])
+        # The states and lengths checked whole, before any work.
+        states, lengths, _ = layer._check_rest(shape[1 - axis], B, True, hx, lengths)
         outs, finals = [], []
         bar = _Progress(B, progress)
         try:
             for lo in range(0, max(B, 1), batch_size):
                 hi = min(B, lo + batch_size)
-                h = None if states is None else tuple(
-                    None if s is None else np.asarray(s)[:, lo:hi] for s in states)
-                out, state = self(cut(x, lo, hi), h if h is None or len(h) > 1 else h[0],
+                h = tuple(None if s is None else s[:, lo:hi] for s in states)
+                out, state = self(cut(x, lo, hi), h if layer._has_cell else h[0],
                                   None if lengths is None else lengths[lo:hi])
                 outs.append(out)
                 finals.append(state if isinstance(state, tuple) else (state,))
