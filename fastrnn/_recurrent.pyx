@@ -925,18 +925,20 @@ def forward(list jobs, int nper, bint units=False):
     return _launch(FORWARD, lps, len(jobs), nper, arrays, jobs[0]["h"].dtype, units)
 
 
-def step(int cell, cnp.ndarray x, cnp.ndarray w_ih_t, cnp.ndarray w_hh_t, w_hn_t,
-         cnp.ndarray bias, b_hn, cnp.ndarray h, c, cnp.ndarray out, cnp.ndarray scratch,
-         cnp.ndarray xc, cnp.ndarray xw, cnp.ndarray lengths):
+def step(int cell, cnp.ndarray w_ih_t, cnp.ndarray w_hh_t, w_hn_t, cnp.ndarray bias, b_hn,
+         cnp.ndarray scratch, cnp.ndarray xc, cnp.ndarray xw, cnp.ndarray lengths,
+         cnp.ndarray x, cnp.ndarray h, c, cnp.ndarray out):
     """One time step of one direction over all B rows, on the calling thread
     without the GIL: the forward loop's own step (same products, same cell
     code), so a sequence stepped through it matches :func:`forward` bit for
-    bit.  ``x`` (B, I); weights packed and ``bias`` folded as for
-    :func:`forward`'s batch split; ``h`` (and ``c``) (B, H) advance in
-    place, ``out`` (B, H) receives the new h; ``scratch`` (B,
-    :func:`scratch_width`), ``xc`` (B, I) and ``xw`` (B, G*H) are scratch;
-    ``lengths`` B intp ones.  The caller (``fastrnn.functional.step``) has
-    validated everything: C-contiguous arrays of one float dtype, B >= 1."""
+    bit.  Weights packed and ``bias`` folded as for :func:`forward`'s batch
+    split; ``scratch`` (B, :func:`scratch_width`), ``xc`` (B, I) and ``xw``
+    (B, G*H) are scratch; ``lengths`` B intp ones; then ``x`` (B, I), and
+    ``h`` (and ``c``) (B, H), which advance in place, and ``out`` (B, H),
+    which receives the new h (the arguments that change from step to step
+    come last, so a stream binds the others once).  The caller
+    (``fastrnn.functional.stepper``) has validated everything: C-contiguous
+    arrays of one float dtype, B >= 1."""
     cdef Loop lp
     cdef ForwardArrays a
     memset(&lp, 0, sizeof(Loop))

@@ -9,6 +9,7 @@ these.  Arrays are time-major: ``x`` is ``(T, B, I)``.
 ``w_ih (G*H, I)``, ``w_hh (G*H, H)``, ``b_ih``, ``b_hh (G*H,)`` with G = 1, 4,
 3 (RNN, LSTM ``i f g o``, GRU ``r z n``).
 """
+import functools
 from collections import namedtuple
 
 import numpy as np
@@ -20,7 +21,7 @@ from ._validation import (as_array, as_lengths, check_blas_size, check_bools, ch
                           overlap, resolve_dtype)
 
 __all__ = ["recurrent", "recurrent_train", "bidirectional", "bidirectional_train", "MODES",
-           "num_gates", "EmbeddedInput", "tanh_train", "pack_direction", "step"]
+           "num_gates", "EmbeddedInput", "tanh_train", "pack_direction", "stepper", "step"]
 
 MODES = ("rnn_tanh", "rnn_relu", "lstm", "gru")
 _GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
@@ -166,7 +167,7 @@ def pack_direction(mode, w_ih, w_hh, b_ih=None, b_hh=None, reset_after=True):
     """Pack one direction's weights once for inference.
 
     The result goes to :func:`layer_directions`'s ``packed`` (one per
-    direction) and to :func:`step`; it holds copies, so the arrays passed in
+    direction) and to :func:`stepper`; it holds copies, so the arrays passed in
     may change afterwards.  Arguments as :func:`recurrent`'s (``w_ih``'s
     dtype is the computation's).
     """
@@ -216,7 +217,7 @@ STEP_SPLIT_MIN_MACS = 1 << 23
 
 
 class StepBuffers:
-    """The scratch of :func:`step` for ``batch_size`` rows of one
+    """The scratch of :func:`stepper` for ``batch_size`` rows of one
     :class:`PackedDirection` (a stream keeps one per layer; not shared
     between threads)."""
 
@@ -235,20 +236,29 @@ class StepBuffers:
         self.ones = np.ones(batch_size, np.intp)
 
 
-def step(packed, x, h, c, out, buffers):
-    """One time step of one direction over every row: the streaming path
-    (no validation: the caller has checked everything).  A small step runs
-    on the calling thread; one of at least STEP_SPLIT_MIN_MACS
-    multiply-adds with enough rows to split the batch, on the kernels'
-    threads.
+def stepper(packed, buffers):
+    """The streaming path: a function ``f(x, h, c, out)`` taking one time
+    step of one direction over every row, with the arguments that do not
+    change from step to step bound once (no validation: the caller has
+    checked everything).
 
     ``x`` (B, I); ``h`` and (LSTM) ``c`` (B, H) advance in place; ``out``
     (B, H), an array of its own, receives the new ``h``; all C-contiguous,
-    of ``packed``'s dtype;
-    ``buffers`` a :class:`StepBuffers` of B rows.  The result is bit for bit
-    what :func:`bidirectional` with ``packed`` computes at that step.
+    of ``packed``'s dtype; ``buffers`` a :class:`StepBuffers` of B rows.
+    A small step runs on the calling thread; one of at least
+    STEP_SPLIT_MIN_MACS multiply-adds with rows enough to split the batch,
+    on the kernels' threads.  The result is bit for bit what a whole-sequence
+    call on ``packed`` computes at that step.
     """
-    if buffers.large and 1 < kernel_threads() <= h.shape[0] // UNIT_SPLIT_ROWS:
+    kernel = functools.partial(_recurrent.step, packed.cell, packed.w_ih_t, packed.w_hh_t,
+                               packed.w_hn_t, packed.bias, packed.b_hn, buffers.scratch,
+                               buffers.xc, buffers.xw, buffers.ones)
+    if not buffers.large:
+        return kernel
+
+    def large_step(x, h, c, out):
+        if not 1 < kernel_threads() <= h.shape[0] // UNIT_SPLIT_ROWS:
+            return kernel(x, h, c, out)
         p = _Problem(packed.mode, packed.reset_after, x[None], packed.weights, h, c, None, False,
                      packed)
         ((o, h_n, c_n),) = _infer([p])
@@ -256,10 +266,13 @@ def step(packed, x, h, c, out, buffers):
         h[...] = h_n
         if c is not None:
             c[...] = c_n
-        return
-    _recurrent.step(packed.cell, x, packed.w_ih_t, packed.w_hh_t, packed.w_hn_t, packed.bias,
-                    packed.b_hn, h, c, out, buffers.scratch, buffers.xc, buffers.xw,
-                    buffers.ones)
+
+    return large_step
+
+
+def step(packed, x, h, c, out, buffers):
+    """One time step (:func:`stepper`'s function, bound and called once)."""
+    stepper(packed, buffers)(x, h, c, out)
 
 
 class _Problem:

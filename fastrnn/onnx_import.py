@@ -54,8 +54,9 @@ def from_onnx(model):
         A recurrent layer (stacked, bidirectional with the graph's merge,
         ``batch_first`` when the graph transposes a (B, T, I) input), or a
         ``Sequential`` of it and ``Linear`` heads.  The graph's
-        ``sequence_lens`` and initial states become the module's
-        ``lengths`` and ``hx`` arguments.
+        ``sequence_lens`` and initial states become the layer's ``lengths``
+        and ``hx`` arguments (in a ``Sequential``, call its first module
+        with them, then the heads).
 
     Raises
     ------

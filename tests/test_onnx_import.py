@@ -172,3 +172,42 @@ def test_no_recurrent_node_is_refused():
 def test_the_docstring_example_runs():
     result = docstring_examples(fr.from_onnx)
     assert result.attempted >= 4 and result.failed == 0
+
+
+@pytest.mark.parametrize("op, attrs", [
+    ("GRU", {"linear_before_reset": 0}),
+    ("GRU", {"linear_before_reset": 1}),
+    ("LSTM", {}),
+    ("RNN", {"activations": ["Relu", "Relu"]}),
+])
+def test_a_hand_built_bidirectional_graph_runs_as_onnx_runtime_runs_it(rng, op, attrs):
+    ort = pytest.importorskip("onnxruntime") if not os.environ.get(
+        "FASTRNN_REQUIRE_BENCH_SYSTEMS") else __import__("onnxruntime")
+    G, H, I, D, C = {"LSTM": 4, "GRU": 3, "RNN": 1}[op], 6, 5, 2, 3
+    weights = {"W": (D, G * H, I), "R": (D, G * H, H), "B": (D, 2 * G * H),
+               "Wout": (D * H, C), "bout": (C,)}
+    inits = [numpy_helper.from_array((0.4 * rng.standard_normal(shape)).astype(np.float32), name)
+             for name, shape in weights.items()]
+    inits.append(numpy_helper.from_array(np.array([0, 0, -1], np.int64), "shape"))
+    nodes = [
+        helper.make_node(op, ["X", "W", "R", "B", "lens"], ["Y"], name="rec", hidden_size=H,
+                         direction="bidirectional", **attrs),
+        helper.make_node("Transpose", ["Y"], ["Yt"], perm=[0, 2, 1, 3]),
+        helper.make_node("Reshape", ["Yt", "shape"], ["seq"]),
+        helper.make_node("MatMul", ["seq", "Wout"], ["proj"]),
+        helper.make_node("Add", ["proj", "bout"], ["logits"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "g",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["T", "B", I]),
+         helper.make_tensor_value_info("lens", TensorProto.INT32, ["B"])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["T", "B", C])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)], ir_version=7)
+    module = fr.from_onnx(model)
+    assert isinstance(module, fr.Sequential) and module[0].bidirectional
+    x = rng.standard_normal((7, 4, I)).astype(np.float32)
+    lengths = np.array([7, 2, 5, 1], np.int32)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (want,) = session.run(None, {"X": x, "lens": lengths})
+    got = module[1](module[0](x, lengths=lengths)[0])
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)

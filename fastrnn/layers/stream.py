@@ -37,8 +37,8 @@ class Stream:
     >>> stream.reset(rows=[0])       # stream 0 starts over
     """
 
-    __slots__ = ("batch_size", "num_layers", "input_size", "hidden_size", "dtype", "_packed",
-                 "_buffers", "_h", "_c", "_outs", "_stacked")
+    __slots__ = ("batch_size", "num_layers", "input_size", "hidden_size", "dtype", "_h", "_c",
+                 "_stacked", "_layers")
 
     def __init__(self, packed, has_cell, batch_size, stacked):
         """``packed``: one :class:`fastrnn.functional.PackedDirection` per
@@ -49,15 +49,18 @@ class Stream:
         self.batch_size, self.num_layers = B, len(packed)
         self.input_size, self.hidden_size, self.dtype = first.input_size, first.hidden_size, \
             first.dtype
-        self._packed = list(packed)
         self._stacked = stacked
-        self._buffers = [F.StepBuffers(p, B) for p in self._packed]
+        steps = [F.stepper(p, F.StepBuffers(p, B)) for p in packed]
         shape = (self.num_layers, B, self.hidden_size)
         self._h = np.zeros(shape, self.dtype)
         self._c = np.zeros(shape, self.dtype) if has_cell else None
         # Every layer but the last writes its output here; the last one's is
         # a new array per step (the caller may keep it).
-        self._outs = [np.empty((B, self.hidden_size), self.dtype) for _ in packed[:-1]]
+        outs = [np.empty((B, self.hidden_size), self.dtype) for _ in packed[:-1]]
+        # Per layer: its step, its rows of the state, its output buffer.
+        self._layers = list(zip(steps, self._h,
+                                [None] * len(packed) if self._c is None else self._c,
+                                outs + [None]))
 
     def step(self, x):
         """Advance every stream by one input.
@@ -78,12 +81,10 @@ class Stream:
             if x.shape != (B, I):
                 raise ValueError(f"x must have shape (batch_size, input_size) = {(B, I)}, got "
                                  f"{x.shape}")
-        c = self._c
-        last = self.num_layers - 1
-        for layer, (packed, buffers) in enumerate(zip(self._packed, self._buffers)):
-            out = self._outs[layer] if layer < last else np.empty((B, self.hidden_size),
-                                                                  self.dtype)
-            F.step(packed, x, self._h[layer], None if c is None else c[layer], out, buffers)
+        for step, h, c, out in self._layers:
+            if out is None:            # the last layer: a new array
+                out = np.empty((B, self.hidden_size), self.dtype)
+            step(x, h, c, out)
             x = out
         return x
 
