@@ -17,7 +17,7 @@ import numpy as np
 import fastrnn as fr
 from fastrnn import benchmark
 
-from kernel_builds import cpu_line
+from kernel_builds import cpu_line, grid_layers
 
 SHAPES = ["1,100,128,128", "1,100,256,256", "16,100,256,256"]
 
@@ -39,33 +39,29 @@ def main():
     print(f"{'cell':4} {'B':>3} {'T':>4} {'H':>5} | {'frozen':>7} | {'layer':>7} ratio | "
           f"{'torch':>7} ratio | {'ORT':>7} ratio | {'OV f32':>7} ratio")
     try:
-        for shape in args.shapes:
-            B, T, I, H = (int(v) for v in shape.split(","))
-            x = np.random.default_rng(0).standard_normal((T, B, I)).astype(np.float32)
-            for cell in args.cells.split(","):
-                layer = {"lstm": fr.LSTM, "gru": fr.GRU, "rnn": fr.RNN}[cell](I, H, seed=0)
-                frozen = fr.freeze(layer)
-                ref = layer(x)[0]
-                np.testing.assert_array_equal(frozen(x)[0], ref)
-                fns = {"frozen": lambda: frozen(x), "layer": lambda: layer(x)}
-                if avail["torch"][0]:
-                    fns["torch"] = benchmark.torch_system(cell, layer, x, args.threads)[0]
-                if avail["onnxruntime"][0]:
-                    fns["ORT"] = benchmark.onnxruntime_system(cell, layer, x, args.threads)[0]
-                if avail["openvino"][0]:
-                    fns["OV"] = benchmark.openvino_system(cell, layer, x, args.threads)[0]
-                for name in ("torch", "ORT", "OV"):
-                    if name in fns:
-                        np.testing.assert_allclose(fns[name](), ref, atol=1e-5)
-                t = dict(zip(fns, benchmark.interleaved(list(fns.values()), args.rounds)))
-                f = t["frozen"]
+        for (B, T, I, H), x, cell, layer in grid_layers(args.shapes, args.cells):
+            frozen = fr.freeze(layer)
+            ref = layer(x)[0]
+            np.testing.assert_array_equal(frozen(x)[0], ref)
+            fns = {"frozen": lambda: frozen(x), "layer": lambda: layer(x)}
+            if avail["torch"][0]:
+                fns["torch"] = benchmark.torch_system(cell, layer, x, args.threads)[0]
+            if avail["onnxruntime"][0]:
+                fns["ORT"] = benchmark.onnxruntime_system(cell, layer, x, args.threads)[0]
+            if avail["openvino"][0]:
+                fns["OV"] = benchmark.openvino_system(cell, layer, x, args.threads)[0]
+            for name in ("torch", "ORT", "OV"):
+                if name in fns:
+                    np.testing.assert_allclose(fns[name](), ref, atol=1e-5)
+            t = dict(zip(fns, benchmark.interleaved(list(fns.values()), args.rounds)))
+            f = t["frozen"]
 
-                def col(name):
-                    return (f"{t[name] * 1e3:7.3f} {f / t[name]:5.2f}" if name in t
-                            else f"{'-':>7} {'-':>5}")
+            def col(name):
+                return (f"{t[name] * 1e3:7.3f} {f / t[name]:5.2f}" if name in t
+                        else f"{'-':>7} {'-':>5}")
 
-                print(f"{cell:4} {B:>3} {T:>4} {H:>5} | {f * 1e3:7.3f} | {col('layer')} | "
-                      f"{col('torch')} | {col('ORT')} | {col('OV')}", flush=True)
+            print(f"{cell:4} {B:>3} {T:>4} {H:>5} | {f * 1e3:7.3f} | {col('layer')} | "
+                  f"{col('torch')} | {col('ORT')} | {col('OV')}", flush=True)
     finally:
         fr.set_num_threads(before)
 

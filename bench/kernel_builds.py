@@ -69,29 +69,37 @@ def main():
           f"over {builds[ref]}: " + " ".join(f"{b:>8}" for b in builds))
     picked = F._recurrent
     try:
-        for shape in args.shapes:
-            B, T, I, H = (int(v) for v in shape.split(","))
-            x = np.random.default_rng(0).standard_normal((T, B, I)).astype(np.float32)
-            for cell in args.cells.split(","):
-                layer = {"lstm": fr.LSTM, "gru": fr.GRU, "rnn": fr.RNN}[cell](I, H, seed=0)
-                dy = np.ones((T, B, H), np.float32)
-                for mode in args.modes.split(","):
-                    def call(module, mode=mode, layer=layer):
-                        def f():
-                            F._recurrent = module
-                            if mode == "infer":
-                                layer(x)
-                            else:
-                                (y, _), backprop = layer.forward_train(x)
-                                backprop(dy)
-                        return f
-                    times = interleaved([call(m) for m in modules], args.rounds)
-                    ms = " ".join(f"{t * 1e3:9.3f}" for t in times)
-                    ratios = " ".join(f"{t / times[ref]:8.2f}" for t in times)
-                    print(f"{cell:5} {mode:5} {B:4d} {T:4d} {H:5d} | ms: {ms} | "
-                          f"{' ' * len('over ' + builds[ref])}  {ratios}", flush=True)
+        for (B, T, I, H), x, cell, layer in grid_layers(args.shapes, args.cells):
+            dy = np.ones((T, B, H), np.float32)
+            for mode in args.modes.split(","):
+                def call(module, mode=mode, layer=layer):
+                    def f():
+                        F._recurrent = module
+                        if mode == "infer":
+                            layer(x)
+                        else:
+                            (y, _), backprop = layer.forward_train(x)
+                            backprop(dy)
+                    return f
+                times = interleaved([call(m) for m in modules], args.rounds)
+                ms = " ".join(f"{t * 1e3:9.3f}" for t in times)
+                ratios = " ".join(f"{t / times[ref]:8.2f}" for t in times)
+                print(f"{cell:5} {mode:5} {B:4d} {T:4d} {H:5d} | ms: {ms} | "
+                      f"{' ' * len('over ' + builds[ref])}  {ratios}", flush=True)
     finally:
         F._recurrent = picked
+
+
+def grid_layers(shapes, cells):
+    """``((B, T, I, H), x, cell, layer)`` for each ``"B,T,I,H"`` shape and
+    comma-separated cell name: a float32 time-major input and a fresh
+    layer (seed 0), the same in every bench script."""
+    for shape in shapes:
+        B, T, I, H = (int(v) for v in shape.split(","))
+        x = np.random.default_rng(0).standard_normal((T, B, I)).astype(np.float32)
+        for cell in cells.split(","):
+            yield (B, T, I, H), x, cell, {"lstm": fr.LSTM, "gru": fr.GRU, "rnn": fr.RNN}[cell](
+                I, H, seed=0)
 
 
 if __name__ == "__main__":
