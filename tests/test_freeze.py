@@ -314,3 +314,26 @@ def test_batched_scoring_gives_the_one_call_results(rng, tmp_path, batch_first, 
     gru = fr.freeze(fr.GRU(4, 5, seed=1))
     empty = np.zeros((T, 0, 4), np.float32)                    # no rows: empty results
     _assert_same(gru.batched(empty), gru(empty))
+
+
+def test_one_frozen_model_predicts_from_several_threads(rng):
+    clf = fr.SequenceClassifier(3, vocab_size=20, embed_size=8, hidden_size=16,
+                                bidirectional=True, seed=0)
+    frozen = fr.freeze(clf)
+    batches = [_ids(rng, n) for n in (3, 7, 12, 20)]
+    serial = [frozen.predict_proba(X, batch_size=5) for X in batches]
+    errors = []
+
+    def work(i):
+        try:
+            for _ in range(10):
+                _assert_same(frozen.predict_proba(batches[i], batch_size=5), serial[i])
+        except Exception as exc:   # reported below, in the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(batches))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
