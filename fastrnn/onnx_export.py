@@ -135,7 +135,7 @@ def to_onnx(module, path=None, *, initial_state=False, lengths=False):
                                                             [LD, "B", H]))
             h0 = "h0"
             c0 = "c0" if isinstance(module, LSTM) else None
-        y, states = _recurrent(g, module, "x", seq_lens, h0, c0)
+        y, states = _recurrent_nodes(g, module, "x", seq_lens, h0, c0)
         g.node("Identity", [y], outputs=["y"])
         outputs.append(helper.make_tensor_value_info("y", TensorProto.FLOAT,
                                                      _output_shape(chain, x_shape)))
@@ -181,7 +181,7 @@ def _task_model(g, model, helper, TensorProto):
                                                ["T", "B", model.input_size])
         x = "x"
     seq_lens = g.node("Cast", ["lengths"], to=TensorProto.INT32)
-    out, states = _recurrent(g, rnn, x, seq_lens, None, None)
+    out, states = _recurrent_nodes(g, rnn, x, seq_lens, None, None)
     width = rnn.hidden_size * rnn.num_directions
     inputs = [x_info, helper.make_tensor_value_info("lengths", TensorProto.INT64, ["B"])]
     if isinstance(model, Seq2Seq):
@@ -346,7 +346,7 @@ def _module(g, module, x):
             x = _module(g, child, x)
         return x
     if isinstance(module, (RNN, LSTM, GRU)):
-        return _recurrent(g, module, x, None, None, None)[0]
+        return _recurrent_nodes(g, module, x, None, None, None)[0]
     if isinstance(module, Linear):
         params = module.parameters()
         y = g.node("MatMul", [x, g.const(params["weight"].T, "weight_t")])
@@ -360,7 +360,7 @@ def _gates(mode, H, w):
     return np.concatenate([w[k * H:(k + 1) * H] for k in _GATE_ORDER[mode]])
 
 
-def _recurrent(g, layer, x, seq_lens, h0, c0):
+def _recurrent_nodes(g, layer, x, seq_lens, h0, c0):
     """A recurrent layer's nodes: (output name, [h_n, (c_n)] names)."""
     L, D, H = layer.num_layers, layer.num_directions, layer.hidden_size
     mode = layer.mode

@@ -21,9 +21,11 @@ from .layers.sequential import Sequential
 # ONNX's gate blocks, in PyTorch's order (the inverse of onnx_export's).
 _FROM_ONNX = {"LSTM": [0, 2, 3, 1], "GRU": [1, 0, 2], "RNN": [0]}
 _GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
-# Merges of a bidirectional layer's two halves, by the node that combines them.
+# Merges of a bidirectional layer's two halves, by the node that combines
+# them ("Add" is "sum", or "mean" when a Mul by 0.5 follows: see resolve).
 _MERGES = {"Add": "sum", "Max": "max", "Mul": "mul"}
-_SHAPE_OPS = {"Shape", "Gather", "Unsqueeze", "Concat", "Cast", "Slice", "Squeeze", "Constant"}
+# Operators on shapes only (building zero initial states).
+_SHAPE_OPS = {"Gather", "Unsqueeze", "Concat", "Cast", "Slice", "Squeeze"}
 
 
 class _Value:

@@ -11,13 +11,9 @@ LAYERS = [
     (fr.RNN, {}),
     (fr.RNN, {"nonlinearity": "relu"}),
 ]
-CELLS = [
-    (fr.LSTMCell, {}),
-    (fr.GRUCell, {}),
-    (fr.GRUCell, {"reset_after": False}),
-    (fr.RNNCell, {}),
-    (fr.RNNCell, {"nonlinearity": "relu"}),
-]
+# The one-step cell of each variant, with the same options.
+CELLS = [({fr.LSTM: fr.LSTMCell, fr.GRU: fr.GRUCell, fr.RNN: fr.RNNCell}[cls], kw)
+         for cls, kw in LAYERS]
 IDS = ["lstm", "gru", "gru_reset_before", "rnn_tanh", "rnn_relu"]
 
 # Layer options beside the cell's: name -> constructor options.

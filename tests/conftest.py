@@ -13,7 +13,9 @@
   plans tests check must not depend on the machine's load);
 * ``run_python(code, cwd, **env)``: run code in a fresh interpreter that
   imports the same fastrnn as this process;
-* ``docstring_examples(*objects)``: run the objects' docstring examples.
+* ``docstring_examples(*objects)``: run the objects' docstring examples;
+* ``run_in_threads(work, n)``: ``work(i)`` for i < n in Python threads at
+  once, the first exception re-raised in the calling thread.
 """
 import os
 import subprocess
@@ -105,3 +107,25 @@ def docstring_examples(*objects):
         for test in doctest.DocTestFinder().find(obj):
             runner.run(test)
     return runner.summarize(verbose=False)
+
+
+def run_in_threads(work, n):
+    """``work(i)`` for i < n, each in a Python thread of its own, all at once;
+    the first exception any of them raised is re-raised here."""
+    import threading
+
+    errors = []
+
+    def guarded(i):
+        try:
+            work(i)
+        except BaseException as exc:  # noqa: BLE001 -- re-raised below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]

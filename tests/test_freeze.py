@@ -2,13 +2,12 @@
 streams stepped one input at a time.  Every result is compared bit for bit
 with the unfrozen module's: the frozen path runs the same kernels on the
 same packed values."""
-import threading
 
 import numpy as np
 import pytest
 
 import fastrnn as fr
-from conftest import docstring_examples
+from conftest import docstring_examples, run_in_threads
 from cases import CELLS, IDS, LAYERS
 from fastrnn import functional as F
 
@@ -182,24 +181,16 @@ def test_one_frozen_layer_serves_several_threads(rng):
     serial = [frozen(x) for x in inputs]
     streamed = [np.stack([s.step(x_t) for x_t in x])
                 for x, s in ((x, frozen.stream(x.shape[1])) for x in inputs)]
-    errors, results = [], {}
+    results = {}
 
     def work(i):
-        try:
-            for _ in range(20):
-                got = frozen(inputs[i])
-                _assert_same(got, serial[i])
-            stream = frozen.stream(inputs[i].shape[1])
-            results[i] = np.stack([stream.step(x_t) for x_t in inputs[i]])
-        except Exception as exc:   # reported below, in the main thread
-            errors.append(exc)
+        for _ in range(20):
+            _assert_same(frozen(inputs[i]), serial[i])
+        stream = frozen.stream(inputs[i].shape[1])
+        results[i] = np.stack([stream.step(x_t) for x_t in inputs[i]])
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(inputs))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
+    run_in_threads(work, len(inputs))
+    assert len(results) == len(inputs)
     for i, ys in results.items():
         _assert_same(ys, streamed[i])
 
@@ -322,18 +313,9 @@ def test_one_frozen_model_predicts_from_several_threads(rng):
     frozen = fr.freeze(clf)
     batches = [_ids(rng, n) for n in (3, 7, 12, 20)]
     serial = [frozen.predict_proba(X, batch_size=5) for X in batches]
-    errors = []
 
     def work(i):
-        try:
-            for _ in range(10):
-                _assert_same(frozen.predict_proba(batches[i], batch_size=5), serial[i])
-        except Exception as exc:   # reported below, in the main thread
-            errors.append(exc)
+        for _ in range(10):
+            _assert_same(frozen.predict_proba(batches[i], batch_size=5), serial[i])
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(batches))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
+    run_in_threads(work, len(batches))

@@ -8,26 +8,9 @@ import numpy as np
 import pytest
 
 import fastrnn as fr
+from conftest import run_in_threads
 
 THREADS = 4
-
-
-def _run_threads(work, n=THREADS):
-    errors = []
-
-    def guarded(i):
-        try:
-            work(i)
-        except BaseException as exc:  # noqa: BLE001 -- re-raised below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=guarded, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
 
 
 def test_a_kernel_call_releases_the_gil(one_kernel_thread):
@@ -68,7 +51,7 @@ def test_one_layer_from_several_threads_gives_the_serial_results(cls):
         for _ in range(5):
             got[i] = layer(xs[i], lengths=lengths)
 
-    _run_threads(work)
+    run_in_threads(work, THREADS)
     for (out, state), (e_out, e_state) in zip(got, expected):
         np.testing.assert_array_equal(out, e_out)
         for s, e in zip(state if isinstance(state, tuple) else (state,),
@@ -107,6 +90,6 @@ def test_concurrent_backprops_of_one_module_accumulate_the_serial_gradients(make
     serial = {k: g.copy() for k, g in module.grads.items()}
     for _ in range(3):
         module.zero_grad()
-        _run_threads(lambda i: grads_of(inputs[i]))
+        run_in_threads(lambda i: grads_of(inputs[i]), THREADS)
         for k, g in module.grads.items():
             np.testing.assert_allclose(g, serial[k], rtol=1e-9, atol=1e-9, err_msg=k)

@@ -359,5 +359,9 @@ class Frozen:
     def __call__(self, *args, **kwargs):
         return self._module(*args, **kwargs)
 
+    def _frozen_repr(self):
+        """What ``fr.freeze(...)`` was called on, as its repr."""
+        return repr(self._module)
+
     def __repr__(self):
-        return f"fr.freeze({self._module!r})"
+        return f"fr.freeze({self._frozen_repr()})"

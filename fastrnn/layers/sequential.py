@@ -106,5 +106,5 @@ class FrozenSequential(Frozen):
             x = _main_output(f(x))
         return x
 
-    def __repr__(self):
-        return f"fr.freeze(Sequential({', '.join(repr(f)[10:-1] for f in self._children)}))"
+    def _frozen_repr(self):
+        return f"Sequential({', '.join(f._frozen_repr() for f in self._children)})"
