@@ -15,16 +15,6 @@ cdef extern from *:
     static inline int omp_get_thread_num(void) { return 0; }
     static inline int omp_get_num_threads(void) { return 1; }
     #endif
-    /* An orphaned barrier: it binds to the innermost enclosing parallel
-     * region, so a kernel called inside Cython's `with parallel()` block can
-     * synchronise its team (never call it inside prange: a barrier inside a
-     * worksharing loop is not allowed).  A no-op in a team of one. */
-    static inline void fr_barrier(void) {
-    #ifdef _OPENMP
-        #pragma omp barrier
-    #endif
-    }
-
     /* Seconds of CPU time the calling thread has had, and of wall time, or
      * -1 where the platform lacks the clocks (a thread's share of its core
      * is then unknown). */
@@ -47,9 +37,17 @@ cdef extern from *:
     int omp_get_num_procs() noexcept nogil
     int omp_get_thread_num() noexcept nogil
     int omp_get_num_threads() noexcept nogil
-    void fr_barrier() noexcept nogil
     double fr_thread_cpu_seconds() noexcept nogil
     double fr_wall_seconds() noexcept nogil
+
+
+# The per-step barrier of the hidden-unit split (csrc/barrier.h says why it
+# is not OpenMP's): one per team, initialised before the parallel region.
+cdef extern from "barrier.h" nogil:
+    ctypedef struct fr_team_barrier:
+        pass
+    void fr_team_barrier_init(fr_team_barrier* b, int team, int procs)
+    void fr_team_barrier_wait(fr_team_barrier* b, int n)
 
 
 cdef inline void core_share(double cpu0, double wall0, double* share) noexcept nogil:

@@ -50,6 +50,7 @@ in unit-block order (:func:`unit_order`), so a thread's columns are
 contiguous and its slice of the packed weights is whole panels; what the
 kernels store (gates, their gradients) stays in PyTorch's order.
 """
+cimport cpython
 cimport numpy as cnp
 from cython.parallel cimport prange, parallel
 from libc.stdlib cimport malloc, free
@@ -64,8 +65,9 @@ from ._cells cimport (rnn_forward, rnn_backward, lstm_forward, lstm_backward,
                       gru_rb_backward_zn, gru_rb_backward_r)
 from ._activations cimport sigmoid, tanh, fr_simd_flags
 from ._openmp cimport (FR_OPENMP_ENABLED, FR_OPENMP_VERSION, omp_get_num_procs,
-                       omp_get_thread_num, omp_get_num_threads, fr_barrier,
-                       fr_thread_cpu_seconds, fr_wall_seconds, core_share)
+                       omp_get_thread_num, omp_get_num_threads, fr_team_barrier,
+                       fr_team_barrier_init, fr_team_barrier_wait, fr_thread_cpu_seconds,
+                       fr_wall_seconds, core_share)
 from cython cimport floating
 
 import functools
@@ -113,6 +115,9 @@ cdef struct Loop:
     Py_ssize_t LDO     # row stride of out (forward) / dout (backward): H, or wider
                        # for a direction's columns of a concatenated output
     Py_ssize_t V       # weight gradients of an embedded input: its entries
+    fr_team_barrier* barrier   # hidden-unit split: the team's per-step barrier
+    Py_ssize_t packed_parts    # hidden-unit split: w_ih_u / w_hh_u are packed for this
+                               # many parts (0: not given, the parts pack their own)
 
 
 cdef inline Py_ssize_t _time(const Loop* lp, Py_ssize_t b, Py_ssize_t s) noexcept nogil:
@@ -384,38 +389,53 @@ cdef void _forward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
     cdef floating* XC = <floating*> a.xc                # scratch (parts, TC * B, I)
     cdef const Py_ssize_t* ids = <Py_ssize_t*> a.ids    # IN  (T, B) embedded input, or NULL
     cdef const floating* table = <floating*> a.table    # IN  (V, GH) unit order, with ids
+    cdef floating* h_copy = <floating*> a.h_copy        # scratch (parts, B, H)
+    cdef const floating* w_ih_u = <floating*> a.w_ih_u  # IN  W_ih^T packed per part, or NULL
+    cdef const floating* w_hh_u = <floating*> a.w_hh_u  # IN  W_hh^T packed per part, or NULL
     cdef Py_ssize_t H = lp.H, GH = lp.GH, SW = lp.SW, B = lp.B, G = GH // H, I = lp.input_size
     cdef Py_ssize_t TC = lp.TC
     cdef Py_ssize_t u0, u1, nu, j0, nc, s, b, t, row
+    cdef int team = omp_get_num_threads()
     cdef bint train = gates != NULL
     cdef floating* cur = h
     cdef floating* nxt = h_alt
     cdef floating* tmp
     cdef floating* sr
+    cdef floating* own = NULL
+    cdef const floating* w_ih_p = NULL
+    cdef const floating* w_hh_p = NULL
     _unit_range(lp, part, nparts, &u0, &u1)
     nu = u1 - u0
     j0 = G * u0
     nc = G * nu
     if nu > 0:
-        # Each part packs its own panels (in parallel, into its own cache).
-        pack_panels(<int> I, <int> nc, w_ih, 1, I, NULL, order + j0, w_ih_t + j0 * I)
-        pack_panels(<int> H, <int> nc, w_hh, 1, H, NULL, order + j0, w_hh_t + j0 * H)
+        own = h_copy + part * B * H
+        if lp.packed_parts == nparts:   # packed once, for a team of this size
+            w_ih_p, w_hh_p = w_ih_u, w_hh_u
+        else:   # each part packs its own panels (in parallel, into its own cache)
+            pack_panels(<int> I, <int> nc, w_ih, 1, I, NULL, order + j0, w_ih_t + j0 * I)
+            pack_panels(<int> H, <int> nc, w_hh, 1, H, NULL, order + j0, w_hh_t + j0 * H)
+            w_ih_p, w_hh_p = w_ih_t, w_hh_t
     for s in range(lp.steps):
         if nu > 0:
             if s % TC == 0:
-                _project_chunk(lp, 0, B, s, min(TC, lp.steps - s), x, w_ih_t, bias,
+                _project_chunk(lp, 0, B, s, min(TC, lp.steps - s), x, w_ih_p, bias,
                                XC + part * TC * B * I, xw, j0, nc, ids, table)
-            step_gemm(<int> B, <int> nc, <int> H, cur, <int> H, w_hh_t + j0 * H,
+            # The state the other parts just wrote, copied in one burst of
+            # independent loads: read in the product's order, each of their
+            # cache lines would stall it in turn (bench/unit_split.py).
+            memcpy(own, cur, B * H * sizeof(floating))
+            step_gemm(<int> B, <int> nc, <int> H, own, <int> H, w_hh_p + j0 * H,
                       <floating> 0, S + j0, <int> SW)
             for b in range(B):
-                memcpy(nxt + b * H + u0, cur + b * H + u0, nu * sizeof(floating))
+                memcpy(nxt + b * H + u0, own + b * H + u0, nu * sizeof(floating))
                 t = _time(lp, b, s)
                 if t < 0:
                     continue  # frozen: the state carries over, output stays zero
                 row = t * B + b
                 sr = S + b * SW
                 if train:
-                    memcpy(hprev + row * H + u0, cur + b * H + u0, nu * sizeof(floating))
+                    memcpy(hprev + row * H + u0, own + b * H + u0, nu * sizeof(floating))
                     if lp.cell == LSTM:
                         memcpy(extra + row * H + u0, c + b * H + u0, nu * sizeof(floating))
                 _cell_forward_units(
@@ -423,7 +443,7 @@ cdef void _forward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
                     gates + row * GH if train else sr + GH, b_hn,
                     extra + row * H if (train and lp.cell == GRU) else sr + 2 * GH,
                     nxt + b * H, c + b * H if lp.cell == LSTM else NULL, out + row * lp.LDO)
-        fr_barrier()
+        fr_team_barrier_wait(lp.barrier, team)
         tmp = cur
         cur = nxt
         nxt = tmp
@@ -479,9 +499,12 @@ cdef void _backward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
     cdef floating* S = <floating*> a.scratch            # scratch 2 * B * GH + B * (GH + H)
     cdef const floating* w_hh = <floating*> a.w_hh      # IN  (GH, H)
     cdef const Py_ssize_t* order = <Py_ssize_t*> a.order  # IN  (GH,) unit_order
+    cdef floating* d_copy = <floating*> a.d_copy        # scratch (parts, B, GH)
     cdef Py_ssize_t H = lp.H, GH = lp.GH, B = lp.B, G = GH // H
     cdef Py_ssize_t u0, u1, nu, j0, nc, s, b, t, row, j, k
+    cdef int team = omp_get_num_threads()
     cdef floating* D
+    cdef floating* own = NULL
     cdef floating* stage = S + 2 * B * GH  # rows of GH + H: dgx, dghn; copied out as in _backward_rows
     cdef Py_ssize_t SG = GH + H
     _unit_range(lp, part, nparts, &u0, &u1)
@@ -489,6 +512,7 @@ cdef void _backward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
     j0 = G * u0
     nc = G * nu
     if nu > 0:  # this part's unit columns of W_hh, rows in unit order
+        own = d_copy + part * B * GH
         pack_panels(<int> GH, <int> nu, w_hh + u0, H, 1, order, NULL, w_hh_p + u0 * GH)
     for s in range(lp.steps - 1, -1, -1):
         D = S + (s % 2) * B * GH
@@ -510,9 +534,10 @@ cdef void _backward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
                        nu * sizeof(floating))
             if dghn != NULL:
                 memcpy(dghn + row * H + u0, stage + b * SG + GH + u0, nu * sizeof(floating))
-        fr_barrier()
-        if nu > 0:
-            step_gemm(<int> B, <int> nu, <int> GH, D, <int> GH, w_hh_p + u0 * GH,
+        fr_team_barrier_wait(lp.barrier, team)
+        if nu > 0:  # every part's gate gradients, copied as in _forward_units
+            memcpy(own, D, B * GH * sizeof(floating))
+            step_gemm(<int> B, <int> nu, <int> GH, own, <int> GH, w_hh_p + u0 * GH,
                       <floating> 1, dh + u0, <int> H)
 
 
@@ -644,6 +669,9 @@ cdef struct ForwardArrays:
     void* xc
     void* ids
     void* table
+    void* h_copy
+    void* w_ih_u
+    void* w_hh_u
 
 cdef struct BackwardArrays:
     void* w_hh_p
@@ -659,6 +687,7 @@ cdef struct BackwardArrays:
     void* scratch
     void* w_hh
     void* order
+    void* d_copy
 
 cdef struct WeightGradArrays:
     void* dgx
@@ -695,7 +724,8 @@ cdef ForwardArrays _forward_arrays(dict job) except *:
     a.gates, a.hprev, a.extra, a.h_alt = _ptr(job["gates"]), _ptr(job["hprev"]), \
         _ptr(job["extra"]), _ptr(job["h_alt"])
     a.w_hh, a.order, a.xc = _ptr(job["w_hh"]), _ptr(job["order"]), _ptr(job["xc"])
-    a.ids, a.table = _ptr(job["ids"]), _ptr(job["table"])
+    a.ids, a.table, a.h_copy = _ptr(job["ids"]), _ptr(job["table"]), _ptr(job["h_copy"])
+    a.w_ih_u, a.w_hh_u = _ptr(job["w_ih_u"]), _ptr(job["w_hh_u"])
     return a
 
 
@@ -706,7 +736,7 @@ cdef BackwardArrays _backward_arrays(dict job) except *:
     a.extra, a.dout, a.dh, a.dc = _ptr(job["extra"]), _ptr(job["dout"]), _ptr(job["dh"]), \
         _ptr(job["dc"])
     a.dgx, a.dghn, a.scratch = _ptr(job["dgx"]), _ptr(job["dghn"]), _ptr(job["scratch"])
-    a.w_hh, a.order = _ptr(job["w_hh"]), _ptr(job["order"])
+    a.w_hh, a.order, a.d_copy = _ptr(job["w_hh"]), _ptr(job["order"]), _ptr(job["d_copy"])
     return a
 
 
@@ -799,8 +829,15 @@ cdef void _run_units(Job job, const Loop* lps, int nloops, int per,
     team actually running (the packed layout does not depend on it), and a
     member left without units still takes part in every barrier.  The
     directions share their lengths, hence their step count and barriers."""
+    cdef fr_team_barrier barrier
+    cdef Loop team_lps[MAX_LOOPS]
+    cdef int d
+    fr_team_barrier_init(&barrier, nloops * per, omp_get_num_procs())
+    for d in range(nloops):
+        team_lps[d] = lps[d]
+        team_lps[d].barrier = &barrier
     with parallel(num_threads=nloops * per):
-        _unit_member(job, lps, nloops, arrays, shares, tag)
+        _unit_member(job, team_lps, nloops, arrays, shares, tag)
 
 
 cdef list _launch(Job job, Loop* lps, int nloops, int nper, const JobArrays* arrays,
@@ -865,6 +902,8 @@ cdef inline Loop _loop(int cell, object lengths, Py_ssize_t steps, bint reverse,
     lp.UB = 0
     lp.LDO = H
     lp.V = 0
+    lp.barrier = NULL
+    lp.packed_parts = 0
     return lp
 
 
@@ -895,8 +934,11 @@ def forward(list jobs, int nper, bint units=False):
     ``gates`` in PyTorch's gate order as always; ``xc`` is (nper, B *
     chunk, I), each thread's copy of the x rows it projects; the kernel packs ``w_ih``
     and ``w_hh`` into the buffers ``w_ih_t`` and ``w_hh_t`` (each G*H*I and
-    G*H*H values) itself, each thread its own columns; ``scratch`` is
-    (B, 2 * GH + H) and ``h_alt`` a (B, H) second state buffer.  The jobs
+    G*H*H values) itself, each thread its own columns -- unless ``w_ih_u``
+    and ``w_hh_u`` hold them packed already (:func:`pack_unit_split`) for
+    ``packed_parts`` threads (0: not given) and the team is that large; ``scratch`` is
+    (B, 2 * GH + H), ``h_alt`` a (B, H) second state buffer and ``h_copy``
+    (nper, B, H), each thread's copy of the state it multiplies.  The jobs
     must share ``steps``.
 
     The caller (``fastrnn.functional``) has validated everything: C-contiguous
@@ -922,6 +964,7 @@ def forward(list jobs, int nper, bint units=False):
         lps[d].LDO = _row_stride(job["out"])
         if units:
             lps[d].UB = unit_block(h.dtype)
+            lps[d].packed_parts = job["packed_parts"]
     return _launch(FORWARD, lps, len(jobs), nper, arrays, jobs[0]["h"].dtype, units)
 
 
@@ -974,8 +1017,9 @@ def backward(list jobs, int nper, bint units=False):
     GRU_RB: its r, z rows, ``w_hn_p`` its n rows).  With ``units`` (the
     split the forward ran with), ``nper`` threads share each job's hidden
     units: the kernel packs ``w_hh`` (rows in the unit-block order
-    ``order``) into the buffer ``w_hh_p`` itself, and ``scratch`` holds
-    2 * B * GH + B * (GH + H) values.
+    ``order``) into the buffer ``w_hh_p`` itself, ``scratch`` holds
+    2 * B * GH + B * (GH + H) values, and ``d_copy`` (nper, B, GH) is each
+    thread's copy of the gate gradients it multiplies.
     """
     cdef Loop lps[MAX_LOOPS]
     cdef JobArrays arrays[MAX_LOOPS]
@@ -1041,6 +1085,26 @@ def unit_order(int gates, Py_ssize_t hidden, dtype):
     order = cols[np.lexsort((np.tile(u, gates), key_gate, key_block))]
     order.flags.writeable = False  # cached: shared by every call
     return order
+
+
+def pack_unit_split(w, Py_ssize_t hidden, Py_ssize_t nparts, out):
+    """Pack ``w`` (G*H, K) -- W_ih or W_hh -- as the hidden-unit split's
+    ``nparts`` threads pack it themselves (:func:`forward`'s ``w_ih_u`` /
+    ``w_hh_u``): W^T's columns in unit-block order, each part's own columns
+    as one run of panels from its first column.  ``out``: a C-contiguous
+    array of ``w``'s dtype and at least ``w.size`` values (returned)."""
+    cdef Loop lp
+    cdef Py_ssize_t part, u0, u1
+    memset(&lp, 0, sizeof(Loop))
+    lp.H = hidden
+    lp.UB = unit_block(w.dtype)
+    G, K = w.shape[0] // hidden, w.shape[1]
+    order = unit_order(G, hidden, w.dtype)
+    for part in range(nparts):
+        _unit_range(&lp, part, nparts, &u0, &u1)
+        if u1 > u0:
+            pack(w, True, order[G * u0:G * u1], out[G * u0 * K:G * u1 * K])
+    return out
 
 
 def pack(w, bint transposed=False, order=None, out=None):
@@ -1262,3 +1326,49 @@ def activation(str name, x):
             for i in range(n):
                 yd[i] = sigmoid(xd[i]) if sig else tanh(xd[i])
     return y
+
+
+cdef extern from "numpy/arrayobject.h":
+    # numpy's Cython declarations leave it out; it steals a reference to descr.
+    object PyArray_NewFromDescr(object subtype, cnp.dtype descr, int nd, cnp.npy_intp* dims,
+                                cnp.npy_intp* strides, void* data, int flags, object obj)
+
+
+def aligned_array(shape, dtype, Py_ssize_t align, cnp.ndarray raw=None):
+    """An uninitialised C-contiguous array of ``shape`` and ``dtype`` whose
+    first byte is a multiple of ``align``: on the bytes of ``raw`` (a
+    C-contiguous buffer with ``align`` spare bytes, the array's ``base``)
+    or, without it, on a new buffer.  numpy's own slicing and views cost
+    ~4 us for this, this ~0.3 (fastrnn._workspace makes every internal
+    array with it)."""
+    cdef cnp.dtype descr = dtype if isinstance(dtype, cnp.dtype) else np.dtype(dtype)
+    cdef cnp.npy_intp dims[32]
+    cdef cnp.npy_intp raw_bytes
+    cdef int nd = 0
+    cdef Py_ssize_t nbytes = descr.itemsize
+    cdef size_t start
+    if isinstance(shape, int):
+        dims[0] = shape
+        nbytes *= dims[0]
+        nd = 1
+    else:
+        for d in shape:
+            if nd == 32:
+                raise ValueError(f"shape must have at most 32 axes, got {len(shape)}")
+            dims[nd] = d
+            nbytes *= dims[nd]
+            nd += 1
+    if raw is None:
+        raw_bytes = nbytes + align
+        raw = cnp.PyArray_EMPTY(1, &raw_bytes, cnp.NPY_UINT8, 0)
+    start = (align - (<size_t> cnp.PyArray_DATA(raw)) % align) % align
+    if not cnp.PyArray_IS_C_CONTIGUOUS(raw) or <Py_ssize_t> start + nbytes > raw.nbytes:
+        raise ValueError(f"raw must be a C-contiguous buffer of at least {nbytes + align - 1} "
+                         f"bytes, got {raw.nbytes}")
+    cpython.Py_INCREF(descr)   # PyArray_NewFromDescr steals a reference
+    out = PyArray_NewFromDescr(np.ndarray, descr, nd, dims, NULL,
+                               <char*> cnp.PyArray_DATA(raw) + start,
+                               cnp.NPY_ARRAY_CARRAY, None)
+    cpython.Py_INCREF(raw)     # and PyArray_SetBaseObject another
+    cnp.PyArray_SetBaseObject(out, raw)
+    return out

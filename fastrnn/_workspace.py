@@ -15,6 +15,12 @@ training step makes ~30 such requests).  A request with no idle buffer of
 its class takes one of the next classes up to twice its size, never larger
 (a small array must not pin a big buffer); a miss allocates its own class.
 
+Every buffer starts on a 64-byte boundary (a cache line; an AVX-512
+vector): the hidden-unit split has threads write neighbouring column
+ranges of one row each step, and a line two threads write in turn
+bounces between their cores (false sharing); a vector load across two
+lines costs two.
+
 The pool is per Python thread (``threading.local``): no locks, and two
 threads calling one layer at once never share a buffer.  Arrays handed to
 the caller (outputs, states, gradients) never come from it.  At most
@@ -27,6 +33,7 @@ import weakref
 
 import numpy as np
 
+from ._recurrent import aligned_array
 from ._validation import is_private
 
 LIMIT_BYTES = 64 << 20
@@ -34,6 +41,9 @@ LIMIT_BYTES = 64 << 20
 # Below this size malloc serves arrays from its heap without page faults:
 # plain numpy arrays, no pool bookkeeping.
 SMALL_BYTES = 128 << 10
+
+# Every buffer's first byte is a multiple of this many bytes.
+ALIGN = 64
 
 _local = threading.local()
 # The buffers this pool made (by id; weak, so a dropped one is forgotten).
@@ -79,24 +89,31 @@ def size_class(nbytes):
     return max(1, -(-nbytes // step) * step)
 
 
+def aligned_empty(shape, dtype):
+    """An uninitialised array of its own (never pooled: for arrays handed
+    to the caller) starting on an ALIGN-byte boundary."""
+    return aligned_array(shape, dtype, ALIGN)
+
+
 def empty(shape, dtype):
-    """An uninitialised array, on a pooled buffer when it is large enough."""
+    """An uninitialised array starting on an ALIGN-byte boundary, on a
+    pooled buffer when it is large enough."""
     dtype = np.dtype(dtype)
     nbytes = (shape if isinstance(shape, int) else math.prod(shape)) * dtype.itemsize
     if nbytes < SMALL_BYTES:
-        return np.empty(shape, dtype)
+        return aligned_array(shape, dtype, ALIGN)
     pool = _pool()
     size = size_class(nbytes)
     raw = None
     while size <= 2 * nbytes:
-        if pool.by_class.get(size):
-            raw = pool.take(size)
+        if pool.by_class.get(size + ALIGN):
+            raw = pool.take(size + ALIGN)
             break
         size = size_class(size + 1)
     if raw is None:
-        raw = np.empty(size_class(nbytes), dtype=np.uint8)
+        raw = np.empty(size_class(nbytes) + ALIGN, dtype=np.uint8)
         _ours[id(raw)] = raw
-    return raw[:nbytes].view(dtype).reshape(shape)
+    return aligned_array(shape, dtype, ALIGN, raw)
 
 
 def copy(a):

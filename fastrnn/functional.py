@@ -120,6 +120,11 @@ def _packed_recurrent(cell, w_hh, transposed, pack):
     return pack(w_hh[:H2], transposed), pack(w_hh[H2:], transposed)
 
 
+def _packed_own(w, transposed):
+    """``w`` packed for the step kernel, into an aligned array of its own."""
+    return _recurrent.pack(w, transposed, out=ws.aligned_empty(w.size, w.dtype))
+
+
 def _read_only(a):
     if a is not None:
         a.flags.writeable = False
@@ -137,12 +142,13 @@ class PackedDirection:
     ``dtype``; ``w_ih_t``, ``w_hh_t``, ``w_hn_t`` (GRU ``reset_after=False``
     only) the packed operands; ``bias`` the folded input-projection bias;
     ``b_hn`` (GRU) the bias inside ``r * (W_hn h + b_hn)``; ``weights``
-    ``(w_ih, w_hh, b_ih, b_hh)`` as given (read-only), for the runs that
-    pack per thread (the hidden-unit split).
+    ``(w_ih, w_hh, b_ih, b_hh)`` as given (read-only).  The hidden-unit
+    split packs per thread, in a layout that depends on the team's size:
+    :meth:`unit_split` packs it once per size.
     """
 
     __slots__ = ("mode", "reset_after", "cell", "input_size", "hidden_size", "dtype",
-                 "w_ih_t", "w_hh_t", "w_hn_t", "bias", "b_hn", "weights")
+                 "w_ih_t", "w_hh_t", "w_hn_t", "bias", "b_hn", "weights", "_unit_splits")
 
     def __init__(self, mode, reset_after, w_ih, w_hh, b_ih, b_hh):
         """From checked C-contiguous weights of one float dtype that nobody
@@ -155,12 +161,31 @@ class PackedDirection:
         self.dtype = w_ih.dtype
         GH, self.input_size = w_ih.shape
         self.hidden_size = H = w_hh.shape[1]
-        self.w_ih_t = _read_only(_recurrent.pack(w_ih, True))
+        self.w_ih_t = _read_only(_packed_own(w_ih, True))
         self.w_hh_t, self.w_hn_t = (_read_only(a) for a in
-                                    _packed_recurrent(cell, w_hh, True, _recurrent.pack))
+                                    _packed_recurrent(cell, w_hh, True, _packed_own))
         self.bias = _read_only(_folded_bias(cell, GH, self.dtype, b_ih, b_hh))
         b_hn = _b_hn(cell, H, self.dtype, b_hh)
         self.b_hn = _read_only(None if b_hn is None else b_hn.copy())
+        self._unit_splits = {}
+
+    def unit_split(self, nparts):
+        """``(w_ih_u, w_hh_u, bias)``: the hidden-unit split's operands for a
+        team of ``nparts`` threads (``_recurrent.pack_unit_split``; the bias
+        in unit-block order), packed on first use.  A few team sizes at
+        most (one per thread count the process uses); threads racing on a
+        first use pack the same values twice, harmlessly."""
+        split = self._unit_splits.get(nparts)
+        if split is None:
+            w_ih, w_hh = self.weights[:2]
+            H = self.hidden_size
+            order = _recurrent.unit_order(len(w_ih) // H, H, self.dtype)
+            split = tuple(_read_only(a) for a in (
+                _recurrent.pack_unit_split(w_ih, H, nparts, ws.aligned_empty(w_ih.size, self.dtype)),
+                _recurrent.pack_unit_split(w_hh, H, nparts, ws.aligned_empty(w_hh.size, self.dtype)),
+                self.bias[order]))
+            self._unit_splits[nparts] = split
+        return split
 
 
 def pack_direction(mode, w_ih, w_hh, b_ih=None, b_hh=None, reset_after=True):
@@ -355,8 +380,17 @@ class _Problem:
     def b_hn(self):
         return _b_hn(self.cell, self.H, self.dtype, self.b_hh)
 
-    def initial_state(self, given):
-        return np.zeros((self.B, self.H), dtype=self.dtype) if given is None else given.copy()
+    def initial_state(self, given, name="hx"):
+        """A (B, H) state of the kernels' own (cache-line aligned): zeros, or
+        a copy of ``given`` (checked, its errors naming ``name``)."""
+        state = ws.aligned_empty((self.B, self.H), self.dtype)
+        if given is None:
+            state.fill(0)
+        else:
+            given = as_array(given, name, self.dtype)
+            check_shape(given, name, (self.B, self.H))
+            np.copyto(state, given)
+        return state
 
     def zero_padding(self, *arrays):
         """Zero the rows past each length of ``(T, B, W)`` arrays, which the
@@ -375,10 +409,11 @@ class _Problem:
         job = dict(cell=self.cell, lengths=self.lengths, steps=self.steps, reverse=self.reverse,
                    x=self.x, ids=self.ids, table=None,
                    w_ih=self.w_ih, w_hh=self.w_hh, b_hn=self.b_hn(), gates=None,
-                   hprev=None, extra=None, h_alt=None, order=None, xc=None,
+                   hprev=None, extra=None, h_alt=None, h_copy=None, order=None, xc=None,
+                   w_ih_u=None, w_hh_u=None, packed_parts=0,
                    h=self.initial_state(self.h0),
                    c=self.initial_state(self.c0) if self.mode == "lstm" else None,
-                   out=np.empty((T, B, H), dtype=self.dtype) if out is None else out)
+                   out=ws.aligned_empty((T, B, H), self.dtype) if out is None else out)
         # Each thread projects the inputs of `chunk` steps at a time: at
         # least CHUNK_ROWS rows per product (so each packed panel of W_ih^T
         # is reused over many row tiles), never the whole (T, B, GH).
@@ -394,7 +429,11 @@ class _Problem:
                        bias=self.folded_bias()[order],
                        xc=ws.empty((nper, chunk * B, I), self.dtype),
                        scratch=ws.zeros((B, 2 * GH + H), self.dtype),
-                       h_alt=ws.empty((B, H), self.dtype))
+                       h_alt=ws.empty((B, H), self.dtype),
+                       h_copy=ws.empty((nper, B, H), self.dtype))
+            if self.packed is not None and not training and self.ids is None:
+                w_ih_u, w_hh_u, bias = self.packed.unit_split(nper)
+                job.update(w_ih_u=w_ih_u, w_hh_u=w_hh_u, packed_parts=nper, bias=bias)
         elif self.packed is not None and not training and self.ids is None:
             pk = self.packed
             job.update(w_ih_t=pk.w_ih_t, w_hh_t=pk.w_hh_t, w_hn_t=pk.w_hn_t, bias=pk.bias,
@@ -420,9 +459,10 @@ class _Problem:
         self.zero_padding(job["out"], job["gates"], job["hprev"], job["extra"])
         return job
 
-    def backward_jobs(self, fwd, dout, dh_n, dc_n, grads):
+    def backward_jobs(self, fwd, nper, dout, dh_n, dc_n, grads):
         """The arrays of this direction's backward-loop and weight-gradient
-        jobs, from its forward job ``fwd`` and the output gradients."""
+        jobs, from its forward job ``fwd`` (run with ``nper`` threads) and the
+        output gradients."""
         T, B, I, H, GH = self.T, self.B, self.I, self.H, self.GH
         N = T * B
         if dout is not None:
@@ -431,17 +471,15 @@ class _Problem:
             if not _rows_in_place(dout, self.dtype):
                 dout = as_array(dout, "dout", self.dtype)
             check_shape(dout, "dout", (T, B, H))
-        dh = self.initial_state(None if dh_n is None else as_array(dh_n, "dh_n", self.dtype))
-        check_shape(dh, "dh_n", (B, H))
-        dc = None
-        if self.mode == "lstm":
-            dc = self.initial_state(None if dc_n is None else as_array(dc_n, "dc_n", self.dtype))
-            check_shape(dc, "dc_n", (B, H))
+        dh = self.initial_state(dh_n, "dh_n")
+        dc = self.initial_state(dc_n, "dc_n") if self.mode == "lstm" else None
         grads = _grad_arrays(self, grads)
         order = fwd["order"]
+        d_copy = None
         if order is not None:  # unit split: the kernel packs W_hh (unit-block rows)
             w_hh_p, w_hn_p = ws.empty(self.w_hh.size, self.dtype), None
             scratch = ws.zeros(2 * B * GH + B * (GH + H), self.dtype)
+            d_copy = ws.empty((nper, B, GH), self.dtype)
         else:
             w_hh_p, w_hn_p = self.w_hh_packed   # packed at the forward (keep_for_backward)
             # The batch split writes every scratch value before reading it
@@ -452,7 +490,7 @@ class _Problem:
                     gates=fwd["gates"], hprev=fwd["hprev"],
                     extra=fwd["extra"], dout=dout, dh=dh, dc=dc, dgx=fwd["gates"],
                     dghn=fwd["extra"] if self.cell == _recurrent.CELL_CODES["gru"] else None,
-                    scratch=scratch)
+                    scratch=scratch, d_copy=d_copy)
         x = self.x   # keep_for_backward's copy, zero past the lengths
         flat = lambda a: None if a is None else a.reshape(N, a.shape[-1])  # noqa: E731
         weights = dict(cell=self.cell, dgx=flat(loop["dgx"]), dghn=flat(loop["dghn"]),
@@ -551,11 +589,13 @@ CHUNK_ROWS = 64
 # thread fewer rows than this (see _plan) ...
 UNIT_SPLIT_ROWS = 4
 # ... and a step's recurrent product has at least this many multiply-adds:
-# below it the barrier each step costs more than the split saves (measured
-# at batch 1 on 2 threads: LSTM H=128, 64K per step, 1.28x faster; GRU
-# H=128, 48K, 0.96x; RNN H=128, 16K, 0.89x; on AVX-512 Zen 4 the steps of
-# 12K-49K swung +-20 % either way from run to run: bench/unit_split.py).
-UNIT_SPLIT_MIN_MACS = 1 << 16
+# below it the barrier and the exchange of the state each step cost more
+# than the split saves.  Measured at batch 1, T=100, 2 threads of Zen 4
+# (AVX-512), unit split time / one thread's, alternating blocks
+# (bench/unit_split.py): GRU H=128 (48K a step) 0.72-0.81, RNN H=192 (36K)
+# 0.80-0.81 (one run 1.30), GRU H=96 (27K) 0.92-0.97, LSTM H=64 (16K)
+# 0.95-1.69, GRU H=64 (12K) 1.18, LSTM H=32 (4K) 1.25.
+UNIT_SPLIT_MIN_MACS = 1 << 15
 
 
 def _packed(w, transposed):
@@ -565,7 +605,7 @@ def _packed(w, transposed):
 
 # The internal arrays of a forward job, returned to the pool after the loop
 # (training keeps gates, hprev, extra for the backward pass).
-_FORWARD_WORK = ("w_ih_t", "w_hh_t", "w_hn_t", "xc", "xw", "scratch", "h_alt")
+_FORWARD_WORK = ("w_ih_t", "w_hh_t", "w_hn_t", "xc", "xw", "scratch", "h_alt", "h_copy")
 
 
 def _plan(problems):
@@ -724,7 +764,7 @@ def _run_backward(problems, fwd_jobs, plan, prepared):
             report_cores(_recurrent.backward([loop for loop, _, _ in part], plan.nper,
                                              plan.units))
             for loop, _, _ in part:
-                ws.release(loop["w_hh_p"], loop["w_hn_p"], loop["scratch"])
+                ws.release(loop["w_hh_p"], loop["w_hn_p"], loop["scratch"], loop["d_copy"])
             i += len(group)
         _weight_grads([weights for _, weights, _ in prepared])
     else:   # no rows: zero gradients (the sums below read these)
@@ -865,7 +905,7 @@ def _train(problems, out=None, x_private=False):
             ((douts, "douts"), (dh_ns, "dh_ns"), (dc_ns, "dc_ns"), (grads_list, "grads_list")))
         if probs[0].mode != "lstm" and any(d is not None for d in dc_ns):
             raise ValueError(f"dc_n is only used by mode 'lstm', got it for mode {probs[0].mode!r}")
-        prepared = [p.backward_jobs(f, *args) for p, f, *args in
+        prepared = [p.backward_jobs(f, plan.nper, *args) for p, f, *args in
                     zip(probs, fwd, douts, dh_ns, dc_ns, grads_list)]
         # Checked: from here on the workspace is overwritten (the gate
         # gradients replace the gates), so even a failed run uses it up; a

@@ -58,6 +58,25 @@ def test_batch_one_on_every_split_matches(rng, plan, cls, kw):
     _assert_same(fr.freeze(layer)(x), layer(x))
 
 
+@pytest.mark.parametrize("threads", [2, 3, 5])
+def test_the_unit_split_packed_once_per_team_size_matches(rng, monkeypatch, threads):
+    """A frozen layer packs the hidden-unit split's operands once per team
+    size (their layout depends on it): calls on teams of different sizes,
+    in turn, each read their own and agree with the live layer.  H = 100
+    ends in a partial block of units."""
+    monkeypatch.setattr(F, "UNIT_SPLIT_MIN_MACS", 0)
+    layer = fr.LSTM(20, 100, num_layers=2, seed=0)
+    frozen = fr.freeze(layer)
+    x = rng.standard_normal((6, 1, 20)).astype(np.float32)
+    before = fr.get_num_threads()
+    try:
+        for n in (threads, 1, threads, 2):
+            fr.set_num_threads(n)
+            _assert_same(frozen(x), layer(x))
+    finally:
+        fr.set_num_threads(before)
+
+
 def test_freezing_copies_the_weights(rng):
     layer = fr.LSTM(4, 6, seed=0)
     x = rng.standard_normal((5, 2, 4)).astype(np.float32)

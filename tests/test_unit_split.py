@@ -198,6 +198,13 @@ def test_smaller_openmp_team_than_asked_does_not_deadlock(tmp_path):
         (out1, _, _), bp1 = F.recurrent_train("lstm", x, w_ih, w_hh)
         assert np.allclose(out, out1, rtol=1e-12, atol=1e-12)
         assert np.allclose(dx, bp1(np.ones_like(out1))[0], rtol=1e-12, atol=1e-12)
+        # A frozen layer packed for 4 threads: the smaller team packs its own.
+        layer = fastrnn.LSTM(5, 40, seed=0)
+        frozen, x32 = fastrnn.freeze(layer), x.astype(np.float32)
+        fastrnn.set_num_threads(4)
+        out4 = frozen(x32)[0]
+        fastrnn.set_num_threads(1)
+        assert np.array_equal(out4, frozen(x32)[0])
         print("ok")
     """)
     for limit in ("1", "3"):

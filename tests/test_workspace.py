@@ -22,9 +22,22 @@ def empty_pool(monkeypatch):
 def test_small_arrays_bypass_the_pool(monkeypatch):
     monkeypatch.setattr(ws, "SMALL_BYTES", 1 << 10)
     small = ws.empty(10, np.float32)
-    assert small.base is None and small.shape == (10,)
+    assert small.shape == (10,)
     ws.release(small)
     assert ws.idle() == []
+
+
+@pytest.mark.parametrize("small_bytes", [0, 1 << 20])
+def test_every_buffer_starts_on_a_cache_line(monkeypatch, small_bytes):
+    """Pooled or not, taken fresh or again: threads writing neighbouring
+    column ranges must not share a cache line at a range's edge."""
+    monkeypatch.setattr(ws, "SMALL_BYTES", small_bytes)
+    arrays = [ws.empty(shape, dtype) for shape in [1, 7, (3, 5), 1000, (17, 129)]
+              for dtype in (np.float32, np.float64, np.intp)]
+    arrays += [ws.aligned_empty((5, 3), np.float32), ws.zeros(33, np.float64)]
+    ws.release(*arrays)
+    arrays += [ws.empty(1000, np.float32), ws.empty((17, 129), np.float64)]   # reused
+    assert all(a.ctypes.data % ws.ALIGN == 0 for a in arrays)
 
 
 def test_released_buffer_is_reused_for_a_fitting_request():
@@ -56,7 +69,7 @@ def test_a_request_takes_a_larger_idle_buffer_up_to_twice_its_size():
 
 
 def test_eviction_drops_the_oldest_buffer_of_a_class_by_identity(monkeypatch):
-    monkeypatch.setattr(ws, "LIMIT_BYTES", 2 * ws.size_class(800))
+    monkeypatch.setattr(ws, "LIMIT_BYTES", 2 * (ws.size_class(800) + ws.ALIGN))
     arrays = [ws.empty(100, np.float64) for _ in range(3)]   # one class
     ws.release(*arrays)
     assert [r is a.base for r, a in zip(ws.idle(), arrays[1:])] == [True, True]

@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 
+from .. import _workspace as ws
 from .. import functional as F
 from .._validation import (as_array, as_lengths, check_bools, is_private, positive_int,
                            state_parts)
@@ -171,7 +172,7 @@ class _RecurrentLayer(Module):
             init = [[None] * D if s is None else list(s[idx]) for s in states]
             init += [[None] * D] * (2 - len(init))
             # Concatenated directions are written side by side in place.
-            concat = np.empty((x.shape[0], B, D * H), self.dtype) \
+            concat = ws.aligned_empty((x.shape[0], B, D * H), self.dtype) \
                 if D == 2 and self.merge_mode == "concat" else None
             # Everything here is checked already: the functional layer's
             # validating entries (bidirectional[_train]) are skipped.
