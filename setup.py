@@ -9,6 +9,7 @@
   Sanitizer (``-O1 -g``, UB aborts); for ``tools/sanitize.sh`` only.
 * Cython directives are set once here, for every module.
 """
+import glob
 import os
 import platform
 import sys
@@ -165,6 +166,8 @@ extensions = [
         name,
         [name.replace(".", os.sep) + ".pyx"],
         include_dirs=[os.path.join(HERE, "csrc"), np.get_include()],
+        # The C helpers: a changed header rebuilds the modules, and ships in an sdist.
+        depends=sorted(glob.glob(os.path.join("csrc", "*.h"))),
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
     )
     for name in MODULES + (list(ISA_MODULES) if IS_X86_64 and sys.platform != "win32" else [])
