@@ -35,6 +35,10 @@ stamp "register tiles, one core"
 gcc -O3 -Icsrc bench/step_tiles.c -o /tmp/fastrnn_step_tiles
 /tmp/fastrnn_step_tiles | tee "$OUT/tiles.txt"
 
+stamp "the hidden-unit split's step and barrier, $N threads"
+gcc -O3 -fopenmp -Icsrc bench/unit_step.c -o /tmp/fastrnn_unit_step
+/tmp/fastrnn_unit_step $((16 * N)) "$N" | tee "$OUT/unit_step.txt"
+
 # One call of `fastrnn bench` per cell, so that a run cut short keeps the
 # cells it finished.
 stamp "side by side, $N threads"

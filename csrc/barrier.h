@@ -3,10 +3,9 @@
  * every member of the team).
  *
  * Why not `#pragma omp barrier`: libgomp's team barrier also serves the
- * task scheduler and costs ~0.4 us on two threads of this project's VMs,
- * against ~0.04 us for a plain counter; at batch 1 a step's product takes
- * 1-3 us, so that difference was 10-20 % of the loop
- * (bench/unit_split.py).
+ * task scheduler and costs several times more than a plain counter
+ * (bench/unit_step.c measures both); at batch 1 a step's product takes only
+ * 1-3 us, so the difference was 10-20 % of the loop.
  *
  * A central sense-reversing barrier: each member reads the generation, then
  * adds itself to the count; the last to arrive resets the count and

@@ -423,7 +423,7 @@ cdef void _forward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
                                XC + part * TC * B * I, xw, j0, nc, ids, table)
             # The state the other parts just wrote, copied in one burst of
             # independent loads: read in the product's order, each of their
-            # cache lines would stall it in turn (bench/unit_split.py).
+            # cache lines would stall it in turn (bench/unit_step.c).
             memcpy(own, cur, B * H * sizeof(floating))
             step_gemm(<int> B, <int> nc, <int> H, own, <int> H, w_hh_p + j0 * H,
                       <floating> 0, S + j0, <int> SW)
