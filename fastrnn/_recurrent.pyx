@@ -826,8 +826,9 @@ cdef void _run_units(Job job, const Loop* lps, int nloops, int per,
     """Run the time loops of ``nloops`` directions with each one's hidden
     units split over ``per`` threads of one team (one barrier per step).
     OpenMP may hand out a smaller team than asked: the split follows the
-    team actually running (the packed layout does not depend on it), and a
-    member left without units still takes part in every barrier.  The
+    team actually running (its parts then pack their own columns: weights
+    packed for the team asked for do not fit it), and a member left without
+    units still takes part in every barrier.  The
     directions share their lengths, hence their step count and barriers."""
     cdef fr_team_barrier barrier
     cdef Loop team_lps[MAX_LOOPS]

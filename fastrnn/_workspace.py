@@ -39,7 +39,7 @@ from ._validation import is_private
 LIMIT_BYTES = 64 << 20
 
 # Below this size malloc serves arrays from its heap without page faults:
-# plain numpy arrays, no pool bookkeeping.
+# arrays of their own, no pool bookkeeping.
 SMALL_BYTES = 128 << 10
 
 # Every buffer's first byte is a multiple of this many bytes.

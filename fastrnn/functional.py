@@ -10,6 +10,7 @@ these.  Arrays are time-major: ``x`` is ``(T, B, I)``.
 3 (RNN, LSTM ``i f g o``, GRU ``r z n``).
 """
 import functools
+import threading
 from collections import namedtuple
 
 import numpy as np
@@ -148,7 +149,12 @@ class PackedDirection:
     """
 
     __slots__ = ("mode", "reset_after", "cell", "input_size", "hidden_size", "dtype",
-                 "w_ih_t", "w_hh_t", "w_hn_t", "bias", "b_hn", "weights", "_unit_splits")
+                 "w_ih_t", "w_hh_t", "w_hn_t", "bias", "b_hn", "weights", "_unit_splits",
+                 "_lock")
+
+    # Team sizes whose unit-split operands are kept (each a copy of the
+    # weights): the full team and the one dynamic threads fall back to.
+    UNIT_SPLITS_KEPT = 2
 
     def __init__(self, mode, reset_after, w_ih, w_hh, b_ih, b_hh):
         """From checked C-contiguous weights of one float dtype that nobody
@@ -168,24 +174,29 @@ class PackedDirection:
         b_hn = _b_hn(cell, H, self.dtype, b_hh)
         self.b_hn = _read_only(None if b_hn is None else b_hn.copy())
         self._unit_splits = {}
+        self._lock = threading.Lock()
 
     def unit_split(self, nparts):
         """``(w_ih_u, w_hh_u, bias)``: the hidden-unit split's operands for a
         team of ``nparts`` threads (``_recurrent.pack_unit_split``; the bias
-        in unit-block order), packed on first use.  A few team sizes at
-        most (one per thread count the process uses); threads racing on a
-        first use pack the same values twice, harmlessly."""
-        split = self._unit_splits.get(nparts)
-        if split is None:
-            w_ih, w_hh = self.weights[:2]
-            H = self.hidden_size
-            order = _recurrent.unit_order(len(w_ih) // H, H, self.dtype)
-            split = tuple(_read_only(a) for a in (
-                _recurrent.pack_unit_split(w_ih, H, nparts, ws.aligned_empty(w_ih.size, self.dtype)),
-                _recurrent.pack_unit_split(w_hh, H, nparts, ws.aligned_empty(w_hh.size, self.dtype)),
-                self.bias[order]))
-            self._unit_splits[nparts] = split
-        return split
+        in unit-block order), packed on first use; the last
+        UNIT_SPLITS_KEPT team sizes' are kept."""
+        with self._lock:
+            split = self._unit_splits.pop(nparts, None)
+            if split is None:
+                w_ih, w_hh = self.weights[:2]
+                H = self.hidden_size
+                order = _recurrent.unit_order(len(w_ih) // H, H, self.dtype)
+                split = tuple(_read_only(a) for a in (
+                    _recurrent.pack_unit_split(w_ih, H, nparts,
+                                               ws.aligned_empty(w_ih.size, self.dtype)),
+                    _recurrent.pack_unit_split(w_hh, H, nparts,
+                                               ws.aligned_empty(w_hh.size, self.dtype)),
+                    self.bias[order]))
+                while len(self._unit_splits) >= self.UNIT_SPLITS_KEPT:
+                    del self._unit_splits[next(iter(self._unit_splits))]
+            self._unit_splits[nparts] = split   # the most recent last
+            return split
 
 
 def pack_direction(mode, w_ih, w_hh, b_ih=None, b_hh=None, reset_after=True):

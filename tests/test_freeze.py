@@ -62,7 +62,8 @@ def test_batch_one_on_every_split_matches(rng, plan, cls, kw):
 def test_the_unit_split_packed_once_per_team_size_matches(rng, monkeypatch, threads):
     """A frozen layer packs the hidden-unit split's operands once per team
     size (their layout depends on it): calls on teams of different sizes,
-    in turn, each read their own and agree with the live layer.  H = 100
+    in turn, each read their own (the two most recent sizes are kept: the
+    sequence evicts and packs again) and agree with the live layer.  H = 100
     ends in a partial block of units."""
     monkeypatch.setattr(F, "UNIT_SPLIT_MIN_MACS", 0)
     layer = fr.LSTM(20, 100, num_layers=2, seed=0)
@@ -70,7 +71,7 @@ def test_the_unit_split_packed_once_per_team_size_matches(rng, monkeypatch, thre
     x = rng.standard_normal((6, 1, 20)).astype(np.float32)
     before = fr.get_num_threads()
     try:
-        for n in (threads, 1, threads, 2):
+        for n in (threads, 1, 2, 4, threads):
             fr.set_num_threads(n)
             _assert_same(frozen(x), layer(x))
     finally:
