@@ -33,8 +33,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=8)
     args = ap.parse_args()
     T = args.steps
-    default = F.UNIT_SPLIT_ROWS, F.UNIT_SPLIT_MIN_MACS
-    F.UNIT_SPLIT_MIN_MACS = 0
+    default = F.UNIT_SPLIT_ROWS, F.UNIT_SPLIT_MIN_MACS, F.UNIT_SPLIT_MIN_CALL_MACS
+    F.UNIT_SPLIT_MIN_MACS = F.UNIT_SPLIT_MIN_CALL_MACS = 0
     print(f"{datetime.date.today()}; {cpu_line()}; threads={fr.get_num_threads()}, float32, "
           f"T={T}, I=H, medians over {args.rounds} rounds x 3 calls")
     try:
@@ -61,7 +61,7 @@ def main():
                 print(f"{cls.__name__:4} B={B:<3} H={H:<4} {B * gates * H * H:>7} MACs "
                       + " | ".join(row), flush=True)
     finally:
-        F.UNIT_SPLIT_ROWS, F.UNIT_SPLIT_MIN_MACS = default
+        F.UNIT_SPLIT_ROWS, F.UNIT_SPLIT_MIN_MACS, F.UNIT_SPLIT_MIN_CALL_MACS = default
 
 
 if __name__ == "__main__":

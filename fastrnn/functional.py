@@ -607,6 +607,12 @@ UNIT_SPLIT_ROWS = 4
 # 0.80-0.81 (one run 1.30), GRU H=96 (27K) 0.92-0.97, LSTM H=64 (16K)
 # 0.95-1.69, GRU H=64 (12K) 1.18, LSTM H=32 (4K) 1.25.
 UNIT_SPLIT_MIN_MACS = 1 << 15
+# ... and the whole call at least this many: starting the team and its
+# first steps cost tens of microseconds (frozen LSTM B=1, 2 threads, unit
+# split / one thread, alternating blocks: H=128 (64K a step) at T=16 (1M in
+# all) 1.23, T=32 (2M) 0.80-1.19, T=64 0.73; H=256 (256K a step) at T=4
+# (1M) 0.85, T=8 0.77; GRU H=128 T=32 1.32, T=48 0.88).
+UNIT_SPLIT_MIN_CALL_MACS = 1 << 21
 
 
 def _packed(w, transposed):
@@ -636,7 +642,8 @@ def _plan(problems):
     Then, if a direction has several threads but too few rows for each to
     get UNIT_SPLIT_ROWS, its threads split the hidden units instead (one
     barrier per step; not for GRU reset_after=False, whose steps need two),
-    provided a step has UNIT_SPLIT_MIN_MACS of work to share.
+    provided a step has UNIT_SPLIT_MIN_MACS of work to share and the call
+    UNIT_SPLIT_MIN_CALL_MACS.
     """
     nt = kernel_threads() if openmp_enabled() else 1
     B = problems[0].B
@@ -645,7 +652,9 @@ def _plan(problems):
     else:
         groups, per = [[p] for p in problems], nt
     p = problems[0]
-    if per >= 2 and 0 < B < UNIT_SPLIT_ROWS * per and B * p.GH * p.H >= UNIT_SPLIT_MIN_MACS and \
+    macs = B * p.GH * p.H
+    if per >= 2 and 0 < B < UNIT_SPLIT_ROWS * per and macs >= UNIT_SPLIT_MIN_MACS and \
+            p.steps * macs >= UNIT_SPLIT_MIN_CALL_MACS and \
             p.cell != _recurrent.CELL_CODES["gru_reset_before"]:
         return _Plan(groups, per, True)
     return _Plan(groups, max(1, min(per, B)), False)

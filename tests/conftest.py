@@ -94,6 +94,7 @@ def plan(request, monkeypatch):
     units = request.param == "units"
     monkeypatch.setattr(functional, "UNIT_SPLIT_ROWS", 1 << 30 if units else 0)
     monkeypatch.setattr(functional, "UNIT_SPLIT_MIN_MACS", 0)
+    monkeypatch.setattr(functional, "UNIT_SPLIT_MIN_CALL_MACS", 0)
     return request.param
 
 

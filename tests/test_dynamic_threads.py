@@ -104,6 +104,7 @@ def test_kernels_report_the_cores_their_threads_had(rng, monkeypatch, dynamic, u
     monkeypatch.setattr(F, "report_cores", reports.append)
     monkeypatch.setattr(F, "UNIT_SPLIT_ROWS", 10**6 if units else 0)
     monkeypatch.setattr(F, "UNIT_SPLIT_MIN_MACS", 0)
+    monkeypatch.setattr(F, "UNIT_SPLIT_MIN_CALL_MACS", 0)
     dynamic(2)
     kw = random_problem(rng, "lstm", 6, 8, 5, 40)
     (out, h, c), bp = F.recurrent_train("lstm", **kw)

@@ -66,6 +66,7 @@ def test_the_unit_split_packed_once_per_team_size_matches(rng, monkeypatch, thre
     sequence evicts and packs again) and agree with the live layer.  H = 100
     ends in a partial block of units."""
     monkeypatch.setattr(F, "UNIT_SPLIT_MIN_MACS", 0)
+    monkeypatch.setattr(F, "UNIT_SPLIT_MIN_CALL_MACS", 0)
     layer = fr.LSTM(20, 100, num_layers=2, seed=0)
     frozen = fr.freeze(layer)
     x = rng.standard_normal((6, 1, 20)).astype(np.float32)

@@ -255,16 +255,16 @@ def logical(a, src, dtype):
 def running_with(threads, plan="auto"):
     """fr.set_num_threads(threads) and a forced thread split, restored after."""
     before = fr.get_num_threads()
-    rows, macs = F.UNIT_SPLIT_ROWS, F.UNIT_SPLIT_MIN_MACS
+    rows, macs, call_macs = F.UNIT_SPLIT_ROWS, F.UNIT_SPLIT_MIN_MACS, F.UNIT_SPLIT_MIN_CALL_MACS
     try:
         fr.set_num_threads(threads)
         if plan == "batch":
             F.UNIT_SPLIT_ROWS = 0
         elif plan == "units":
-            F.UNIT_SPLIT_ROWS, F.UNIT_SPLIT_MIN_MACS = 1 << 30, 0
+            F.UNIT_SPLIT_ROWS, F.UNIT_SPLIT_MIN_MACS, F.UNIT_SPLIT_MIN_CALL_MACS = 1 << 30, 0, 0
         yield
     finally:
-        F.UNIT_SPLIT_ROWS, F.UNIT_SPLIT_MIN_MACS = rows, macs
+        F.UNIT_SPLIT_ROWS, F.UNIT_SPLIT_MIN_MACS, F.UNIT_SPLIT_MIN_CALL_MACS = rows, macs, call_macs
         fr.set_num_threads(before)
 
 

@@ -27,6 +27,7 @@ def threads():
 def _force(monkeypatch, units):
     monkeypatch.setattr(F, "UNIT_SPLIT_ROWS", 1 << 30 if units else 0)
     monkeypatch.setattr(F, "UNIT_SPLIT_MIN_MACS", 0)
+    monkeypatch.setattr(F, "UNIT_SPLIT_MIN_CALL_MACS", 0)
 
 
 # -------------------------------------------------------------------- layout
@@ -68,8 +69,8 @@ def test_pack_with_order_and_transpose_is_one_pass_of_the_numpy_layout(rng, dtyp
 
 # ------------------------------------------------------------- plan choice
 def test_plan_splits_units_only_for_small_batches(rng, threads):
-    def plan(mode, B, reset_after=True, directions=1):
-        kw = random_problem(rng, mode, 2, B, 3, 130)  # LSTM: 67600 MACs a step
+    def plan(mode, B, reset_after=True, directions=1, T=40):
+        kw = random_problem(rng, mode, T, B, 3, 130)  # LSTM: 67600 MACs a step
         params = [(kw["w_ih"], kw["w_hh"], kw["b_ih"], kw["b_hh"])] * directions
         return F._plan(F._problems(mode, kw["x"], params, None, None, None, reset_after))
 
@@ -78,6 +79,8 @@ def test_plan_splits_units_only_for_small_batches(rng, threads):
         assert not plan("lstm", 1).units
         return
     assert plan("lstm", 1).units and plan("lstm", 1).nper == 2
+    # too little work in the whole call to pay for starting the team
+    assert not plan("lstm", 1, T=20).units and plan("lstm", 1, T=20).nper == 1
     # too little work per step to pay for a barrier: one thread
     assert not plan("rnn_tanh", 1).units and plan("rnn_tanh", 1).nper == 1
     assert plan("gru", 7).units
@@ -188,7 +191,7 @@ def test_smaller_openmp_team_than_asked_does_not_deadlock(tmp_path):
         import fastrnn
         from fastrnn import functional as F
         fastrnn.set_num_threads(4)
-        F.UNIT_SPLIT_ROWS, F.UNIT_SPLIT_MIN_MACS = 1 << 30, 0
+        F.UNIT_SPLIT_ROWS, F.UNIT_SPLIT_MIN_MACS, F.UNIT_SPLIT_MIN_CALL_MACS = 1 << 30, 0, 0
         rng = np.random.default_rng(0)
         x = rng.standard_normal((6, 1, 5))
         w_ih, w_hh = rng.standard_normal((160, 5)), rng.standard_normal((160, 40)) * 0.1
