@@ -5,7 +5,10 @@ Every comparison runs in one process with the same weights in every system,
 outputs checked equal before anything is timed, and the systems alternating
 in blocks (a pause so that the previous system's spinning worker threads go
 idle, one untimed call, then timed calls); medians are reported with the
-ratio fastrnn / other.  torch, onnx / onnxruntime, openvino, tqdm and
+ratio fastrnn / other; inference also times the layer frozen
+(:func:`fastrnn.freeze`: weights packed once, as an ONNX Runtime session or
+an OpenVINO compiled model has them), beside the fastest other engine.
+torch, onnx / onnxruntime, openvino, tqdm and
 matplotlib are optional: what is missing is skipped and said so.  ONNX Runtime
 and OpenVINO run the same ONNX model (inference only: neither trains it);
 OpenVINO is compiled with its inference precision set to f32 (on CPUs with
@@ -17,12 +20,15 @@ import time
 import numpy as np
 
 from . import _runtime
+from .layers.module import freeze
 from .layers.recurrent import GRU, LSTM, RNN
 
 GRID = [(1, 100, 128, 128), (1, 100, 256, 256), (16, 100, 256, 256), (64, 100, 512, 512),
         (128, 50, 1024, 1024)]
 QUICK_GRID = [(1, 100, 128, 128), (16, 100, 256, 256)]
 CELLS = ("lstm", "gru", "rnn")
+# The other engines (the "best" the frozen layer is compared with).
+ENGINES = ("torch", "onnxruntime", "openvino")
 # The compared systems: result key -> the label of its ratio in the plot.
 SYSTEMS = {"torch": "torch", "onnxruntime": "onnxruntime",
            "openvino": "OpenVINO (f32)", "floor": "floor"}
@@ -222,9 +228,9 @@ def run(cells=CELLS, grid=GRID, modes=("infer", "train"), threads=None, rounds=5
     """Time every (cell, shape, mode) and return a list of result dicts.
 
     Each result has ``cell, B, T, I, H, mode`` and, in milliseconds,
-    ``fastrnn`` and (where they ran) ``torch``, ``onnxruntime``, ``openvino``
-    (inference only, f32), ``floor``,
-    plus ``gflops`` (fastrnn's achieved rate on the products).
+    ``fastrnn`` and (where they ran) ``frozen`` (inference only: the layer
+    frozen), ``torch``, ``onnxruntime``, ``openvino`` (inference only, f32),
+    ``floor``, plus ``gflops`` (fastrnn's achieved rate on the products).
     """
     threads = threads or _runtime.get_num_threads()
     # A fixed team, as every other engine runs: dynamic threads would react
@@ -246,6 +252,11 @@ def run(cells=CELLS, grid=GRID, modes=("infer", "train"), threads=None, rounds=5
             x = rng.standard_normal((T, B, I)).astype(np.float32)
             ours = (lambda: layer(x)[0]) if mode == "infer" else _fr_train(layer, x)
             systems = {"fastrnn": ours}
+            if mode == "infer":
+                frozen = freeze(layer)
+                if not np.array_equal(frozen(x)[0], layer(x)[0]):
+                    raise MismatchError("the frozen layer disagrees with the layer; not timing")
+                systems["frozen"] = lambda: frozen(x)[0]
             if avail["torch"][0]:
                 t_infer, t_train = torch_system(cell, layer, x, threads)
                 systems["torch"] = t_infer if mode == "infer" else t_train
@@ -317,10 +328,12 @@ def _progress(total, enabled):
 
 def format_table(results):
     """The results as a text table with ratios fastrnn / other (OpenVINO's
-    column says its f32 precision)."""
+    column says its f32 precision), and the frozen layer's time with its
+    ratio to the fastest other engine (``/best``)."""
     head = (f"{'cell':5} {'mode':5} {'B':>4} {'T':>4} {'I':>5} {'H':>5} | {'fastrnn ms':>10} "
             f"{'torch ms':>9} {'ratio':>6} | {'ORT ms':>8} {'ratio':>6} | "
-            f"{'OV f32 ms':>9} {'ratio':>6} | {'floor ms':>8} {'ratio':>6} | {'GFLOP/s':>7}")
+            f"{'OV f32 ms':>9} {'ratio':>6} | {'floor ms':>8} {'ratio':>6} | {'GFLOP/s':>7} | "
+            f"{'frozen ms':>9} {'/best':>6}")
     lines = [head, "-" * len(head)]
 
     def cols(r, key, width):
@@ -328,10 +341,17 @@ def format_table(results):
             return f"{'-':>{width}} {'-':>6}"
         return f"{r[key]:{width}.2f} {r['fastrnn'] / r[key]:6.2f}"
 
+    def frozen(r):
+        if "frozen" not in r:
+            return f"{'-':>9} {'-':>6}"
+        best = min((r[k] for k in ENGINES if k in r), default=None)
+        return f"{r['frozen']:9.2f} " + (f"{r['frozen'] / best:6.2f}" if best else f"{'-':>6}")
+
     for r in results:
         lines.append(f"{r['cell']:5} {r['mode']:5} {r['B']:4d} {r['T']:4d} {r['I']:5d} {r['H']:5d} | "
                      f"{r['fastrnn']:10.2f} {cols(r, 'torch', 9)} | {cols(r, 'onnxruntime', 8)} | "
-                     f"{cols(r, 'openvino', 9)} | {cols(r, 'floor', 8)} | {r['gflops']:7.1f}")
+                     f"{cols(r, 'openvino', 9)} | {cols(r, 'floor', 8)} | {r['gflops']:7.1f} | "
+                     f"{frozen(r)}")
     return "\n".join(lines)
 
 

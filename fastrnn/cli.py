@@ -158,6 +158,8 @@ def main(argv=None):
     print(benchmark.format_table(results))
     print("ratio = fastrnn time / other time (below 1: fastrnn is faster); "
           "floor = the matrix products alone; every system on a fixed team of threads")
+    print("frozen = the layer after fastrnn.freeze (inference: weights packed once); "
+          "/best = frozen time / the fastest other engine's")
     openvino_ran = any("openvino" in r for r in results)
     if openvino_ran:
         print(f"OV f32 = OpenVINO with INFERENCE_PRECISION_HINT={benchmark.OPENVINO_PRECISION} "

@@ -127,7 +127,7 @@ def test_without_openvino_the_bench_runs_and_says_so(tmp_path, monkeypatch, caps
     data = json.loads(path.read_text())
     assert "openvino_precision" not in data
     (row,) = data["results"]
-    assert "openvino" not in row and row["fastrnn"] > 0
+    assert "openvino" not in row and row["fastrnn"] > 0 and row["frozen"] > 0
     assert benchmark.available_systems()["openvino"] == (False, "not installed (openvino)")
 
 
@@ -140,6 +140,19 @@ def test_table_has_an_openvino_column():
     assert head[3].split() == ["OV", "f32", "ms", "ratio"]
     assert lines[2].split("|")[3].split() == ["2.00", "0.50"]
     assert lines[3].split("|")[3].split() == ["-", "-"]
+
+
+def test_table_has_a_frozen_column_against_the_fastest_engine():
+    rows = [dict(cell="lstm", mode="infer", B=1, T=2, I=3, H=4, fastrnn=1.0, frozen=0.8,
+                 torch=2.0, onnxruntime=1.6, openvino=4.0, floor=0.5, gflops=1.0),
+            dict(cell="lstm", mode="infer", B=1, T=2, I=3, H=4, fastrnn=1.0, frozen=0.8,
+                 gflops=1.0),
+            dict(cell="lstm", mode="train", B=1, T=2, I=3, H=4, fastrnn=3.0, gflops=1.0)]
+    lines = benchmark.format_table(rows).splitlines()
+    assert lines[0].split("|")[-1].split() == ["frozen", "ms", "/best"]
+    assert lines[2].split("|")[-1].split() == ["0.80", "0.50"]   # 0.8 / ORT's 1.6
+    assert lines[3].split("|")[-1].split() == ["0.80", "-"]      # no other engine ran
+    assert lines[4].split("|")[-1].split() == ["-", "-"]         # training: not frozen
 
 
 def test_plot_labels_openvino_f32(tmp_path, monkeypatch):
