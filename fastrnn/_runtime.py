@@ -1,11 +1,13 @@
 """Threads: fastrnn's thread count, and the BLAS thread count around kernels.
 
-fastrnn runs two pools that must never nest: its own OpenMP threads (one
-batch slice each, running the time loop, which calls no BLAS) and the BLAS
-library's threads (inside the big GEMMs before and after the loop).
-``blas_threads(n)`` sets the BLAS libraries' thread count for the duration
-of a block, through threadpoolctl's per-library controllers (about a
-microsecond a call), so that the big GEMMs follow ``set_num_threads``.
+fastrnn's parallel work runs on its own OpenMP threads (the time loops, and
+the large products after them, each thread making single-threaded BLAS
+calls on its block), never on the BLAS library's threads: a threaded BLAS
+call leaves its workers spinning for ~0.1 s on the cores the next OpenMP
+region needs (bench/busy_machine.py measures what that costs).  Every BLAS
+call fastrnn makes therefore runs inside ``blas_threads(1)``, which limits
+the loaded BLAS libraries for the duration of a block through
+threadpoolctl's per-library controllers (about a microsecond a call).
 
 Fork: GNU OpenMP (libgomp) keeps its worker team after a parallel region,
 and a child forked after one inherits the team's bookkeeping but not its

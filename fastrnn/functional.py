@@ -569,6 +569,14 @@ class _Problem:
         return dx
 
 
+def tanh(x):
+    """``tanh(x)`` with the kernels' own vectorised tanh, in place: ``x``
+    (a fresh float array the caller gives up) becomes the output.  The
+    inference twin of :func:`tanh_train`, with the same bits."""
+    y, _ = tanh_train(x)
+    return y
+
+
 def tanh_train(x):
     """``(tanh(x), backprop)`` for a head's activation, with the kernels'
     own vectorised tanh, *in place*: ``x`` (a fresh float array the caller

@@ -11,7 +11,7 @@ import numbers
 import numpy as np
 
 from .. import _workspace as ws
-from ..functional import tanh_train
+from ..functional import tanh, tanh_train
 from .._validation import as_lengths, check_bools, check_bytes, positive_int
 from ..layers.attention import AdditiveAttention, DotAttention, GeneralAttention
 from ..layers.embedding import Embedding, as_ids
@@ -187,7 +187,7 @@ class Seq2Seq(TrainableModel):
                 z, tanh_bp = tanh_train(a)
                 bps.append((lin_bp, tanh_bp, B))
             else:
-                z = np.tanh(bridge(cat))
+                z = tanh(bridge(cat))
             new.append(np.ascontiguousarray(z))
         out = tuple(new) if isinstance(state, tuple) else new[0]
         if not train:
@@ -213,7 +213,7 @@ class Seq2Seq(TrainableModel):
             return self.out.forward_train(s) if train else self.out(s)
         cat = np.concatenate([ctx, s], axis=-1)
         if not train:
-            return self.out(np.tanh(self.combine(cat)))
+            return self.out(tanh(self.combine(cat)))
         logits, cat_bp = self._attentional_head(cat)
         Hd = self.decoder_size
 
