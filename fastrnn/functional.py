@@ -10,7 +10,6 @@ these.  Arrays are time-major: ``x`` is ``(T, B, I)``.
 3 (RNN, LSTM ``i f g o``, GRU ``r z n``).
 """
 import functools
-import threading
 from collections import namedtuple
 
 import numpy as np
@@ -149,8 +148,7 @@ class PackedDirection:
     """
 
     __slots__ = ("mode", "reset_after", "cell", "input_size", "hidden_size", "dtype",
-                 "w_ih_t", "w_hh_t", "w_hn_t", "bias", "b_hn", "weights", "_unit_splits",
-                 "_lock")
+                 "w_ih_t", "w_hh_t", "w_hn_t", "bias", "b_hn", "weights", "_unit_splits")
 
     # Team sizes whose unit-split operands are kept (each a copy of the
     # weights): the full team and the one dynamic threads fall back to.
@@ -174,29 +172,28 @@ class PackedDirection:
         b_hn = _b_hn(cell, H, self.dtype, b_hh)
         self.b_hn = _read_only(None if b_hn is None else b_hn.copy())
         self._unit_splits = {}
-        self._lock = threading.Lock()
 
     def unit_split(self, nparts):
         """``(w_ih_u, w_hh_u, bias)``: the hidden-unit split's operands for a
         team of ``nparts`` threads (``_recurrent.pack_unit_split``; the bias
-        in unit-block order), packed on first use; the last
-        UNIT_SPLITS_KEPT team sizes' are kept."""
-        with self._lock:
-            split = self._unit_splits.pop(nparts, None)
-            if split is None:
-                w_ih, w_hh = self.weights[:2]
-                H = self.hidden_size
-                order = _recurrent.unit_order(len(w_ih) // H, H, self.dtype)
-                split = tuple(_read_only(a) for a in (
-                    _recurrent.pack_unit_split(w_ih, H, nparts,
-                                               ws.aligned_empty(w_ih.size, self.dtype)),
-                    _recurrent.pack_unit_split(w_hh, H, nparts,
-                                               ws.aligned_empty(w_hh.size, self.dtype)),
-                    self.bias[order]))
-                while len(self._unit_splits) >= self.UNIT_SPLITS_KEPT:
-                    del self._unit_splits[next(iter(self._unit_splits))]
-            self._unit_splits[nparts] = split   # the most recent last
-            return split
+        in unit-block order), packed on first use; the last UNIT_SPLITS_KEPT
+        team sizes packed are kept.  No lock (a process forked while another
+        thread held one would wait on it forever): a new entry replaces the
+        whole dict, and threads racing on a first use pack the same values
+        twice, harmlessly."""
+        split = self._unit_splits.get(nparts)
+        if split is None:
+            w_ih, w_hh = self.weights[:2]
+            H = self.hidden_size
+            order = _recurrent.unit_order(len(w_ih) // H, H, self.dtype)
+            split = tuple(_read_only(a) for a in (
+                _recurrent.pack_unit_split(w_ih, H, nparts, ws.aligned_empty(w_ih.size, self.dtype)),
+                _recurrent.pack_unit_split(w_hh, H, nparts, ws.aligned_empty(w_hh.size, self.dtype)),
+                self.bias[order]))
+            kept = list(self._unit_splits.items())
+            kept = kept[max(0, len(kept) + 1 - self.UNIT_SPLITS_KEPT):] + [(nparts, split)]
+            self._unit_splits = dict(kept)
+        return split
 
 
 def pack_direction(mode, w_ih, w_hh, b_ih=None, b_hh=None, reset_after=True):

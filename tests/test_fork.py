@@ -94,3 +94,25 @@ print(os.waitstatus_to_exitcode(status))
     result = run_python(code, tmp_path, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "0"
+
+
+def test_a_child_forked_after_a_frozen_unit_split_call_runs_it(tmp_path):
+    """A frozen layer at batch 1 runs the hidden-unit split (its own
+    barrier, operands packed per team size): the child, on one thread,
+    packs for its own team and gets the parent's bits."""
+    code = _PARENT + """
+from fastrnn import functional as F
+F.UNIT_SPLIT_MIN_MACS = F.UNIT_SPLIT_MIN_CALL_MACS = 0
+frozen = fr.freeze(fr.LSTM(4, 40, seed=0))
+x1 = np.ones((7, 1, 4), np.float32)
+want, _ = frozen(x1)
+pid = os.fork()
+if pid == 0:
+    got, _ = frozen(x1)
+    os._exit(0 if np.array_equal(got, want) else 3)
+_, status = os.waitpid(pid, 0)
+print("child", os.waitstatus_to_exitcode(status))
+"""
+    result = run_python(code, tmp_path, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["child", "0"]
