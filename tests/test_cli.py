@@ -16,7 +16,9 @@ def test_bench_runs_and_writes_json(tmp_path, capsys):
     assert rc == 0
     out = capsys.readouterr().out
     assert "fastrnn ms" in out and "OpenMP" in out
+    assert "sgemm peak, the higher of before and after the run:" in out
     data = json.loads(path.read_text())
+    assert data["sgemm_peak_gflops"] > 0
     rows = data["results"]
     assert {(r["cell"], r["mode"]) for r in rows} == {
         ("rnn", "infer"), ("rnn", "train"), ("gru", "infer"), ("gru", "train")}
@@ -24,7 +26,7 @@ def test_bench_runs_and_writes_json(tmp_path, capsys):
         assert r["fastrnn"] > 0 and r["gflops"] > 0
         assert (r["B"], r["T"], r["I"], r["H"]) == (2, 5, 3, 4)
         if r["mode"] == "infer":
-            assert r["floor"] > 0
+            assert r["floor"] > 0 and r["frozen"] > 0
 
 
 def test_bench_plot_writes_a_png(tmp_path):
