@@ -58,8 +58,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args()
-    if args.threads:
-        fr.set_num_threads(args.threads)
+    # A fixed team, as `fastrnn bench` runs: dynamic threads would react to a
+    # noisy moment and time some blocks on fewer threads.
+    fr.set_num_threads(args.threads or fr.get_num_threads(), dynamic=False)
     builds, modules = build_modules()
     ref = builds.index("avx2") if "avx2" in builds else 0
     print(f"{datetime.date.today()}; {cpu_line()}; {fr.get_num_threads()} threads; float32; "

@@ -35,6 +35,10 @@ def main():
     T = args.steps
     default = F.UNIT_SPLIT_ROWS, F.UNIT_SPLIT_MIN_MACS, F.UNIT_SPLIT_MIN_CALL_MACS
     F.UNIT_SPLIT_MIN_MACS = F.UNIT_SPLIT_MIN_CALL_MACS = 0
+    # A fixed team: dynamic threads, having seen a noisy moment as crowding,
+    # ran the forced split on one thread for seconds (units / batch read 1.0).
+    threads = fr.get_num_threads()
+    fr.set_num_threads(threads, dynamic=False)
     print(f"{datetime.date.today()}; {cpu_line()}; threads={fr.get_num_threads()}, float32, "
           f"T={T}, I=H, medians over {args.rounds} rounds x 3 calls")
     try:
@@ -62,6 +66,7 @@ def main():
                       + " | ".join(row), flush=True)
     finally:
         F.UNIT_SPLIT_ROWS, F.UNIT_SPLIT_MIN_MACS, F.UNIT_SPLIT_MIN_CALL_MACS = default
+        fr.set_num_threads(threads, dynamic=True)
 
 
 if __name__ == "__main__":

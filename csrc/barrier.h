@@ -39,7 +39,7 @@
 #define FR_PAUSE() ((void)0)
 #endif
 
-#define FR_BARRIER_SPINS 4096
+#define FR_BARRIER_SPINS 128
 #define FR_BARRIER_SPINS_CROWDED 64
 
 typedef struct {

@@ -108,23 +108,31 @@ def set_num_threads(n, *, dynamic=None):
 # PROBE_GROWTH times as long after the last, up to PROBE_MOST_S (another
 # process may stay).  A probe can find the cores free by luck (the
 # scheduler placed the threads well once), so the delays keep growing until
-# QUIET_S passes without crowding.  Results never depend on the thread
+# QUIET_S passes without crowding.  A launch that comes IDLE_S or more after
+# the previous one is no evidence of crowding: its threads (and, on a VM,
+# their virtual CPUs) were waking up -- the first launch after a 0.25 s
+# pause read shares of 0.15-0.5 and took 2.5-11 ms instead of 0.45 on the
+# project's 2-core VM with nothing else running, and as evidence it kept
+# every later launch on one thread.  Results never depend on the thread
 # count, only the time does.  set_num_threads(n, dynamic=False) turns this
 # off.
 FULL_SHARE = 0.8
 PROBE_FIRST_S, PROBE_GROWTH, PROBE_MOST_S = 0.002, 4, 2.0
 QUIET_S = 2 * PROBE_MOST_S
-_cores = {"had": None, "since": 0.0, "delay": PROBE_FIRST_S, "crowded_at": -QUIET_S}
+IDLE_S = 0.02
+_cores = {"had": None, "since": 0.0, "delay": PROBE_FIRST_S, "crowded_at": -QUIET_S,
+          "last": -IDLE_S, "after_idle": False}
 
 
 def kernel_threads():
     """Threads for the next parallel kernel launch: :func:`get_num_threads`,
     or fewer while the cores are crowded (see above)."""
     n = get_num_threads()
+    now = time.monotonic()
+    _cores.update(after_idle=now - _cores["last"] >= IDLE_S, last=now)
     had = _cores["had"]
     if had is None or had >= n or not _state["dynamic"]:
         return n
-    now = time.monotonic()
     if now - _cores["since"] >= _cores["delay"]:     # a probe: its report decides
         _cores.update(since=now, delay=min(PROBE_GROWTH * _cores["delay"], PROBE_MOST_S))
         return n
@@ -139,6 +147,8 @@ def report_cores(shares):
     full = sum(1 for share in shares if share >= FULL_SHARE)
     if full == len(shares):
         _cores["had"] = None
+        return
+    if _cores["after_idle"]:   # waking threads, not evidence (see above)
         return
     now = time.monotonic()
     if now - _cores["crowded_at"] > QUIET_S:     # a new episode: probe soon

@@ -40,15 +40,25 @@ GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 # 0.05 s pause left them on the cores and measured fastrnn's RNN inference
 # at B=16 at 8.7 ms instead of 5.2 ms).
 SETTLE_S = 0.25
+# After the pause, each system runs untimed for WARM_S (at least one call):
+# its threads -- and on a VM their virtual CPUs -- wake up first.  Timed
+# within a few milliseconds of a pause, fastrnn's batch-1 calls on 2 threads
+# read 1.0-1.4x their steady time on the project's VM (its threads met a
+# sleeping core at every step's barrier).
+WARM_S = 0.02
 
 
-def interleaved(fns, rounds, per_round=3, settle=SETTLE_S):
-    """Median seconds of each function, measured in alternating blocks."""
+def interleaved(fns, rounds, per_round=3, settle=SETTLE_S, warm=WARM_S):
+    """Median seconds of each function, measured in alternating blocks (each
+    after a pause of ``settle`` seconds and untimed calls for ``warm``)."""
     times = [[] for _ in fns]
     for _ in range(rounds):
         for i, f in enumerate(fns):
             time.sleep(settle)
+            warm_until = time.perf_counter() + warm
             f()
+            while time.perf_counter() < warm_until:
+                f()
             for _ in range(per_round):
                 t0 = time.perf_counter()
                 f()

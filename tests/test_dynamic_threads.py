@@ -17,7 +17,8 @@ def dynamic():
     """Dynamic threads on (the test session runs them off), restored after."""
     before = fr.get_num_threads()
     _runtime.report_cores([1.0, 1.0])   # forget what other tests' launches found
-    _runtime._cores["crowded_at"] = -_runtime.QUIET_S
+    _runtime._cores.update(crowded_at=-_runtime.QUIET_S, after_idle=False,
+                           last=_runtime.time.monotonic())   # a launch just now
     yield lambda n: fr.set_num_threads(n, dynamic=True)
     fr.set_num_threads(before, dynamic=False)
     _runtime.report_cores([1.0, 1.0])
@@ -28,6 +29,7 @@ def test_a_crowded_launch_limits_the_next_ones_until_a_probe(dynamic, monkeypatc
     monkeypatch.setattr(_runtime.time, "monotonic", lambda: clock[0])
     first, most = _runtime.PROBE_FIRST_S, _runtime.PROBE_MOST_S
     dynamic(4)
+    _runtime.kernel_threads()                       # a launch just before: not idle
     assert _runtime.kernel_threads() == 4
     _runtime.report_cores([1.0, 0.4, 0.5, 0.6])     # one thread had its core
     probes = []
@@ -62,6 +64,24 @@ def test_a_crowded_launch_limits_the_next_ones_until_a_probe(dynamic, monkeypatc
     assert _runtime.kernel_threads() == 1
     clock[0] += first / 2
     assert _runtime.kernel_threads() == 4
+
+
+def test_a_launch_after_an_idle_spell_is_no_evidence(dynamic, monkeypatch):
+    """Threads waking after a pause (their virtual CPUs too, on a VM) read as
+    crowded; that launch must not put the next ones on fewer threads.  The
+    next launch, soon after, is evidence again."""
+    clock = [100.0]
+    monkeypatch.setattr(_runtime.time, "monotonic", lambda: clock[0])
+    dynamic(2)
+    _runtime.kernel_threads()
+    clock[0] += 2 * _runtime.IDLE_S
+    assert _runtime.kernel_threads() == 2      # the first launch after the pause ...
+    _runtime.report_cores([0.5, 0.2])          # ... found its threads waking
+    clock[0] += 0.001
+    assert _runtime.kernel_threads() == 2
+    _runtime.report_cores([0.5, 0.2])          # crowded again, right after: evidence
+    clock[0] += 0.001
+    assert _runtime.kernel_threads() == 1
 
 
 def test_the_limit_is_the_cores_the_team_had(dynamic):
