@@ -11,12 +11,14 @@
  * adds itself to the count; the last to arrive resets the count and
  * publishes the next generation, the others wait for it.  The release /
  * acquire pairs make every write before the barrier visible after it.  A
- * waiter spins with a pause for a while (FR_BARRIER_SPINS rounds, tens of
- * us), then yields its core between checks: the member it waits for may
- * need that core to arrive.  A team larger than the machine's processors
- * spins only FR_BARRIER_SPINS_CROWDED rounds (as libgomp does then): some
- * member is always waiting for a core, and a long spin kept 8 threads on 2
- * cores 6x slower than OpenMP's barrier.
+ * waiter spins with a pause for FR_BARRIER_SPINS rounds (a few us: longer
+ * than a step's usual wait), then yields its core between checks: the
+ * member it waits for may need that core to arrive -- after a pause the
+ * scheduler can leave two members on one core for milliseconds, and with
+ * 4096 spins every step then cost the whole spin (LSTM B=1: 11 ms a call
+ * instead of 0.45).  A team larger than the machine's processors spins
+ * only FR_BARRIER_SPINS_CROWDED rounds (as libgomp does then): some member
+ * is always waiting for a core.
  */
 #ifndef FASTRNN_BARRIER_H
 #define FASTRNN_BARRIER_H

@@ -4,7 +4,7 @@ the GEMM floor -- the engine behind ``fastrnn bench``.
 Every comparison runs in one process with the same weights in every system,
 outputs checked equal before anything is timed, and the systems alternating
 in blocks (a pause so that the previous system's spinning worker threads go
-idle, one untimed call, then timed calls); medians are reported with the
+idle, untimed calls for WARM_S, then timed calls); medians are reported with the
 ratio fastrnn / other; inference also times the layer frozen
 (:func:`fastrnn.freeze`: weights packed once, as an ONNX Runtime session or
 an OpenVINO compiled model has them), beside the fastest other engine.
