@@ -244,8 +244,10 @@ def _checked_weights(mode, w_ih, w_hh, b_ih, b_hh):
 # weights); otherwise on the calling thread alone.  bench/streaming_step.py
 # --split, LSTM on 2 threads: at 4M multiply-adds the threads were 1.15-1.2x
 # slower, at 16M 0.65-0.73x.  The hidden-unit split (too few rows for the
-# batch split) packs its weights on every call and lost at every size tried
-# (B=1 to 4, H up to 1024: 3-8x slower), so small batches stay on one thread.
+# batch split) lost at every size tried (B=1 to 4, H up to 1024: 3-8x
+# slower, measured when it still packed its weights per call; it still
+# starts a team for one step, which UNIT_SPLIT_MIN_CALL_MACS refuses for
+# calls this short), so small batches stay on one thread.
 STEP_SPLIT_MIN_MACS = 1 << 23
 
 
@@ -388,17 +390,23 @@ class _Problem:
     def b_hn(self):
         return _b_hn(self.cell, self.H, self.dtype, self.b_hh)
 
-    def initial_state(self, given, name="hx"):
+    def initial_state(self, given):
         """A (B, H) state of the kernels' own (cache-line aligned): zeros, or
-        a copy of ``given`` (checked, its errors naming ``name``)."""
+        a copy of ``given`` (a checked (B, H) array)."""
         state = ws.aligned_empty((self.B, self.H), self.dtype)
         if given is None:
             state.fill(0)
         else:
-            given = as_array(given, name, self.dtype)
-            check_shape(given, name, (self.B, self.H))
             np.copyto(state, given)
         return state
+
+    def checked_state(self, given, name):
+        """``given`` (None, or a caller's (B, H) state) checked, its errors
+        naming ``name``."""
+        if given is not None:
+            given = as_array(given, name, self.dtype)
+            check_shape(given, name, (self.B, self.H))
+        return given
 
     def zero_padding(self, *arrays):
         """Zero the rows past each length of ``(T, B, W)`` arrays, which the
@@ -428,21 +436,25 @@ class _Problem:
         rows = B if units else max(1, B // nper)
         chunk = max(1, min(self.steps, -(-CHUNK_ROWS // rows)))
         job.update(chunk=chunk, xw=ws.empty((chunk * B, GH), self.dtype))
+        frozen = self.packed is not None and not training and self.ids is None
         if units:
             order = _recurrent.unit_order(GH // H, H, self.dtype)
-            # The kernel packs the weights, each thread its own columns, and
-            # each thread gathers its own copy of the x rows it projects.
+            # The kernel packs the weights, each thread its own columns (a
+            # frozen layer's are packed for the team asked for: w_ih_t and
+            # w_hh_t are there in case a smaller one runs), and each thread
+            # gathers its own copy of the x rows it projects.
             job.update(w_ih_t=ws.empty(self.w_ih.size, self.dtype), order=order,
                        w_hh_t=ws.empty(self.w_hh.size, self.dtype), w_hn_t=None,
-                       bias=self.folded_bias()[order],
                        xc=ws.empty((nper, chunk * B, I), self.dtype),
                        scratch=ws.zeros((B, 2 * GH + H), self.dtype),
                        h_alt=ws.empty((B, H), self.dtype),
                        h_copy=ws.empty((nper, B, H), self.dtype))
-            if self.packed is not None and not training and self.ids is None:
+            if frozen:
                 w_ih_u, w_hh_u, bias = self.packed.unit_split(nper)
                 job.update(w_ih_u=w_ih_u, w_hh_u=w_hh_u, packed_parts=nper, bias=bias)
-        elif self.packed is not None and not training and self.ids is None:
+            else:
+                job["bias"] = self.folded_bias()[order]
+        elif frozen:
             pk = self.packed
             job.update(w_ih_t=pk.w_ih_t, w_hh_t=pk.w_hh_t, w_hn_t=pk.w_hn_t, bias=pk.bias,
                        xc=ws.empty((B * chunk, I), self.dtype),
@@ -479,8 +491,8 @@ class _Problem:
             if not _rows_in_place(dout, self.dtype):
                 dout = as_array(dout, "dout", self.dtype)
             check_shape(dout, "dout", (T, B, H))
-        dh = self.initial_state(dh_n, "dh_n")
-        dc = self.initial_state(dc_n, "dc_n") if self.mode == "lstm" else None
+        dh = self.initial_state(self.checked_state(dh_n, "dh_n"))
+        dc = self.initial_state(self.checked_state(dc_n, "dc_n")) if self.mode == "lstm" else None
         grads = _grad_arrays(self, grads)
         order = fwd["order"]
         d_copy = None
@@ -567,23 +579,22 @@ class _Problem:
 
 
 def tanh(x):
-    """``tanh(x)`` with the kernels' own vectorised tanh, in place: ``x``
-    (a fresh float array the caller gives up) becomes the output.  The
-    inference twin of :func:`tanh_train`, with the same bits."""
-    y, _ = tanh_train(x)
-    return y
-
-
-def tanh_train(x):
-    """``(tanh(x), backprop)`` for a head's activation, with the kernels'
-    own vectorised tanh, *in place*: ``x`` (a fresh float array the caller
-    gives up) becomes the output, and ``backprop(dy)`` scales ``dy`` in
-    place by ``1 - y**2`` and returns it.  (numpy's float32 tanh is not
-    vectorised on AVX2 CPUs: ~5x slower.)"""
+    """``tanh(x)`` with the kernels' own vectorised tanh, *in place*: ``x``
+    (a fresh float array the caller gives up) becomes the output.  Training
+    (:func:`tanh_train`) and inference share it, hence their bits.  (numpy's
+    float32 tanh is not vectorised on AVX2 CPUs: ~5x slower.)"""
     y = np.ascontiguousarray(x)
     if y.dtype not in (np.float32, np.float64):
         raise TypeError(f"x must be a float32 or float64 array, got dtype {y.dtype}")
     _recurrent.tanh_inplace(y)
+    return y
+
+
+def tanh_train(x):
+    """``(tanh(x), backprop)`` for a head's activation: :func:`tanh`, in
+    place, and ``backprop(dy)``, which scales ``dy`` in place by
+    ``1 - y**2`` and returns it."""
+    y = tanh(x)
 
     def backprop(dy):
         d = np.ascontiguousarray(dy, dtype=y.dtype)
