@@ -852,7 +852,7 @@ cdef list _launch(Job job, Loop* lps, int nloops, int nper, const JobArrays* arr
     for i in range(nthreads):
         shares[i] = 1
     try:
-        if dtype == np.float32:
+        if (<cnp.dtype> dtype).type_num == cnp.NPY_FLOAT32:
             with nogil:
                 if units:
                     _run_units(job, lps, nloops, nper, arrays, shares, <float> 0)

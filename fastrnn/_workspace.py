@@ -171,7 +171,8 @@ def release(*arrays):
     pool = _pool()
     for a in arrays:
         raw = getattr(a, "base", None)
-        if raw is None:
+        # (a buffer under SMALL_BYTES plus ALIGN spare is never ours)
+        if raw is None or getattr(raw, "nbytes", 0) < SMALL_BYTES + ALIGN:
             continue
         key = id(raw)
         if key in pool.returned or _ours.get(key) is not raw:

@@ -89,13 +89,36 @@ def _cell_code(mode, reset_after):
                                  else mode]
 
 
+# Batches up to this many rows share one read-only array of full lengths
+# per (B, T) (nothing writes a problem's lengths): a layer call with no
+# lengths then makes none.
+_SHARED_LENGTHS_ROWS = 4096
+
+
+@functools.lru_cache(maxsize=64)
+def _shared_full_lengths(B, T):
+    lengths = np.full(B, T, dtype=np.intp)
+    lengths.flags.writeable = False
+    return lengths
+
+
+def _full_lengths(B, T):
+    """Every row's length: ``T`` (B,) intp, read-only (shared by calls)."""
+    if B <= _SHARED_LENGTHS_ROWS:
+        return _shared_full_lengths(B, T)
+    return np.full(B, T, dtype=np.intp)
+
+
+_GRU_CODE = _recurrent.CELL_CODES["gru"]
+
+
 def _folded_bias(cell, GH, dtype, b_ih, b_hh):
     """``b_ih + b_hh``, added once to the input projection (GRU keeps
     ``b_hn`` out: it sits inside ``r * (W_hn h + b_hn)``)."""
     if b_ih is None:
         return np.zeros(GH, dtype=dtype)
     bias = b_ih + b_hh
-    if cell == _recurrent.CELL_CODES["gru"]:
+    if cell == _GRU_CODE:
         H = GH // 3
         bias[2 * H:] = b_ih[2 * H:]
     return bias
@@ -103,7 +126,7 @@ def _folded_bias(cell, GH, dtype, b_ih, b_hh):
 
 def _b_hn(cell, H, dtype, b_hh):
     """GRU's ``b_hn`` (inside ``r * (W_hn h + b_hn)``), None for other cells."""
-    if cell != _recurrent.CELL_CODES["gru"]:
+    if cell != _GRU_CODE:
         return None
     if b_hh is None:
         return np.zeros(H, dtype=dtype)
@@ -339,14 +362,14 @@ class _Problem:
         self.w_ih, self.w_hh, self.b_ih, self.b_hh = w_ih, w_hh, b_ih, b_hh
         self.h0, self.c0 = h0, c0 if mode == "lstm" else None
         if lengths is None:
-            self.lengths, self.steps, self.full = np.full(B, T, dtype=np.intp), T, True
+            self.lengths, self.steps, self.full = _full_lengths(B, T), T, True
         else:
             self.lengths, self.steps, self.full = lengths
         self.GH = GH = w_ih.shape[0]
         self.T, self.B, self.I, self.H = T, B, I, w_hh.shape[1]
         check_blas_size(T * B, max(I, GH), "x @ w_ih^T")
         self.reverse = bool(reverse)
-        self.kept = ws.Kept()
+        self.kept = None   # training's copies (keep_for_backward)
         self.w_hh_packed = None
 
     @classmethod
@@ -421,21 +444,22 @@ class _Problem:
         the backward pass reads from the job: its product needs W_hh's rows
         in that order too.  ``out``: a (T, B, H) view to write the output
         into (a direction's columns of a concatenated output), or None."""
-        T, B, I, H, GH = self.T, self.B, self.I, self.H, self.GH
-        job = dict(cell=self.cell, lengths=self.lengths, steps=self.steps, reverse=self.reverse,
-                   x=self.x, ids=self.ids, table=None,
-                   w_ih=self.w_ih, w_hh=self.w_hh, b_hn=self.b_hn(), gates=None,
-                   hprev=None, extra=None, h_alt=None, h_copy=None, order=None, xc=None,
-                   w_ih_u=None, w_hh_u=None, packed_parts=0,
-                   h=self.initial_state(self.h0),
-                   c=self.initial_state(self.c0) if self.mode == "lstm" else None,
-                   out=ws.aligned_empty((T, B, H), self.dtype) if out is None else out)
+        T, B, I, H, GH, dtype = self.T, self.B, self.I, self.H, self.GH, self.dtype
         # Each thread projects the inputs of `chunk` steps at a time: at
         # least CHUNK_ROWS rows per product (so each packed panel of W_ih^T
         # is reused over many row tiles), never the whole (T, B, GH).
         rows = B if units else max(1, B // nper)
         chunk = max(1, min(self.steps, -(-CHUNK_ROWS // rows)))
-        job.update(chunk=chunk, xw=ws.empty((chunk * B, GH), self.dtype))
+        job = {"cell": self.cell, "lengths": self.lengths, "steps": self.steps,
+               "reverse": self.reverse, "x": self.x, "ids": self.ids, "table": None,
+               "w_ih": self.w_ih, "w_hh": self.w_hh,
+               "b_hn": self.b_hn(),
+               "gates": None, "hprev": None, "extra": None, "h_alt": None, "h_copy": None,
+               "order": None, "w_ih_u": None, "w_hh_u": None, "packed_parts": 0,
+               "h": self.initial_state(self.h0),
+               "c": self.initial_state(self.c0) if self.mode == "lstm" else None,
+               "out": ws.aligned_empty((T, B, H), dtype) if out is None else out,
+               "chunk": chunk, "xw": ws.empty((chunk * B, GH), dtype)}
         frozen = self.packed is not None and not training and self.ids is None
         if units:
             order = _recurrent.unit_order(GH // H, H, self.dtype)
@@ -509,7 +533,7 @@ class _Problem:
                     w_hh_p=w_hh_p, w_hn_p=w_hn_p, w_hh=self.w_hh, order=order,
                     gates=fwd["gates"], hprev=fwd["hprev"],
                     extra=fwd["extra"], dout=dout, dh=dh, dc=dc, dgx=fwd["gates"],
-                    dghn=fwd["extra"] if self.cell == _recurrent.CELL_CODES["gru"] else None,
+                    dghn=fwd["extra"] if self.cell == _GRU_CODE else None,
                     scratch=scratch, d_copy=d_copy)
         x = self.x   # keep_for_backward's copy, zero past the lengths
         flat = lambda a: None if a is None else a.reshape(N, a.shape[-1])  # noqa: E731
@@ -541,6 +565,7 @@ class _Problem:
         split (not ``units``) W_hh is kept as the backward's packed operand,
         made now instead of at backprop (the copy it needs anyway); the
         hidden-unit split's backward packs it itself, from a copy."""
+        self.kept = ws.Kept()
         if first is not None:
             self.x, self.ids, self.emb = first.x, first.ids, first.emb
         elif self.x is not None:

@@ -157,7 +157,10 @@ class _RecurrentLayer(Module):
         packed once (a frozen layer's), or None."""
         L, D, H = self.num_layers, self.num_directions, self.hidden_size
         B = x.shape[1]
-        finals = [np.empty((L * D, B, H), dtype=self.dtype) for _ in states]
+        # One layer, one direction: the final states are the kernel's own
+        # arrays (views), else stacked.
+        finals = None if L * D == 1 else [np.empty((L * D, B, H), dtype=self.dtype)
+                                          for _ in states]
         records = []
         layer_in = x
         for layer in range(L):
@@ -185,9 +188,11 @@ class _RecurrentLayer(Module):
             if training:
                 results, backprop = results
             outs = [out for out, _, _ in results]
-            finals[0][idx] = [h for _, h, _ in results]
-            if self._has_cell:
-                finals[1][idx] = [c for _, _, c in results]
+            if finals is None:
+                finals = [state[None] for state in results[0][1:1 + len(states)]]
+            else:
+                for i, final in enumerate(finals):
+                    final[idx] = [result[1 + i] for result in results]
             layer_in = merge(self.merge_mode, outs) if concat is None else concat
             if training:
                 records.append((mask, outs if self.merge_mode in ("max", "mul") else None, backprop))
