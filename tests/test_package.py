@@ -1,0 +1,35 @@
+"""The package's top level: every public name resolves, and ``import
+fastrnn`` loads only what the user touches (names are imported on first
+use)."""
+import pytest
+
+import fastrnn as fr
+
+from conftest import run_python
+
+
+@pytest.mark.parametrize("name", fr.__all__)
+def test_every_public_name_resolves_and_is_listed(name):
+    assert getattr(fr, name) is not None
+    assert name in dir(fr)
+
+
+def test_an_unknown_name_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="module 'fastrnn' has no attribute 'LTSM'"):
+        fr.LTSM
+
+
+def test_import_loads_only_what_is_used(tmp_path):
+    code = ("import sys\n"
+            "import fastrnn as fr\n"
+            "print(sorted(m for m in sys.modules if m.startswith('fastrnn')))\n"
+            "fr.LSTM(4, 8)\n"
+            "loaded = {m for m in sys.modules if m.startswith('fastrnn')}\n"
+            "print(sorted(m for m in ('fastrnn.datasets', 'fastrnn.models', 'fastrnn.io',\n"
+            "                         'fastrnn.plotting', 'fastrnn.onnx_export',\n"
+            "                         'fastrnn.distributed') if m in loaded))\n"
+            "print(fr.Seq2Seq.__module__, 'fastrnn.models' in sys.modules)\n")
+    res = run_python(code, tmp_path, FASTRNN_KERNELS="")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == ["['fastrnn']", "[]",
+                                       "fastrnn.models.seq2seq True"]
