@@ -67,6 +67,7 @@ by two different modules (not one module used twice) is refused by
 import collections
 import contextlib
 import errno
+import importlib
 import inspect
 import itertools
 import json
@@ -205,7 +206,15 @@ def registered_modules():
     dict
         A copy of the registry: name written in files -> class.
     """
+    _register_task_models()
     return dict(_REGISTRY)
+
+
+def _register_task_models():
+    """fastrnn's task models register themselves when ``fastrnn.models`` is
+    imported, which ``import fastrnn`` leaves until they are used: a file
+    holding one must load in a process that has not touched them."""
+    importlib.import_module("fastrnn.models")
 
 
 def predict_param_shapes(cls, **arguments):
@@ -1139,6 +1148,7 @@ def load(path):
     --------
     >>> model = fr.load("model.frnn")
     """
+    _register_task_models()
     path = _as_path(path, "load")
     where = f"load({path!r}): "
     # O_NONBLOCK: opening a FIFO must not wait for a writer; a regular

@@ -33,3 +33,15 @@ def test_import_loads_only_what_is_used(tmp_path):
     assert res.returncode == 0, res.stderr
     assert res.stdout.splitlines() == ["['fastrnn']", "[]",
                                        "fastrnn.models.seq2seq True"]
+
+
+def test_a_task_model_loads_in_a_process_that_has_not_used_the_models(tmp_path):
+    path = tmp_path / "model.frnn"
+    fr.save(fr.SequenceClassifier(vocab_size=20, num_classes=3, hidden_size=8, seed=0), path)
+    code = ("import sys\n"
+            "import fastrnn as fr\n"
+            f"model = fr.load({str(path)!r})\n"
+            "print(type(model).__name__, 'SequenceClassifier' in fr.io.registered_modules())\n")
+    res = run_python(code, tmp_path, FASTRNN_KERNELS="")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["SequenceClassifier", "True"]
