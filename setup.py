@@ -35,15 +35,16 @@ CYTHON_DIRECTIVES = {
     "embedsignature": True,
 }
 
-# The kernels: the portable build, and on x86-64 the same source compiled
-# for AVX2 + FMA and for AVX-512 (fastrnn._kernels picks one at import).
-MODULES = ["fastrnn._recurrent", "fastrnn._products", "fastrnn._updates", "fastrnn._attention",
-           "fastrnn._losses"]
+# The kernels (fastrnn/_kernels/): the recurrent loops' portable build, and
+# on x86-64 the same source compiled for AVX2 + FMA and for AVX-512
+# (fastrnn._kernels picks one at import); the others are built once.
+MODULES = ["fastrnn._kernels." + name for name in
+           ("recurrent_baseline", "attention", "matmul", "optim", "losses", "tanh", "aligned")]
 ISA_MODULES = {
-    "fastrnn._recurrent_avx2": ["-mavx2", "-mfma"],
+    "fastrnn._kernels.recurrent_avx2": ["-mavx2", "-mfma"],
     # GCC's generic tuning may prefer 256-bit vectors; the cell loops are
     # meant to run 16 floats wide here.
-    "fastrnn._recurrent_avx512": ["-mavx512f", "-mavx512vl", "-mavx512bw", "-mavx512dq",
+    "fastrnn._kernels.recurrent_avx512": ["-mavx512f", "-mavx512vl", "-mavx512bw", "-mavx512dq",
                                   "-mavx2", "-mfma", "-mprefer-vector-width=512"],
 }
 IS_X86_64 = platform.machine().lower() in ("x86_64", "amd64")
@@ -106,7 +107,7 @@ def _accepts_flag(compiler, flag):
 
 # The fused optimizer updates must round like numpy's one-operation-at-a-time
 # passes: no multiply-add contraction (which -march=native would allow).
-EXACT_MODULES = ("fastrnn._updates",)
+EXACT_MODULES = ("fastrnn._kernels.optim",)
 EXACT_FLAGS = ["-ffp-contract=off"]
 
 # The cell loops read and write several gate rows through plain pointers; GCC

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import fastrnn as fr
-from fastrnn._kernels import kernels as _recurrent
+from fastrnn._kernels import recurrent as _recurrent
 
 SHAPES = [(1, 100, 128, 128), (16, 100, 256, 256)]
 LAYERS = {"lstm": fr.LSTM, "gru": fr.GRU, "rnn": fr.RNN}

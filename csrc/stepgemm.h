@@ -337,7 +337,7 @@ FR_STEP_ENTRY(avx512_on_avx2, FR_TARGET_AVX2, d, wide, double)
 #endif
 
 /* A step kernel with its packing, its name, and the bytes of a unit block
- * of the hidden-unit split (fastrnn._recurrent.unit_block): a whole number
+ * of the hidden-unit split (unit_block of fastrnn/_kernels/recurrent.pxi): a whole number
  * of vectors, so that a thread's gate columns never end in a partial vector
  * (those columns would take the slow dot-product path), and about 100 bytes,
  * so that blocks are small enough to balance the threads' shares. */

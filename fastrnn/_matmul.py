@@ -1,16 +1,17 @@
 """``op(a) @ op(b)`` for the layers around the recurrent kernels, on
-fastrnn's OpenMP threads (``_products``: one single-threaded BLAS call per
-thread on its block of output rows).  Products too small to pay for a
-parallel region run as one call on the calling thread."""
+fastrnn's OpenMP threads (``fastrnn._kernels.matmul``: one single-threaded
+BLAS call per thread on its block of output rows).  Products too small to
+pay for a parallel region run as one call on the calling thread.  Also the
+bias gradients' column sums."""
 import numpy as np
 
-from . import _products
+from ._kernels import matmul as _compiled
 from ._runtime import blas_threads, get_num_threads, openmp_enabled
 
 # Below this many multiply-adds per thread, opening a parallel region (and
 # two threads contending for OpenBLAS's buffer pool) costs more than it saves.
 MIN_MACS_PER_THREAD = 1 << 20
-# Each part gets at least this many output rows (and _products starts the
+# Each part gets at least this many output rows (and the kernel starts the
 # parts at multiples of 48 rows, so that no bit depends on the split).
 MIN_ROWS_PER_THREAD = 48
 
@@ -57,7 +58,7 @@ def matmul_pair(first, second):
     if threads < 2 or macs < MIN_MACS_PER_THREAD or specs[0][0].dtype != specs[1][0].dtype:
         return tuple(matmul(*spec) for spec in (first, second))
     with blas_threads(1):
-        _products.matmul_pair(*[(a, b, out, ta, tb, beta)
+        _compiled.matmul_pair(*[(a, b, out, ta, tb, beta)
                                 for (a, b, out, beta), (ta, tb) in zip(specs, trans)])
     return specs[0][2], specs[1][2]
 
@@ -73,4 +74,12 @@ def matmul(a, b, trans_a=False, trans_b=False, out=None, accumulate=False):
     threads = get_num_threads() if openmp_enabled() else 1
     parts = max(1, min(threads, m // MIN_ROWS_PER_THREAD, m * n * k // MIN_MACS_PER_THREAD))
     with blas_threads(1):
-        return _products.matmul(a, b, out, trans_a, trans_b, beta, parts)
+        return _compiled.matmul(a, b, out, trans_a, trans_b, beta, parts)
+
+
+def column_sums(a, out):
+    """``out[:] = a.sum(axis=0)`` for a C-contiguous float32 / float64
+    ``(N, G)`` array, accumulated in the float64 ``out`` (G,), which is
+    returned: a float32 sum over many rows would lose digits (the bias
+    gradients)."""
+    return _compiled.column_sums(a, out)

@@ -21,7 +21,7 @@ import threading
 import time
 import warnings
 
-from ._kernels import kernels as _recurrent
+from ._kernels import recurrent as _recurrent
 
 _BUILD = _recurrent.build_info()
 _lock = threading.Lock()

@@ -33,7 +33,7 @@ import weakref
 
 import numpy as np
 
-from ._recurrent import aligned_array
+from ._kernels.aligned import aligned_array
 from ._validation import is_private
 
 LIMIT_BYTES = 64 << 20

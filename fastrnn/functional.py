@@ -14,7 +14,9 @@ from collections import namedtuple
 
 import numpy as np
 
-from ._kernels import kernels as _recurrent
+from ._kernels import recurrent as _recurrent
+from ._kernels.tanh import tanh_grad_inplace, tanh_inplace
+from ._matmul import column_sums
 from . import _workspace as ws
 from ._runtime import blas_threads, kernel_threads, openmp_enabled, report_cores
 from ._validation import (as_array, as_lengths, check_blas_size, check_bools, check_shape,
@@ -438,7 +440,7 @@ class _Problem:
             _recurrent.zero_past(self.lengths, *arrays)
 
     def forward_job(self, nper, training, units=False, out=None):
-        """The arrays of one :func:`fastrnn._recurrent.forward` job.  With
+        """The arrays of one :func:`fastrnn._kernels.recurrent_baseline.forward` job (every build has it).  With
         ``units`` (the hidden-unit split) the kernel's products run in the
         unit-block order ``job["order"]`` (None in the batch split), which
         the backward pass reads from the job: its product needs W_hh's rows
@@ -598,7 +600,7 @@ class _Problem:
         if db is not None:
             grads["b_ih"] += db.astype(self.dtype)
             if weights["dghn"] is not None:   # GRU: b_hn's gradient is dghn's sums
-                _recurrent.column_sums(weights["dghn"], db[2 * self.H:])
+                column_sums(weights["dghn"], db[2 * self.H:])
             grads["b_hh"] += db.astype(self.dtype)
         return dx
 
@@ -611,7 +613,7 @@ def tanh(x):
     y = np.ascontiguousarray(x)
     if y.dtype not in (np.float32, np.float64):
         raise TypeError(f"x must be a float32 or float64 array, got dtype {y.dtype}")
-    _recurrent.tanh_inplace(y)
+    tanh_inplace(y)
     return y
 
 
@@ -627,7 +629,7 @@ def tanh_train(x):
             raise ValueError(f"dy must have shape {y.shape}, got {d.shape}")
         if d is dy and not d.flags.writeable:
             d = d.copy()
-        return _recurrent.tanh_grad_inplace(y, d)
+        return tanh_grad_inplace(y, d)
 
     return y, backprop
 

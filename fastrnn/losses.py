@@ -15,7 +15,7 @@ import numbers
 
 import numpy as np
 
-from . import _losses
+from ._kernels import losses as _compiled
 from ._runtime import get_num_threads, openmp_enabled
 from ._validation import FLOAT_DTYPES, asarray_of
 
@@ -124,7 +124,7 @@ def cross_entropy(logits, targets, ignore_index=None):
     if ignore_index is not None and not info.min <= ignore_index <= info.max:
         ignore_index = None   # no integer target can equal it
     grad = np.empty(logits.shape, logits.dtype)
-    total, count = _losses.softmax_cross_entropy(
+    total, count = _compiled.softmax_cross_entropy(
         np.ascontiguousarray(logits).reshape(-1, num_classes),
         np.ascontiguousarray(targets, dtype=np.intp).reshape(-1), ignore_index,
         grad.reshape(-1, num_classes), get_num_threads() if openmp_enabled() else 1)

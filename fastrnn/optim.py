@@ -28,7 +28,7 @@ import numbers
 import numpy as np
 
 from ._validation import FLOAT_DTYPES
-from . import _updates
+from ._kernels import optim as _compiled
 from ._flat import covers, relayouts
 from ._runtime import get_num_threads, openmp_enabled
 
@@ -94,7 +94,7 @@ def _flat_buffers(pairs):
     return flat if covers(flat, pairs) else None
 
 
-# Adam / AdamW run as one fused pass (``_updates``: the numpy rules below,
+# Adam / AdamW run as one fused pass (``fastrnn._kernels.optim``: the numpy rules below,
 # bit for bit) on contiguous float arrays; False forces the numpy path.
 FUSED = True
 # Below this many elements one thread does the pass (a parallel region
@@ -415,7 +415,7 @@ class Adam(_Optimizer):
             exp_avg = _slot(state, "exp_avg", param)
             exp_avg_sq = _slot(state, "exp_avg_sq", param)
             wd = self.weight_decay
-            _updates.adam(param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1),
+            _compiled.adam(param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1),
                           exp_avg_sq.reshape(-1), 1 - self.lr * wd if self._decoupled else 1.0,
                           0.0 if self._decoupled else wd, 1 - beta1, beta2, 1 - beta2,
                           (1 - beta2 ** step) ** 0.5, self.eps, self.lr / (1 - beta1 ** step),
@@ -576,7 +576,7 @@ def _sum_squares(arr):
     flat = np.ascontiguousarray(arr).reshape(-1)
     if flat.dtype not in (np.float32, np.float64):
         flat = flat.astype(np.float64)
-    return _updates.sum_squares(flat, _threads(flat.size))
+    return _compiled.sum_squares(flat, _threads(flat.size))
 
 
 def clip_grad_value(modules, clip):

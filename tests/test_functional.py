@@ -615,5 +615,5 @@ def test_a_kernel_job_missing_an_array_is_refused_before_any_work(rng):
     out = job["out"].copy()
     del job["order"]
     with pytest.raises(KeyError, match="order"):
-        _kernels.kernels.forward([job], 1)
+        _kernels.recurrent.forward([job], 1)
     np.testing.assert_array_equal(job["out"], out)   # nothing ran

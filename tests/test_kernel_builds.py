@@ -18,9 +18,9 @@ def test_the_fastest_build_the_cpu_runs_is_picked():
     installed = _kernels.installed()
     assert installed[0] == "baseline"
     assert _kernels.isa == (os.environ.get("FASTRNN_KERNELS") or installed[-1])
-    assert _kernels.kernels.__name__ == _kernels.BUILDS[_kernels.isa]
-    assert F._recurrent is _kernels.kernels
-    assert _kernels.kernels.build_info()["step_kernel"] == _kernels.isa
+    assert _kernels.recurrent.__name__ == _kernels.BUILDS[_kernels.isa]
+    assert F._recurrent is _kernels.recurrent
+    assert _kernels.recurrent.build_info()["step_kernel"] == _kernels.isa
     # Every build this CPU runs was built (CI builds them all).
     best = _kernels.baseline.cpu_kernels()
     assert installed == ORDER[:ORDER.index(best) + 1]
@@ -29,8 +29,8 @@ def test_the_fastest_build_the_cpu_runs_is_picked():
 @pytest.mark.parametrize("name", ORDER)
 def test_environment_variable_forces_a_build(tmp_path, name):
     code = ("from fastrnn import _kernels, _runtime\n"
-            "print(_kernels.isa, _kernels.kernels.__name__, "
-            "_kernels.kernels.build_info()['step_kernel'])")
+            "print(_kernels.isa, _kernels.recurrent.__name__, "
+            "_kernels.recurrent.build_info()['step_kernel'])")
     res = run_python(code, tmp_path, FASTRNN_KERNELS=name)
     if name not in _kernels.installed():
         assert res.returncode != 0
@@ -51,7 +51,7 @@ def test_show_config_names_the_build(tmp_path):
     res = run_python("import fastrnn; fastrnn.show_config()", tmp_path,
                      FASTRNN_KERNELS="baseline")
     assert res.returncode == 0, res.stderr
-    assert "kernels:         baseline build (fastrnn._recurrent;" in res.stdout
+    assert "kernels:         baseline build (fastrnn._kernels.recurrent_baseline;" in res.stdout
 
 
 @pytest.mark.parametrize("mode,reset_after", CELLS)

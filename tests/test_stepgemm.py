@@ -3,8 +3,9 @@ small products (csrc/smallgemm.h) against numpy."""
 import numpy as np
 import pytest
 
-from fastrnn import _kernels, _recurrent
-from fastrnn._attention import small_product
+from fastrnn import _kernels
+from fastrnn._kernels import recurrent_baseline as _recurrent
+from fastrnn._kernels.attention import small_product
 
 
 
@@ -98,7 +99,7 @@ def test_step_product_refuses_kernels_the_cpu_cannot_run():
 
 
 def test_step_kernel_reported():
-    assert _kernels.kernels.build_info()["step_kernel"] == _kernels.isa
+    assert _kernels.recurrent.build_info()["step_kernel"] == _kernels.isa
     # A module not picked keeps the baseline kernels it starts with.
     if _kernels.isa != "baseline":
         assert _recurrent.build_info()["step_kernel"] == "baseline"

@@ -8,7 +8,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from fastrnn import _recurrent, _runtime
+from fastrnn import _runtime
+from fastrnn._kernels import recurrent_baseline as _recurrent
 from fastrnn import functional as F
 
 from conftest import run_python

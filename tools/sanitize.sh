@@ -34,13 +34,13 @@ mkdir -p "$WORK"
 echo "== building with FASTRNN_SANITIZE=1 ($PY)"
 (cd "$WORK" && FASTRNN_SANITIZE=1 "$PY" setup.py -q build_ext --inplace) >"$WORK/build.log" 2>&1 ||
     { cat "$WORK/build.log"; echo "sanitize: BUILD FAILED"; exit 2; }
-# Every compiled module (fastrnn/_*.so: _recurrent, _recurrent_avx2, _attention,
-# _losses, _products, ...) must carry the ASan runtime; an uninstrumented one would
-# pass the run without being checked.
+# Every compiled module (fastrnn/_kernels/*.so: recurrent_baseline,
+# recurrent_avx2, attention, losses, matmul, ...) must carry the ASan runtime;
+# an uninstrumented one would pass the run without being checked.
 shopt -s nullglob
-SOS=("$WORK"/fastrnn/_*.so)
+SOS=("$WORK"/fastrnn/_kernels/*.so)
 shopt -u nullglob
-[ "${#SOS[@]}" -gt 0 ] || { echo "sanitize: no fastrnn/_*.so was built"; exit 2; }
+[ "${#SOS[@]}" -gt 0 ] || { echo "sanitize: no fastrnn/_kernels/*.so was built"; exit 2; }
 for so in "${SOS[@]}"; do
     case "$(ldd "$so")" in *libasan*) ;;
         *) echo "sanitize: $so is not linked to libasan"; exit 2 ;; esac

@@ -30,7 +30,7 @@ import weakref
 
 import numpy as np
 
-from .. import _attention as _fused
+from .._kernels import attention as _compiled
 from ..functional import evenly_spaced_rows
 from .._runtime import blas_threads, get_num_threads
 from .. import _workspace as ws
@@ -529,7 +529,7 @@ class _Attention(Module):
 
     # ------------------------------- time-major sequences, fused (advanced)
     # Scores of the form ``scale * q . proj`` run on one fused kernel
-    # (fastrnn._attention); additive attention's do not.
+    # (fastrnn._kernels.attention); additive attention's do not.
     time_major_kernel = True
 
     def attend_time_major_train(self, query, proj, values, lengths, out=None):
@@ -587,7 +587,7 @@ class _Attention(Module):
         scale = self._scale(p)
         nt = max(1, min(get_num_threads(), B))
         if B:
-            _fused.forward(q, p, v, lens, scale, weights, out, nt)
+            _compiled.forward(q, p, v, lens, scale, weights, out, nt)
         shapes = {"dcontext": out.shape, "dquery": q.shape, "dproj": p.shape, "dvalues": v.shape}
 
         def check(dcontext, dquery=None, dproj=None, dvalues=None):
@@ -609,7 +609,7 @@ class _Attention(Module):
                 dp = np.zeros(p.shape, self.dtype) if dp is None else dp
                 dv = np.zeros(v.shape, self.dtype) if dv is None else dv
             if B:
-                _fused.backward(q, p, v, lens, scale, weights, dc, dq, dp, dv, nt)
+                _compiled.backward(q, p, v, lens, scale, weights, dc, dq, dp, dv, nt)
             keep.release()
             return dq, dp, dv
 

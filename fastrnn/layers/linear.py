@@ -4,8 +4,7 @@ import math
 import numpy as np
 
 from .. import _workspace as ws
-from .._kernels import kernels as _kernels
-from .._matmul import matmul, matmul_pair
+from .._matmul import column_sums, matmul, matmul_pair
 from .._validation import as_array, check_bools, is_private, positive_int, unaliased
 from .module import Frozen, Module, check_memory, make_rng, one_shot
 
@@ -103,7 +102,7 @@ class Linear(Module):
                                 (dy2, weight, False, False, None, False))
             if self.bias:
                 # Summed in float64 (one pass, no float64 copy of dy).
-                self._grads["bias"] += _kernels.column_sums(
+                self._grads["bias"] += column_sums(
                     np.ascontiguousarray(dy2), np.empty(self.out_features)).astype(self.dtype)
             keep.release()
             return dx.reshape(x_shape)

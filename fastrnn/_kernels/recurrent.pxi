@@ -2,7 +2,7 @@
 
 One machinery, five cells: the per-step GEMM, the lengths / direction
 bookkeeping, the workspace layout and the batch parallelism live here; each
-cell contributes only its elementwise row math (``_cells.pxd``).
+cell contributes only its elementwise row math (``cells.pxd``).
 
 Layout (row-major, C-contiguous; N = T * B, row index ``t * B + b``):
 
@@ -56,15 +56,15 @@ from cython.parallel cimport prange, parallel
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 
-from ._blas cimport gemm, NoTrans, Trans
-from ._stepgemm cimport (step_gemm, pack_panels, fr_stepgemm_use, fr_stepgemm_isa,
+from .blas cimport gemm, NoTrans, Trans
+from .stepgemm cimport (step_gemm, pack_panels, fr_stepgemm_use, fr_stepgemm_isa,
                         fr_stepgemm_unit_bytes, fr_cpu_isa, fr_step_kernels,
                         fr_step_kernels_for, isa_code, isa_names)
-from ._cells cimport (rnn_forward, rnn_backward, lstm_forward, lstm_backward,
+from .cells cimport (rnn_forward, rnn_backward, lstm_forward, lstm_backward,
                       gru_forward, gru_backward, gru_rb_gates, gru_rb_update,
                       gru_rb_backward_zn, gru_rb_backward_r)
-from ._activations cimport sigmoid, tanh, fr_simd_flags
-from ._openmp cimport (FR_OPENMP_ENABLED, FR_OPENMP_VERSION, omp_get_num_procs,
+from .activations cimport sigmoid, tanh, fr_simd_flags
+from .openmp cimport (FR_OPENMP_ENABLED, FR_OPENMP_VERSION, omp_get_num_procs,
                        omp_get_thread_num, omp_get_num_threads, fr_team_barrier,
                        fr_team_barrier_init, fr_team_barrier_wait, fr_thread_cpu_seconds,
                        fr_wall_seconds, core_share)
@@ -1172,74 +1172,6 @@ def zero_past(lengths, *arrays):
                     memset(base + t * st + b * sb, 0, nbytes)
 
 
-# ------------------------------------------------ row reductions (training)
-cdef void _column_sums(Py_ssize_t N, Py_ssize_t G, const floating* a,
-                       double* out) noexcept nogil:
-    cdef Py_ssize_t n, g
-    memset(out, 0, G * sizeof(double))
-    for n in range(N):
-        for g in range(G):
-            out[g] += a[n * G + g]
-
-
-def column_sums(a, out):
-    """``out[:] = a.sum(axis=0)`` for a C-contiguous float32 / float64
-    ``(N, G)`` array, accumulated in the float64 ``out`` (G,): a float32
-    sum over many rows would lose digits (the bias gradients)."""
-    cdef Py_ssize_t N = a.shape[0], G = a.shape[1]
-    cdef void* pa = _ptr(a)
-    cdef double* o = <double*> _ptr(out)
-    if a.dtype == np.float32:
-        with nogil:
-            _column_sums(N, G, <const float*> pa, o)
-    else:
-        with nogil:
-            _column_sums(N, G, <const double*> pa, o)
-    return out
-
-
-cdef void _tanh_inplace(Py_ssize_t n, floating* x) noexcept nogil:
-    cdef Py_ssize_t i
-    for i in range(n):
-        x[i] = tanh(x[i])
-
-
-cdef void _tanh_grad_inplace(Py_ssize_t n, const floating* y, floating* dy) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef floating ONE = 1    # (a bare 1 would be the double 1.0: see _cells.pxd)
-    for i in range(n):
-        dy[i] = dy[i] * (ONE - y[i] * y[i])
-
-
-def tanh_inplace(x):
-    """``x[:] = tanh(x)`` with the kernels' own tanh (vectorised, float32's
-    rational approximation) on a C-contiguous float32 / float64 array."""
-    cdef Py_ssize_t n = x.size
-    cdef void* px = _ptr(x)
-    if x.dtype == np.float32:
-        with nogil:
-            _tanh_inplace(n, <float*> px)
-    else:
-        with nogil:
-            _tanh_inplace(n, <double*> px)
-    return x
-
-
-def tanh_grad_inplace(y, dy):
-    """``dy *= 1 - y * y`` (tanh's backward from its output ``y``), in place,
-    C-contiguous arrays of one float dtype and size."""
-    cdef Py_ssize_t n = y.size
-    cdef void* py = _ptr(y)
-    cdef void* pd = _ptr(dy)
-    if y.dtype == np.float32:
-        with nogil:
-            _tanh_grad_inplace(n, <const float*> py, <float*> pd)
-    else:
-        with nogil:
-            _tanh_grad_inplace(n, <const double*> py, <double*> pd)
-    return dy
-
-
 def cpu_kernels():
     """The fastest kernel build this CPU runs: "avx512" (AVX-512 F, VL, BW
     and DQ), "avx2" (AVX2 and FMA) or "baseline"."""
@@ -1267,109 +1199,4 @@ def build_info():
     }
 
 
-# ------------------------------------------------ test entry points
-# The kernels' building blocks exposed for tests only (not fastrnn's API):
-# the step product and the activations, checked against numpy.
-
-def step_product(A, B, C, double beta, str kernels=None, bint transposed=False):
-    """``C = beta * C + A @ B`` through the time loops' own step kernel
-    (2-D C-contiguous arrays of one float dtype; for tests).  ``kernels``
-    names a build ("baseline", "avx2", "avx512", or "avx512-on-avx2": the
-    AVX-512 tiles compiled for AVX2); None: the one in use.  ``transposed``:
-    ``B`` holds B's transpose (n, k), packed as the weights are."""
-    cdef int m = A.shape[0], k = A.shape[1], n = B.shape[0] if transposed else B.shape[1]
-    cdef Py_ssize_t rs = 1 if transposed else n, cs = k if transposed else 1
-    cdef fr_step_kernels kern = fr_step_kernels_for(
-        isa_code(kernels or fr_stepgemm_isa().decode()))
-    cdef cnp.ndarray Bp = np.empty(k * n, dtype=B.dtype)
-    cdef void* pa = _ptr(A)
-    cdef void* psrc = _ptr(B)
-    cdef void* pb = _ptr(Bp)
-    cdef void* pc = _ptr(C)
-    if A.dtype == np.float32:
-        with nogil:
-            kern.spack(k, n, <float*> psrc, rs, cs, NULL, NULL, <float*> pb)
-            if m > 0 and n > 0:
-                kern.sstep(m, n, k, <float*> pa, k, 1, <float*> pb, <float> beta, <float*> pc, n)
-    else:
-        with nogil:
-            kern.dpack(k, n, <double*> psrc, rs, cs, NULL, NULL, <double*> pb)
-            if m > 0 and n > 0:
-                kern.dstep(m, n, k, <double*> pa, k, 1, <double*> pb, beta, <double*> pc, n)
-
-
-def activation(str name, x):
-    """Apply the kernels' own ``"sigmoid"`` or ``"tanh"`` to a float32 or
-    float64 array (for accuracy tests against numpy)."""
-    if name not in ("sigmoid", "tanh"):
-        raise ValueError(f"name must be 'sigmoid' or 'tanh', got {name!r}")
-    x = np.asarray(x)
-    if x.dtype != np.float32 and x.dtype != np.float64:
-        raise TypeError(f"x must be a float32 or float64 array, got dtype {x.dtype}")
-    x = np.ascontiguousarray(x)
-    cdef cnp.ndarray y = np.empty_like(x)
-    cdef Py_ssize_t i, n = x.size
-    cdef bint sig = name == "sigmoid"
-    cdef float* xf
-    cdef float* yf
-    cdef double* xd
-    cdef double* yd
-    if x.dtype == np.float32:
-        xf = <float*> cnp.PyArray_DATA(<cnp.ndarray> x)
-        yf = <float*> cnp.PyArray_DATA(y)
-        with nogil:
-            for i in range(n):
-                yf[i] = sigmoid(xf[i]) if sig else tanh(xf[i])
-    else:
-        xd = <double*> cnp.PyArray_DATA(<cnp.ndarray> x)
-        yd = <double*> cnp.PyArray_DATA(y)
-        with nogil:
-            for i in range(n):
-                yd[i] = sigmoid(xd[i]) if sig else tanh(xd[i])
-    return y
-
-
-cdef extern from "numpy/arrayobject.h":
-    # numpy's Cython declarations leave it out; it steals a reference to descr.
-    object PyArray_NewFromDescr(object subtype, cnp.dtype descr, int nd, cnp.npy_intp* dims,
-                                cnp.npy_intp* strides, void* data, int flags, object obj)
-
-
-def aligned_array(shape, dtype, Py_ssize_t align, cnp.ndarray raw=None):
-    """An uninitialised C-contiguous array of ``shape`` and ``dtype`` whose
-    first byte is a multiple of ``align``: on the bytes of ``raw`` (a
-    C-contiguous buffer with ``align`` spare bytes, the array's ``base``)
-    or, without it, on a new buffer.  numpy's own slicing and views cost
-    ~4 us for this, this ~0.3 (fastrnn._workspace makes every internal
-    array with it)."""
-    cdef cnp.dtype descr = dtype if isinstance(dtype, cnp.dtype) else np.dtype(dtype)
-    cdef cnp.npy_intp dims[32]
-    cdef cnp.npy_intp raw_bytes
-    cdef int nd = 0
-    cdef Py_ssize_t nbytes = descr.itemsize
-    cdef size_t start
-    if isinstance(shape, int):
-        dims[0] = shape
-        nbytes *= dims[0]
-        nd = 1
-    else:
-        for d in shape:
-            if nd == 32:
-                raise ValueError(f"shape must have at most 32 axes, got {len(shape)}")
-            dims[nd] = d
-            nbytes *= dims[nd]
-            nd += 1
-    if raw is None:
-        raw_bytes = nbytes + align
-        raw = cnp.PyArray_EMPTY(1, &raw_bytes, cnp.NPY_UINT8, 0)
-    start = (align - (<size_t> cnp.PyArray_DATA(raw)) % align) % align
-    if not cnp.PyArray_IS_C_CONTIGUOUS(raw) or <Py_ssize_t> start + nbytes > raw.nbytes:
-        raise ValueError(f"raw must be a C-contiguous buffer of at least {nbytes + align - 1} "
-                         f"bytes, got {raw.nbytes}")
-    cpython.Py_INCREF(descr)   # PyArray_NewFromDescr steals a reference
-    out = PyArray_NewFromDescr(np.ndarray, descr, nd, dims, NULL,
-                               <char*> cnp.PyArray_DATA(raw) + start,
-                               cnp.NPY_ARRAY_CARRAY, None)
-    cpython.Py_INCREF(raw)     # and PyArray_SetBaseObject another
-    cnp.PyArray_SetBaseObject(out, raw)
-    return out
+include "recurrent_testing.pxi"

@@ -29,9 +29,9 @@ from cython.parallel cimport prange
 from libc.math cimport exp
 from cython cimport floating
 
-from ._openmp cimport omp_get_thread_num
-from ._activations cimport fr_expf
-from ._stepgemm cimport isa_code
+from .openmp cimport omp_get_thread_num
+from .activations cimport fr_expf
+from .stepgemm cimport isa_code
 
 cdef extern from "smallgemm.h" nogil:
     void fr_srows(int m, int n, int k, const float* A, Py_ssize_t rs, Py_ssize_t ps,
@@ -54,7 +54,7 @@ cdef extern from "smallgemm.h" nogil:
 
 import numpy as np
 
-from ._kernels import isa as _isa
+from . import isa as _isa
 
 cnp.import_array()
 fr_smallgemm_use(isa_code(_isa))   # the products of the kernel build in use
@@ -271,7 +271,7 @@ def small_product(A, B, C, double beta, bint dots=False, str kernels=None):
     dtype with unit-stride rows (any row stride; ``A`` may be a transpose):
     ``C = beta * C + A @ B`` reading B's rows in place, or with ``dots``
     ``C = A @ B.T`` (``B`` (n, k), C-ordered rows).  ``kernels`` names a
-    build as for ``fastrnn._recurrent.step_product``; None: the one in use."""
+    build as for ``the recurrent builds' ``step_product````; None: the one in use."""
     cdef int m = C.shape[0], n = C.shape[1], k = A.shape[1]
     cdef Py_ssize_t rs = A.strides[0] // A.itemsize, ps = A.strides[1] // A.itemsize
     cdef Py_ssize_t ldb = B.strides[0] // B.itemsize, ldc = C.strides[0] // C.itemsize

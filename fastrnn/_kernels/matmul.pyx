@@ -1,5 +1,6 @@
 """Matrix products of the layers around the recurrent kernels (Linear,
-attention projections), split over fastrnn's OpenMP threads.
+attention projections), split over fastrnn's OpenMP threads, and the
+column sums of the bias gradients (Linear's, GRU's ``b_hn``).
 
 Each thread makes one single-threaded BLAS call on its block of output rows,
 exactly as the recurrent kernels' after-loop gradients do.  A threaded BLAS
@@ -16,8 +17,9 @@ changes no bit of the result.
 cimport numpy as cnp
 from cython.parallel cimport prange
 from cython cimport floating
+from libc.string cimport memset
 
-from ._blas cimport gemm, NoTrans, Trans, BLAS_Trans
+from .blas cimport gemm, NoTrans, Trans, BLAS_Trans
 
 import numpy as np
 
@@ -123,3 +125,28 @@ def matmul_pair(tuple first, tuple second):
             for i in prange(2, num_threads=2, schedule="static", chunksize=1):
                 gemm(ta[i], tb[i], m[i], n[i], k[i], <double> 1, <double*> pa[i], lda[i],
                      <double*> pb[i], ldb[i], beta[i], <double*> pc[i], ldc[i])
+
+
+cdef void _column_sums(Py_ssize_t N, Py_ssize_t G, const floating* a,
+                       double* out) noexcept nogil:
+    cdef Py_ssize_t n, g
+    memset(out, 0, G * sizeof(double))
+    for n in range(N):
+        for g in range(G):
+            out[g] += a[n * G + g]
+
+
+def column_sums(a, out):
+    """``out[:] = a.sum(axis=0)`` for a C-contiguous float32 / float64
+    ``(N, G)`` array, accumulated in the float64 ``out`` (G,): a float32
+    sum over many rows would lose digits (the bias gradients)."""
+    cdef Py_ssize_t N = a.shape[0], G = a.shape[1]
+    cdef void* pa = cnp.PyArray_DATA(<cnp.ndarray> a)
+    cdef double* o = <double*> cnp.PyArray_DATA(<cnp.ndarray> out)
+    if a.dtype == np.float32:
+        with nogil:
+            _column_sums(N, G, <const float*> pa, o)
+    else:
+        with nogil:
+            _column_sums(N, G, <const double*> pa, o)
+    return out

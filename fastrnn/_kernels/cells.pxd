@@ -1,6 +1,6 @@
 # The math of one cell on one batch row: nothing but elementwise loops over
 # the H hidden units.  The time loop, the GEMMs, the lengths and the threads
-# live in _recurrent.pyx and are shared by every cell.
+# live in recurrent.pxi and are shared by every cell.
 #
 # Layout of a gate row (G*H values, PyTorch's gate order):
 #   RNN  [a]            LSTM [i, f, g, o]            GRU [r, z, n]
@@ -23,7 +23,7 @@
 # n units: x, s and dgh are then the block's (stride n) while g and dgx are
 # rows of the workspace in PyTorch's gate order (stride H).  (The
 # GRU reset_after=False cell runs only in the batch split: no ``ld``.)
-from ._activations cimport sigmoid, tanh
+from .activations cimport sigmoid, tanh
 from cython cimport floating
 
 # The literal 1 in ``1 - x`` is written ``ONE`` (typed ``floating``): Cython

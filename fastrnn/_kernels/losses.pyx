@@ -12,7 +12,7 @@ from cython.parallel cimport prange
 from libc.math cimport exp, log
 from cython cimport floating
 
-from ._openmp cimport omp_get_thread_num
+from .openmp cimport omp_get_thread_num
 
 import numpy as np
 
