@@ -1,8 +1,11 @@
-"""Input checks shared by functional, layers and cells.
+"""The generic checks and helpers every layer of fastrnn shares (the lowest
+Python module: it imports nothing of fastrnn's).
 
 Everything a kernel trusts is established here, in Python, before any
-``nogil`` code runs: dtype, contiguity, shapes, ranges.  Messages name the
-argument, what was expected and what was got.
+``nogil`` code runs: dtype, contiguity, strides, shapes, ranges, sizes
+against BLAS's 32-bit indices and the machine's memory.  Messages name the
+argument, what was expected and what was got.  Also the seeded random
+generators (``make_rng``) of the layers and datasets.
 """
 import numbers
 import operator
@@ -218,3 +221,44 @@ def check_bools(**flags):
     for name, flag in flags.items():
         if not isinstance(flag, (bool, np.bool_)):
             raise TypeError(f"{name} must be a bool, got {type(flag).__name__} ({flag!r})")
+
+
+def make_rng(seed, name="seed"):
+    """``np.random.Generator`` from None, an int or a Generator."""
+    if seed is None or isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        if seed is not None and seed < 0:
+            raise ValueError(f"{name} must be a non-negative int, got {seed}")
+        return np.random.default_rng(seed)
+    if isinstance(seed, np.random.Generator):
+        return seed
+    raise TypeError(f"{name} must be None, an int or a numpy Generator, got {type(seed).__name__}")
+
+
+def check_memory(count, dtype, what):
+    """Refuse, with a clear ``MemoryError``, a module whose ``count``
+    parameters and their gradients would not fit in this machine's memory
+    (before allocating any: a forged ``num_layers=10**8`` would otherwise
+    build arrays until the system runs out)."""
+    need = 2 * count * np.dtype(dtype).itemsize
+    have = physical_memory()
+    if have is not None and need > have:
+        raise MemoryError(f"{what} needs {need / 2**30:.1f} GiB for its {count} parameters and "
+                          f"their gradients; this machine has {have / 2**30:.1f} GiB")
+
+
+def evenly_spaced_rows(shape, strides, itemsize):
+    """Whether rows (t, b) of a (T, B, W) layout sit one row stride apart in
+    the order t * B + b, each row's W values contiguous (the stride of a
+    length-1 axis is ignored: numpy may set it to anything)."""
+    T, B, W = shape
+    if W > 1 and strides[2] != itemsize:
+        return False
+    if B > 1:
+        ld = strides[1]
+        if T > 1 and strides[0] != B * ld:
+            return False
+    elif T > 1:
+        ld = strides[0]
+    else:
+        return True
+    return ld >= W * itemsize and ld % itemsize == 0

@@ -18,8 +18,7 @@ import numbers
 
 import numpy as np
 
-from ._validation import asarray_of, check_bytes, positive_int, resolve_dtype
-from .layers.module import make_rng
+from ._validation import asarray_of, check_bytes, make_rng, positive_int, resolve_dtype
 
 __all__ = [
     "adding_problem", "sentiment", "sine_wave", "ar_process", "sliding_windows",

@@ -131,9 +131,9 @@ def reverse(out=".", epochs=6, n=12000, seed=0, progress=True, plots=True):
 
 
 def _plot_reverse(results, path):
-    from .plotting import _figure
+    from .plotting import new_figure
 
-    fig = _figure(6.5, 3.8)
+    fig = new_figure(6.5, 3.8)
     ax = fig.add_subplot(1, 1, 1)
     x = [np.mean(b) for b in BUCKETS]
     for (name, r), color in zip(results.items(), ("C0", "C1")):

@@ -20,7 +20,7 @@ from ._matmul import column_sums
 from . import _workspace as ws
 from ._runtime import blas_threads, kernel_threads, openmp_enabled, report_cores
 from ._validation import (as_array, as_lengths, check_blas_size, check_bools, check_shape,
-                          overlap, resolve_dtype)
+                          evenly_spaced_rows, overlap, resolve_dtype)
 
 __all__ = ["recurrent", "recurrent_train", "bidirectional", "bidirectional_train", "MODES",
            "num_gates", "EmbeddedInput", "tanh_train", "pack_direction", "stepper", "step"]
@@ -742,24 +742,6 @@ def _rows_in_place(a, dtype):
     or a column slice of a C-contiguous array)."""
     return (isinstance(a, np.ndarray) and a.dtype == dtype and a.ndim == 3
             and evenly_spaced_rows(a.shape, a.strides, a.itemsize))
-
-
-def evenly_spaced_rows(shape, strides, itemsize):
-    """Whether rows (t, b) of a (T, B, W) layout sit one row stride apart in
-    the order t * B + b, each row's W values contiguous (the stride of a
-    length-1 axis is ignored: numpy may set it to anything)."""
-    T, B, W = shape
-    if W > 1 and strides[2] != itemsize:
-        return False
-    if B > 1:
-        ld = strides[1]
-        if T > 1 and strides[0] != B * ld:
-            return False
-    elif T > 1:
-        ld = strides[0]
-    else:
-        return True
-    return ld >= W * itemsize and ld % itemsize == 0
 
 
 def _direction_outputs(out, problems):

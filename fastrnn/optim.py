@@ -32,7 +32,7 @@ from ._kernels import optim as _compiled
 from ._flat import covers, relayouts
 from ._runtime import get_num_threads, openmp_enabled
 
-__all__ = ["SGD", "Adam", "AdamW", "RMSprop", "clip_grad_norm", "clip_grad_value"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "clip_grad_norm", "clip_grad_value"]
 
 
 # ------------------------------------------------------------------ helpers
@@ -140,8 +140,10 @@ def _slot(state, name, like):
 
 
 # ---------------------------------------------------------------- the base
-class _Optimizer:
-    """Parameter bookkeeping, hyper-parameters and state dicts.
+class Optimizer:
+    """The base of every optimizer here (``isinstance(opt, Optimizer)`` tells
+    an optimizer apart): parameter bookkeeping, hyper-parameters and state
+    dicts, ``step()`` / ``zero_grad()`` / ``state_dict()``.
 
     A subclass lists its hyper-parameters in ``_hyper_names``, validates
     them in ``_check_hyper`` (assigning the normalised values back) and
@@ -323,7 +325,7 @@ class _Optimizer:
 
 
 # ------------------------------------------------------------- optimizers
-class SGD(_Optimizer):
+class SGD(Optimizer):
     """Stochastic gradient descent with optional (Nesterov) momentum.
 
     As ``torch.optim.SGD`` (dampening 0): ``d = g + weight_decay * p``; with
@@ -375,7 +377,7 @@ class SGD(_Optimizer):
         param -= self.lr * d
 
 
-class Adam(_Optimizer):
+class Adam(Optimizer):
     """Adam with bias correction (``torch.optim.Adam``, amsgrad off).
 
     ``g = grad + weight_decay * p``; ``m = lerp(m, g, 1 - beta1)``;
@@ -451,7 +453,7 @@ class AdamW(Adam):
         super().__init__(modules, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
 
-class RMSprop(_Optimizer):
+class RMSprop(Optimizer):
     """RMSprop (``torch.optim.RMSprop``, not centered).
 
     ``g = grad + weight_decay * p``; ``sq = alpha * sq + (1 - alpha) * g**2``;

@@ -18,7 +18,7 @@ from ._validation import asarray_of
 __all__ = ["plot_attention", "plot_history"]
 
 
-def _figure(width, height):
+def new_figure(width, height):
     """A matplotlib ``Figure`` not managed by pyplot (no window, no backend switch)."""
     try:
         import matplotlib  # noqa: F401  (first, so a missing package fails here)
@@ -85,7 +85,7 @@ def plot_attention(weights, src_tokens, tgt_tokens, path, title=None):
         raise ValueError(f"weights must have shape (len(tgt_tokens), len(src_tokens)) = "
                          f"({len(tgt)}, {len(src)}), got {w.shape}")
     # About 0.4 inch per token, within bounds a viewer can still open.
-    fig = _figure(min(max(0.4 * len(src) + 2.0, 4.0), 40.0),
+    fig = new_figure(min(max(0.4 * len(src) + 2.0, 4.0), 40.0),
                   min(max(0.4 * len(tgt) + 1.5, 3.0), 40.0))
     ax = fig.add_subplot()
     image = ax.imshow(w.astype(np.float64), aspect="auto", cmap="viridis", vmin=0.0,
@@ -179,7 +179,7 @@ def plot_history(history, path, metrics=None):
 
     cols = min(len(metrics), 3)
     rows = -(-len(metrics) // cols)
-    fig = _figure(4.5 * cols, 3.2 * rows)
+    fig = new_figure(4.5 * cols, 3.2 * rows)
     from matplotlib.ticker import MaxNLocator  # matplotlib is importable by now
 
     for i, (metric, lines) in enumerate(zip(metrics, curves)):

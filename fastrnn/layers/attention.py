@@ -31,12 +31,12 @@ import weakref
 import numpy as np
 
 from .._kernels import attention as _compiled
-from ..functional import evenly_spaced_rows
 from .._runtime import blas_threads, get_num_threads
 from .. import _workspace as ws
-from .._validation import as_array, as_lengths, check_bools, overlap, positive_int, unaliased
+from .._validation import (as_array, as_lengths, check_bools, check_memory, evenly_spaced_rows,
+                           make_rng, overlap, positive_int, unaliased)
 from .linear import Linear
-from .module import Module, check_memory, make_rng, one_shot
+from .module import Module, one_shot
 
 
 # ------------------------------------------------------ the shared softmax

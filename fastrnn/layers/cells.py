@@ -8,9 +8,9 @@ into a one-layer layer and back).
 import numpy as np
 
 from .. import functional as F
-from .._validation import as_array, check_bools, positive_int, state_parts
+from .._validation import as_array, check_bools, check_memory, make_rng, positive_int, state_parts
 from .init import check_init_options, recurrent_parameters
-from .module import Frozen, Module, check_memory, make_rng, one_shot
+from .module import Frozen, Module, one_shot
 from .stream import Stream
 
 

@@ -3,8 +3,8 @@ import numbers
 
 import numpy as np
 
-from .._validation import FLOAT_DTYPES, as_array
-from .module import Frozen, Module, make_rng, one_shot
+from .._validation import as_array, FLOAT_DTYPES, make_rng
+from .module import Frozen, Module, one_shot
 
 
 class Dropout(Module):

@@ -1,8 +1,8 @@
 """``fr.Embedding``: a lookup table of vectors, with PyTorch's ``padding_idx``."""
 import numpy as np
 
-from .._validation import asarray_of, positive_int
-from .module import Frozen, Module, check_memory, make_rng, one_shot
+from .._validation import asarray_of, check_memory, make_rng, positive_int
+from .module import Frozen, Module, grad_lock, one_shot
 
 
 def as_ids(ids, num_embeddings, name="ids"):
@@ -66,6 +66,24 @@ class Embedding(Module):
     def freeze(self):
         """An inference-only copy (:func:`fastrnn.freeze`)."""
         return Frozen(self._twin())
+
+    @property
+    def weight(self):
+        """The live ``(num_embeddings, embedding_dim)`` table (writing it in
+        place changes the module, as ``parameters()["weight"]`` does)."""
+        return self._params["weight"]
+
+    def add_weight_grad(self, dweight):
+        """Add a whole-table gradient ``dweight`` (num_embeddings,
+        embedding_dim) into ``grads["weight"]``, the ``padding_idx`` row left
+        out, under the module's gradient lock (what a layer that folds the
+        lookup into its own kernel, such as
+        :meth:`~fastrnn.layers.recurrent.LSTM.forward_train_embedded`, does
+        with the table's gradient).  ``dweight``'s padding row is zeroed."""
+        if self.padding_idx is not None:
+            dweight[self.padding_idx] = 0
+        with grad_lock(self):
+            self._grads["weight"] += dweight
 
     def __call__(self, ids):
         """Look the rows up (a new array)."""

@@ -5,8 +5,9 @@ import numpy as np
 
 from .. import _workspace as ws
 from .._matmul import column_sums, matmul, matmul_pair
-from .._validation import as_array, check_bools, is_private, positive_int, unaliased
-from .module import Frozen, Module, check_memory, make_rng, one_shot
+from .._validation import (as_array, check_bools, check_memory, is_private, make_rng,
+                           positive_int, unaliased)
+from .module import Frozen, Module, one_shot
 
 
 class Linear(Module):

@@ -21,32 +21,6 @@ from .._flat import covers, relayout_done
 from .._validation import resolve_dtype
 
 
-def make_rng(seed, name="seed"):
-    """``np.random.Generator`` from None, an int or a Generator."""
-    if seed is None or isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        if seed is not None and seed < 0:
-            raise ValueError(f"{name} must be a non-negative int, got {seed}")
-        return np.random.default_rng(seed)
-    if isinstance(seed, np.random.Generator):
-        return seed
-    raise TypeError(f"{name} must be None, an int or a numpy Generator, got {type(seed).__name__}")
-
-
-def check_memory(count, dtype, what):
-    """Refuse, with a clear ``MemoryError``, a module whose ``count``
-    parameters and their gradients would not fit in this machine's memory
-    (before allocating any: a forged ``num_layers=10**8`` would otherwise
-    build arrays until the system runs out)."""
-    need = 2 * count * np.dtype(dtype).itemsize
-    try:
-        have = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):  # not POSIX: let numpy say
-        return
-    if need > have:
-        raise MemoryError(f"{what} needs {need / 2**30:.1f} GiB for its {count} parameters and "
-                          f"their gradients; this machine has {have / 2**30:.1f} GiB")
-
-
 class Module:
     """Base class: parameter registry, gradients, state dicts and config."""
 
@@ -230,7 +204,7 @@ _GRAD_LOCKS = weakref.WeakKeyDictionary()
 _GRAD_LOCKS_GUARD = threading.Lock()
 
 
-def _grad_lock(module):
+def grad_lock(module):
     with _GRAD_LOCKS_GUARD:
         lock = _GRAD_LOCKS.get(module)
         if lock is None:
@@ -267,7 +241,7 @@ def one_shot(backprop, module=None, check=None, first=None):
         try:
             if module is None:
                 return backprop(*args, **kwargs)
-            with _grad_lock(module):   # looked up per call: a forked child has new locks
+            with grad_lock(module):   # looked up per call: a forked child has new locks
                 return backprop(*args, **kwargs)
         except Exception as exc:
             if first is not None and getattr(exc, "_fastrnn_refused_by", None) is first:

@@ -11,12 +11,12 @@ import numpy as np
 
 from .. import _workspace as ws
 from .. import functional as F
-from .._validation import (as_array, as_lengths, check_bools, is_private, positive_int,
-                           state_parts)
+from .._validation import (as_array, as_lengths, check_bools, check_memory, is_private, make_rng,
+                           positive_int, state_parts)
 from .init import check_init_options, recurrent_parameters
 from .merge import MERGE_MODES, merge, merge_backward, merged_width
 from .embedding import Embedding, as_ids
-from .module import Frozen, Module, _grad_lock, check_memory, make_rng, one_shot
+from .module import Frozen, Module, one_shot
 from .stream import Stream
 
 
@@ -273,15 +273,12 @@ class _RecurrentLayer(Module):
                 FOLD_TOKENS_PER_ENTRY * embedding.num_embeddings > idx.size:
             return self._lookup_then_train(embedding, idx, hx, lengths)
         T, B = idx.shape
-        x = F.EmbeddedInput(idx, embedding._params["weight"])
+        x = F.EmbeddedInput(idx, embedding.weight)
         result, layer_bp = self._train(x, *self._check_rest(T, B, True, hx, lengths))
 
         def backprop(dout, dstate=None):
             dweight, dhx = layer_bp(dout, dstate)
-            if embedding.padding_idx is not None:
-                dweight[embedding.padding_idx] = 0
-            with _grad_lock(embedding):
-                embedding._grads["weight"] += dweight
+            embedding.add_weight_grad(dweight)
             return dhx
 
         return result, one_shot(backprop, first=layer_bp)

@@ -11,10 +11,10 @@ import numbers
 
 import numpy as np
 
-from .._validation import as_array, as_lengths, check_bools, positive_int
+from .._validation import as_array, as_lengths, check_bools, make_rng, positive_int
 from ..layers.dropout import Dropout
 from ..layers.embedding import Embedding, as_ids
-from ..layers.module import make_rng, one_shot
+from ..layers.module import one_shot
 from ..layers.recurrent import GRU, LSTM, RNN
 from ..losses import cross_entropy
 from ._fit import TrainableModel

@@ -19,8 +19,8 @@ import numpy as np
 
 from .. import optim
 from .._runtime import blas_threads, get_num_threads
-from .._validation import check_bools, positive_int, unwritable
-from ..layers.module import Frozen, Module, make_rng
+from .._validation import check_bools, make_rng, positive_int, unwritable
+from ..layers.module import Frozen, Module
 from ..layers.recurrent import FrozenRecurrent
 from ..distributed import GradientAverager, reduce_sums, shard
 from ..io import check_saveable, save
@@ -57,7 +57,7 @@ def _positive(value, name, kind=numbers.Integral):
 def make_optimizer(optimizer, model, lr):
     """An ``fr.optim`` optimizer over ``model``: a name with ``lr``, or an
     optimizer instance used as given (``lr`` then ignored)."""
-    if isinstance(optimizer, optim._Optimizer):
+    if isinstance(optimizer, optim.Optimizer):
         return optimizer
     if not isinstance(optimizer, str) or optimizer.lower() not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)} or an fr.optim "

@@ -5,9 +5,8 @@ import numbers
 
 import numpy as np
 
-from .._validation import as_array, check_bytes, positive_int
+from .._validation import as_array, check_bytes, make_rng, positive_int
 from ..layers.linear import Linear
-from ..layers.module import make_rng
 from ._base import SequenceModel, check_distinct_ids, check_id, step_loss, step_targets
 from ._data import Dataset, token_ids, token_sequences
 

@@ -12,11 +12,10 @@ import numpy as np
 
 from .. import _workspace as ws
 from ..functional import tanh, tanh_train
-from .._validation import as_lengths, check_bools, check_bytes, positive_int
+from .._validation import as_lengths, check_bools, check_bytes, make_rng, positive_int
 from ..layers.attention import AdditiveAttention, DotAttention, GeneralAttention
 from ..layers.embedding import Embedding, as_ids
 from ..layers.linear import Linear
-from ..layers.module import make_rng
 from ._base import (CELLS, IGNORE, check_distinct_ids, check_id, child_seeds, output_backprop,
                     step_loss)
 from ._data import Dataset, length_batches, pad_time_major, token_sequences, valid_mask
