@@ -4,7 +4,7 @@
 
 ``forward_train`` keeps private copies of what backprop reads and the caller
 could change in between -- the first layer's input and every layer's
-weights (``functional._Problem.keep_for_backward``) -- so that a reused
+weights (``functional._DirectionCall.keep_for_backward``) -- so that a reused
 input buffer or an optimizer step before backprop cannot give wrong
 gradients.  This script times ``forward_train`` + ``backprop`` of a
 one-layer LSTM (float32, full lengths) with those copies and with the
@@ -21,7 +21,7 @@ import numpy as np
 import fastrnn as fr
 from fastrnn import functional as F
 
-_KEEP = F._Problem.keep_for_backward
+_KEEP = F._DirectionCall.keep_for_backward
 
 
 def _references(self, x_private, units, first=None):
@@ -67,14 +67,14 @@ def main():
         times = {"refs": [], "copies": []}
         for _ in range(args.rounds):
             for variant, keep in (("refs", _references), ("copies", _KEEP)):
-                F._Problem.keep_for_backward = keep
+                F._DirectionCall.keep_for_backward = keep
                 _step(layer, x, dout)
                 time.sleep(0.05)
                 t0 = time.perf_counter()
                 for _ in range(reps):
                     _step(layer, x, dout)
                 times[variant].append((time.perf_counter() - t0) / reps)
-        F._Problem.keep_for_backward = _KEEP
+        F._DirectionCall.keep_for_backward = _KEEP
         refs, copies = (float(np.median(times[v])) * 1e3 for v in ("refs", "copies"))
         print(f"{shape:>16} | {refs:8.3f} {copies:9.3f} {copies / refs:6.3f} | "
               f"{_kept_bytes(layer, x) / 2**20:9.2f} {T * B * 6 * H * 4 / 2**20:12.2f}",

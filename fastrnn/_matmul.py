@@ -6,7 +6,7 @@ bias gradients' column sums."""
 import numpy as np
 
 from ._kernels import matmul as _compiled
-from ._runtime import blas_threads, get_num_threads, openmp_enabled
+from ._runtime import get_num_threads, openmp_enabled, single_threaded_blas
 
 # Below this many multiply-adds per thread, opening a parallel region (and
 # two threads contending for OpenBLAS's buffer pool) costs more than it saves.
@@ -57,7 +57,7 @@ def matmul_pair(first, second):
     threads = get_num_threads() if openmp_enabled() else 1
     if threads < 2 or macs < MIN_MACS_PER_THREAD or specs[0][0].dtype != specs[1][0].dtype:
         return tuple(matmul(*spec) for spec in (first, second))
-    with blas_threads(1):
+    with single_threaded_blas():
         _compiled.matmul_pair(*[(a, b, out, ta, tb, beta)
                                 for (a, b, out, beta), (ta, tb) in zip(specs, trans)])
     return specs[0][2], specs[1][2]
@@ -73,7 +73,7 @@ def matmul(a, b, trans_a=False, trans_b=False, out=None, accumulate=False):
     k = a.shape[0] if trans_a else a.shape[1]
     threads = get_num_threads() if openmp_enabled() else 1
     parts = max(1, min(threads, m // MIN_ROWS_PER_THREAD, m * n * k // MIN_MACS_PER_THREAD))
-    with blas_threads(1):
+    with single_threaded_blas():
         return _compiled.matmul(a, b, out, trans_a, trans_b, beta, parts)
 
 

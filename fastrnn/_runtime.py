@@ -5,7 +5,7 @@ the large products after them, each thread making single-threaded BLAS
 calls on its block), never on the BLAS library's threads: a threaded BLAS
 call leaves its workers spinning for ~0.1 s on the cores the next OpenMP
 region needs (bench/busy_machine.py measures what that costs).  Every BLAS
-call fastrnn makes therefore runs inside ``blas_threads(1)``, which limits
+call fastrnn makes therefore runs inside ``single_threaded_blas()``, which limits
 the loaded BLAS libraries for the duration of a block through
 threadpoolctl's per-library controllers (about a microsecond a call).
 
@@ -25,7 +25,7 @@ from ._kernels import recurrent as _recurrent
 
 _BUILD = _recurrent.build_info()
 _lock = threading.Lock()
-_state = {"num_threads": None, "blas": None, "blas_depth": 0, "blas_saved": None, "blas_now": None,
+_state = {"num_threads": None, "blas": None, "blas_depth": 0, "blas_saved": None,
           "team_started": False, "forked_serial": False, "dynamic": True}
 
 
@@ -171,10 +171,10 @@ def _after_fork_in_child():
     the fork would never be released here)."""
     global _lock
     _lock = threading.Lock()
-    if _state["blas_depth"]:   # forked inside another thread's blas_threads block
+    if _state["blas_depth"]:   # forked inside another thread's single_threaded_blas block
         for lib, k in zip(_state["blas"] or (), _state["blas_saved"] or ()):
             lib.set_num_threads(k)
-    _state.update(blas_depth=0, blas_saved=None, blas_now=None)
+    _state.update(blas_depth=0, blas_saved=None)
     if _BUILD["openmp"] and _state["team_started"]:
         _state.update(num_threads=1, forked_serial=True)
 
@@ -196,34 +196,28 @@ def _blas_controllers():
     return _state["blas"]
 
 
-class blas_threads:
-    """Run the block with every loaded BLAS library limited to ``n`` threads.
+class single_threaded_blas:
+    """Run the block with every loaded BLAS library on one thread: fastrnn's
+    threads are its OpenMP threads, and every BLAS call it makes runs on one
+    of them (a threaded call would leave BLAS workers spinning on the cores
+    the next OpenMP region needs).
 
     Safe when several Python threads run kernels at once: the first block to
-    enter saves the libraries' settings and the last to leave restores them;
-    overlapping blocks keep the smallest count any of them asked for, so an
-    OpenMP region that needs single-threaded BLAS never gets more.  (A class,
-    not a generator: entered ~30 times per training step, nested inside
-    ``fit``'s own block, where it only counts.)
+    enter saves the libraries' settings and sets one thread, the last to
+    leave restores them; a nested or overlapping block only counts.  (A
+    class, not a generator: entered ~30 times per training step, nested
+    inside ``fit``'s own block.)
     """
 
-    __slots__ = ("n",)
-
-    def __init__(self, n):
-        self.n = n
+    __slots__ = ()
 
     def __enter__(self):
-        n = self.n
         libs = _blas_controllers()
         with _lock:
             if _state["blas_depth"] == 0:
                 _state["blas_saved"] = [lib.get_num_threads() for lib in libs]
-                _state["blas_now"] = None
-            now = n if _state["blas_now"] is None else min(n, _state["blas_now"])
-            if now != _state["blas_now"]:  # a nested block that changes nothing costs nothing
                 for lib in libs:
-                    lib.set_num_threads(now)
-            _state["blas_now"] = now
+                    lib.set_num_threads(1)
             _state["blas_depth"] += 1
         return self
 
@@ -233,7 +227,6 @@ class blas_threads:
             if _state["blas_depth"] == 0:
                 for lib, k in zip(_blas_controllers(), _state["blas_saved"]):
                     lib.set_num_threads(k)
-                _state["blas_now"] = None
         return False
 
 

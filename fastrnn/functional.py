@@ -18,7 +18,7 @@ from ._kernels import recurrent as _recurrent
 from ._kernels.tanh import tanh_grad_inplace, tanh_inplace
 from ._matmul import column_sums
 from . import _workspace as ws
-from ._runtime import blas_threads, kernel_threads, openmp_enabled, report_cores
+from ._runtime import kernel_threads, openmp_enabled, report_cores, single_threaded_blas
 from ._validation import (as_array, as_lengths, check_blas_size, check_bools, check_shape,
                           evenly_spaced_rows, overlap, resolve_dtype)
 
@@ -92,7 +92,7 @@ def _cell_code(mode, reset_after):
 
 
 # Batches up to this many rows share one read-only array of full lengths
-# per (B, T) (nothing writes a problem's lengths): a layer call with no
+# per (B, T) (nothing writes a call's lengths): a layer call with no
 # lengths then makes none.
 _SHARED_LENGTHS_ROWS = 4096
 
@@ -172,7 +172,7 @@ class PackedDirection:
     :meth:`unit_split` packs it once per size.
     """
 
-    __slots__ = ("mode", "reset_after", "cell", "input_size", "hidden_size", "dtype",
+    __slots__ = ("mode", "reset_after", "cell_code", "input_size", "hidden_size", "dtype",
                  "w_ih_t", "w_hh_t", "w_hn_t", "bias", "b_hn", "weights", "_unit_splits")
 
     # Team sizes whose unit-split operands are kept (each a copy of the
@@ -186,7 +186,7 @@ class PackedDirection:
         layer its own)."""
         self.weights = tuple(_read_only(w) for w in (w_ih, w_hh, b_ih, b_hh))
         self.mode, self.reset_after = mode, bool(reset_after)
-        self.cell = cell = _cell_code(mode, reset_after)
+        self.cell_code = cell = _cell_code(mode, reset_after)
         self.dtype = w_ih.dtype
         GH, self.input_size = w_ih.shape
         self.hidden_size = H = w_hh.shape[1]
@@ -289,7 +289,7 @@ class StepBuffers:
             0 if packed.w_hn_t is None else packed.w_hn_t.size))
         # Worth the kernels' threads (where there are several): see step.
         self.large = macs >= STEP_SPLIT_MIN_MACS and openmp_enabled()
-        self.scratch = np.empty((batch_size, _recurrent.scratch_width(packed.cell, H)),
+        self.scratch = np.empty((batch_size, _recurrent.scratch_width(packed.cell_code, H)),
                                 packed.dtype)
         self.xc = np.empty((batch_size, packed.input_size), packed.dtype)
         self.xw = np.empty((batch_size, GH), packed.dtype)
@@ -310,7 +310,7 @@ def stepper(packed, buffers):
     on the kernels' threads.  The result is bit for bit what a whole-sequence
     call on ``packed`` computes at that step.
     """
-    kernel = functools.partial(_recurrent.step, packed.cell, packed.w_ih_t, packed.w_hh_t,
+    kernel = functools.partial(_recurrent.step, packed.cell_code, packed.w_ih_t, packed.w_hh_t,
                                packed.w_hn_t, packed.bias, packed.b_hn, buffers.scratch,
                                buffers.xc, buffers.xw, buffers.ones)
     if not buffers.large:
@@ -319,8 +319,8 @@ def stepper(packed, buffers):
     def large_step(x, h, c, out):
         if not 1 < kernel_threads() <= h.shape[0] // UNIT_SPLIT_ROWS:
             return kernel(x, h, c, out)
-        p = _Problem(packed.mode, packed.reset_after, x[None], packed.weights, h, c, None, False,
-                     packed)
+        p = _DirectionCall(packed.mode, packed.reset_after, x[None], packed.weights, h, c, None,
+                           False, packed)
         ((o, h_n, c_n),) = _infer([p])
         out[...] = o[0]
         h[...] = h_n
@@ -335,10 +335,10 @@ def step(packed, x, h, c, out, buffers):
     stepper(packed, buffers)(x, h, c, out)
 
 
-class _Problem:
+class _DirectionCall:
     """The validated inputs of one layer-direction call (kept by training)."""
 
-    __slots__ = ("mode", "cell", "dtype", "T", "B", "I", "H", "GH", "x", "w_ih", "w_hh",
+    __slots__ = ("mode", "cell_code", "dtype", "T", "B", "I", "H", "GH", "x", "w_ih", "w_hh",
                  "b_ih", "b_hh", "h0", "c0", "lengths", "steps", "full", "reverse", "ids", "emb",
                  "kept", "w_hh_packed", "packed")
 
@@ -352,7 +352,7 @@ class _Problem:
         (inference then packs them)."""
         w_ih, w_hh, b_ih, b_hh = weights
         self.mode = mode
-        self.cell = _cell_code(mode, reset_after)
+        self.cell_code = _cell_code(mode, reset_after)
         self.packed = packed
         self.dtype = w_ih.dtype
         if isinstance(x, EmbeddedInput):
@@ -376,7 +376,7 @@ class _Problem:
 
     @classmethod
     def checked(cls, mode, x, w_ih, w_hh, b_ih, b_hh, hx, cx, lengths, reverse, reset_after):
-        """A problem from a caller's arguments, each checked (and converted
+        """A call from a caller's arguments, each checked (and converted
         to ``w_ih``'s dtype) with an error naming it."""
         w_ih, w_hh, b_ih, b_hh = _checked_weights(mode, w_ih, w_hh, b_ih, b_hh)
         check_bools(reverse=reverse, reset_after=reset_after)
@@ -407,13 +407,13 @@ class _Problem:
         return cls(mode, reset_after, x, (w_ih, w_hh, b_ih, b_hh), h0, c0, lengths, reverse)
 
     def folded_bias(self):
-        return _folded_bias(self.cell, self.GH, self.dtype, self.b_ih, self.b_hh)
+        return _folded_bias(self.cell_code, self.GH, self.dtype, self.b_ih, self.b_hh)
 
     def packed_recurrent_weights(self, transposed):
-        return _packed_recurrent(self.cell, self.w_hh, transposed, _packed)
+        return _packed_recurrent(self.cell_code, self.w_hh, transposed, _packed)
 
     def b_hn(self):
-        return _b_hn(self.cell, self.H, self.dtype, self.b_hh)
+        return _b_hn(self.cell_code, self.H, self.dtype, self.b_hh)
 
     def initial_state(self, given):
         """A (B, H) state of the kernels' own (cache-line aligned): zeros, or
@@ -439,7 +439,7 @@ class _Problem:
         if not self.full:
             _recurrent.zero_past(self.lengths, *arrays)
 
-    def forward_job(self, nper, training, units=False, out=None):
+    def forward_job(self, threads_per_direction, training, units=False, out=None):
         """The arrays of one :func:`fastrnn._kernels.recurrent_baseline.forward` job (every build has it).  With
         ``units`` (the hidden-unit split) the kernel's products run in the
         unit-block order ``job["order"]`` (None in the batch split), which
@@ -450,13 +450,13 @@ class _Problem:
         # Each thread projects the inputs of `chunk` steps at a time: at
         # least CHUNK_ROWS rows per product (so each packed panel of W_ih^T
         # is reused over many row tiles), never the whole (T, B, GH).
-        rows = B if units else max(1, B // nper)
+        rows = B if units else max(1, B // threads_per_direction)
         chunk = max(1, min(self.steps, -(-CHUNK_ROWS // rows)))
-        job = {"cell": self.cell, "lengths": self.lengths, "steps": self.steps,
+        job = {"cell": self.cell_code, "lengths": self.lengths, "steps": self.steps,
                "reverse": self.reverse, "x": self.x, "ids": self.ids, "table": None,
                "w_ih": self.w_ih, "w_hh": self.w_hh,
                "b_hn": self.b_hn(),
-               "gates": None, "hprev": None, "extra": None, "h_alt": None, "h_copy": None,
+               "gates": None, "hprev": None, "cell_saved": None, "h_alt": None, "h_copy": None,
                "order": None, "w_ih_u": None, "w_hh_u": None, "packed_parts": 0,
                "h": self.initial_state(self.h0),
                "c": self.initial_state(self.c0) if self.mode == "lstm" else None,
@@ -471,28 +471,29 @@ class _Problem:
             # gathers its own copy of the x rows it projects.
             job.update(w_ih_t=ws.empty(self.w_ih.size, self.dtype), order=order,
                        w_hh_t=ws.empty(self.w_hh.size, self.dtype), w_hn_t=None,
-                       xc=ws.empty((nper, chunk * B, I), self.dtype),
+                       xc=ws.empty((threads_per_direction, chunk * B, I), self.dtype),
                        scratch=ws.zeros((B, 2 * GH + H), self.dtype),
                        h_alt=ws.empty((B, H), self.dtype),
-                       h_copy=ws.empty((nper, B, H), self.dtype))
+                       h_copy=ws.empty((threads_per_direction, B, H), self.dtype))
             if frozen:
-                w_ih_u, w_hh_u, bias = self.packed.unit_split(nper)
-                job.update(w_ih_u=w_ih_u, w_hh_u=w_hh_u, packed_parts=nper, bias=bias)
+                w_ih_u, w_hh_u, bias = self.packed.unit_split(threads_per_direction)
+                job.update(w_ih_u=w_ih_u, w_hh_u=w_hh_u, packed_parts=threads_per_direction,
+                           bias=bias)
             else:
                 job["bias"] = self.folded_bias()[order]
         elif frozen:
             pk = self.packed
             job.update(w_ih_t=pk.w_ih_t, w_hh_t=pk.w_hh_t, w_hn_t=pk.w_hn_t, bias=pk.bias,
                        xc=ws.empty((B * chunk, I), self.dtype),
-                       scratch=ws.empty((B, _recurrent.scratch_width(self.cell, H)), self.dtype))
+                       scratch=ws.empty((B, _recurrent.scratch_width(self.cell_code, H)), self.dtype))
         else:
             w_hh_t, w_hn_t = self.packed_recurrent_weights(transposed=True)
             job.update(w_ih_t=None if self.ids is not None else _packed(self.w_ih, True),
                        w_hh_t=w_hh_t, w_hn_t=w_hn_t,
                        bias=self.folded_bias(), xc=ws.empty((B * chunk, I), self.dtype),
-                       scratch=ws.empty((B, _recurrent.scratch_width(self.cell, H)), self.dtype))
+                       scratch=ws.empty((B, _recurrent.scratch_width(self.cell_code, H)), self.dtype))
         if self.ids is not None:   # the folded input projection, per vocabulary entry
-            with blas_threads(1):   # a threaded BLAS call would leave workers spinning
+            with single_threaded_blas():   # a threaded BLAS call would leave workers spinning
                 table = self.emb @ self.w_ih.T
             table += self.folded_bias()
             job["table"] = np.ascontiguousarray(table[:, job["order"]]) if units else table
@@ -501,13 +502,13 @@ class _Problem:
             # them and the weight-gradient products read every row.
             job.update(gates=ws.empty((T, B, GH), self.dtype), hprev=ws.empty((T, B, H), self.dtype))
             if self.mode in ("lstm", "gru"):
-                job["extra"] = ws.empty((T, B, H), self.dtype)
-        self.zero_padding(job["out"], job["gates"], job["hprev"], job["extra"])
+                job["cell_saved"] = ws.empty((T, B, H), self.dtype)
+        self.zero_padding(job["out"], job["gates"], job["hprev"], job["cell_saved"])
         return job
 
-    def backward_jobs(self, fwd, nper, dout, dh_n, dc_n, grads):
+    def backward_jobs(self, fwd, threads_per_direction, dout, dh_n, dc_n, grads):
         """The arrays of this direction's backward-loop and weight-gradient
-        jobs, from its forward job ``fwd`` (run with ``nper`` threads) and the
+        jobs, from its forward job ``fwd`` (run with ``threads_per_direction`` threads) and the
         output gradients."""
         T, B, I, H, GH = self.T, self.B, self.I, self.H, self.GH
         N = T * B
@@ -525,22 +526,22 @@ class _Problem:
         if order is not None:  # unit split: the kernel packs W_hh (unit-block rows)
             w_hh_p, w_hn_p = ws.empty(self.w_hh.size, self.dtype), None
             scratch = ws.zeros(2 * B * GH + B * (GH + H), self.dtype)
-            d_copy = ws.empty((nper, B, GH), self.dtype)
+            d_copy = ws.empty((threads_per_direction, B, GH), self.dtype)
         else:
             w_hh_p, w_hn_p = self.w_hh_packed   # packed at the forward (keep_for_backward)
             # The batch split writes every scratch value before reading it
             # (tests/test_workspace.py poisons the pool to check): no fill.
-            scratch = ws.empty((B, _recurrent.scratch_width(self.cell, H)), self.dtype)
-        loop = dict(cell=self.cell, lengths=self.lengths, steps=self.steps, reverse=self.reverse,
+            scratch = ws.empty((B, _recurrent.scratch_width(self.cell_code, H)), self.dtype)
+        loop = dict(cell=self.cell_code, lengths=self.lengths, steps=self.steps, reverse=self.reverse,
                     w_hh_p=w_hh_p, w_hn_p=w_hn_p, w_hh=self.w_hh, order=order,
                     gates=fwd["gates"], hprev=fwd["hprev"],
-                    extra=fwd["extra"], dout=dout, dh=dh, dc=dc, dgx=fwd["gates"],
-                    dghn=fwd["extra"] if self.cell == _GRU_CODE else None,
+                    cell_saved=fwd["cell_saved"], dout=dout, dh=dh, dc=dc, dgx=fwd["gates"],
+                    dghn=fwd["cell_saved"] if self.cell_code == _GRU_CODE else None,
                     scratch=scratch, d_copy=d_copy)
         x = self.x   # keep_for_backward's copy, zero past the lengths
         flat = lambda a: None if a is None else a.reshape(N, a.shape[-1])  # noqa: E731
-        weights = dict(cell=self.cell, dgx=flat(loop["dgx"]), dghn=flat(loop["dghn"]),
-                       x=flat(x), hprev=flat(fwd["hprev"]), extra=flat(fwd["extra"]),
+        weights = dict(cell=self.cell_code, dgx=flat(loop["dgx"]), dghn=flat(loop["dghn"]),
+                       x=flat(x), hprev=flat(fwd["hprev"]), cell_saved=flat(fwd["cell_saved"]),
                        w_ih=self.w_ih, dx=None if x is None else np.empty((N, I), self.dtype),
                        dw_ih=grads["w_ih"], dw_hh=grads["w_hh"],
                        db=None if self.b_ih is None else np.empty(GH),
@@ -593,7 +594,7 @@ class _Problem:
         if self.ids is None:
             dx = weights["dx"].reshape(self.T, self.B, self.I)
         else:
-            with blas_threads(1):   # (numpy's call: ~10 us less than _matmul's here)
+            with single_threaded_blas():   # (numpy's call: ~10 us less than _matmul's here)
                 dx = weights["per_entry_f"] @ self.w_ih
             ws.release(weights["per_entry"])
         db = weights["db"]
@@ -634,7 +635,7 @@ def tanh_train(x):
     return y, backprop
 
 
-_Plan = namedtuple("_Plan", "groups nper units")
+_Plan = namedtuple("_Plan", "groups threads_per_direction units")
 
 # Rows of each thread's input-projection products in the batch split.
 CHUNK_ROWS = 64
@@ -664,13 +665,13 @@ def _packed(w, transposed):
 
 
 # The internal arrays of a forward job, returned to the pool after the loop
-# (training keeps gates, hprev, extra for the backward pass).
+# (training keeps gates, hprev, cell_saved for the backward pass).
 _FORWARD_WORK = ("w_ih_t", "w_hh_t", "w_hn_t", "xc", "xw", "scratch", "h_alt", "h_copy")
 
 
-def _plan(problems):
+def _plan(calls):
     """How to run a layer's directions: ``groups`` (launches, each a list of
-    problems run side by side), ``nper`` (threads per problem) and
+    calls run side by side), ``threads_per_direction`` (threads per call) and
     ``units`` (split the hidden units instead of the batch).
 
     When splitting the batch over all threads would leave each thread fewer
@@ -689,21 +690,21 @@ def _plan(problems):
     UNIT_SPLIT_MIN_CALL_MACS.
     """
     nt = kernel_threads() if openmp_enabled() else 1
-    B = problems[0].B
-    if len(problems) == 2 and nt >= 2 and B < 4 * nt:
-        groups, per = [problems], nt // 2
+    B = calls[0].B
+    if len(calls) == 2 and nt >= 2 and B < 4 * nt:
+        groups, per = [calls], nt // 2
     else:
-        groups, per = [[p] for p in problems], nt
-    p = problems[0]
+        groups, per = [[p] for p in calls], nt
+    p = calls[0]
     macs = B * p.GH * p.H
     if per >= 2 and 0 < B < UNIT_SPLIT_ROWS * per and macs >= UNIT_SPLIT_MIN_MACS and \
             p.steps * macs >= UNIT_SPLIT_MIN_CALL_MACS and \
-            p.cell != _recurrent.CELL_CODES["gru_reset_before"]:
+            p.cell_code != _recurrent.CELL_CODES["gru_reset_before"]:
         return _Plan(groups, per, True)
     return _Plan(groups, max(1, min(per, B)), False)
 
 
-def _small(weights_job):
+def _too_small_to_split(weights_job):
     """Whether a direction's after-loop products are too small to split
     over threads (below ~1M multiply-adds each: a parallel region then
     costs more than it saves)."""
@@ -722,16 +723,16 @@ def _weight_grads(jobs):
     calls do not serialise at these sizes); a lone direction is split over
     every thread unless it is small."""
     nt = kernel_threads() if openmp_enabled() else 1
-    with blas_threads(1):
-        if len(jobs) == 2 and nt >= 2 and not _small(jobs[0]):
+    with single_threaded_blas():
+        if len(jobs) == 2 and nt >= 2 and not _too_small_to_split(jobs[0]):
             report_cores(_recurrent.weight_grads(jobs, nt // 2))
             return
         for job in jobs:
-            report_cores(_recurrent.weight_grads([job], 1 if _small(job) else nt))
+            report_cores(_recurrent.weight_grads([job], 1 if _too_small_to_split(job) else nt))
 
 
 # fastrnn's threads are its OpenMP threads; every BLAS call it makes is
-# single-threaded (blas_threads(1)).  A threaded BLAS call would leave
+# single-threaded (single_threaded_blas()).  A threaded BLAS call would leave
 # OpenBLAS workers spin-waiting for ~0.1 s on the cores the next OpenMP
 # region needs (measured: loops 2-3x slower, side-by-side directions 3-10x).
 
@@ -744,32 +745,32 @@ def _rows_in_place(a, dtype):
             and evenly_spaced_rows(a.shape, a.strides, a.itemsize))
 
 
-def _direction_outputs(out, problems):
+def _direction_outputs(out, calls):
     """Each direction's (T, B, H) column view of a concatenated ``out``
     (T, B, D*H) given by the caller, or Nones."""
     if out is None:
-        return [None] * len(problems)
-    p = problems[0]
-    shape = (p.T, p.B, len(problems) * p.H)
+        return [None] * len(calls)
+    p = calls[0]
+    shape = (p.T, p.B, len(calls) * p.H)
     if not (isinstance(out, np.ndarray) and out.dtype == p.dtype and out.shape == shape
             and out.flags.c_contiguous and out.flags.writeable):
         raise ValueError(f"out must be a writeable C-contiguous {p.dtype.name} array of shape "
                          f"{shape}, got {getattr(out, 'dtype', type(out).__name__)} "
                          f"{getattr(out, 'shape', '')}")
-    _detach_inputs(out, problems)
-    return [out[..., d * p.H:(d + 1) * p.H] for d in range(len(problems))]
+    _detach_inputs(out, calls)
+    return [out[..., d * p.H:(d + 1) * p.H] for d in range(len(calls))]
 
 
 # The inputs a forward reads while it writes ``out``.
 _INPUTS = ("x", "ids", "emb", "w_ih", "w_hh", "b_ih", "b_hh", "h0", "c0")
 
 
-def _detach_inputs(out, problems):
+def _detach_inputs(out, calls):
     """Copy every input that shares memory with ``out`` (e.g. ``x`` when
     I = D*H and the caller passes one buffer as both): the kernels write a
     step's output while later steps' inputs are still to be read."""
     copies = {}
-    for p in problems:
+    for p in calls:
         for name in _INPUTS:
             a = getattr(p, name)
             if a is not None and overlap(a, out):
@@ -778,36 +779,37 @@ def _detach_inputs(out, problems):
                 setattr(p, name, copies[id(a)])
 
 
-def _run_forward(problems, training, out=None):
+def _run_forward(calls, training, out=None):
     """Forward loops of a layer's directions -> (their forward jobs, the plan).
 
     The input projection runs inside the loops, on the step kernel, a chunk
     of steps at a time: in the batch split each thread projects its own
     rows, in the hidden-unit split its own gate columns.  The loops call no
     BLAS."""
-    plan = _plan(problems)
-    outs = iter(_direction_outputs(out, problems))
+    plan = _plan(calls)
+    outs = iter(_direction_outputs(out, calls))
     jobs = []
     for group in plan.groups:
-        group_jobs = [p.forward_job(plan.nper, training, plan.units, next(outs)) for p in group]
+        group_jobs = [p.forward_job(plan.threads_per_direction, training, plan.units, next(outs))
+                      for p in group]
         if group[0].B:   # a batch of no rows has its (empty) results already
-            report_cores(_recurrent.forward(group_jobs, plan.nper, plan.units))
+            report_cores(_recurrent.forward(group_jobs, plan.threads_per_direction, plan.units))
         for job in group_jobs:
             ws.release(*(job.pop(k) for k in _FORWARD_WORK))
         jobs += group_jobs
     return jobs, plan
 
 
-def _run_backward(problems, fwd_jobs, plan, prepared):
+def _run_backward(calls, fwd_jobs, plan, prepared):
     """Backward loops and weight gradients of a layer's directions, with the
     plan their forward ran with (the workspace layout depends on it) and
     their prepared (checked) backward jobs."""
-    if problems[0].B:
+    if calls[0].B:
         i = 0
         for group in plan.groups:
             part = prepared[i:i + len(group)]
-            report_cores(_recurrent.backward([loop for loop, _, _ in part], plan.nper,
-                                             plan.units))
+            report_cores(_recurrent.backward([loop for loop, _, _ in part],
+                                             plan.threads_per_direction, plan.units))
             for loop, _, _ in part:
                 ws.release(loop["w_hh_p"], loop["w_hn_p"], loop["scratch"], loop["d_copy"])
             i += len(group)
@@ -818,12 +820,12 @@ def _run_backward(problems, fwd_jobs, plan, prepared):
                 if weights[key] is not None:
                     weights[key].fill(0)
     results = []
-    for p, f, (loop, weights, grads) in zip(problems, fwd_jobs, prepared):
+    for p, f, (loop, weights, grads) in zip(calls, fwd_jobs, prepared):
         dx = p.input_and_bias_grads(weights, grads)
-        # dgx is the gates array, dghn the extra one
-        ws.release(loop["dgx"], f["hprev"], f["extra"])
+        # dgx is the gates array, dghn the cell_saved one
+        ws.release(loop["dgx"], f["hprev"], f["cell_saved"])
         results.append((dx, loop["dh"], loop["dc"], grads))
-    for p in problems:
+    for p in calls:
         p.kept.release()
     return results
 
@@ -862,7 +864,8 @@ def recurrent(mode, x, w_ih, w_hh, b_ih=None, b_hh=None, hx=None, cx=None,
     h_n : ndarray, shape (B, H)
     c_n : ndarray, shape (B, H), or None unless ``mode == "lstm"``
     """
-    p = _Problem.checked(mode, x, w_ih, w_hh, b_ih, b_hh, hx, cx, lengths, reverse, reset_after)
+    p = _DirectionCall.checked(mode, x, w_ih, w_hh, b_ih, b_hh, hx, cx, lengths, reverse,
+                               reset_after)
     (result,) = _infer([p])
     return result
 
@@ -885,7 +888,8 @@ def recurrent_train(mode, x, w_ih, w_hh, b_ih=None, b_hh=None, hx=None, cx=None,
         copies of ``x``, ``lengths`` and the weights taken at the forward:
         the caller may change its arrays in between.
     """
-    p = _Problem.checked(mode, x, w_ih, w_hh, b_ih, b_hh, hx, cx, lengths, reverse, reset_after)
+    p = _DirectionCall.checked(mode, x, w_ih, w_hh, b_ih, b_hh, hx, cx, lengths, reverse,
+                               reset_after)
     (result,), backprop = _train([p])
 
     def backprop_one(dout=None, dh_n=None, dc_n=None, grads=None):
@@ -908,8 +912,8 @@ def bidirectional(mode, x, params, hx=None, cx=None, lengths=None, reset_after=T
     ``out`` returned are its column views).  An input sharing memory with
     ``out`` (``x`` itself, when I = D*H) is copied first.
     """
-    problems = _problems(mode, x, params, hx, cx, lengths, reset_after)
-    return _infer(problems, out)
+    calls = _direction_calls(mode, x, params, hx, cx, lengths, reset_after)
+    return _infer(calls, out)
 
 
 def bidirectional_train(mode, x, params, hx=None, cx=None, lengths=None, reset_after=True,
@@ -922,23 +926,23 @@ def bidirectional_train(mode, x, params, hx=None, cx=None, lengths=None, reset_a
     returning one ``(dx, dh0, dc0, grads)`` per direction (sum the ``dx``).
     It may be called once.
     """
-    return _train(_problems(mode, x, params, hx, cx, lengths, reset_after), out)
+    return _train(_direction_calls(mode, x, params, hx, cx, lengths, reset_after), out)
 
 
-def _infer(problems, out=None):
+def _infer(calls, out=None):
     """Inference forward of a layer's directions: one ``(out, h_n, c_n)`` each."""
-    jobs, _ = _run_forward(problems, training=False, out=out)
+    jobs, _ = _run_forward(calls, training=False, out=out)
     return [(j["out"], j["h"], j["c"]) for j in jobs]
 
 
-def _train(problems, out=None, x_private=False):
+def _train(calls, out=None, x_private=False):
     """Training forward of a layer's directions, and their one-shot backprop
     (``x_private``: the input is fastrnn's own, see
-    :meth:`_Problem.keep_for_backward`)."""
-    jobs, plan = _run_forward(problems, training=True, out=out)
-    for d, p in enumerate(problems):
-        p.keep_for_backward(x_private, plan.units, problems[0] if d else None)
-    saved = [problems, jobs]
+    :meth:`_DirectionCall.keep_for_backward`)."""
+    jobs, plan = _run_forward(calls, training=True, out=out)
+    for d, p in enumerate(calls):
+        p.keep_for_backward(x_private, plan.units, calls[0] if d else None)
+    saved = [calls, jobs]
 
     def backprop(douts=None, dh_ns=None, dc_ns=None, grads_list=None):
         if not saved:
@@ -950,7 +954,7 @@ def _train(problems, out=None, x_private=False):
             ((douts, "douts"), (dh_ns, "dh_ns"), (dc_ns, "dc_ns"), (grads_list, "grads_list")))
         if probs[0].mode != "lstm" and any(d is not None for d in dc_ns):
             raise ValueError(f"dc_n is only used by mode 'lstm', got it for mode {probs[0].mode!r}")
-        prepared = [p.backward_jobs(f, plan.nper, *args) for p, f, *args in
+        prepared = [p.backward_jobs(f, plan.threads_per_direction, *args) for p, f, *args in
                     zip(probs, fwd, douts, dh_ns, dc_ns, grads_list)]
         # Checked: from here on the workspace is overwritten (the gate
         # gradients replace the gates), so even a failed run uses it up; a
@@ -964,7 +968,7 @@ def _train(problems, out=None, x_private=False):
 def layer_directions(mode, x, params, hx, cx, lengths, reset_after, training, out=None,
                      x_private=False, packed=None):
     """A layer's directions on arguments it has checked itself (see
-    :class:`_Problem`; ``hx`` / ``cx`` one state or None per direction,
+    :class:`_DirectionCall`; ``hx`` / ``cx`` one state or None per direction,
     ``lengths`` intp or None): :func:`bidirectional_train`'s result with
     ``training``, else :func:`bidirectional`'s, without checking them again.
     ``x_private``: ``x`` is an array of the layer's own that nobody else
@@ -975,13 +979,13 @@ def layer_directions(mode, x, params, hx, cx, lengths, reset_after, training, ou
     if isinstance(x, EmbeddedInput) and not isinstance(x, _CheckedEmbeddedInput):
         x = _CheckedEmbeddedInput(np.ascontiguousarray(x.ids, dtype=np.intp), x.weight)
     packed = [None] * len(params) if packed is None else packed
-    problems = [_Problem(mode, reset_after, x, w, h0, c0, lengths, d == 1, pk)
+    calls = [_DirectionCall(mode, reset_after, x, w, h0, c0, lengths, d == 1, pk)
                 for d, (w, h0, c0, pk) in enumerate(zip(params, hx, cx, packed))]
-    return _train(problems, out, x_private) if training else _infer(problems, out)
+    return _train(calls, out, x_private) if training else _infer(calls, out)
 
 
-def _problems(mode, x, params, hx, cx, lengths, reset_after):
-    """One validated problem per direction (direction d > 0 runs reversed)."""
+def _direction_calls(mode, x, params, hx, cx, lengths, reset_after):
+    """One validated call per direction (direction d > 0 runs reversed)."""
     if not isinstance(params, (list, tuple)) or len(params) not in (1, 2):
         got = f"{len(params)} entries" if isinstance(params, (list, tuple)) else type(params).__name__
         raise ValueError(f"params must be a list of 1 or 2 (w_ih, w_hh, b_ih, b_hh) tuples, "
@@ -992,17 +996,17 @@ def _problems(mode, x, params, hx, cx, lengths, reset_after):
             raise ValueError(f"params[{d}] must be a tuple (w_ih, w_hh, b_ih, b_hh), got {got}")
     hx = _per_direction(hx, "hx", len(params))
     cx = _per_direction(cx, "cx", len(params))
-    problems = []
+    calls = []
     for d, (w, h0, c0) in enumerate(zip(params, hx, cx)):
-        problems.append(_Problem.checked(mode, x, *w, h0, c0, lengths, d == 1, reset_after))
-        if problems[-1].dtype != problems[0].dtype:
-            raise TypeError(f"params[{d}] must have params[0]'s dtype {problems[0].dtype.name}, "
-                            f"got {problems[-1].dtype.name}")
+        calls.append(_DirectionCall.checked(mode, x, *w, h0, c0, lengths, d == 1, reset_after))
+        if calls[-1].dtype != calls[0].dtype:
+            raise TypeError(f"params[{d}] must have params[0]'s dtype {calls[0].dtype.name}, "
+                            f"got {calls[-1].dtype.name}")
         # validated once, shared
-        x = problems[0].x if problems[0].x is not None else \
-            _CheckedEmbeddedInput(problems[0].ids, problems[0].emb)
-        lengths = problems[0].lengths
-    return problems
+        x = calls[0].x if calls[0].x is not None else \
+            _CheckedEmbeddedInput(calls[0].ids, calls[0].emb)
+        lengths = calls[0].lengths
+    return calls
 
 
 def _per_direction(values, name, n, allow_none=True):

@@ -145,14 +145,12 @@ def test_a_crowded_machine_changes_the_threads_not_the_results(rng, dynamic, mod
         return [out, h, dx, dh0] + list(grads.values())
 
     dynamic(2)
-    plan = F._plan(F._problems(mode, kw["x"], [(kw["w_ih"], kw["w_hh"], kw["b_ih"], kw["b_hh"])],
-                               None, None, None, True))
+    weights = [(kw["w_ih"], kw["w_hh"], kw["b_ih"], kw["b_hh"])]
+    plan = F._plan(F._direction_calls(mode, kw["x"], weights, None, None, None, True))
     full = run()
     _runtime.report_cores([0.5, 0.5])
-    crowded = F._plan(F._problems(mode, kw["x"],
-                                  [(kw["w_ih"], kw["w_hh"], kw["b_ih"], kw["b_hh"])],
-                                  None, None, None, True))
-    assert crowded.nper == 1 and (plan.nper == 2 or not _runtime.openmp_enabled())
+    crowded = F._plan(F._direction_calls(mode, kw["x"], weights, None, None, None, True))
+    assert crowded.threads_per_direction == 1 and (plan.threads_per_direction == 2 or not _runtime.openmp_enabled())
     _runtime.report_cores([0.5, 0.5])
     for a, b in zip(full, run()):
         np.testing.assert_array_equal(a, b)

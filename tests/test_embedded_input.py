@@ -26,7 +26,7 @@ def _pair(cell, dtype, bidirectional=True, num_layers=2, **kw):
 def _state(rng, layer, dtype):
     shape = (layer.num_layers * layer.num_directions, B, H)
     h = rng.standard_normal(shape).astype(dtype)
-    return (h, rng.standard_normal(shape).astype(dtype)) if layer._has_cell else h
+    return (h, rng.standard_normal(shape).astype(dtype)) if layer._has_cell_state else h
 
 
 def _run(layer, emb, ids, hx, R, dR, folded):

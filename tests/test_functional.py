@@ -609,7 +609,7 @@ def test_a_kernel_job_missing_an_array_is_refused_before_any_work(rng):
     from fastrnn import _kernels
 
     w = [rng.standard_normal(s) for s in ((16, 3), (16, 4), (16,), (16,))]
-    p = F._Problem.checked("lstm", rng.standard_normal((5, 2, 3)), *w, None, None, None,
+    p = F._DirectionCall.checked("lstm", rng.standard_normal((5, 2, 3)), *w, None, None, None,
                            False, True)
     job = p.forward_job(1, training=False)
     out = job["out"].copy()

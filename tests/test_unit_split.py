@@ -73,26 +73,26 @@ def test_plan_splits_units_only_for_small_batches(rng, threads):
     def plan(mode, B, reset_after=True, directions=1, T=40):
         kw = random_problem(rng, mode, T, B, 3, 130)  # LSTM: 67600 MACs a step
         params = [(kw["w_ih"], kw["w_hh"], kw["b_ih"], kw["b_hh"])] * directions
-        return F._plan(F._problems(mode, kw["x"], params, None, None, None, reset_after))
+        return F._plan(F._direction_calls(mode, kw["x"], params, None, None, None, reset_after))
 
     threads(2)
     if not _runtime.openmp_enabled():
         assert not plan("lstm", 1).units
         return
-    assert plan("lstm", 1).units and plan("lstm", 1).nper == 2
+    assert plan("lstm", 1).units and plan("lstm", 1).threads_per_direction == 2
     # too little work in the whole call to pay for starting the team
-    assert not plan("lstm", 1, T=20).units and plan("lstm", 1, T=20).nper == 1
+    assert not plan("lstm", 1, T=20).units and plan("lstm", 1, T=20).threads_per_direction == 1
     # too little work per step to pay for a barrier: one thread
-    assert not plan("rnn_tanh", 1).units and plan("rnn_tanh", 1).nper == 1
+    assert not plan("rnn_tanh", 1).units and plan("rnn_tanh", 1).threads_per_direction == 1
     assert plan("gru", 7).units
-    assert not plan("gru", 8).units and plan("gru", 8).nper == 2
+    assert not plan("gru", 8).units and plan("gru", 8).threads_per_direction == 2
     assert not plan("gru", 1, reset_after=False).units
     # Two directions on two threads: one thread each, side by side, no split.
     two = plan("lstm", 1, directions=2)
-    assert len(two.groups) == 1 and two.nper == 1 and not two.units
+    assert len(two.groups) == 1 and two.threads_per_direction == 1 and not two.units
     threads(4)
     two = plan("lstm", 1, directions=2)
-    assert len(two.groups) == 1 and two.nper == 2 and two.units
+    assert len(two.groups) == 1 and two.threads_per_direction == 2 and two.units
     threads(1)
     assert not plan("lstm", 1).units
 
@@ -158,7 +158,7 @@ def test_bidirectional_units_agree_with_batch_split(rng, monkeypatch, threads, m
     expected = run()
     _force(monkeypatch, units=True)
     threads(4)  # two threads per direction, side by side
-    plan = F._plan(F._problems(mode, kw["x"], params, None, None, lengths, True))
+    plan = F._plan(F._direction_calls(mode, kw["x"], params, None, None, lengths, True))
     assert plan.units == _runtime.openmp_enabled()  # a serial build never splits
     for a, b in zip(expected, run()):
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)

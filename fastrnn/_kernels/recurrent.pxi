@@ -16,10 +16,12 @@ xc, xw      (B*TC, I),  those steps' x rows gathered, and their input
 gates       (T, B, GH)  activated gates at each valid (t, b); the backward
                         pass replaces them with the gate gradients [training]
 hprev       (T, B, H)   state before each valid (t, b)              [training]
-extra       (T, B, H)   LSTM: c before (t, b); GRU: W_hn h + b_hn (then its
+cell_saved  (T, B, H)   what the cell's backward needs besides hprev: LSTM:
+                        c before (t, b); GRU: W_hn h + b_hn (then its
                         gradient); GRU reset_after=False: r * h_prev [training]
-scratch     (B, SW)     per-row buffers of the current step: recurrent
-                        product, inference gates, staged gradients
+scratch     (B, SS)     per-row buffers of the current step (SS = the Loop's
+                        scratch_stride): recurrent product, inference gates,
+                        staged gradients
 ==========  ==========  ======================================================
 
 Every workspace array is indexed by *time*, not by step, so the reverse
@@ -107,14 +109,14 @@ def scratch_width(int cell, Py_ssize_t hidden):
 cdef struct Loop:
     int cell
     Py_ssize_t B, input_size, H, GH, steps   # (not "I": complex.h defines I)
-    Py_ssize_t SW      # row stride of the scratch buffer
-    Py_ssize_t TC      # batch split: steps projected at a time
+    Py_ssize_t scratch_stride  # row stride of the scratch buffer
+    Py_ssize_t TC              # batch split: steps projected at a time
     bint reverse
     const Py_ssize_t* lengths
-    Py_ssize_t UB      # hidden-unit split: units per block (0: batch split)
-    Py_ssize_t LDO     # row stride of out (forward) / dout (backward): H, or wider
-                       # for a direction's columns of a concatenated output
-    Py_ssize_t V       # weight gradients of an embedded input: its entries
+    Py_ssize_t UB              # hidden-unit split: units per block (0: batch split)
+    Py_ssize_t out_stride      # row stride of out (forward) / dout (backward): H, or wider
+                               # for a direction's columns of a concatenated output
+    Py_ssize_t V               # weight gradients of an embedded input: its entries
     fr_team_barrier* barrier   # hidden-unit split: the team's per-step barrier
     Py_ssize_t packed_parts    # hidden-unit split: w_ih_u / w_hh_u are packed for this
                                # many parts (0: not given, the parts pack their own)
@@ -179,15 +181,15 @@ cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
     cdef floating* h = <floating*> a.h                  # IN/OUT (B, H)
     cdef floating* c = <floating*> a.c                  # IN/OUT (B, H) LSTM only
     cdef floating* out = <floating*> a.out              # OUT (T, B, H)
-    cdef floating* S = <floating*> a.scratch            # scratch (B, SW)
+    cdef floating* S = <floating*> a.scratch            # scratch (B, scratch_stride)
     cdef floating* gates = <floating*> a.gates          # OUT (T, B, GH) or NULL
     cdef floating* hprev = <floating*> a.hprev          # OUT (T, B, H) or NULL
-    cdef floating* extra = <floating*> a.extra          # OUT (T, B, H) or NULL
+    cdef floating* cell_saved = <floating*> a.cell_saved  # OUT (T, B, H) or NULL
     cdef floating* XC = <floating*> a.xc                # scratch (B * TC, I)
     cdef const Py_ssize_t* ids = <Py_ssize_t*> a.ids    # IN  (T, B) embedded input, or NULL
     cdef const floating* table = <floating*> a.table    # IN  (V, GH) with ids
-    cdef Py_ssize_t H = lp.H, GH = lp.GH, SW = lp.SW, B = lp.B, TC = lp.TC
-    cdef Py_ssize_t GOFF = SW - GH   # inference gate slot of a scratch row
+    cdef Py_ssize_t H = lp.H, GH = lp.GH, scratch_stride = lp.scratch_stride, B = lp.B, TC = lp.TC
+    cdef Py_ssize_t gate_slot = scratch_stride - GH   # inference gate slot of a scratch row
     cdef int nb = <int> (b1 - b0)
     cdef int cell = lp.cell
     cdef bint train = gates != NULL
@@ -205,43 +207,44 @@ cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
                            0, GH, ids, table)
         # Recurrent product of this thread's rows (for GRU_RB: r and z only).
         step_gemm(nb, ncols, <int> H, h + b0 * H, <int> H, w_hh_t,
-                  <floating> 0, S + b0 * SW, <int> SW)
+                  <floating> 0, S + b0 * scratch_stride, <int> scratch_stride)
         for b in range(b0, b1):
             t = _time(lp, b, s)
             if t < 0:
                 continue  # frozen: state unchanged, output stays zero
             row = t * B + b
-            sr = S + b * SW
+            sr = S + b * scratch_stride
             xr = xwc + ((s % TC) * nb + (b - b0)) * GH
-            g = gates + row * GH if train else sr + GOFF
+            g = gates + row * GH if train else sr + gate_slot
             if train:
                 memcpy(hprev + row * H, h + b * H, H * sizeof(floating))
                 if cell == LSTM:
-                    memcpy(extra + row * H, c + b * H, H * sizeof(floating))
+                    memcpy(cell_saved + row * H, c + b * H, H * sizeof(floating))
             if cell == LSTM:
-                lstm_forward(H, xr, sr, g, H, h + b * H, c + b * H, out + row * lp.LDO)
+                lstm_forward(H, xr, sr, g, H, h + b * H, c + b * H, out + row * lp.out_stride)
             elif cell == GRU:
-                gru_forward(H, xr, sr, b_hn, g, H, extra + row * H if train else sr + 3 * H,
-                            h + b * H, out + row * lp.LDO)
+                gru_forward(H, xr, sr, b_hn, g, H, cell_saved + row * H if train else sr + 3 * H,
+                            h + b * H, out + row * lp.out_stride)
             elif cell == GRU_RB:
                 gru_rb_gates(H, xr, sr, g, h + b * H, sr + 2 * H)
                 if train:
-                    memcpy(extra + row * H, sr + 2 * H, H * sizeof(floating))
+                    memcpy(cell_saved + row * H, sr + 2 * H, H * sizeof(floating))
             else:
-                rnn_forward(H, cell == RNN_RELU, xr, sr, g, H, h + b * H, out + row * lp.LDO)
+                rnn_forward(H, cell == RNN_RELU, xr, sr, g, H, h + b * H, out + row * lp.out_stride)
         if cell == GRU_RB:
             # Second product of the step: (r * h) @ W_hn^T.
-            step_gemm(nb, <int> H, <int> H, S + b0 * SW + 2 * H, <int> SW, w_hn_t,
-                      <floating> 0, S + b0 * SW + 3 * H, <int> SW)
+            step_gemm(nb, <int> H, <int> H, S + b0 * scratch_stride + 2 * H,
+                      <int> scratch_stride, w_hn_t,
+                      <floating> 0, S + b0 * scratch_stride + 3 * H, <int> scratch_stride)
             for b in range(b0, b1):
                 t = _time(lp, b, s)
                 if t < 0:
                     continue
                 row = t * B + b
-                sr = S + b * SW
+                sr = S + b * scratch_stride
                 xr = xwc + ((s % TC) * nb + (b - b0)) * GH
-                g = gates + row * GH if train else sr + GOFF
-                gru_rb_update(H, xr, sr + 3 * H, g, h + b * H, out + row * lp.LDO)
+                g = gates + row * GH if train else sr + gate_slot
+                gru_rb_update(H, xr, sr + 3 * H, g, h + b * H, out + row * lp.out_stride)
 
 
 # -------------------------------------------------------------------- backward
@@ -252,20 +255,21 @@ cdef void _backward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
     cdef const floating* w_hn = <floating*> a.w_hn_p    # IN  W_hn packed, GRU_RB only
     cdef const floating* gates = <floating*> a.gates    # IN  (T, B, GH)
     cdef const floating* hprev = <floating*> a.hprev    # IN  (T, B, H)
-    cdef const floating* extra = <floating*> a.extra    # IN  (T, B, H) or NULL (RNN)
+    cdef const floating* cell_saved = <floating*> a.cell_saved  # IN (T, B, H) or NULL (RNN)
     cdef const floating* dout = <floating*> a.dout      # IN  (T, B, H) or NULL
     cdef floating* dh = <floating*> a.dh                # IN/OUT (B, H): dh_n -> dh0
     cdef floating* dc = <floating*> a.dc                # IN/OUT (B, H): dc_n -> dc0 (LSTM)
     cdef floating* dgx = <floating*> a.dgx              # OUT (T, B, GH), zero-filled; may be gates
-    cdef floating* dghn = <floating*> a.dghn            # OUT (T, B, H) GRU only, zero-filled; may be extra
-    cdef floating* S = <floating*> a.scratch            # scratch (B, SW)
-    cdef Py_ssize_t H = lp.H, GH = lp.GH, SW = lp.SW, B = lp.B
+    # OUT (T, B, H) GRU only, zero-filled; may be cell_saved
+    cdef floating* dghn = <floating*> a.dghn
+    cdef floating* S = <floating*> a.scratch            # scratch (B, scratch_stride)
+    cdef Py_ssize_t H = lp.H, GH = lp.GH, scratch_stride = lp.scratch_stride, B = lp.B
     # The cells write a row's gate gradients into this slot of its scratch
     # row (GRU: dghn into columns 3H..4H), copied out once the row's gates
     # are read: dgx may overwrite the gates and dghn the W_hn h + b_hn they
     # are computed from (no second workspace), and the cell loops never see
     # their input and output alias (which would stop them vectorising).
-    cdef Py_ssize_t GOFF = SW - GH
+    cdef Py_ssize_t gate_slot = scratch_stride - GH
     cdef int nb = <int> (b1 - b0)
     cdef int cell = lp.cell
     # Columns of the scratch row that feed the GEMMs and must be zero for
@@ -276,7 +280,7 @@ cdef void _backward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
     cdef floating* dhb
     for s in range(lp.steps - 1, -1, -1):
         for b in range(b0, b1):
-            sr = S + b * SW
+            sr = S + b * scratch_stride
             t = _time(lp, b, s)
             if t < 0:
                 memset(sr, 0, live * sizeof(floating))
@@ -285,37 +289,39 @@ cdef void _backward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
             dhb = dh + b * H
             if dout != NULL:
                 for j in range(H):
-                    dhb[j] += dout[row * lp.LDO + j]
+                    dhb[j] += dout[row * lp.out_stride + j]
             if cell == LSTM:
-                lstm_backward(H, gates + row * GH, H, extra + row * H, dhb, dc + b * H,
-                              sr + GOFF, sr)
+                lstm_backward(H, gates + row * GH, H, cell_saved + row * H, dhb, dc + b * H,
+                              sr + gate_slot, sr)
             elif cell == GRU:
-                gru_backward(H, gates + row * GH, H, extra + row * H, hprev + row * H, dhb,
-                             sr + GOFF, sr, sr + 3 * H)
+                gru_backward(H, gates + row * GH, H, cell_saved + row * H, hprev + row * H, dhb,
+                             sr + gate_slot, sr, sr + 3 * H)
                 memcpy(dghn + row * H, sr + 3 * H, H * sizeof(floating))
             elif cell == GRU_RB:
-                gru_rb_backward_zn(H, gates + row * GH, hprev + row * H, dhb, sr + GOFF, sr)
+                gru_rb_backward_zn(H, gates + row * GH, hprev + row * H, dhb, sr + gate_slot, sr)
                 continue  # its reset gate's pass comes after the W_hn product
             else:
-                rnn_backward(H, cell == RNN_RELU, gates + row * GH, H, dhb, sr + GOFF, sr)
-            memcpy(dgx + row * GH, sr + GOFF, GH * sizeof(floating))
+                rnn_backward(H, cell == RNN_RELU, gates + row * GH, H, dhb, sr + gate_slot, sr)
+            memcpy(dgx + row * GH, sr + gate_slot, GH * sizeof(floating))
         if cell == GRU_RB:
             # d(r*h) = dn @ W_hn, then the reset gate, then the r/z GEMM.
-            step_gemm(nb, <int> H, <int> H, S + b0 * SW + 2 * H, <int> SW, w_hn,
-                      <floating> 0, S + b0 * SW + 3 * H, <int> SW)
+            step_gemm(nb, <int> H, <int> H, S + b0 * scratch_stride + 2 * H,
+                      <int> scratch_stride, w_hn,
+                      <floating> 0, S + b0 * scratch_stride + 3 * H, <int> scratch_stride)
             for b in range(b0, b1):
                 t = _time(lp, b, s)
                 if t < 0:
                     continue
                 row = t * B + b
-                sr = S + b * SW
+                sr = S + b * scratch_stride
                 gru_rb_backward_r(H, gates + row * GH, hprev + row * H, sr + 3 * H,
-                                  dh + b * H, sr + GOFF, sr)
-                memcpy(dgx + row * GH, sr + GOFF, GH * sizeof(floating))
-            step_gemm(nb, <int> H, <int> (2 * H), S + b0 * SW, <int> SW, w_hh,
+                                  dh + b * H, sr + gate_slot, sr)
+                memcpy(dgx + row * GH, sr + gate_slot, GH * sizeof(floating))
+            step_gemm(nb, <int> H, <int> (2 * H), S + b0 * scratch_stride,
+                      <int> scratch_stride, w_hh,
                       <floating> 1, dh + b0 * H, <int> H)
         else:
-            step_gemm(nb, <int> H, <int> GH, S + b0 * SW, <int> SW, w_hh,
+            step_gemm(nb, <int> H, <int> GH, S + b0 * scratch_stride, <int> scratch_stride, w_hh,
                       <floating> 1, dh + b0 * H, <int> H)
 
 
@@ -379,10 +385,10 @@ cdef void _forward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
     cdef floating* h = <floating*> a.h                  # IN/OUT (B, H)
     cdef floating* c = <floating*> a.c                  # IN/OUT (B, H) LSTM only
     cdef floating* out = <floating*> a.out              # OUT (T, B, H)
-    cdef floating* S = <floating*> a.scratch            # scratch (B, SW)
+    cdef floating* S = <floating*> a.scratch            # scratch (B, scratch_stride)
     cdef floating* gates = <floating*> a.gates          # OUT (T, B, GH) or NULL
     cdef floating* hprev = <floating*> a.hprev          # OUT (T, B, H) or NULL
-    cdef floating* extra = <floating*> a.extra          # OUT (T, B, H) or NULL
+    cdef floating* cell_saved = <floating*> a.cell_saved  # OUT (T, B, H) or NULL
     cdef floating* h_alt = <floating*> a.h_alt          # scratch (B, H)
     cdef const floating* w_hh = <floating*> a.w_hh      # IN  (GH, H)
     cdef const Py_ssize_t* order = <Py_ssize_t*> a.order  # IN  (GH,) unit_order
@@ -392,7 +398,8 @@ cdef void _forward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
     cdef floating* h_copy = <floating*> a.h_copy        # scratch (parts, B, H)
     cdef const floating* w_ih_u = <floating*> a.w_ih_u  # IN  W_ih^T packed per part, or NULL
     cdef const floating* w_hh_u = <floating*> a.w_hh_u  # IN  W_hh^T packed per part, or NULL
-    cdef Py_ssize_t H = lp.H, GH = lp.GH, SW = lp.SW, B = lp.B, G = GH // H, I = lp.input_size
+    cdef Py_ssize_t H = lp.H, GH = lp.GH, scratch_stride = lp.scratch_stride, B = lp.B
+    cdef Py_ssize_t G = GH // H, I = lp.input_size
     cdef Py_ssize_t TC = lp.TC
     cdef Py_ssize_t u0, u1, nu, j0, nc, s, b, t, row
     cdef int team = omp_get_num_threads()
@@ -426,23 +433,23 @@ cdef void _forward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
             # cache lines would stall it in turn (bench/unit_step.c).
             memcpy(own, cur, B * H * sizeof(floating))
             step_gemm(<int> B, <int> nc, <int> H, own, <int> H, w_hh_p + j0 * H,
-                      <floating> 0, S + j0, <int> SW)
+                      <floating> 0, S + j0, <int> scratch_stride)
             for b in range(B):
                 memcpy(nxt + b * H + u0, own + b * H + u0, nu * sizeof(floating))
                 t = _time(lp, b, s)
                 if t < 0:
                     continue  # frozen: the state carries over, output stays zero
                 row = t * B + b
-                sr = S + b * SW
+                sr = S + b * scratch_stride
                 if train:
                     memcpy(hprev + row * H + u0, own + b * H + u0, nu * sizeof(floating))
                     if lp.cell == LSTM:
-                        memcpy(extra + row * H + u0, c + b * H + u0, nu * sizeof(floating))
+                        memcpy(cell_saved + row * H + u0, c + b * H + u0, nu * sizeof(floating))
                 _cell_forward_units(
                     lp, u0, u1, xw + ((s % TC) * B + b) * GH, sr,
                     gates + row * GH if train else sr + GH, b_hn,
-                    extra + row * H if (train and lp.cell == GRU) else sr + 2 * GH,
-                    nxt + b * H, c + b * H if lp.cell == LSTM else NULL, out + row * lp.LDO)
+                    cell_saved + row * H if (train and lp.cell == GRU) else sr + 2 * GH,
+                    nxt + b * H, c + b * H if lp.cell == LSTM else NULL, out + row * lp.out_stride)
         fr_team_barrier_wait(lp.barrier, team)
         tmp = cur
         cur = nxt
@@ -453,7 +460,7 @@ cdef void _forward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
 
 
 cdef inline void _cell_backward_units(const Loop* lp, Py_ssize_t u0, Py_ssize_t u1,
-                                      const floating* g, const floating* extra,
+                                      const floating* g, const floating* cell_saved,
                                       const floating* hp, floating* dh, floating* dc,
                                       floating* dgx, floating* dgh,
                                       floating* dghn) noexcept nogil:
@@ -465,9 +472,10 @@ cdef inline void _cell_backward_units(const Loop* lp, Py_ssize_t u0, Py_ssize_t 
         n = min(lp.UB, u1 - u)
         col = G * u
         if lp.cell == LSTM:
-            lstm_backward(n, g + u, lp.H, extra + u, dh + u, dc + u, dgx + u, dgh + col)
+            lstm_backward(n, g + u, lp.H, cell_saved + u, dh + u, dc + u, dgx + u, dgh + col)
         elif lp.cell == GRU:
-            gru_backward(n, g + u, lp.H, extra + u, hp + u, dh + u, dgx + u, dgh + col, dghn + u)
+            gru_backward(n, g + u, lp.H, cell_saved + u, hp + u, dh + u, dgx + u, dgh + col,
+                         dghn + u)
         else:
             rnn_backward(n, lp.cell == RNN_RELU, g + u, lp.H, dh + u, dgx + u, dgh + col)
         u += n
@@ -490,12 +498,13 @@ cdef void _backward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
     cdef floating* w_hh_p = <floating*> a.w_hh_p        # OUT W_hh packed, rows in unit order
     cdef const floating* gates = <floating*> a.gates    # IN  (T, B, GH)
     cdef const floating* hprev = <floating*> a.hprev    # IN  (T, B, H)
-    cdef const floating* extra = <floating*> a.extra    # IN  (T, B, H) or NULL (RNN)
+    cdef const floating* cell_saved = <floating*> a.cell_saved  # IN (T, B, H) or NULL (RNN)
     cdef const floating* dout = <floating*> a.dout      # IN  (T, B, H) or NULL
     cdef floating* dh = <floating*> a.dh                # IN/OUT (B, H): dh_n -> dh0
     cdef floating* dc = <floating*> a.dc                # IN/OUT (B, H): dc_n -> dc0 (LSTM)
     cdef floating* dgx = <floating*> a.dgx              # OUT (T, B, GH), zero-filled; may be gates
-    cdef floating* dghn = <floating*> a.dghn            # OUT (T, B, H) GRU only, zero-filled; may be extra
+    # OUT (T, B, H) GRU only, zero-filled; may be cell_saved
+    cdef floating* dghn = <floating*> a.dghn
     cdef floating* S = <floating*> a.scratch            # scratch 2 * B * GH + B * (GH + H)
     cdef const floating* w_hh = <floating*> a.w_hh      # IN  (GH, H)
     cdef const Py_ssize_t* order = <Py_ssize_t*> a.order  # IN  (GH,) unit_order
@@ -524,9 +533,9 @@ cdef void _backward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
             row = t * B + b
             if dout != NULL:
                 for j in range(u0, u1):
-                    dh[b * H + j] += dout[row * lp.LDO + j]
+                    dh[b * H + j] += dout[row * lp.out_stride + j]
             _cell_backward_units(
-                lp, u0, u1, gates + row * GH, extra + row * H if extra != NULL else NULL,
+                lp, u0, u1, gates + row * GH, cell_saved + row * H if cell_saved != NULL else NULL,
                 hprev + row * H, dh + b * H, dc + b * H if dc != NULL else NULL,
                 stage + b * SG, D + b * GH, stage + b * SG + GH)
             for k in range(G):
@@ -599,7 +608,7 @@ cdef void _weight_grads_part(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
     cdef const floating* dghn = <floating*> a.dghn      # IN  (N, H) GRU only
     cdef const floating* x = <floating*> a.x            # IN  (N, I)
     cdef const floating* hprev = <floating*> a.hprev    # IN  (N, H)
-    cdef const floating* extra = <floating*> a.extra    # IN  (N, H) GRU_RB: r * h_prev
+    cdef const floating* cell_saved = <floating*> a.cell_saved  # IN (N, H) GRU_RB: r * h_prev
     cdef const floating* w_ih = <floating*> a.w_ih      # IN  (GH, I)
     cdef floating* dx = <floating*> a.dx                # OUT (N, I)
     cdef floating* dw_ih = <floating*> a.dw_ih          # IN/OUT (GH, I), accumulated
@@ -633,7 +642,7 @@ cdef void _weight_grads_part(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
     if cell == GRU:
         _dw_rows(gm - 2 * H, g1 - 2 * H, N, H, dghn, H, hprev, dw_hh + 2 * H * H)
     else:
-        _dw_rows(gm, g1, N, H, dgx, GH, extra, dw_hh)
+        _dw_rows(gm, g1, N, H, dgx, GH, cell_saved, dw_hh)
 
 
 # ------------------------------------------------------------------ launcher
@@ -662,7 +671,7 @@ cdef struct ForwardArrays:
     void* scratch
     void* gates
     void* hprev
-    void* extra
+    void* cell_saved
     void* h_alt
     void* w_hh
     void* order
@@ -678,7 +687,7 @@ cdef struct BackwardArrays:
     void* w_hn_p
     void* gates
     void* hprev
-    void* extra
+    void* cell_saved
     void* dout
     void* dh
     void* dc
@@ -694,7 +703,7 @@ cdef struct WeightGradArrays:
     void* dghn
     void* x
     void* hprev
-    void* extra
+    void* cell_saved
     void* w_ih
     void* dx
     void* dw_ih
@@ -721,8 +730,8 @@ cdef ForwardArrays _forward_arrays(dict job) except *:
         _ptr(job["w_hn_t"]), _ptr(job["b_hn"])
     a.h, a.c, a.out, a.scratch = _ptr(job["h"]), _ptr(job["c"]), _ptr(job["out"]), \
         _ptr(job["scratch"])
-    a.gates, a.hprev, a.extra, a.h_alt = _ptr(job["gates"]), _ptr(job["hprev"]), \
-        _ptr(job["extra"]), _ptr(job["h_alt"])
+    a.gates, a.hprev, a.cell_saved, a.h_alt = _ptr(job["gates"]), _ptr(job["hprev"]), \
+        _ptr(job["cell_saved"]), _ptr(job["h_alt"])
     a.w_hh, a.order, a.xc = _ptr(job["w_hh"]), _ptr(job["order"]), _ptr(job["xc"])
     a.ids, a.table, a.h_copy = _ptr(job["ids"]), _ptr(job["table"]), _ptr(job["h_copy"])
     a.w_ih_u, a.w_hh_u = _ptr(job["w_ih_u"]), _ptr(job["w_hh_u"])
@@ -733,8 +742,8 @@ cdef BackwardArrays _backward_arrays(dict job) except *:
     cdef BackwardArrays a
     a.w_hh_p, a.w_hn_p, a.gates, a.hprev = _ptr(job["w_hh_p"]), _ptr(job["w_hn_p"]), \
         _ptr(job["gates"]), _ptr(job["hprev"])
-    a.extra, a.dout, a.dh, a.dc = _ptr(job["extra"]), _ptr(job["dout"]), _ptr(job["dh"]), \
-        _ptr(job["dc"])
+    a.cell_saved, a.dout = _ptr(job["cell_saved"]), _ptr(job["dout"])
+    a.dh, a.dc = _ptr(job["dh"]), _ptr(job["dc"])
     a.dgx, a.dghn, a.scratch = _ptr(job["dgx"]), _ptr(job["dghn"]), _ptr(job["scratch"])
     a.w_hh, a.order, a.d_copy = _ptr(job["w_hh"]), _ptr(job["order"]), _ptr(job["d_copy"])
     return a
@@ -744,7 +753,7 @@ cdef WeightGradArrays _weight_grad_arrays(dict job) except *:
     cdef WeightGradArrays a
     a.dgx, a.dghn, a.x, a.hprev = _ptr(job["dgx"]), _ptr(job["dghn"]), _ptr(job["x"]), \
         _ptr(job["hprev"])
-    a.extra, a.w_ih, a.dx = _ptr(job["extra"]), _ptr(job["w_ih"]), _ptr(job["dx"])
+    a.cell_saved, a.w_ih, a.dx = _ptr(job["cell_saved"]), _ptr(job["w_ih"]), _ptr(job["dx"])
     a.dw_ih, a.dw_hh, a.ids, a.emb = _ptr(job["dw_ih"]), _ptr(job["dw_hh"]), \
         _ptr(job["ids"]), _ptr(job["emb"])
     a.per_entry, a.per_entry_f, a.db = _ptr(job["per_entry"]), _ptr(job["per_entry_f"]), \
@@ -763,17 +772,17 @@ cdef inline void _part(Job job, const Loop* lp, Py_ssize_t part, Py_ssize_t npar
         _weight_grads_part(lp, part, nparts, &a.weight_grads, tag)
 
 
-cdef void _run_parts(Job job, const Loop* lps, int nloops, int nper,
+cdef void _run_parts(Job job, const Loop* lps, int nloops, int threads_per_job,
                      const JobArrays* arrays, double* shares, floating tag) noexcept nogil:
     """Run ``job`` for ``nloops`` loops (a layer's directions) as
-    ``nper`` independent parts each, one part per OpenMP thread: contiguous
+    ``threads_per_job`` independent parts each, one part per OpenMP thread: contiguous
     batch slices for the time loops (each thread runs the whole loop on its
     rows, no barrier per step), row blocks for the weight gradients.  The
     directions run side by side.  A single part runs on the calling thread,
     outside OpenMP.  ``shares[i]``: the share of its core part i's thread
     had."""
     cdef Py_ssize_t ci
-    cdef int total = nloops * nper
+    cdef int total = nloops * threads_per_job
     cdef double cpu0, wall0
     if total <= 1:
         _part(job, &lps[0], 0, 1, &arrays[0], tag)
@@ -781,7 +790,8 @@ cdef void _run_parts(Job job, const Loop* lps, int nloops, int nper,
     for ci in prange(total, num_threads=total, schedule="static", chunksize=1):
         cpu0 = fr_thread_cpu_seconds()
         wall0 = fr_wall_seconds()
-        _part(job, &lps[ci // nper], ci % nper, nper, &arrays[ci // nper], tag)
+        _part(job, &lps[ci // threads_per_job], ci % threads_per_job, threads_per_job,
+              &arrays[ci // threads_per_job], tag)
         core_share(cpu0, wall0, &shares[ci])
 
 
@@ -841,11 +851,11 @@ cdef void _run_units(Job job, const Loop* lps, int nloops, int per,
         _unit_member(job, team_lps, nloops, arrays, shares, tag)
 
 
-cdef list _launch(Job job, Loop* lps, int nloops, int nper, const JobArrays* arrays,
+cdef list _launch(Job job, Loop* lps, int nloops, int threads_per_job, const JobArrays* arrays,
                   object dtype, bint units=False):
     """Run ``job`` on its arrays without the GIL; return each thread's share
     of its core over the launch (1.0 each on an idle machine)."""
-    cdef int i, nthreads = nloops * nper
+    cdef int i, nthreads = nloops * threads_per_job
     cdef double* shares = <double*> malloc(nthreads * sizeof(double))
     if shares == NULL:
         raise MemoryError(f"no memory for {nthreads} threads' bookkeeping")
@@ -855,15 +865,15 @@ cdef list _launch(Job job, Loop* lps, int nloops, int nper, const JobArrays* arr
         if (<cnp.dtype> dtype).type_num == cnp.NPY_FLOAT32:
             with nogil:
                 if units:
-                    _run_units(job, lps, nloops, nper, arrays, shares, <float> 0)
+                    _run_units(job, lps, nloops, threads_per_job, arrays, shares, <float> 0)
                 else:
-                    _run_parts(job, lps, nloops, nper, arrays, shares, <float> 0)
+                    _run_parts(job, lps, nloops, threads_per_job, arrays, shares, <float> 0)
         else:
             with nogil:
                 if units:
-                    _run_units(job, lps, nloops, nper, arrays, shares, <double> 0)
+                    _run_units(job, lps, nloops, threads_per_job, arrays, shares, <double> 0)
                 else:
-                    _run_parts(job, lps, nloops, nper, arrays, shares, <double> 0)
+                    _run_parts(job, lps, nloops, threads_per_job, arrays, shares, <double> 0)
         return [shares[i] for i in range(nthreads)]
     finally:
         free(shares)
@@ -895,13 +905,13 @@ cdef inline Loop _loop(int cell, object lengths, Py_ssize_t steps, bint reverse,
     lp.input_size = I
     lp.H = H
     lp.GH = NUM_GATES[cell] * H
-    lp.SW = scratch.shape[scratch.ndim - 1]  # row stride (2-D scratch)
+    lp.scratch_stride = scratch.shape[scratch.ndim - 1]  # row stride (2-D scratch)
     lp.TC = 0
     lp.steps = steps
     lp.reverse = reverse
     lp.lengths = <const Py_ssize_t*> _ptr(lengths)
     lp.UB = 0
-    lp.LDO = H
+    lp.out_stride = H
     lp.V = 0
     lp.barrier = NULL
     lp.packed_parts = 0
@@ -913,7 +923,7 @@ def _check_count(list jobs):
         raise ValueError(f"1 to {MAX_LOOPS} jobs, got {len(jobs)}")
 
 
-def forward(list jobs, int nper, bint units=False):
+def forward(list jobs, int threads_per_job, bint units=False):
     """Run the forward time loop of one or two directions side by side.
 
     Each job is a dict with ``cell, lengths, steps, reverse`` and the arrays
@@ -921,7 +931,7 @@ def forward(list jobs, int nper, bint units=False):
     None, training otherwise.  ``h`` / ``c`` hold the initial state on entry
     and the final one on return.
 
-    Batch split (``units`` False): ``nper`` threads run each job on
+    Batch split (``units`` False): ``threads_per_job`` threads run each job on
     contiguous batch slices, each projecting its rows' inputs ``chunk``
     steps at a time into its block of ``xc`` (B * chunk, I) and ``xw``
     (B * chunk, GH).  ``w_ih_t`` is W_ih^T packed, ``w_hh_t`` W_hh^T packed
@@ -929,27 +939,27 @@ def forward(list jobs, int nper, bint units=False):
     ``bias`` the folded ``b_ih + b_hh`` (GRU: without ``b_hn``); ``scratch``
     is (B, :func:`scratch_width`).
 
-    Hidden-unit split (``units`` True; not GRU_RB): ``nper`` threads share
+    Hidden-unit split (``units`` True; not GRU_RB): ``threads_per_job`` threads share
     each job's hidden units.  ``bias`` and the ``xw`` (B * chunk, GH) the
     kernel fills are in unit-block order (``order`` = :func:`unit_order`),
-    ``gates`` in PyTorch's gate order as always; ``xc`` is (nper, B *
+    ``gates`` in PyTorch's gate order as always; ``xc`` is (threads_per_job, B *
     chunk, I), each thread's copy of the x rows it projects; the kernel packs ``w_ih``
     and ``w_hh`` into the buffers ``w_ih_t`` and ``w_hh_t`` (each G*H*I and
     G*H*H values) itself, each thread its own columns -- unless ``w_ih_u``
     and ``w_hh_u`` hold them packed already (:func:`pack_unit_split`) for
     ``packed_parts`` threads (0: not given) and the team is that large; ``scratch`` is
     (B, 2 * GH + H), ``h_alt`` a (B, H) second state buffer and ``h_copy``
-    (nper, B, H), each thread's copy of the state it multiplies.  The jobs
+    (threads_per_job, B, H), each thread's copy of the state it multiplies.  The jobs
     must share ``steps``.
 
     The caller (``fastrnn.functional``) has validated everything: C-contiguous
     arrays of one float dtype with the shapes of the module docstring,
     ``lengths`` intp in [0, T], ``steps = max(lengths)``, ``out`` and the
-    training workspace zero-filled past the lengths, ``1 <= nper <= B``
+    training workspace zero-filled past the lengths, ``1 <= threads_per_job <= B``
     (batch split).
 
     Returns each thread's share of its core over the loop (a list of
-    ``nper`` times the jobs values, 1.0 on an idle machine, less where other
+    ``threads_per_job`` times the jobs values, 1.0 on an idle machine, less where other
     threads or processes shared a core).  ``backward`` and ``weight_grads``
     return the same.
     """
@@ -962,11 +972,11 @@ def forward(list jobs, int nper, bint units=False):
         lps[d] = _loop(job["cell"], job["lengths"], job["steps"], job["reverse"], h.shape[0],
                        job["w_ih"].shape[1], h.shape[1], job["scratch"])
         lps[d].TC = job["chunk"]
-        lps[d].LDO = _row_stride(job["out"])
+        lps[d].out_stride = _row_stride(job["out"])
         if units:
             lps[d].UB = unit_block(h.dtype)
             lps[d].packed_parts = job["packed_parts"]
-    return _launch(FORWARD, lps, len(jobs), nper, arrays, jobs[0]["h"].dtype, units)
+    return _launch(FORWARD, lps, len(jobs), threads_per_job, arrays, jobs[0]["h"].dtype, units)
 
 
 def step(int cell, cnp.ndarray w_ih_t, cnp.ndarray w_hh_t, w_hn_t, cnp.ndarray bias, b_hn,
@@ -990,9 +1000,9 @@ def step(int cell, cnp.ndarray w_ih_t, cnp.ndarray w_hh_t, w_hn_t, cnp.ndarray b
     lp.cell = cell
     lp.B, lp.input_size, lp.H = h.shape[0], x.shape[1], h.shape[1]
     lp.GH = xw.shape[1]
-    lp.SW = scratch.shape[1]
+    lp.scratch_stride = scratch.shape[1]
     lp.steps = lp.TC = 1
-    lp.LDO = lp.H
+    lp.out_stride = lp.H
     lp.lengths = <const Py_ssize_t*> cnp.PyArray_DATA(lengths)
     a.x, a.w_ih_t, a.bias, a.xw = _ptr(x), _ptr(w_ih_t), _ptr(bias), _ptr(xw)
     a.w_hh_t, a.w_hn_t, a.b_hn = _ptr(w_hh_t), _ptr(w_hn_t), _ptr(b_hn)
@@ -1005,7 +1015,7 @@ def step(int cell, cnp.ndarray w_ih_t, cnp.ndarray w_hh_t, w_hn_t, cnp.ndarray b
             _forward_rows(&lp, 0, lp.B, &a, <double> 0)
 
 
-def backward(list jobs, int nper, bint units=False):
+def backward(list jobs, int threads_per_job, bint units=False):
     """Backpropagate through the time loop of one or two directions side by
     side: fills ``dgx`` (and ``dghn``).  Each job is a dict with ``cell,
     lengths, steps, reverse`` and the arrays of :c:struct:`BackwardArrays`.
@@ -1013,13 +1023,13 @@ def backward(list jobs, int nper, bint units=False):
     ``dh`` / ``dc`` hold the gradient w.r.t. the final state on entry and the
     gradient w.r.t. the initial state on return.  ``dgx`` / ``dghn`` must be
     zero-filled past the lengths; ``dgx`` may be ``gates`` itself and
-    ``dghn`` ``extra`` (each row's gradients replace what they are computed
+    ``dghn`` ``cell_saved`` (each row's gradients replace what they are computed
     from once it is read: no second workspace).  ``w_hh_p`` is W_hh packed (:func:`pack`;
     GRU_RB: its r, z rows, ``w_hn_p`` its n rows).  With ``units`` (the
-    split the forward ran with), ``nper`` threads share each job's hidden
+    split the forward ran with), ``threads_per_job`` threads share each job's hidden
     units: the kernel packs ``w_hh`` (rows in the unit-block order
     ``order``) into the buffer ``w_hh_p`` itself, ``scratch`` holds
-    2 * B * GH + B * (GH + H) values, and ``d_copy`` (nper, B, GH) is each
+    2 * B * GH + B * (GH + H) values, and ``d_copy`` (threads_per_job, B, GH) is each
     thread's copy of the gate gradients it multiplies.
     """
     cdef Loop lps[MAX_LOOPS]
@@ -1031,18 +1041,18 @@ def backward(list jobs, int nper, bint units=False):
         lps[d] = _loop(job["cell"], job["lengths"], job["steps"], job["reverse"], dh.shape[0],
                        0, dh.shape[1], job["scratch"])
         if job["dout"] is not None:
-            lps[d].LDO = _row_stride(job["dout"])
+            lps[d].out_stride = _row_stride(job["dout"])
         if units:
             lps[d].UB = unit_block(dh.dtype)
-            lps[d].SW = 0
-    return _launch(BACKWARD, lps, len(jobs), nper, arrays, jobs[0]["dh"].dtype, units)
+            lps[d].scratch_stride = 0
+    return _launch(BACKWARD, lps, len(jobs), threads_per_job, arrays, jobs[0]["dh"].dtype, units)
 
 
-def weight_grads(list jobs, int nper):
+def weight_grads(list jobs, int threads_per_job):
     """After the loop, for one or two directions side by side: ``dx = dG @
     W_ih`` and the accumulating ``dW_ih += dG^T x``, ``dW_hh += dG_h^T
     h_prev`` over all N = T * B rows at once (never one per step), each job
-    split over ``nper`` threads (by gate columns; ``dx`` by rows), and the
+    split over ``threads_per_job`` threads (by gate columns; ``dx`` by rows), and the
     float64 sums of the gate gradients: ``db`` (G*H,) over the rows, or None.
     An embedded input (``ids`` (N,) and its ``emb`` (V, I) in place of ``x``)
     sums the gate gradients per entry into ``per_entry`` (V, G*H) float64
@@ -1061,7 +1071,7 @@ def weight_grads(list jobs, int nper):
         lps[d].H = job["dw_hh"].shape[1]
         lps[d].GH = job["dgx"].shape[1]
         lps[d].V = 0 if job["emb"] is None else job["emb"].shape[0]
-    return _launch(WEIGHT_GRADS, lps, len(jobs), nper, arrays, jobs[0]["dgx"].dtype)
+    return _launch(WEIGHT_GRADS, lps, len(jobs), threads_per_job, arrays, jobs[0]["dgx"].dtype)
 
 
 def unit_block(dtype):

@@ -31,7 +31,7 @@ import weakref
 import numpy as np
 
 from .._kernels import attention as _compiled
-from .._runtime import blas_threads, get_num_threads
+from .._runtime import get_num_threads, single_threaded_blas
 from .. import _workspace as ws
 from .._validation import (as_array, as_lengths, check_bools, check_memory, evenly_spaced_rows,
                            make_rng, overlap, positive_int, unaliased)
@@ -379,7 +379,7 @@ class _Attention(Module):
             Non-numeric inputs or a non-bool mask.
         """
         q, k, v, m = self._check_call(query, keys, values, mask)
-        with blas_threads(1):
+        with single_threaded_blas():
             context, weights, _ = self._attend(q, self._project(k, self._params),
                                                k if v is None else v, m, self._params)
         return context, weights
@@ -405,12 +405,12 @@ class _Attention(Module):
         q, k, v = keep(q, query), keep(k, keys), keep(v, values)
         params = self._kept_params(keep, self._key_params() + self._query_params)
         vals = k if v is None else v
-        with blas_threads(1):
+        with single_threaded_blas():
             proj = self._project(k, params)
             context, weights, cache = self._attend(q, proj, vals, m, params)
 
         def backprop(dc, dw):
-            with blas_threads(1):
+            with single_threaded_blas():
                 dq, dproj, dv = self._attend_grad(q, proj, vals, weights, cache, dc, dw, params)
                 dk = self._project_grad(k, dproj, params)
             keep.release()
@@ -438,7 +438,7 @@ class _Attention(Module):
             ``keys @ key_weight.T`` (additive, P = attn_size).
         """
         k = self._check_keys(keys, "keys", width=self.key_size, steps=False)
-        with blas_threads(1):
+        with single_threaded_blas():
             return self._project(k, self._params)
 
     def project_keys_train(self, keys):
@@ -459,7 +459,7 @@ class _Attention(Module):
         params = self._kept_params(keep, self._key_params())
         if params:  # dot attention's backprop reads neither the keys nor a weight
             k = keep(k, keys)
-        with blas_threads(1):
+        with single_threaded_blas():
             proj = self._project(k, params)
         if proj is not k:
             proj = _hand_out(proj)
@@ -469,7 +469,7 @@ class _Attention(Module):
             return (_grad_array(dproj, "dproj", proj_shape, self.dtype),)
 
         def backprop(dproj):
-            with blas_threads(1):
+            with single_threaded_blas():
                 dkeys = self._project_grad(k, dproj, params)
             keep.release()
             return dkeys
@@ -495,7 +495,7 @@ class _Attention(Module):
         weights : ndarray (B, Tk) or (B, Tq, Tk)
         """
         q, p, v, m = self._check_attend(query, proj, values, mask)
-        with blas_threads(1):
+        with single_threaded_blas():
             context, weights, _ = self._attend(q, p, v, m, self._params)
         return context, weights
 
@@ -515,11 +515,11 @@ class _Attention(Module):
         if self._grad_reads_proj:   # additive attention's backward does not
             p = keep(p, proj)
         params = self._kept_params(keep, self._query_params)
-        with blas_threads(1):
+        with single_threaded_blas():
             context, weights, cache = self._attend(q, p, v, m, params)
 
         def backprop(dc, dw):
-            with blas_threads(1):
+            with single_threaded_blas():
                 grads = self._attend_grad(q, p, v, weights, cache, dc, dw, params)
             keep.release()
             return grads
@@ -896,7 +896,7 @@ class SelfAttention(Module):
             sequence with no real token, or a causal mask over left padding).
         """
         x, m = self._check(x, mask, causal)
-        with blas_threads(1):
+        with single_threaded_blas():
             heads, _ = self._forward(x, m, self._params["in_proj_weight"])
             return self.out_proj(heads)
 
@@ -914,7 +914,7 @@ class SelfAttention(Module):
         keep = _Kept()
         x = keep(checked, x)
         in_proj_weight = keep(self._params["in_proj_weight"])
-        with blas_threads(1):
+        with single_threaded_blas():
             heads, (q, k, v, weights) = self._forward(x, m, in_proj_weight)
             # heads is this module's own array: out_proj keeps it uncopied.
             out, out_backprop = self.out_proj._forward_train(self.out_proj._check(heads), True)
@@ -927,7 +927,7 @@ class SelfAttention(Module):
             B, T, E = x.shape
             h = self.num_heads
             d = E // h
-            with blas_threads(1):
+            with single_threaded_blas():
                 dheads = out_backprop(dout).reshape(B, T, h, d).transpose(0, 2, 1, 3)
                 dqkv = np.empty((B, T, 3, h, d), dtype=self.dtype)
                 dscores = softmax_backward(weights, dheads @ _t(v))

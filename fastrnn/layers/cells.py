@@ -15,7 +15,7 @@ from .stream import Stream
 
 
 class _Cell(Module):
-    _has_cell = False
+    _has_cell_state = False
 
     _config_keys = ("input_size", "hidden_size", "bias", "dtype", "recurrent_init")
 
@@ -52,7 +52,7 @@ class _Cell(Module):
             raise ValueError(f"x must have input_size {self.input_size} in its last axis, got shape {x.shape}")
         batched = x.ndim == 2   # a batch of 0 rows gives 0 rows, as in PyTorch
         x2 = x if batched else x[None]
-        names = ("h", "c") if self._has_cell else ("h",)
+        names = ("h", "c") if self._has_cell_state else ("h",)
         expected = (x2.shape[0], self.hidden_size) if batched else (self.hidden_size,)
         parts = state_parts(state, names, self.dtype, expected, "state")
         parts = [s if s is None or batched else s[None] for s in parts]
@@ -62,7 +62,7 @@ class _Cell(Module):
         if not batched:
             h = h[0]
             c = None if c is None else c[0]
-        return (h, c) if self._has_cell else h
+        return (h, c) if self._has_cell_state else h
 
     def _step(self, x, state, train):
         x3, parts, batched = self._check(x, state)
@@ -85,13 +85,13 @@ class _Cell(Module):
         ``backprop(dstate)`` returns ``(dx, dstate_prev)`` and adds the
         parameter gradients into ``self.grads``."""
         ((_, h, c), bp), batched, B = self._step(x, state, train=True)
-        given = [None] * 2 if state is None else (list(state) if self._has_cell else [state, None])
+        given = [None] * 2 if state is None else (list(state) if self._has_cell_state else [state, None])
         grads = {"w_ih": self._grads["weight_ih"], "w_hh": self._grads["weight_hh"]}
         if self.bias:
             grads.update(b_ih=self._grads["bias_ih"], b_hh=self._grads["bias_hh"])
 
         def check(dstate):
-            names = ("dh", "dc") if self._has_cell else ("dh",)
+            names = ("dh", "dc") if self._has_cell_state else ("dh",)
             if dstate is None:
                 raise TypeError("dstate must be the gradient of the new state, got None")
             expected = (B, self.hidden_size) if batched else (self.hidden_size,)
@@ -102,7 +102,7 @@ class _Cell(Module):
             dx, dh, dc, _ = bp(None, *parts, grads=grads)
             # A state passed as None was zeros, not an input: its gradient is zeros.
             dh = np.zeros_like(dh) if given[0] is None else dh
-            dc = np.zeros_like(dc) if self._has_cell and given[1] is None else dc
+            dc = np.zeros_like(dc) if self._has_cell_state and given[1] is None else dc
             dx = dx[0] if batched else dx[0, 0]
             return dx, self._pack(dh, dc, batched)
 
@@ -132,16 +132,16 @@ class FrozenCell(Frozen):
         h, c = (np.zeros((B, H), cell.dtype) if s is None else s.copy() for s in parts
                 + [None] * (2 - len(parts)))
         if B:
-            F.step(self._packed, x3[0], h, c if cell._has_cell else None,
+            F.step(self._packed, x3[0], h, c if cell._has_cell_state else None,
                    np.empty((B, H), cell.dtype), F.StepBuffers(self._packed, B))
-        return cell._pack(h, c if cell._has_cell else None, batched)
+        return cell._pack(h, c if cell._has_cell_state else None, batched)
 
     def stream(self, batch_size=1):
         """A :class:`~fastrnn.layers.stream.Stream` of ``batch_size`` rows:
         ``stream.step(x_t)`` takes ``(batch_size, input_size)`` and returns
         the new ``h``; its state is ``(batch_size, hidden_size)`` (``h``, or
         ``(h, c)`` for LSTMCell), zeros to start."""
-        return Stream([self._packed], self._module._has_cell, batch_size, stacked=False)
+        return Stream([self._packed], self._module._has_cell_state, batch_size, stacked=False)
 
 
 class RNNCell(_Cell):
@@ -161,7 +161,7 @@ class RNNCell(_Cell):
 class LSTMCell(_Cell):
     """One LSTM step: ``h, c = cell(x_t, (h, c))``."""
 
-    _has_cell = True
+    _has_cell_state = True
     _config_keys = _Cell._config_keys + ("forget_bias",)
 
     def __init__(self, input_size, hidden_size, bias=True, dtype="float32", seed=None,

@@ -30,9 +30,9 @@ FOLD_TOKENS_PER_ENTRY = 2
 
 
 class _RecurrentLayer(Module):
-    """Shared machinery of RNN, LSTM and GRU (subclasses set ``_has_cell``)."""
+    """Shared machinery of RNN, LSTM and GRU (subclasses set ``_has_cell_state``)."""
 
-    _has_cell = False  # LSTM carries (h, c)
+    _has_cell_state = False  # LSTM carries (h, c)
 
     _config_keys = ("input_size", "hidden_size", "num_layers", "bias", "batch_first",
                     "dropout", "bidirectional", "merge_mode", "dtype", "recurrent_init")
@@ -128,7 +128,7 @@ class _RecurrentLayer(Module):
 
     def _check_rest(self, T, B, batched, hx, lengths):
         """-> states (L*D, B, H) or None, lengths, batched."""
-        names = ("h0", "c0") if self._has_cell else ("h0",)
+        names = ("h0", "c0") if self._has_cell_state else ("h0",)
         LD, H = self.num_layers * self.num_directions, self.hidden_size
         states = state_parts(hx, names, self.dtype, (LD, B, H) if batched else (LD, H), "hx",
                              " (num_layers * num_directions, [batch,] hidden_size)")
@@ -144,7 +144,7 @@ class _RecurrentLayer(Module):
             states = [s[:, 0] for s in states]
         elif self.batch_first:
             out = out.transpose(1, 0, 2)
-        state = tuple(states) if self._has_cell else states[0]
+        state = tuple(states) if self._has_cell_state else states[0]
         return out, state
 
     # ---------------------------------------------------------------- running
@@ -318,7 +318,7 @@ class _RecurrentLayer(Module):
                 results = backprop_layer(douts, *dfin,
                                          [self._grad_slots(layer, d) for d in range(D)])
                 dstates[0][idx] = [dh0 for _, dh0, _, _ in results]
-                if self._has_cell:
+                if self._has_cell_state:
                     dstates[1][idx] = [dc0 for _, _, dc0, _ in results]
                 dx = results[0][0]
                 for ddx, _, _, _ in results[1:]:
@@ -346,7 +346,7 @@ class _RecurrentLayer(Module):
         return np.ascontiguousarray(g.transpose(1, 0, 2)) if self.batch_first else g
 
     def _state_grads(self, dstate, B, batched):
-        names = ("dh_n", "dc_n") if self._has_cell else ("dh_n",)
+        names = ("dh_n", "dc_n") if self._has_cell_state else ("dh_n",)
         LD, H = self.num_layers * self.num_directions, self.hidden_size
         parts = state_parts(dstate, names, self.dtype, (LD, B, H) if batched else (LD, H), "dstate",
                             " (the final state's)")
@@ -428,7 +428,7 @@ class FrozenRecurrent(Frozen):
             for lo in range(0, max(B, 1), batch_size):
                 hi = min(B, lo + batch_size)
                 h = tuple(None if s is None else s[:, lo:hi] for s in states)
-                out, state = self(cut(x, lo, hi), h if layer._has_cell else h[0],
+                out, state = self(cut(x, lo, hi), h if layer._has_cell_state else h[0],
                                   None if lengths is None else lengths[lo:hi])
                 outs.append(out)
                 finals.append(state if isinstance(state, tuple) else (state,))
@@ -437,7 +437,7 @@ class FrozenRecurrent(Frozen):
             bar.close()
         out = np.concatenate(outs, axis=axis)
         final = tuple(np.concatenate(parts, axis=1) for parts in zip(*finals))
-        return out, final if layer._has_cell else final[0]
+        return out, final if layer._has_cell_state else final[0]
 
     def stream(self, batch_size=1):
         """A :class:`~fastrnn.layers.stream.Stream` of ``batch_size`` rows
@@ -450,7 +450,7 @@ class FrozenRecurrent(Frozen):
             raise ValueError("stream: a bidirectional layer cannot be stepped one input at a "
                              "time (its reverse direction reads the sequence from its end); "
                              "call the frozen layer on whole sequences")
-        return Stream([directions[0] for directions in self._packed], layer._has_cell,
+        return Stream([directions[0] for directions in self._packed], layer._has_cell_state,
                       batch_size, stacked=True)
 
 
@@ -504,7 +504,7 @@ class RNN(_RecurrentLayer):
 class LSTM(_RecurrentLayer):
     """LSTM with PyTorch's gates ``i, f, g, o``; state ``(h, c)``."""
 
-    _has_cell = True
+    _has_cell_state = True
     _config_keys = _RecurrentLayer._config_keys + ("forget_bias",)
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,

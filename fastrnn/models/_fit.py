@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 
 from .. import optim
-from .._runtime import blas_threads, get_num_threads
+from .._runtime import get_num_threads, single_threaded_blas
 from .._validation import check_bools, make_rng, positive_int, unwritable
 from ..layers.module import Frozen, Module
 from ..layers.recurrent import FrozenRecurrent
@@ -164,7 +164,7 @@ def fit(model, train, *, epochs, batch_size, lr, optimizer, clip, validation, ea
     train, val = _split_validation(model, train, validation, rng)
     opt = make_optimizer(optimizer, model, lr)
 
-    with blas_threads(1):  # once for the run: the blocks inside then cost nothing
+    with single_threaded_blas():  # once for the run: the blocks inside then cost nothing
         return _epochs(model, train, val, opt, rng, epochs=epochs, batch_size=batch_size,
                        clip=clip, early_stopping=early_stopping, shuffle=shuffle,
                        progress=progress, comm=comm, averager=averager, checkpoint=checkpoint)
