@@ -530,7 +530,7 @@ class _DirectionCall:
         else:
             w_hh_p, w_hn_p = self.w_hh_packed   # packed at the forward (keep_for_backward)
             # The batch split writes every scratch value before reading it
-            # (tests/test_workspace.py poisons the pool to check): no fill.
+            # (tests/runtime/test_workspace.py poisons the pool to check): no fill.
             scratch = ws.empty((B, _recurrent.scratch_width(self.cell_code, H)), self.dtype)
         loop = dict(cell=self.cell_code, lengths=self.lengths, steps=self.steps, reverse=self.reverse,
                     w_hh_p=w_hh_p, w_hn_p=w_hn_p, w_hh=self.w_hh, order=order,

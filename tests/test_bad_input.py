@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import fastrnn as fr
-from conftest import run_python
+from helpers.running import run_python
 from fastrnn import cli
 from fastrnn import datasets as ds
 from fastrnn import functional as F

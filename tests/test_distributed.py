@@ -3,7 +3,7 @@
 The proof the issue asks for: 2 ranks with per-rank batch b end with the
 parameters (and history) of 1 process trained with batch 2b on the same
 data order -- every replica, whatever seed built it.  The ranks run under
-``mpiexec`` in a subprocess (tests/mpi_fit.py).  Without mpi4py / mpiexec
+``mpiexec`` in a subprocess (tests/helpers/mpi_fit.py).  Without mpi4py / mpiexec
 these tests skip, except under ``FASTRNN_REQUIRE_MPI=1`` (CI), where that
 is a failure.
 """
@@ -17,7 +17,7 @@ import sys
 import numpy as np
 import pytest
 
-import mpi_fit
+from helpers import mpi_fit
 
 import fastrnn
 from fastrnn import distributed as dist
@@ -60,7 +60,7 @@ def _run(ranks, script, *args, cwd, expect=0):
 
 
 def _launch(ranks, kind, out, batch, *extra, expect=0):
-    return _run(ranks, os.path.join(HERE, "mpi_fit.py"), kind, out, batch, *extra,
+    return _run(ranks, os.path.join(HERE, "helpers", "mpi_fit.py"), kind, out, batch, *extra,
                 cwd=out.parent, expect=expect)
 
 

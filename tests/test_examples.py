@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from conftest import run_python
+from helpers.running import run_python
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
 RUNS = {

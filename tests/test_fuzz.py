@@ -51,8 +51,8 @@ from hypothesis import strategies as st  # noqa: E402
 import fastrnn as fr  # noqa: E402
 from fastrnn import functional as F  # noqa: E402
 
-from conftest import torch_or_skip  # noqa: E402
-from reference import cell_step, reference_forward  # noqa: E402
+from helpers.running import torch_or_skip  # noqa: E402
+from helpers.reference import cell_step, reference_forward  # noqa: E402
 from test_layers import MERGE_MODES, make_cell, make_layer, state_list  # noqa: E402
 
 # ------------------------------------------------------------------ profiles
@@ -760,7 +760,7 @@ def test_invalid_inputs_raise_cleanly(cfg, corruption, train, data):
         args["x"] = np.ones(shape)
         exc, names = ValueError, ["x", "input_size"]
     elif corruption == "x_empty":
-        # no time steps (a batch of no rows is valid: tests/test_empty_batch.py)
+        # no time steps (a batch of no rows is valid: tests/functional/test_empty_batch.py)
         shape = (B, 0, I) if cfg.layout == "batch_first" else (0, B, I)
         args.update(x=np.zeros(shape), hx=None, lengths=None)
         exc, names = ValueError, ["x"]

@@ -2,7 +2,7 @@
 input validation."""
 import numpy as np
 import pytest
-from conftest import torch_or_skip
+from helpers.running import torch_or_skip
 
 import fastrnn as fr
 from fastrnn.losses import cross_entropy, mse

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import fastrnn as fr
-from conftest import docstring_examples
-from cases import IDS, LAYERS, SHAPES
+from helpers.running import docstring_examples
+from helpers.cases import IDS, LAYERS, SHAPES
 
 onnx = pytest.importorskip("onnx") if not os.environ.get("FASTRNN_REQUIRE_BENCH_SYSTEMS") \
     else __import__("onnx")

@@ -8,10 +8,10 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import docstring_examples, torch_or_skip
+from helpers.running import docstring_examples, torch_or_skip
 
 import fastrnn as fr
-from cases import IDS, LAYERS, SHAPES
+from helpers.cases import IDS, LAYERS, SHAPES
 
 onnx = pytest.importorskip("onnx") if not os.environ.get("FASTRNN_REQUIRE_BENCH_SYSTEMS") \
     else __import__("onnx")

@@ -5,7 +5,7 @@ import pytest
 
 import fastrnn as fr
 
-from conftest import run_python
+from helpers.running import run_python
 
 
 @pytest.mark.parametrize("name", fr.__all__)

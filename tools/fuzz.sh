@@ -6,7 +6,7 @@
 # every cell x merge mode).  This script selects the "long" profile: N
 # examples per property (default 2000), fresh random seeds every run, so
 # repeated runs explore new inputs.  Each property compares the kernels with
-# the numpy reference (tests/reference.py), finite differences, PyTorch
+# the numpy reference (tests/helpers/reference.py), finite differences, PyTorch
 # (when installed) and themselves across thread counts, and checks that
 # malformed or non-finite inputs raise or propagate cleanly.
 #

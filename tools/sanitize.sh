@@ -91,7 +91,7 @@ DESELECT=(
     # free) and adds shadow memory, so RSS grows with allocation churn, leak
     # or not (measured: +30 MB).  Leak-freedom is that test's job in the
     # normal build; here, use after free is what counts.
-    --deselect tests/test_leaks.py::test_memory_stays_flat_over_ten_thousand_calls
+    --deselect tests/runtime/test_leaks.py::test_memory_stays_flat_over_ten_thousand_calls
 )
 # pytest prints no "N passed" line at -qq (the script's -q plus a -q of the
 # caller's), so the counts also come from a JUnit XML report, written only by

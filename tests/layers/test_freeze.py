@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import fastrnn as fr
-from conftest import docstring_examples, run_in_threads
-from cases import CELLS, IDS, LAYERS
+from helpers.running import docstring_examples, run_in_threads
+from helpers.cases import CELLS, IDS, LAYERS
 from fastrnn import functional as F
 
 

@@ -8,8 +8,8 @@ import pytest
 from fastrnn import _kernels
 from fastrnn import functional as F
 
-from conftest import run_python
-from reference import CELLS, random_problem
+from helpers.running import run_python
+from helpers.reference import CELLS, random_problem
 
 ORDER = list(_kernels.BUILDS)
 

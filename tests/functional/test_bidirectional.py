@@ -7,7 +7,7 @@ import pytest
 from fastrnn import _runtime
 from fastrnn import functional as F
 
-from reference import random_params
+from helpers.reference import random_params
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import fastrnn as fr
-from gradcheck import numeric_entry, numeric_grad
+from helpers.gradcheck import numeric_entry, numeric_grad
 
 MERGE_MODES = ["concat", "sum", "mean", "max", "mul"]
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3, "gru_rb": 3}

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import fastrnn as fr
-from conftest import run_in_threads
+from helpers.running import run_in_threads
 
 THREADS = 4
 

@@ -6,8 +6,8 @@ import pytest
 
 import fastrnn as fr
 
-from conftest import torch_or_skip
-from gradcheck import numeric_grad
+from helpers.running import torch_or_skip
+from helpers.gradcheck import numeric_grad
 
 
 def _loss_and_grads(module, x, R):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from gradcheck import numeric_grad
+from helpers.gradcheck import numeric_grad
 from fastrnn.layers.merge import MERGE_MODES, merge, merge_backward, merged_width
 
 

@@ -7,8 +7,8 @@ import pytest
 
 import fastrnn as fr
 
-from conftest import torch_or_skip
-from gradcheck import numeric_grad
+from helpers.running import torch_or_skip
+from helpers.gradcheck import numeric_grad
 
 B, TQ, TK, HQ, HK, HV = 2, 3, 4, 3, 3, 2  # HQ == HK: dot attention needs it
 LENGTHS = np.array([TK, 2])  # ragged key lengths

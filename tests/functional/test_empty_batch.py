@@ -6,7 +6,7 @@ import pytest
 
 import fastrnn as fr
 import fastrnn.functional as F
-from conftest import torch_or_skip
+from helpers.running import torch_or_skip
 
 T, I, H = 5, 3, 4
 MERGES = list(fr.layers.merge.MERGE_MODES)

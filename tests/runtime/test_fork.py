@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from conftest import run_python
+from helpers.running import run_python
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="fork start method: Linux")
 

@@ -1,6 +1,6 @@
 """The hidden-unit split (small batches: each thread owns blocks of hidden
 units, one barrier per step) against the batch split on one thread, which
-tests/test_functional.py checks against the numpy reference and finite
+tests/functional/test_functional.py checks against the numpy reference and finite
 differences; plus its layout helpers and its robustness to OpenMP teams
 smaller than asked for."""
 import textwrap
@@ -12,8 +12,8 @@ from fastrnn import _runtime
 from fastrnn._kernels import recurrent_baseline as _recurrent
 from fastrnn import functional as F
 
-from conftest import run_python
-from reference import random_problem
+from helpers.running import run_python
+from helpers.reference import random_problem
 
 UNIT_MODES = ["rnn_tanh", "rnn_relu", "lstm", "gru"]  # GRU reset_after=False: batch split only
 

@@ -9,7 +9,7 @@ import fastrnn as fr
 from fastrnn import _runtime
 from fastrnn import functional as F
 
-from reference import random_problem
+from helpers.reference import random_problem
 
 
 @pytest.fixture

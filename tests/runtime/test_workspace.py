@@ -8,7 +8,7 @@ import pytest
 from fastrnn import _workspace as ws
 from fastrnn import functional as F
 
-from reference import random_problem
+from helpers.reference import random_problem
 
 
 @pytest.fixture(autouse=True)

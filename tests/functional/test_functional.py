@@ -1,5 +1,5 @@
 """Tests of fastrnn.functional.recurrent / recurrent_train (one layer, one
-direction) against the readable numpy reference in tests/reference.py, plus
+direction) against the readable numpy reference in tests/helpers/reference.py, plus
 finite-difference gradient checks, threading, NaN propagation and validation.
 """
 import numpy as np
@@ -8,9 +8,9 @@ import pytest
 from fastrnn import _runtime
 from fastrnn import functional as F
 
-from conftest import torch_or_skip
-from gradcheck import numeric_grad
-from reference import CELLS, num_gates, random_params, random_problem, reference_forward
+from helpers.running import torch_or_skip
+from helpers.gradcheck import numeric_grad
+from helpers.reference import CELLS, num_gates, random_params, random_problem, reference_forward
 
 CELL_IDS = ["rnn_tanh", "rnn_relu", "lstm", "gru", "gru_reset_before"]
 DTYPES = [np.float32, np.float64]

@@ -1,6 +1,6 @@
 """Distributed training under MPI, for tests/test_distributed.py.
 
-    mpiexec -n RANKS python tests/mpi_fit.py KIND OUT PER_RANK_BATCH [mismatch]
+    mpiexec -n RANKS python tests/helpers/mpi_fit.py KIND OUT PER_RANK_BATCH [mismatch]
 
 Every rank builds the KIND model (``build``) from its *own* seed, so the
 run also checks the start-of-fit broadcast, trains it with

@@ -12,7 +12,7 @@ import fastrnn as fr
 from fastrnn.models._decoding import beam_search, greedy
 from fastrnn.models.seq2seq import select_rows
 
-from gradcheck import numeric_entry
+from helpers.gradcheck import numeric_entry
 
 SRC_LEN = np.array([4, 2, 3])
 TGT_LEN = np.array([3, 4, 1])      # decoder inputs: SOS + target

@@ -8,7 +8,7 @@ and every gradient (dx, dh0, dc0, all parameters).
 
 ``max`` on ties: fastrnn sends the whole gradient to the forward direction,
 torch splits it; random inputs have no ties (fastrnn's rule is tested in
-test_layers.py).
+test_merge.py).
 """
 import os
 

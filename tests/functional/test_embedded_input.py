@@ -10,7 +10,7 @@ import pytest
 import fastrnn as fr
 from fastrnn import functional as F
 
-from gradcheck import numeric_entry
+from helpers.gradcheck import numeric_entry
 
 T, B, V, E, H = 5, 4, 6, 3, 4
 LENGTHS = np.array([5, 2, 4, 1])

@@ -11,7 +11,7 @@ import pytest
 
 import fastrnn as fr
 
-from gradcheck import numeric_entry
+from helpers.gradcheck import numeric_entry
 
 LENGTHS = np.array([5, 2, 4])          # ragged, longest not first
 
