@@ -107,6 +107,12 @@ def check_shape(arr, name, expected):
         raise ValueError(f"{name} must have shape {tuple(expected)}, got {arr.shape}")
 
 
+def is_count(value):
+    """Whether ``value`` is an int >= 1 (not a bool): what a size in a
+    configuration must be (``positive_int`` checks one with an error)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+
+
 def positive_int(value, name, minimum=1):
     """An int >= ``minimum`` (bools and floats are refused)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

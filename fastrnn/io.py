@@ -87,7 +87,6 @@ from .layers.cells import GRUCell, LSTMCell, RNNCell
 from .layers.dropout import Dropout
 from .layers.embedding import Embedding
 from .layers.linear import Linear
-from .layers.merge import MERGE_MODES, merged_width
 from .layers.module import Module
 from .layers.recurrent import GRU, LSTM, RNN
 from .layers.sequential import Sequential
@@ -160,9 +159,11 @@ def register_module(cls, name=None, *, param_shapes=None):
         ``param_shapes(arguments)`` -> iterable of ``(name, shape)`` pairs:
         the parameters ``cls(**arguments)`` would have, where ``arguments``
         is the constructor's bound arguments with defaults applied, or None
-        when it cannot tell (the constructor then reports the problem).  When
-        given, :func:`load` checks a file's parameter list against it BEFORE
-        constructing the module, so that a forged config (say
+        when it cannot tell (the constructor then reports the problem).
+        Default: the class's own ``param_shapes`` classmethod (every layer
+        of fastrnn's has one; :class:`~fastrnn.layers.module.Module`'s
+        cannot tell).  :func:`load` checks a file's parameter list against
+        it BEFORE constructing the module, so that a forged config (say
         ``hidden_size=10**6``) is refused without allocating anything.
 
     Returns
@@ -218,107 +219,30 @@ def _register_task_models():
 
 
 def predict_param_shapes(cls, **arguments):
-    """The ``(name, shape)`` pairs ``cls(**arguments)`` would have, from its
-    registered ``param_shapes`` (an iterable, possibly lazy), or None when
-    the class has no predictor, the arguments do not bind, or it cannot
-    tell.  Composite classes build their own predictors from their
-    children's with this."""
-    shapes_of = _PARAM_SHAPES.get(cls)
-    if shapes_of is None:
-        return None
+    """The ``(name, shape)`` pairs ``cls(**arguments)`` would have (an
+    iterable, possibly lazy): from the ``param_shapes`` it was registered
+    with, else from the class's own :meth:`~fastrnn.layers.module.Module.param_shapes`;
+    None when the arguments do not bind or it cannot tell.  Composite
+    classes build their own predictors from their children's with this."""
     try:
         bound = inspect.signature(cls).bind(**arguments)
     except TypeError:
         return None
     bound.apply_defaults()
-    return shapes_of(dict(bound.arguments))
+    return _predicted(cls, dict(bound.arguments))
 
 
-def _is_count(value):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+def _predicted(cls, arguments):
+    """``cls``'s parameters for its bound constructor ``arguments`` (defaults
+    applied): from the predictor it was registered with, else its own."""
+    shapes_of = _PARAM_SHAPES.get(cls)
+    return cls.param_shapes(**arguments) if shapes_of is None else shapes_of(arguments)
 
 
-def _recurrent_shapes(num_gates, layered):
-    """``param_shapes`` for a recurrent layer (``layered``) or cell class."""
-
-    def param_shapes(args):
-        I, H = args.get("input_size"), args.get("hidden_size")
-        L = args.get("num_layers", 1) if layered else 1
-        bias, bidir = args.get("bias", True), args.get("bidirectional", False)
-        merge_mode = args.get("merge_mode", "concat")
-        if not (_is_count(I) and _is_count(H) and _is_count(L) and isinstance(bias, bool)
-                and isinstance(bidir, bool) and merge_mode in MERGE_MODES):
-            return None  # the constructor will say what is wrong
-        return _recurrent_shape_iter(num_gates * H, I, H, L, 2 if bidir else 1,
-                                     merged_width(merge_mode, H, 2 if bidir else 1), bias,
-                                     layered)
-
-    return param_shapes
-
-
-def _recurrent_shape_iter(GH, I, H, L, D, width, bias, layered):
-    # A generator: the loader stops after as many items as the file lists,
-    # so a forged num_layers costs nothing.
-    for layer in range(L):
-        in_size = I if layer == 0 else width
-        for d in range(D):
-            sfx = (f"_l{layer}" + ("_reverse" if d else "")) if layered else ""
-            yield "weight_ih" + sfx, (GH, in_size)
-            yield "weight_hh" + sfx, (GH, H)
-            if bias:
-                yield "bias_ih" + sfx, (GH,)
-                yield "bias_hh" + sfx, (GH,)
-
-
-register_module(RNN, param_shapes=_recurrent_shapes(1, True))
-register_module(LSTM, param_shapes=_recurrent_shapes(4, True))
-register_module(GRU, param_shapes=_recurrent_shapes(3, True))
-register_module(RNNCell, param_shapes=_recurrent_shapes(1, False))
-register_module(LSTMCell, param_shapes=_recurrent_shapes(4, False))
-register_module(GRUCell, param_shapes=_recurrent_shapes(3, False))
-
-
-def _linear_shapes(args):
-    I, O, bias = args.get("in_features"), args.get("out_features"), args.get("bias", True)
-    if not (_is_count(I) and _is_count(O) and isinstance(bias, bool)):
-        return None
-    return [("weight", (O, I))] + ([("bias", (O,))] if bias else [])
-
-
-def _embedding_shapes(args):
-    n, d = args.get("num_embeddings"), args.get("embedding_dim")
-    return [("weight", (n, d))] if _is_count(n) and _is_count(d) else None
-
-
-register_module(Linear, param_shapes=_linear_shapes)
-register_module(Embedding, param_shapes=_embedding_shapes)
-register_module(Dropout, param_shapes=lambda args: [])
-
-
-def _general_attention_shapes(args):
-    Q, K = args.get("query_size"), args.get("key_size")
-    return [("weight", (Q, K))] if _is_count(Q) and _is_count(K) else None
-
-
-def _additive_attention_shapes(args):
-    Q, K, A = args.get("query_size"), args.get("key_size"), args.get("attn_size")
-    if not (_is_count(Q) and _is_count(K) and _is_count(A)):
-        return None
-    return [("query_weight", (A, Q)), ("key_weight", (A, K)), ("bias", (A,)), ("v", (A,))]
-
-
-def _self_attention_shapes(args):
-    E, heads = args.get("embed_size"), args.get("num_heads", 1)
-    if not (_is_count(E) and _is_count(heads) and E % heads == 0):
-        return None
-    return [("in_proj_weight", (3 * E, E)), ("in_proj_bias", (3 * E,)),
-            ("out_proj.weight", (E, E)), ("out_proj.bias", (E,))]
-
-
-register_module(DotAttention, param_shapes=lambda args: [])
-register_module(GeneralAttention, param_shapes=_general_attention_shapes)
-register_module(AdditiveAttention, param_shapes=_additive_attention_shapes)
-register_module(SelfAttention, param_shapes=_self_attention_shapes)
+# The layers: each says its own parameter shapes (Module.param_shapes).
+for _cls in (RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell, Linear, Embedding, Dropout, DotAttention,
+             GeneralAttention, AdditiveAttention, SelfAttention):
+    register_module(_cls)
 
 # Containers: classes built as ``cls(*children)`` rather than from keyword
 # arguments, that name their i-th child ``str(i)`` and own no parameters
@@ -975,8 +899,7 @@ def _check_predicted(node, declared, where):
         _compare_params({}, declared, where, f"what {node.label} holds")
         return
     if node.children is None:
-        shapes_of = _PARAM_SHAPES.get(node.cls)
-        predicted = None if shapes_of is None else shapes_of(node.args)
+        predicted = _predicted(node.cls, node.args)
         if predicted is not None:
             # islice: a forged num_layers=10**9 yields no more than the file lists
             implied = {node.prefix + name: shape for name, shape

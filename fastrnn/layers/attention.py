@@ -34,7 +34,7 @@ from .._kernels import attention as _compiled
 from .._runtime import get_num_threads, single_threaded_blas
 from .. import _workspace as ws
 from .._validation import (as_array, as_lengths, check_bools, check_memory, evenly_spaced_rows,
-                           make_rng, overlap, positive_int, unaliased)
+                           is_count, make_rng, overlap, positive_int, unaliased)
 from .linear import Linear
 from .module import Module, one_shot
 
@@ -675,6 +675,11 @@ class DotAttention(_Attention):
 
     _config_keys = ("scaled", "dtype")
 
+    @classmethod
+    def param_shapes(cls, **config):
+        """``[]``: this module has no parameters."""
+        return []
+
     def __init__(self, scaled=False, dtype="float32"):
         super().__init__(dtype)
         check_bools(scaled=scaled)
@@ -706,11 +711,19 @@ class GeneralAttention(_Attention):
         super().__init__(dtype)
         self.query_size = positive_int(query_size, "query_size")
         self.key_size = positive_int(key_size, "key_size")
-        check_memory(self.query_size * self.key_size, self.dtype,
+        ((name, shape),) = self.param_shapes(self.query_size, self.key_size)
+        check_memory(math.prod(shape), self.dtype,
                      f"GeneralAttention(query_size={self.query_size}, key_size={self.key_size})")
         bound = 1.0 / math.sqrt(self.key_size)
-        self._add_parameter("weight", make_rng(seed).uniform(
-            -bound, bound, (self.query_size, self.key_size)))
+        self._add_parameter(name, make_rng(seed).uniform(-bound, bound, shape))
+
+    @classmethod
+    def param_shapes(cls, query_size=None, key_size=None, **config):
+        """``weight`` (query_size, key_size); None for a config the
+        constructor refuses."""
+        if not (is_count(query_size) and is_count(key_size)):
+            return None
+        return [("weight", (query_size, key_size))]
 
     _key_weight = "weight"
 
@@ -748,16 +761,27 @@ class AdditiveAttention(_Attention):
         self.query_size = positive_int(query_size, "query_size")
         self.key_size = positive_int(key_size, "key_size")
         self.attn_size = positive_int(attn_size, "attn_size")
-        check_memory(self.attn_size * (self.query_size + self.key_size + 2), self.dtype,
+        shapes = self.param_shapes(self.query_size, self.key_size, self.attn_size)
+        check_memory(sum(math.prod(shape) for _, shape in shapes), self.dtype,
                      f"AdditiveAttention(query_size={self.query_size}, key_size={self.key_size}, "
                      f"attn_size={self.attn_size})")
         rng = make_rng(seed)
-        A, bq, bk = self.attn_size, 1.0 / math.sqrt(self.query_size), 1.0 / math.sqrt(self.key_size)
-        self._add_parameter("query_weight", rng.uniform(-bq, bq, (A, self.query_size)))
-        self._add_parameter("key_weight", rng.uniform(-bk, bk, (A, self.key_size)))
-        self._add_parameter("bias", rng.uniform(-bq, bq, A))
-        bv = 1.0 / math.sqrt(A)
-        self._add_parameter("v", rng.uniform(-bv, bv, A))
+        bq, bk = 1.0 / math.sqrt(self.query_size), 1.0 / math.sqrt(self.key_size)
+        bounds = {"query_weight": bq, "key_weight": bk, "bias": bq,
+                  "v": 1.0 / math.sqrt(self.attn_size)}
+        for name, shape in shapes:
+            self._add_parameter(name, rng.uniform(-bounds[name], bounds[name], shape))
+
+    @classmethod
+    def param_shapes(cls, query_size=None, key_size=None, attn_size=None, **config):
+        """``query_weight`` (A, query_size), ``key_weight`` (A, key_size),
+        ``bias`` (A,), ``v`` (A,) for A = attn_size; None for a config the
+        constructor refuses."""
+        if not (is_count(query_size) and is_count(key_size) and is_count(attn_size)):
+            return None
+        A = attn_size
+        return [("query_weight", (A, query_size)), ("key_weight", (A, key_size)), ("bias", (A,)),
+                ("v", (A,))]
 
     _key_weight = "key_weight"
     _query_params = ("query_weight", "bias", "v")
@@ -825,14 +849,27 @@ class SelfAttention(Module):
         self.num_heads = positive_int(num_heads, "num_heads")
         if E % self.num_heads:
             raise ValueError(f"num_heads must divide embed_size {E}, got {self.num_heads}")
-        check_memory(4 * E * (E + 1), self.dtype,
+        shapes = dict(self.param_shapes(E, self.num_heads))
+        check_memory(sum(math.prod(shape) for shape in shapes.values()), self.dtype,
                      f"SelfAttention(embed_size={E}, num_heads={self.num_heads})")
         rng = make_rng(seed)
         bound = math.sqrt(6.0 / (E + 3 * E))  # Xavier over the (3E, E) matrix, as PyTorch
-        self._add_parameter("in_proj_weight", rng.uniform(-bound, bound, (3 * E, E)))
-        self._add_parameter("in_proj_bias", np.zeros(3 * E))
+        self._add_parameter("in_proj_weight", rng.uniform(-bound, bound, shapes["in_proj_weight"]))
+        self._add_parameter("in_proj_bias", np.zeros(shapes["in_proj_bias"]))
         self.out_proj = self._add_module("out_proj", Linear(E, E, dtype=self.dtype, seed=rng))
         self.out_proj.parameters()["bias"].fill(0)
+
+    @classmethod
+    def param_shapes(cls, embed_size=None, num_heads=1, **config):
+        """``in_proj_weight`` (3E, E), ``in_proj_bias`` (3E,) and the output
+        projection's (a :class:`~fastrnn.layers.linear.Linear`(E, E)) as
+        ``out_proj.weight`` / ``out_proj.bias``; None for a config the
+        constructor refuses."""
+        E = embed_size
+        if not (is_count(E) and is_count(num_heads) and E % num_heads == 0):
+            return None
+        return [("in_proj_weight", (3 * E, E)), ("in_proj_bias", (3 * E,))] + \
+            [("out_proj." + name, shape) for name, shape in Linear.param_shapes(E, E)]
 
     def _check(self, x, mask, causal):
         """``x`` (B, T, E) and the combined mask, bool (B | 1, 1 | T, T) or None."""

@@ -5,11 +5,14 @@ A cell step is the fused kernel run over a sequence of length 1, so cells
 and layers share every line of math (and a cell's weights load straight
 into a one-layer layer and back).
 """
+import math
+
 import numpy as np
 
 from .. import functional as F
-from .._validation import as_array, check_bools, check_memory, make_rng, positive_int, state_parts
-from .init import check_init_options, recurrent_parameters
+from .._validation import (as_array, check_bools, check_memory, is_count, make_rng, positive_int,
+                           state_parts)
+from .init import cell_param_shapes, check_init_options, recurrent_parameters
 from .module import Frozen, Module, one_shot
 from .stream import Stream
 
@@ -30,13 +33,22 @@ class _Cell(Module):
         self.reset_after = bool(reset_after)
         self.forget_bias = check_init_options(mode, self.bias, recurrent_init, forget_bias)
         self.recurrent_init = recurrent_init
-        GH = F.num_gates(mode) * self.hidden_size
-        check_memory(GH * (self.input_size + self.hidden_size + 2), self.dtype,
+        shapes = self.param_shapes(self.input_size, self.hidden_size, self.bias)
+        check_memory(sum(math.prod(shape) for _, shape in shapes), self.dtype,
                      f"{type(self).__name__}({self.input_size}, {self.hidden_size})")
-        for name, value in recurrent_parameters(make_rng(seed), F.num_gates(mode), self.input_size,
+        for name, value in recurrent_parameters(make_rng(seed), self._num_gates, self.input_size,
                                                 self.hidden_size, self.bias, recurrent_init,
                                                 self.forget_bias):
             self._add_parameter(name, value)
+
+    @classmethod
+    def param_shapes(cls, input_size=None, hidden_size=None, bias=True, **config):
+        """The ``(name, shape)`` of every parameter a cell of this config has
+        (PyTorch's names and order), without building it; None for a config
+        the constructor refuses."""
+        if not (is_count(input_size) and is_count(hidden_size) and isinstance(bias, bool)):
+            return None
+        return cell_param_shapes(cls._num_gates, input_size, hidden_size, bias)
 
     def _weights(self):
         p = self._params
@@ -147,6 +159,8 @@ class FrozenCell(Frozen):
 class RNNCell(_Cell):
     """``h' = act(W_ih x + b_ih + W_hh h + b_hh)``, act ``"tanh"`` or ``"relu"``."""
 
+    _num_gates = F.num_gates("rnn_tanh")
+
     _config_keys = _Cell._config_keys + ("nonlinearity",)
 
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh",
@@ -161,6 +175,8 @@ class RNNCell(_Cell):
 class LSTMCell(_Cell):
     """One LSTM step: ``h, c = cell(x_t, (h, c))``."""
 
+    _num_gates = F.num_gates("lstm")
+
     _has_cell_state = True
     _config_keys = _Cell._config_keys + ("forget_bias",)
 
@@ -172,6 +188,8 @@ class LSTMCell(_Cell):
 
 class GRUCell(_Cell):
     """One GRU step: ``h = cell(x_t, h)``; ``reset_after`` as :class:`fastrnn.GRU`."""
+
+    _num_gates = F.num_gates("gru")
 
     _config_keys = _Cell._config_keys + ("reset_after",)
 

@@ -22,6 +22,11 @@ class Dropout(Module):
 
     _config_keys = ("p", "dtype")
 
+    @classmethod
+    def param_shapes(cls, **config):
+        """``[]``: this module has no parameters."""
+        return []
+
     def __init__(self, p=0.5, dtype="float32", seed=None):
         super().__init__(dtype)
         if isinstance(p, bool) or not isinstance(p, numbers.Real):

@@ -1,7 +1,7 @@
 """``fr.Embedding``: a lookup table of vectors, with PyTorch's ``padding_idx``."""
 import numpy as np
 
-from .._validation import asarray_of, check_memory, make_rng, positive_int
+from .._validation import asarray_of, check_memory, is_count, make_rng, positive_int
 from .module import Frozen, Module, grad_lock, one_shot
 
 
@@ -56,12 +56,21 @@ class Embedding(Module):
                                  f"{self.num_embeddings}), got {padding_idx}")
             padding_idx = int(padding_idx) % self.num_embeddings
         self.padding_idx = padding_idx
-        check_memory(self.num_embeddings * self.embedding_dim, self.dtype,
+        ((name, shape),) = self.param_shapes(self.num_embeddings, self.embedding_dim)
+        check_memory(shape[0] * shape[1], self.dtype,
                      f"Embedding({self.num_embeddings}, {self.embedding_dim})")
-        weight = make_rng(seed).standard_normal((self.num_embeddings, self.embedding_dim))
+        weight = make_rng(seed).standard_normal(shape)
         if padding_idx is not None:
             weight[padding_idx] = 0
-        self._add_parameter("weight", weight)
+        self._add_parameter(name, weight)
+
+    @classmethod
+    def param_shapes(cls, num_embeddings=None, embedding_dim=None, **config):
+        """``weight`` (num_embeddings, embedding_dim); None for a config the
+        constructor refuses."""
+        if not (is_count(num_embeddings) and is_count(embedding_dim)):
+            return None
+        return [("weight", (num_embeddings, embedding_dim))]
 
     def freeze(self):
         """An inference-only copy (:func:`fastrnn.freeze`)."""

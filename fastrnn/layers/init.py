@@ -41,15 +41,23 @@ def orthogonal(rng, n):
     return q * np.sign(np.diag(r))
 
 
+def cell_param_shapes(num_gates, input_size, hidden_size, bias):
+    """``[(name, shape), ...]`` of one layer-direction (or a cell), in
+    PyTorch's order: weight_ih, weight_hh, bias_ih, bias_hh."""
+    GH = num_gates * hidden_size
+    shapes = [("weight_ih", (GH, input_size)), ("weight_hh", (GH, hidden_size))]
+    if bias:
+        shapes += [("bias_ih", (GH,)), ("bias_hh", (GH,))]
+    return shapes
+
+
 def recurrent_parameters(rng, num_gates, input_size, hidden_size, bias,
                          recurrent_init="uniform", forget_bias=None):
-    """``[(name, array), ...]`` for one layer-direction (or a cell), in
-    PyTorch's order: weight_ih, weight_hh, bias_ih, bias_hh."""
+    """``[(name, array), ...]`` for one layer-direction (or a cell): the
+    names and shapes of :func:`cell_param_shapes`."""
     G, H = num_gates, hidden_size
     k = 1.0 / math.sqrt(H)
-    shapes = [("weight_ih", (G * H, input_size)), ("weight_hh", (G * H, H))]
-    if bias:
-        shapes += [("bias_ih", (G * H,)), ("bias_hh", (G * H,))]
+    shapes = cell_param_shapes(G, input_size, H, bias)
     params = {name: rng.uniform(-k, k, size=shape) for name, shape in shapes}
     if recurrent_init == "orthogonal":
         params["weight_hh"] = np.concatenate([orthogonal(rng, H) for _ in range(G)])

@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import _workspace as ws
 from .._matmul import column_sums, matmul, matmul_pair
-from .._validation import (as_array, check_bools, check_memory, is_private, make_rng,
+from .._validation import (as_array, check_bools, check_memory, is_count, is_private, make_rng,
                            positive_int, unaliased)
 from .module import Frozen, Module, one_shot
 
@@ -30,14 +30,22 @@ class Linear(Module):
         self.out_features = positive_int(out_features, "out_features")
         check_bools(bias=bias)
         self.bias = bool(bias)
-        check_memory(self.out_features * (self.in_features + self.bias), self.dtype,
+        shapes = self.param_shapes(self.in_features, self.out_features, self.bias)
+        check_memory(sum(math.prod(shape) for _, shape in shapes), self.dtype,
                      f"Linear({self.in_features}, {self.out_features})")
         rng = make_rng(seed)
         bound = 1.0 / math.sqrt(self.in_features)
-        self._add_parameter("weight", rng.uniform(-bound, bound, (self.out_features,
-                                                                  self.in_features)))
-        if self.bias:
-            self._add_parameter("bias", rng.uniform(-bound, bound, self.out_features))
+        for name, shape in shapes:   # weight, then bias: both U(-bound, bound)
+            self._add_parameter(name, rng.uniform(-bound, bound, shape))
+
+    @classmethod
+    def param_shapes(cls, in_features=None, out_features=None, bias=True, **config):
+        """``weight`` (out_features, in_features) and, with ``bias``, ``bias``
+        (out_features,); None for a config the constructor refuses."""
+        if not (is_count(in_features) and is_count(out_features) and isinstance(bias, bool)):
+            return None
+        return [("weight", (out_features, in_features))] + \
+            ([("bias", (out_features,))] if bias else [])
 
     def _check(self, x):
         x = as_array(x, "x", self.dtype)

@@ -142,6 +142,17 @@ class Module:
             del config["dtype"]
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in config.items())})"
 
+    @classmethod
+    def param_shapes(cls, **config):
+        """The ``(name, shape)`` of every parameter ``cls(**config)`` has of
+        its own (a container's children say theirs), in order, without
+        building it: what :func:`fastrnn.load` compares a file's list with
+        before it allocates anything.  None when the class cannot tell or
+        the config is one its constructor refuses (the constructor says
+        why).  Each layer class overrides it (its constructor makes the
+        parameters it lists); this default cannot tell."""
+        return None
+
     def get_config(self):
         """The constructor arguments that rebuild this module (JSON-able):
         ``type(self)(**module.get_config())`` has the same structure."""

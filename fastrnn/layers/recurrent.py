@@ -11,9 +11,10 @@ import numpy as np
 
 from .. import _workspace as ws
 from .. import functional as F
-from .._validation import (as_array, as_lengths, check_bools, check_memory, is_private, make_rng,
+from .._validation import (as_array, as_lengths, check_bools, check_memory, is_count, is_private,
+                           make_rng,
                            positive_int, state_parts)
-from .init import check_init_options, recurrent_parameters
+from .init import cell_param_shapes, check_init_options, recurrent_parameters
 from .merge import MERGE_MODES, merge, merge_backward, merged_width
 from .embedding import Embedding, as_ids
 from .module import Frozen, Module, one_shot
@@ -27,6 +28,21 @@ from .stream import Stream
 # bench/embedded_input.py: 0.70-0.89x the time at 13-50 tokens per entry,
 # 1.6x at 1.1).
 FOLD_TOKENS_PER_ENTRY = 2
+
+
+def direction_suffix(layer, direction):
+    """What the names of layer ``layer``'s parameters end with in direction
+    ``direction`` (0 forward, 1 reverse): PyTorch's ``_l{layer}[_reverse]``."""
+    return f"_l{layer}" + ("_reverse" if direction else "")
+
+
+def _layer_inputs(input_size, hidden_size, num_layers, num_directions, merge_mode):
+    """``(layer, direction, input width)`` of every layer-direction, in the
+    order of the parameters."""
+    width = merged_width(merge_mode, hidden_size, num_directions)
+    for layer in range(num_layers):
+        for d in range(num_directions):
+            yield layer, d, input_size if layer == 0 else width
 
 
 class _RecurrentLayer(Module):
@@ -70,36 +86,51 @@ class _RecurrentLayer(Module):
         self._init_parameters()
 
     # ------------------------------------------------------------ parameters
-    def _suffix(self, layer, direction):
-        return f"_l{layer}" + ("_reverse" if direction else "")
+    @classmethod
+    def param_shapes(cls, input_size=None, hidden_size=None, num_layers=1, bias=True,
+                     bidirectional=False, merge_mode="concat", **config):
+        """The ``(name, shape)`` of every parameter a layer of this config
+        has, in order -- PyTorch's names, ``weight_ih_l{k}[_reverse]`` etc. --
+        without building it (a generator: a forged ``num_layers`` costs
+        nothing); None for a config the constructor refuses."""
+        if not (is_count(input_size) and is_count(hidden_size) and is_count(num_layers)
+                and isinstance(bias, bool) and isinstance(bidirectional, bool)
+                and merge_mode in MERGE_MODES):
+            return None
+        return ((name + direction_suffix(layer, d), shape)
+                for layer, d, in_size in _layer_inputs(input_size, hidden_size, num_layers,
+                                                       2 if bidirectional else 1, merge_mode)
+                for name, shape in cell_param_shapes(cls._num_gates, in_size, hidden_size,
+                                                     bias))
 
     def _init_parameters(self):
-        """PyTorch's default (see ``layers/init.py`` for the options)."""
+        """:meth:`param_shapes`' parameters, PyTorch's initialisation (see
+        ``layers/init.py`` for the options)."""
         width = merged_width(self.merge_mode, self.hidden_size, self.num_directions)
-        GH, H, L, D = F.num_gates(self.mode) * self.hidden_size, self.hidden_size, \
+        GH, H, L, D = self._num_gates * self.hidden_size, self.hidden_size, \
             self.num_layers, self.num_directions
+        # param_shapes' sizes in closed form: a forged num_layers is refused
+        # without walking its layers.
         count = D * (GH * (self.input_size + H + 2) + (L - 1) * GH * (width + H + 2))
         check_memory(count, self.dtype, f"{type(self).__name__}({self.extra_repr()})")
-        for layer in range(self.num_layers):
-            in_size = self.input_size if layer == 0 else width
-            for d in range(self.num_directions):
-                for name, value in recurrent_parameters(
-                        self._rng, F.num_gates(self.mode), in_size, self.hidden_size, self.bias,
-                        self.recurrent_init, self.forget_bias):
-                    self._add_parameter(name + self._suffix(layer, d), value)
+        for layer, d, in_size in _layer_inputs(self.input_size, H, L, D, self.merge_mode):
+            for name, value in recurrent_parameters(
+                    self._rng, self._num_gates, in_size, H, self.bias, self.recurrent_init,
+                    self.forget_bias):
+                self._add_parameter(name + direction_suffix(layer, d), value)
 
     def direction_weights(self, layer, direction):
         """The live arrays ``(w_ih, w_hh, b_ih, b_hh)`` of layer ``layer``'s
         direction ``direction`` (0 forward, 1 reverse), PyTorch's layout and
         gate order (the biases None without ``bias``)."""
-        sfx = self._suffix(layer, direction)
+        sfx = direction_suffix(layer, direction)
         p = self._params
         if self.bias:
             return p["weight_ih" + sfx], p["weight_hh" + sfx], p["bias_ih" + sfx], p["bias_hh" + sfx]
         return p["weight_ih" + sfx], p["weight_hh" + sfx], None, None
 
     def _grad_slots(self, layer, direction):
-        sfx = self._suffix(layer, direction)
+        sfx = direction_suffix(layer, direction)
         slots = {"w_ih": self._grads["weight_ih" + sfx], "w_hh": self._grads["weight_hh" + sfx]}
         if self.bias:
             slots.update(b_ih=self._grads["bias_ih" + sfx], b_hh=self._grads["bias_hh" + sfx])
@@ -484,6 +515,8 @@ class _Progress:
 class RNN(_RecurrentLayer):
     """Elman RNN: ``h' = act(W_ih x + b_ih + W_hh h + b_hh)``, act tanh or relu."""
 
+    _num_gates = F.num_gates("rnn_tanh")
+
     _config_keys = _RecurrentLayer._config_keys + ("nonlinearity",)
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
@@ -504,6 +537,8 @@ class RNN(_RecurrentLayer):
 class LSTM(_RecurrentLayer):
     """LSTM with PyTorch's gates ``i, f, g, o``; state ``(h, c)``."""
 
+    _num_gates = F.num_gates("lstm")
+
     _has_cell_state = True
     _config_keys = _RecurrentLayer._config_keys + ("forget_bias",)
 
@@ -519,6 +554,8 @@ class GRU(_RecurrentLayer):
     """GRU with gates ``r, z, n``; ``reset_after`` picks PyTorch's (True) or
     Cho et al.'s (False) candidate: ``r * (W_hn h + b_hn)`` or
     ``W_hn (r * h) + b_hn`` (ONNX's ``linear_before_reset=0``)."""
+
+    _num_gates = F.num_gates("gru")
 
     _config_keys = _RecurrentLayer._config_keys + ("reset_after",)
 
