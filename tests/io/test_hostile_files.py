@@ -19,8 +19,7 @@ import numpy as np
 import pytest
 
 import fastrnn as fr
-from fastrnn import io as fio
-from fastrnn.io import FormatError, load, save
+from fastrnn.io import FormatError, load, loading, save, saving
 
 from helpers.saved_files import (forged, header_json, npy_bytes, read_entries, with_header,
                                  write_entries)
@@ -542,7 +541,7 @@ def test_oversized_zip_directory_refused_before_it_is_parsed(tmp_path):
 
 
 def test_save_refuses_what_the_directory_bound_would_refuse(tmp_path, monkeypatch):
-    monkeypatch.setattr(fio, "_MAX_DIRECTORY_BYTES", 300)
+    monkeypatch.setattr(saving, "MAX_DIRECTORY_BYTES", 300)   # the bound save applies
     with pytest.raises(ValueError, match="zip directory of 441 bytes; a file.s is at most 300"):
         save(fr.LSTM(2, 2), tmp_path / "m.frnn")
     assert os.listdir(tmp_path) == []
@@ -579,7 +578,7 @@ def test_entry_changed_while_read_refused_without_allocating(tmp_path, monkeypat
     match = re.search(rb"\(64, 64\), \} +\n", data)
     forged_shape = b"(999999999999, 64), }"
     patch = forged_shape + b" " * (len(match.group()) - len(forged_shape) - 1) + b"\n"
-    real_build = fio._build
+    real_build = loading._build
 
     def build_then_rewrite(*args, **kwargs):
         module = real_build(*args, **kwargs)
@@ -588,7 +587,7 @@ def test_entry_changed_while_read_refused_without_allocating(tmp_path, monkeypat
             f.write(patch)
         return module
 
-    monkeypatch.setattr(fio, "_build", build_then_rewrite)
+    monkeypatch.setattr(loading, "_build", build_then_rewrite)
     refused_within(path, r"entry 'weight\.npy' changed while the file was read \(its header "
                          r"now says shape \(999999999999, 64\)", 1 << 20)
 

@@ -17,6 +17,7 @@ import pytest
 
 import fastrnn as fr
 from fastrnn import io as fio
+from fastrnn.io import registry, saving
 from fastrnn.io import load, save
 from fastrnn.layers.module import Module
 
@@ -195,9 +196,13 @@ class Scale(Module):
 
 
 @pytest.fixture
-def isolated_registry(monkeypatch):
-    monkeypatch.setattr(fio, "_REGISTRY", dict(fio._REGISTRY))
-    monkeypatch.setattr(fio, "_PARAM_SHAPES", dict(fio._PARAM_SHAPES))
+def isolated_registry():
+    """The registry as it was before the test, afterwards."""
+    saved = dict(registry.REGISTRY), dict(registry.PARAM_SHAPES)
+    yield
+    for table, before in zip((registry.REGISTRY, registry.PARAM_SHAPES), saved):
+        table.clear()
+        table.update(before)
 
 
 def test_registry_lists_the_six_classes():
@@ -221,7 +226,7 @@ def test_register_module_makes_a_class_loadable(tmp_path, isolated_registry):
     assert_same_module(module, loaded)
     assert np.array_equal(loaded(np.ones(4)), module(np.ones(4)))
     # once unregistered, the same file names an unknown class
-    del fio._REGISTRY["Scale"]
+    del registry.REGISTRY["Scale"]
     with pytest.raises(ValueError, match="unknown module class 'Scale'"):
         load(path)
 
@@ -366,7 +371,7 @@ def test_save_errors_name_the_users_path(tmp_path, model, monkeypatch):
         raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / ".fastrnn-x.tmp"))
 
     with monkeypatch.context() as mp:
-        mp.setattr(fio.tempfile, "mkstemp", no_permission)
+        mp.setattr(saving.tempfile, "mkstemp", no_permission)
         refused(tmp_path / "m.frnn", PermissionError,
                 r"cannot create a temporary file in .*Permission denied \(the folder is not "
                 r"writable\)")
@@ -375,6 +380,6 @@ def test_save_errors_name_the_users_path(tmp_path, model, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / ".fastrnn-x.tmp"))
 
     with monkeypatch.context() as mp:
-        mp.setattr(fio.os, "fsync", full_disk)
+        mp.setattr(saving.os, "fsync", full_disk)
         refused(tmp_path / "m.frnn", OSError, "cannot write it: No space left on device")
     assert os.listdir(tmp_path) == []
