@@ -7,6 +7,7 @@ against BLAS's 32-bit indices and the machine's memory.  Messages name the
 argument, what was expected and what was got.  Also the seeded random
 generators (``make_rng``) of the layers and datasets.
 """
+import math
 import numbers
 import operator
 import os
@@ -111,6 +112,36 @@ def is_count(value):
     """Whether ``value`` is an int >= 1 (not a bool): what a size in a
     configuration must be (``positive_int`` checks one with an error)."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+
+
+def real_number(value, name, minimum=None, strict=False, below=None):
+    """``value`` as a finite Python float, ``>= minimum`` (``> minimum`` with
+    ``strict``) and ``< below`` where given."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} ({value!r})")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if minimum is not None:
+        if strict and not value > minimum:
+            raise ValueError(f"{name} must be > {minimum}, got {value}")
+        if not strict and not value >= minimum:
+            raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if below is not None and value >= below:
+        raise ValueError(f"{name} must be < {below}, got {value}")
+    return value
+
+
+def positive_number(value, name, integral=False):
+    """``value`` unchanged if it is a positive int (``integral``) or a
+    positive real number; the message says "a positive int / number"."""
+    kind, expected = (numbers.Integral, "a positive int") if integral else \
+        (numbers.Real, "a positive number")
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise TypeError(f"{name} must be {expected}, got {type(value).__name__} ({value!r})")
+    if not value > 0:
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return value
 
 
 def positive_int(value, name, minimum=1):

@@ -14,11 +14,10 @@ Bad arguments raise ``TypeError`` (wrong type) or ``ValueError`` (bad
 value); messages name the argument, what was expected and what was got.
 """
 import importlib.resources
-import numbers
 
 import numpy as np
 
-from ._validation import asarray_of, check_bytes, make_rng, positive_int, resolve_dtype
+from ._validation import asarray_of, check_bytes, make_rng, positive_int, real_number, resolve_dtype
 
 __all__ = [
     "adding_problem", "sentiment", "sine_wave", "ar_process", "sliding_windows",
@@ -28,21 +27,6 @@ __all__ = [
 
 
 # ------------------------------------------------------------------ helpers
-def _real(value, name, minimum=None, strict=False):
-    """A finite Python float, optionally ``> minimum`` (strict) or ``>= minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} ({value!r})")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    if minimum is not None:
-        if strict and not value > minimum:
-            raise ValueError(f"{name} must be > {minimum}, got {value}")
-        if not strict and not value >= minimum:
-            raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
-
-
 # ------------------------------------------------------------------ adding problem
 def adding_problem(n, length=100, seed=None, dtype="float32"):
     """The adding problem: sum the two marked numbers of a long sequence.
@@ -286,8 +270,8 @@ def sine_wave(n_steps, period=50.0, noise=0.0, seed=None, dtype="float32"):
     ((100,), dtype('float32'))
     """
     n_steps = positive_int(n_steps, "n_steps")
-    period = _real(period, "period", minimum=0.0, strict=True)
-    noise = _real(noise, "noise", minimum=0.0)
+    period = real_number(period, "period", minimum=0.0, strict=True)
+    noise = real_number(noise, "noise", minimum=0.0)
     dt = resolve_dtype(dtype)
     check_bytes(n_steps * (16 + dt.itemsize), f"sine_wave(n_steps={n_steps})")
     rng = make_rng(seed)
@@ -354,7 +338,7 @@ def ar_process(n_steps, coefficients=(0.6, -0.2, 0.3), noise=0.1, seed=None, dty
     """
     n_steps = positive_int(n_steps, "n_steps")
     phi = _ar_coefficients(coefficients)
-    noise = _real(noise, "noise", minimum=0.0)
+    noise = real_number(noise, "noise", minimum=0.0)
     dt = resolve_dtype(dtype)
     rng = make_rng(seed)
     p = phi.size

@@ -27,7 +27,7 @@ import numbers
 
 import numpy as np
 
-from ._validation import FLOAT_DTYPES
+from ._validation import FLOAT_DTYPES, real_number
 from ._kernels import optim as _compiled
 from ._flat import covers, relayouts
 from ._runtime import get_num_threads, openmp_enabled
@@ -111,24 +111,10 @@ def _threads(n):
     return get_num_threads() if n >= _PARALLEL_MIN and openmp_enabled() else 1
 
 
-def _real(value, name, minimum=0.0, below=None):
-    """``value`` as a finite float with ``minimum <= value`` (and ``< below``)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} ({value!r})")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    if below is not None and value >= below:
-        raise ValueError(f"{name} must be < {below}, got {value}")
-    return value
-
-
 def _betas(value):
     if not isinstance(value, (tuple, list)) or len(value) != 2:
         raise TypeError(f"betas must be a pair (beta1, beta2), got {value!r}")
-    return tuple(_real(b, f"betas[{i}]", 0.0, 1.0) for i, b in enumerate(value))
+    return tuple(real_number(b, f"betas[{i}]", 0.0, below=1.0) for i, b in enumerate(value))
 
 
 def _slot(state, name, like):
@@ -355,9 +341,9 @@ class SGD(Optimizer):
                          weight_decay=weight_decay)
 
     def _check_hyper(self):
-        self.lr = _real(self.lr, "lr")
-        self.momentum = _real(self.momentum, "momentum")
-        self.weight_decay = _real(self.weight_decay, "weight_decay")
+        self.lr = real_number(self.lr, "lr", 0.0)
+        self.momentum = real_number(self.momentum, "momentum", 0.0)
+        self.weight_decay = real_number(self.weight_decay, "weight_decay", 0.0)
         if not isinstance(self.nesterov, (bool, np.bool_)):
             raise TypeError(f"nesterov must be a bool, got {type(self.nesterov).__name__}")
         self.nesterov = bool(self.nesterov)
@@ -406,10 +392,10 @@ class Adam(Optimizer):
         super().__init__(modules, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
     def _check_hyper(self):
-        self.lr = _real(self.lr, "lr")
+        self.lr = real_number(self.lr, "lr", 0.0)
         self.betas = _betas(self.betas)
-        self.eps = _real(self.eps, "eps")
-        self.weight_decay = _real(self.weight_decay, "weight_decay")
+        self.eps = real_number(self.eps, "eps", 0.0)
+        self.weight_decay = real_number(self.weight_decay, "weight_decay", 0.0)
 
     def _update(self, param, grad, state, step):
         beta1, beta2 = self.betas
@@ -484,11 +470,11 @@ class RMSprop(Optimizer):
                          weight_decay=weight_decay)
 
     def _check_hyper(self):
-        self.lr = _real(self.lr, "lr")
-        self.alpha = _real(self.alpha, "alpha")
-        self.eps = _real(self.eps, "eps")
-        self.momentum = _real(self.momentum, "momentum")
-        self.weight_decay = _real(self.weight_decay, "weight_decay")
+        self.lr = real_number(self.lr, "lr", 0.0)
+        self.alpha = real_number(self.alpha, "alpha", 0.0)
+        self.eps = real_number(self.eps, "eps", 0.0)
+        self.momentum = real_number(self.momentum, "momentum", 0.0)
+        self.weight_decay = real_number(self.weight_decay, "weight_decay", 0.0)
 
     def _update(self, param, grad, state, step):
         if self.weight_decay:
@@ -539,7 +525,7 @@ def clip_grad_norm(modules, max_norm):
     float
         The global norm before clipping, computed in float64.
     """
-    max_norm = _real(max_norm, "max_norm", minimum=-math.inf)
+    max_norm = real_number(max_norm, "max_norm")
     if max_norm <= 0:
         raise ValueError(f"max_norm must be > 0, got {max_norm}")
     return clip_arrays(grad_arrays(modules), max_norm)
@@ -591,7 +577,7 @@ def clip_grad_value(modules, clip):
     clip : float
         The largest allowed magnitude, > 0.
     """
-    clip = _real(clip, "clip", minimum=-math.inf)
+    clip = real_number(clip, "clip")
     if clip <= 0:
         raise ValueError(f"clip must be > 0, got {clip}")
     for g in grad_arrays(modules):

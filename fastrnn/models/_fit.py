@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import optim
 from .._runtime import get_num_threads, single_threaded_blas
-from .._validation import check_bools, make_rng, positive_int, unwritable
+from .._validation import check_bools, make_rng, positive_int, positive_number, unwritable
 from ..layers.module import Frozen, Module
 from ..layers.recurrent import FrozenRecurrent
 from ..distributed import GradientAverager, reduce_sums, shard
@@ -45,15 +45,6 @@ class Meter:
         return {k: (num / den if den else float("nan")) for k, (num, den) in self.sums.items()}
 
 
-def _positive(value, name, kind=numbers.Integral):
-    expected = "a positive int" if kind is numbers.Integral else "a positive number"
-    if isinstance(value, bool) or not isinstance(value, kind):
-        raise TypeError(f"{name} must be {expected}, got {type(value).__name__} ({value!r})")
-    if not value > 0:
-        raise ValueError(f"{name} must be {expected}, got {value!r}")
-    return value
-
-
 def make_optimizer(optimizer, model, lr):
     """An ``fr.optim`` optimizer over ``model``: a name with ``lr``, or an
     optimizer instance used as given (``lr`` then ignored)."""
@@ -62,7 +53,7 @@ def make_optimizer(optimizer, model, lr):
     if not isinstance(optimizer, str) or optimizer.lower() not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)} or an fr.optim "
                          f"optimizer, got {optimizer!r}")
-    return OPTIMIZERS[optimizer.lower()](model, lr=_positive(lr, "lr", numbers.Real))
+    return OPTIMIZERS[optimizer.lower()](model, lr=positive_number(lr, "lr"))
 
 
 def _progress_bar(enabled, total, desc):
@@ -135,12 +126,12 @@ def predictions(model, data, batch_size):
 def fit(model, train, *, epochs, batch_size, lr, optimizer, clip, validation, early_stopping,
         shuffle, progress, seed, distributed=False, checkpoint=None):
     """Train ``model`` on the Dataset ``train``; returns the history dict."""
-    _positive(epochs, "epochs")
-    _positive(batch_size, "batch_size")
+    positive_number(epochs, "epochs", integral=True)
+    positive_number(batch_size, "batch_size", integral=True)
     if clip is not None:
-        _positive(clip, "clip", numbers.Real)
+        positive_number(clip, "clip")
     if early_stopping is not None:
-        _positive(early_stopping, "early_stopping")
+        positive_number(early_stopping, "early_stopping", integral=True)
     comm = _communicator(distributed)
     if checkpoint is not None:
         # Before the first epoch, not after it: a bad path must not cost a

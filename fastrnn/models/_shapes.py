@@ -11,8 +11,8 @@ model in many configurations and checks the prediction against the real
 parameters.
 """
 import itertools
-import numbers
 
+from .._validation import is_count
 from ..io import predict_param_shapes
 from ..layers.attention import AdditiveAttention, GeneralAttention
 from ..layers.embedding import Embedding
@@ -26,7 +26,7 @@ class _Unknown(Exception):
 
 def _count(args, name):
     value = args.get(name)
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+    if not is_count(value):
         raise _Unknown
     return int(value)
 
