@@ -10,29 +10,23 @@ import math
 import numpy as np
 
 from .. import functional as F
-from .._validation import (as_array, check_bools, check_memory, is_count, make_rng, positive_int,
-                           state_parts)
-from .init import cell_param_shapes, check_init_options, recurrent_parameters
-from .module import Frozen, Module, one_shot
+from .._validation import as_array, check_memory, is_count, make_rng, state_parts
+from .init import cell_param_shapes, recurrent_parameters
+from .module import Frozen, one_shot
+from .recurrent_base import RecurrentModule
 from .stream import Stream
 
 
-class _Cell(Module):
-    _has_cell_state = False
+class _Cell(RecurrentModule):
+    """Shared machinery of RNNCell, LSTMCell and GRUCell."""
 
     _config_keys = ("input_size", "hidden_size", "bias", "dtype", "recurrent_init")
 
     def __init__(self, mode, input_size, hidden_size, bias=True, dtype="float32", seed=None,
                  reset_after=True, recurrent_init="uniform", forget_bias=None):
         super().__init__(dtype)
-        self.mode = mode
-        self.input_size = positive_int(input_size, "input_size")
-        self.hidden_size = positive_int(hidden_size, "hidden_size")
-        check_bools(bias=bias, reset_after=reset_after)
-        self.bias = bool(bias)
-        self.reset_after = bool(reset_after)
-        self.forget_bias = check_init_options(mode, self.bias, recurrent_init, forget_bias)
-        self.recurrent_init = recurrent_init
+        self._configure(mode, input_size, hidden_size, bias, reset_after, recurrent_init,
+                        forget_bias)
         shapes = self.param_shapes(self.input_size, self.hidden_size, self.bias)
         check_memory(sum(math.prod(shape) for _, shape in shapes), self.dtype,
                      f"{type(self).__name__}({self.input_size}, {self.hidden_size})")
@@ -51,9 +45,7 @@ class _Cell(Module):
         return cell_param_shapes(cls._num_gates, input_size, hidden_size, bias)
 
     def _weights(self):
-        p = self._params
-        return (p["weight_ih"], p["weight_hh"],
-                p["bias_ih"] if self.bias else None, p["bias_hh"] if self.bias else None)
+        return self._weights_of("")
 
     def _check(self, x, state):
         """-> x as (1, B, I), [h, c] each (B, H) or None, batched."""
@@ -98,9 +90,7 @@ class _Cell(Module):
         parameter gradients into ``self.grads``."""
         ((_, h, c), bp), batched, B = self._step(x, state, train=True)
         given = [None] * 2 if state is None else (list(state) if self._has_cell_state else [state, None])
-        grads = {"w_ih": self._grads["weight_ih"], "w_hh": self._grads["weight_hh"]}
-        if self.bias:
-            grads.update(b_ih=self._grads["bias_ih"], b_hh=self._grads["bias_hh"])
+        grads = self._grad_slots_of("")
 
         def check(dstate):
             names = ("dh", "dc") if self._has_cell_state else ("dh",)

@@ -12,12 +12,12 @@ import numpy as np
 from .. import _workspace as ws
 from .. import functional as F
 from .._validation import (as_array, as_lengths, check_bools, check_memory, is_count, is_private,
-                           make_rng,
-                           positive_int, state_parts)
-from .init import cell_param_shapes, check_init_options, recurrent_parameters
+                           make_rng, positive_int, state_parts)
+from .init import cell_param_shapes, recurrent_parameters
 from .merge import MERGE_MODES, merge, merge_backward, merged_width
 from .embedding import Embedding, as_ids
-from .module import Frozen, Module, one_shot
+from .module import Frozen, one_shot
+from .recurrent_base import RecurrentModule
 from .stream import Stream
 
 
@@ -45,10 +45,8 @@ def _layer_inputs(input_size, hidden_size, num_layers, num_directions, merge_mod
             yield layer, d, input_size if layer == 0 else width
 
 
-class _RecurrentLayer(Module):
-    """Shared machinery of RNN, LSTM and GRU (subclasses set ``_has_cell_state``)."""
-
-    _has_cell_state = False  # LSTM carries (h, c)
+class _RecurrentLayer(RecurrentModule):
+    """Shared machinery of RNN, LSTM and GRU."""
 
     _config_keys = ("input_size", "hidden_size", "num_layers", "bias", "batch_first",
                     "dropout", "bidirectional", "merge_mode", "dtype", "recurrent_init")
@@ -58,27 +56,21 @@ class _RecurrentLayer(Module):
                  merge_mode="concat", dtype="float32", seed=None, reset_after=True,
                  recurrent_init="uniform", forget_bias=None):
         super().__init__(dtype)
-        self.mode = mode
-        self.input_size = positive_int(input_size, "input_size")
-        self.hidden_size = positive_int(hidden_size, "hidden_size")
+        self._configure(mode, input_size, hidden_size, bias, reset_after, recurrent_init,
+                        forget_bias)
         self.num_layers = positive_int(num_layers, "num_layers")
-        check_bools(bias=bias, batch_first=batch_first, bidirectional=bidirectional,
-                    reset_after=reset_after)
+        check_bools(batch_first=batch_first, bidirectional=bidirectional)
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float, np.floating)):
             raise TypeError(f"dropout must be a float in [0, 1), got {type(dropout).__name__}")
         if not 0.0 <= float(dropout) < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         if merge_mode not in MERGE_MODES:
             raise ValueError(f"merge_mode must be one of {MERGE_MODES}, got {merge_mode!r}")
-        self.bias = bool(bias)
         self.batch_first = bool(batch_first)
         self.dropout = float(dropout)
         self.bidirectional = bool(bidirectional)
         self.merge_mode = merge_mode
-        self.reset_after = bool(reset_after)
         self.num_directions = 2 if self.bidirectional else 1
-        self.forget_bias = check_init_options(mode, self.bias, recurrent_init, forget_bias)
-        self.recurrent_init = recurrent_init
         self._rng = make_rng(seed)
         # Dropout masks come from their own stream, so that drawing them
         # never shifts the initialisation of a layer built with the same seed.
@@ -123,18 +115,10 @@ class _RecurrentLayer(Module):
         """The live arrays ``(w_ih, w_hh, b_ih, b_hh)`` of layer ``layer``'s
         direction ``direction`` (0 forward, 1 reverse), PyTorch's layout and
         gate order (the biases None without ``bias``)."""
-        sfx = direction_suffix(layer, direction)
-        p = self._params
-        if self.bias:
-            return p["weight_ih" + sfx], p["weight_hh" + sfx], p["bias_ih" + sfx], p["bias_hh" + sfx]
-        return p["weight_ih" + sfx], p["weight_hh" + sfx], None, None
+        return self._weights_of(direction_suffix(layer, direction))
 
     def _grad_slots(self, layer, direction):
-        sfx = direction_suffix(layer, direction)
-        slots = {"w_ih": self._grads["weight_ih" + sfx], "w_hh": self._grads["weight_hh" + sfx]}
-        if self.bias:
-            slots.update(b_ih=self._grads["bias_ih" + sfx], b_hh=self._grads["bias_hh" + sfx])
-        return slots
+        return self._grad_slots_of(direction_suffix(layer, direction))
 
     # ------------------------------------------------------------ validation
     def _check_input(self, x, hx, lengths):
