@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import fastrnn as fr
+
 from helpers.running import run_python
 from fastrnn import cli
 from fastrnn import datasets as ds

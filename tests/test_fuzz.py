@@ -53,7 +53,7 @@ from fastrnn import functional as F  # noqa: E402
 
 from helpers.running import torch_or_skip  # noqa: E402
 from helpers.reference import cell_step, reference_forward  # noqa: E402
-from test_layers import MERGE_MODES, make_cell, make_layer, state_list  # noqa: E402
+from helpers.layers import MERGE_MODES, make_cell, make_layer, state_list  # noqa: E402
 
 # ------------------------------------------------------------------ profiles
 _HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]

@@ -2,6 +2,7 @@
 input validation."""
 import numpy as np
 import pytest
+
 from helpers.running import torch_or_skip
 
 import fastrnn as fr

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import fastrnn as fr
+
 from helpers.running import docstring_examples
 from helpers.cases import IDS, LAYERS, SHAPES
 

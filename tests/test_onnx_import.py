@@ -8,9 +8,11 @@ import warnings
 
 import numpy as np
 import pytest
+
 from helpers.running import docstring_examples, torch_or_skip
 
 import fastrnn as fr
+
 from helpers.cases import IDS, LAYERS, SHAPES
 
 onnx = pytest.importorskip("onnx") if not os.environ.get("FASTRNN_REQUIRE_BENCH_SYSTEMS") \

@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import fastrnn as fr
+
 from helpers.running import torch_or_skip
 
 from fastrnn.optim import SGD, Adam, AdamW, RMSprop, clip_grad_norm, clip_grad_value

@@ -6,6 +6,7 @@ import pytest
 
 import fastrnn as fr
 import fastrnn.functional as F
+
 from helpers.running import torch_or_skip
 
 T, I, H = 5, 3, 4

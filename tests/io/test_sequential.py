@@ -17,6 +17,7 @@ import pytest
 
 import fastrnn as fr
 from fastrnn.io import FormatError, load, save
+
 from helpers.saved_files import (assert_same_module, assert_same_outputs, header_json, npy_bytes,
                      read_entries, with_header, write_entries)
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import fastrnn as fr
+
 from helpers.running import docstring_examples, run_in_threads
 from helpers.cases import CELLS, IDS, LAYERS
 from fastrnn import functional as F

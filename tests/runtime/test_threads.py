@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import fastrnn as fr
+
 from helpers.running import run_in_threads
 
 THREADS = 4
