@@ -17,15 +17,11 @@ from .regressor import SequenceRegressor
 from .seq2seq import Seq2Seq
 from .tagger import SequenceTagger
 
-from . import _shapes
-
-# With their parameter-shape predictors: fr.load checks a file against the
-# config before building (a forged size allocates nothing).
-register_module(SequenceClassifier, param_shapes=_shapes.classifier_shapes)
-register_module(SequenceTagger, param_shapes=_shapes.tagger_shapes)
-register_module(SequenceRegressor, param_shapes=_shapes.regressor_shapes)
-register_module(LanguageModel, param_shapes=_shapes.language_model_shapes)
-register_module(Seq2Seq, param_shapes=_shapes.seq2seq_shapes)
+# Each says its parameters from its config (ComposedModel.param_shapes, read
+# from the same description of its children its constructor builds): fr.load
+# checks a file against it before building (a forged size allocates nothing).
+for _model in (SequenceClassifier, SequenceTagger, SequenceRegressor, LanguageModel, Seq2Seq):
+    register_module(_model)
 
 __all__ = ["SequenceClassifier", "SequenceTagger", "SequenceRegressor", "LanguageModel",
            "Seq2Seq"]

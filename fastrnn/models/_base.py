@@ -7,13 +7,15 @@ Each task model adds a head and four hooks: ``_dataset`` (validate user
 data), ``_collate`` (pad one batch), ``_forward`` (inference, or training
 with a backprop) and ``_loss`` (loss, its gradient and metric sums).
 """
+import itertools
 import numbers
 
 import numpy as np
 
-from .._validation import as_array, as_lengths, check_bools, make_rng, positive_int
+from .._validation import as_array, as_lengths, check_bools, is_count, make_rng, positive_int
 from ..layers.dropout import Dropout
 from ..layers.embedding import Embedding, as_ids
+from ..layers.linear import Linear
 from ..layers.module import one_shot
 from ..layers.recurrent import GRU, LSTM, RNN
 from ..losses import cross_entropy
@@ -88,7 +90,63 @@ def output_backprop(backprop, outputs, name, dtype):
 
     return one_shot(run, check=check)
 
-class SequenceModel(TrainableModel):
+class InvalidConfig(Exception):
+    """A config the model's constructor refuses (the constructor says why)."""
+
+
+def config_count(config, name):
+    """``config[name]``, which must be a count (an int >= 1)."""
+    value = config.get(name)
+    if not is_count(value):
+        raise InvalidConfig(name)
+    return int(value)
+
+
+def _prefixed(name, shapes):
+    for param, shape in shapes:
+        yield f"{name}.{param}", shape
+
+
+class ComposedModel(TrainableModel):
+    """A model made of child modules, each given by :meth:`_children`: the
+    one description of its composition that both the constructor (which
+    builds each child from its entry, :meth:`_add_child`) and
+    :meth:`param_shapes` read."""
+
+    @classmethod
+    def _children(cls, config):
+        """``[(name, class, size arguments), ...]``: the children holding
+        parameters that ``config`` (the constructor's arguments) builds, in
+        order; :class:`InvalidConfig` for a config the constructor refuses."""
+        raise NotImplementedError
+
+    @classmethod
+    def param_shapes(cls, **config):
+        """The ``(name, shape)`` of every parameter ``cls(**config)`` has --
+        its children's, as ``"<child>.<name>"`` -- without building it (lazy:
+        a forged ``num_layers`` costs nothing); None for a config the
+        constructor refuses."""
+        try:
+            children = cls._children(config)
+        except InvalidConfig:
+            return None
+        parts = []
+        for name, child, arguments in children:
+            shapes = child.param_shapes(**arguments)
+            if shapes is None:
+                return None
+            parts.append(_prefixed(name, shapes))
+        return itertools.chain.from_iterable(parts)
+
+    def _add_child(self, children, name, **extra):
+        """Build and register child ``name`` of ``children`` (:meth:`_children`'s
+        list) with its size arguments and ``extra`` (dtype, seed, options
+        that do not change its parameters)."""
+        (child, arguments), = [(c, a) for n, c, a in children if n == name]
+        return self._add_module(name, child(**arguments, **extra))
+
+
+class SequenceModel(ComposedModel):
     """Input encoder + stacked recurrent layer + dropout (no head).
 
     Exactly one of ``vocab_size`` (token-id input through an ``Embedding``
@@ -125,22 +183,50 @@ class SequenceModel(TrainableModel):
         self.pad_id = pad_id if pad_id is None else int(pad_id)
 
         seeds = iter(child_seeds(seed, 8))
+        children, self.features = self._encoder_children(
+            dict(vocab_size=self.vocab_size, input_size=self.input_size,
+                 embed_size=self.embed_size, hidden_size=self.hidden_size, cell=cell,
+                 num_layers=self.num_layers), bidirectional)
+        self.embedding = None
         if self.vocab_size is not None:
-            self.embedding = self._add_module(
-                "embedding", Embedding(self.vocab_size, self.embed_size, padding_idx=self.pad_id,
-                                       dtype=dtype, seed=next(seeds)))
-            rnn_input = self.embed_size
-        else:
-            self.embedding, rnn_input = None, self.input_size
-        self.rnn = self._add_module("rnn", CELLS[cell](
-            rnn_input, self.hidden_size, num_layers=self.num_layers, dropout=self.dropout,
-            bidirectional=bidirectional, dtype=dtype, seed=next(seeds)))
+            self.embedding = self._add_child(children, "embedding", padding_idx=self.pad_id,
+                                             dtype=dtype, seed=next(seeds))
+        self.rnn = self._add_child(children, "rnn", dropout=self.dropout, dtype=dtype,
+                                   seed=next(seeds))
         # Parameter-free, so not registered: the model's names stay those of
         # its weights.
         self._input_dropout = Dropout(self.dropout, dtype=dtype, seed=next(seeds))
         self._output_dropout = Dropout(self.dropout, dtype=dtype, seed=next(seeds))
         self._head_seed = next(seeds)
-        self.features = self.hidden_size * self.rnn.num_directions
+
+    @classmethod
+    def _encoder_children(cls, config, bidirectional):
+        """The encoder's children (:meth:`_children`'s entries) -- the
+        embedding of a token input, the recurrent layer -- and the width of
+        the recurrent output."""
+        H = config_count(config, "hidden_size")
+        layer = CELLS.get(config.get("cell"))
+        if layer is None or not isinstance(bidirectional, bool):
+            raise InvalidConfig("cell")
+        children = []
+        if config.get("vocab_size") is not None:
+            E = config_count(config, "embed_size")
+            children.append(("embedding", Embedding, dict(
+                num_embeddings=config_count(config, "vocab_size"), embedding_dim=E)))
+        else:
+            E = config_count(config, "input_size")
+        children.append(("rnn", layer, dict(input_size=E, hidden_size=H,
+                                            num_layers=config_count(config, "num_layers"),
+                                            bidirectional=bidirectional)))
+        return children, H * (2 if bidirectional else 1)
+
+    @classmethod
+    def _with_head(cls, config, bidirectional, out_features):
+        """The encoder's children, then a ``head`` Linear from its output to
+        ``out_features``."""
+        children, width = cls._encoder_children(config, bidirectional)
+        return children + [("head", Linear, dict(in_features=width,
+                                                 out_features=out_features))]
 
     # -------------------------------------------------------------- encoder
     def _sequences(self, X, name="X", min_length=1):

@@ -2,9 +2,8 @@
 import numpy as np
 
 from .._validation import positive_int
-from ..layers.linear import Linear
 from ..losses import cross_entropy
-from ._base import SequenceModel
+from ._base import SequenceModel, config_count
 from ._data import Dataset, class_labels
 from ._pooling import POOLINGS
 
@@ -57,8 +56,13 @@ class SequenceClassifier(SequenceModel):
                          dtype=dtype, seed=seed)
         self.num_classes = positive_int(num_classes, "num_classes", minimum=2)
         self.pooling = pooling
-        self.head = self._add_module("head", Linear(self.features, self.num_classes,
-                                                    dtype=dtype, seed=self._head_seed))
+        self.head = self._add_child(self._children(self.get_config()), "head", dtype=dtype,
+                                    seed=self._head_seed)
+
+    @classmethod
+    def _children(cls, config):
+        return cls._with_head(config, config.get("bidirectional"),
+                              config_count(config, "num_classes"))
 
     # ---------------------------------------------------------------- hooks
     def _dataset(self, X, y, where=""):

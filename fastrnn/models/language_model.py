@@ -7,7 +7,8 @@ import numpy as np
 
 from .._validation import as_array, check_bytes, make_rng, positive_int
 from ..layers.linear import Linear
-from ._base import SequenceModel, check_distinct_ids, check_id, step_loss, step_targets
+from ._base import (SequenceModel, check_distinct_ids, check_id, config_count, step_loss,
+                    step_targets)
 from ._data import Dataset, token_ids, token_sequences
 
 
@@ -59,15 +60,25 @@ class LanguageModel(SequenceModel):
         self.sos_id = None if sos_id is None else check_id(sos_id, "sos_id", self.vocab_size)
         self.eos_id = None if eos_id is None else check_id(eos_id, "eos_id", self.vocab_size)
         check_distinct_ids(sos_id=self.sos_id, eos_id=self.eos_id, pad_id=self.pad_id)
-        self.head = self._add_module("head", Linear(self.hidden_size, self.vocab_size,
-                                                    dtype=dtype, seed=self._head_seed))
-        self.condition_size = None
-        if condition_size is not None:
-            self.condition_size = positive_int(condition_size, "condition_size")
-            parts = 2 if self.cell == "lstm" else 1
-            self.bridge = self._add_module("bridge", Linear(
-                self.condition_size, parts * self.num_layers * self.hidden_size, dtype=dtype,
-                seed=self._head_seed + 1))
+        self.condition_size = None if condition_size is None else \
+            positive_int(condition_size, "condition_size")
+        children = self._children(self.get_config())
+        self.head = self._add_child(children, "head", dtype=dtype, seed=self._head_seed)
+        if self.condition_size is not None:
+            self.bridge = self._add_child(children, "bridge", dtype=dtype,
+                                          seed=self._head_seed + 1)
+
+    @classmethod
+    def _children(cls, config):
+        children = cls._with_head(config, False, config_count(config, "vocab_size"))
+        if config.get("condition_size") is not None:
+            # The initial states of every layer (h, and c for LSTM), from the condition.
+            states = 2 if config.get("cell") == "lstm" else 1
+            children.append(("bridge", Linear, dict(
+                in_features=config_count(config, "condition_size"),
+                out_features=states * config_count(config, "num_layers")
+                * config_count(config, "hidden_size"))))
+        return children
 
     # ------------------------------------------------------ conditioning
     def _conditions(self, conditions, n, name):

@@ -2,9 +2,8 @@
 import numpy as np
 
 from .._validation import asarray_of, check_bytes, positive_int
-from ..layers.linear import Linear
 from ..losses import mse
-from ._base import SequenceModel
+from ._base import SequenceModel, config_count
 from ._data import Dataset, feature_array
 from ._pooling import POOLINGS
 
@@ -60,8 +59,15 @@ class SequenceRegressor(SequenceModel):
             positive_int(output_size, "output_size")
         self.horizon = positive_int(horizon, "horizon")
         self.pooling = pooling
-        self.head = self._add_module("head", Linear(
-            self.features, self.horizon * self.output_size, dtype=dtype, seed=self._head_seed))
+        self.head = self._add_child(self._children(self.get_config()), "head", dtype=dtype,
+                                    seed=self._head_seed)
+
+    @classmethod
+    def _children(cls, config):
+        out = config_count(config, "input_size" if config.get("output_size") is None
+                           else "output_size")
+        return cls._with_head(config, config.get("bidirectional"),
+                              config_count(config, "horizon") * out)
 
     # ---------------------------------------------------------------- hooks
     def _targets(self, y, n, name):

@@ -16,11 +16,10 @@ from .._validation import as_lengths, check_bools, check_bytes, make_rng, positi
 from ..layers.attention import AdditiveAttention, DotAttention, GeneralAttention
 from ..layers.embedding import Embedding, as_ids
 from ..layers.linear import Linear
-from ._base import (CELLS, IGNORE, check_distinct_ids, check_id, child_seeds, output_backprop,
-                    step_loss)
+from ._base import (CELLS, IGNORE, ComposedModel, InvalidConfig, check_distinct_ids, check_id,
+                    child_seeds, config_count, output_backprop, step_loss)
 from ._data import Dataset, length_batches, pad_time_major, token_sequences, valid_mask
 from ._decoding import beam_search, check_length_penalty, greedy
-from ._fit import TrainableModel
 
 ATTENTIONS = {None: None, "dot": DotAttention, "general": GeneralAttention,
               "additive": AdditiveAttention}
@@ -30,7 +29,7 @@ def _batch_first(x):
     return np.ascontiguousarray(x.transpose(1, 0, 2))
 
 
-class Seq2Seq(TrainableModel):
+class Seq2Seq(ComposedModel):
     """Encoder-decoder with teacher forcing, attention, greedy and beam decoding.
 
     Architecture
@@ -110,34 +109,60 @@ class Seq2Seq(TrainableModel):
         self.bahdanau = attention == "additive"
 
         seeds = iter(child_seeds(seed, 10))
-        E, H, L = self.embed_size, self.hidden_size, self.num_layers
-        D = 2 if bidirectional_encoder else 1
-        self.decoder_size = Hd = D * H
-        kw = {"dtype": dtype}
+        self.decoder_size = (2 if bidirectional_encoder else 1) * self.hidden_size
+        children = self._children(self.get_config())
+
+        def add(name, **extra):
+            return self._add_child(children, name, dtype=dtype, **extra)
+
         src_pad = self.pad_id if self.pad_id < self.src_vocab_size else None
-        self.src_embed = self._add_module("src_embed", Embedding(
-            self.src_vocab_size, E, padding_idx=src_pad, seed=next(seeds), **kw))
-        self.tgt_embed = self._add_module("tgt_embed", Embedding(
-            self.tgt_vocab_size, E, padding_idx=self.pad_id, seed=next(seeds), **kw))
-        self.encoder = self._add_module("encoder", CELLS[cell](
-            E, H, num_layers=L, bidirectional=bidirectional_encoder, seed=next(seeds), **kw))
-        self.bridges = []
-        if bidirectional_encoder:
-            for part in ("h", "c") if cell == "lstm" else ("h",):
-                self.bridges.append(self._add_module(f"bridge_{part}", Linear(
-                    Hd, Hd, seed=next(seeds), **kw)))
-        self.decoder = self._add_module("decoder", CELLS[cell](
-            E + (Hd if self.bahdanau else 0), Hd, num_layers=L, seed=next(seeds), **kw))
+        self.src_embed = add("src_embed", padding_idx=src_pad, seed=next(seeds))
+        self.tgt_embed = add("tgt_embed", padding_idx=self.pad_id, seed=next(seeds))
+        self.encoder = add("encoder", seed=next(seeds))
+        self.bridges = [add(name, seed=next(seeds)) for name, _, _ in children
+                        if name.startswith("bridge_")]
+        self.decoder = add("decoder", seed=next(seeds))
         self.attn = None
         if attention is not None:
-            cls = ATTENTIONS[attention]
-            self.attn = self._add_module("attn", cls(**kw) if cls is DotAttention else
-                                         cls(Hd, Hd, seed=next(seeds), **kw) if cls is GeneralAttention
-                                         else cls(Hd, Hd, Hd, seed=next(seeds), **kw))
-            self.combine = self._add_module("combine", Linear(2 * Hd, Hd, seed=next(seeds), **kw))
-        self.out = self._add_module("out", Linear(Hd, self.tgt_vocab_size, seed=next(seeds), **kw))
+            # (dot attention has no parameters, hence no seed)
+            self.attn = add("attn") if attention == "dot" else add("attn", seed=next(seeds))
+            self.combine = add("combine", seed=next(seeds))
+        self.out = add("out", seed=next(seeds))
         self._teacher_forcing = 1.0
         self._sampling_rng = make_rng(next(seeds))
+
+    @classmethod
+    def _children(cls, config):
+        """The embeddings, the encoder, the bridges of a bidirectional
+        encoder's final states (h, and c for LSTM), the decoder, the
+        attention and its combining layer, the output layer."""
+        E, H = config_count(config, "embed_size"), config_count(config, "hidden_size")
+        L, V = config_count(config, "num_layers"), config_count(config, "tgt_vocab_size")
+        layer, bidirectional = CELLS.get(config.get("cell")), config.get("bidirectional_encoder")
+        attention = config.get("attention")
+        if layer is None or not isinstance(bidirectional, bool) or attention not in ATTENTIONS:
+            raise InvalidConfig("cell, bidirectional_encoder or attention")
+        Hd = H * (2 if bidirectional else 1)
+        children = [
+            ("src_embed", Embedding, dict(num_embeddings=config_count(config, "src_vocab_size"),
+                                          embedding_dim=E)),
+            ("tgt_embed", Embedding, dict(num_embeddings=V, embedding_dim=E)),
+            ("encoder", layer, dict(input_size=E, hidden_size=H, num_layers=L,
+                                    bidirectional=bidirectional))]
+        if bidirectional:
+            children += [(f"bridge_{part}", Linear, dict(in_features=Hd, out_features=Hd))
+                         for part in (("h", "c") if config.get("cell") == "lstm" else ("h",))]
+        # Bahdanau (additive) attention feeds the context into the decoder's input.
+        children.append(("decoder", layer, dict(
+            input_size=E + (Hd if attention == "additive" else 0), hidden_size=Hd,
+            num_layers=L)))
+        if attention is not None:
+            sizes = {"dot": {}, "general": dict(query_size=Hd, key_size=Hd),
+                     "additive": dict(query_size=Hd, key_size=Hd, attn_size=Hd)}[attention]
+            children += [("attn", ATTENTIONS[attention], sizes),
+                         ("combine", Linear, dict(in_features=2 * Hd, out_features=Hd))]
+        children.append(("out", Linear, dict(in_features=Hd, out_features=V)))
+        return children
 
     # ------------------------------------------------------------- encoder
     def _encode(self, src, src_len, train, time_major=False):

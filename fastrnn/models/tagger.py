@@ -1,8 +1,7 @@
 """``fr.SequenceTagger``: many-to-many aligned labelling (e.g. named
 entities, part-of-speech): one tag per input step."""
 from .._validation import positive_int
-from ..layers.linear import Linear
-from ._base import SequenceModel, step_loss, step_targets
+from ._base import SequenceModel, config_count, step_loss, step_targets
 from ._data import Dataset, token_sequences
 
 
@@ -39,8 +38,13 @@ class SequenceTagger(SequenceModel):
                          bidirectional=bidirectional, dropout=dropout, pad_id=pad_id,
                          dtype=dtype, seed=seed)
         self.num_tags = positive_int(num_tags, "num_tags", minimum=2)
-        self.head = self._add_module("head", Linear(self.features, self.num_tags,
-                                                    dtype=dtype, seed=self._head_seed))
+        self.head = self._add_child(self._children(self.get_config()), "head", dtype=dtype,
+                                    seed=self._head_seed)
+
+    @classmethod
+    def _children(cls, config):
+        return cls._with_head(config, config.get("bidirectional"),
+                              config_count(config, "num_tags"))
 
     # ---------------------------------------------------------------- hooks
     def _dataset(self, X, y, where=""):
