@@ -39,7 +39,7 @@ def main():
     print(f"{'cell':4} {'B':>3} {'T':>4} {'H':>5} | {'frozen':>7} | {'layer':>7} ratio | "
           f"{'torch':>7} ratio | {'ORT':>7} ratio | {'OV f32':>7} ratio")
     try:
-        for (B, T, I, H), x, cell, layer in grid_layers(args.shapes, args.cells):
+        for (B, T, _, H), x, cell, layer in grid_layers(args.shapes, args.cells):
             frozen = fr.freeze(layer)
             ref = layer(x)[0]
             np.testing.assert_array_equal(frozen(x)[0], ref)

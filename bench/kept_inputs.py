@@ -8,10 +8,11 @@ weights (``functional._DirectionCall.keep_for_backward``) -- so that a reused
 input buffer or an optimizer step before backprop cannot give wrong
 gradients.  This script times ``forward_train`` + ``backprop`` of a
 one-layer LSTM (float32, full lengths) with those copies and with the
-previous behaviour (references to the caller's arrays, no copies), in alternating blocks in one process, and prints
-the medians, their ratio, and the memory the copies hold between the forward
-and the backprop next to the training workspace itself (gates, states
-before each step and cell states: ``T*B*(4H + 2H)`` values).
+previous behaviour (references to the caller's arrays, no copies), in
+alternating blocks in one process, and prints the medians, their ratio,
+and the memory the copies hold between the forward and the backprop next
+to the training workspace itself (gates, states before each step and cell
+states: ``T*B*(4H + 2H)`` values).
 """
 import argparse
 import time

@@ -70,7 +70,7 @@ def main():
           f"over {builds[ref]}: " + " ".join(f"{b:>8}" for b in builds))
     picked = F._recurrent
     try:
-        for (B, T, I, H), x, cell, layer in grid_layers(args.shapes, args.cells):
+        for (B, T, _, H), x, cell, layer in grid_layers(args.shapes, args.cells):
             dy = np.ones((T, B, H), np.float32)
             for mode in args.modes.split(","):
                 def call(module, mode=mode, layer=layer):

@@ -235,7 +235,7 @@ def main():
     print("parameters: " + ", ".join(f"{k} {v if v is not None else '?'}"
                                      for k, (_, _, v) in systems.items()), flush=True)
 
-    for name, (_, warm, _) in systems.items():
+    for _, warm, _ in systems.values():
         warm()
     times = {k: [] for k in systems}
     losses = {k: None for k in systems}

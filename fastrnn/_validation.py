@@ -239,7 +239,8 @@ def state_parts(state, names, dtype, expected, what, hint=""):
         return [None] * len(names)
     if len(names) > 1:
         if not isinstance(state, (tuple, list)) or len(state) != len(names):
-            raise TypeError(f"{what} must be a tuple ({', '.join(names)}) or None, got {type(state).__name__}")
+            raise TypeError(f"{what} must be a tuple ({', '.join(names)}) or None, got "
+                            f"{type(state).__name__}")
         parts = list(state)
     else:
         parts = [state]

@@ -440,7 +440,8 @@ class _DirectionCall:
             _recurrent.zero_past(self.lengths, *arrays)
 
     def forward_job(self, threads_per_direction, training, units=False, out=None):
-        """The arrays of one :func:`fastrnn._kernels.recurrent_baseline.forward` job (every build has it).  With
+        """The arrays of one ``forward`` job of the recurrent kernels
+        (:func:`fastrnn._kernels.recurrent_baseline.forward`; every build has it).  With
         ``units`` (the hidden-unit split) the kernel's products run in the
         unit-block order ``job["order"]`` (None in the batch split), which
         the backward pass reads from the job: its product needs W_hh's rows

@@ -323,7 +323,7 @@ class _Reader:
         if lens is not None and lens.kind != "input":
             self.fail(node, "takes sequence_lens other than from a graph input")
         states = []
-        for k, name in enumerate(ins[5:5 + (2 if op == "LSTM" else 1)]):
+        for name in ins[5:5 + (2 if op == "LSTM" else 1)]:
             v = self.get(node, name)
             if v is not None and v.kind not in ("zeros", "state_slice", "input"):
                 self.fail(node, "takes an initial state other than zeros or a graph input")

@@ -157,10 +157,12 @@ def test_mse_accepts_integer_target():
 
 
 @pytest.mark.parametrize("pred, target, exc, match", [
-    (np.zeros(3, np.int32), np.zeros(3), TypeError, r"pred must be a float32 or float64 array, got dtype int32"),
+    (np.zeros(3, np.int32), np.zeros(3), TypeError,
+     r"pred must be a float32 or float64 array, got dtype int32"),
     (np.zeros(3), np.array(["a", "b", "c"]), TypeError, r"target must be a real numeric"),
     (np.zeros(3), np.zeros(3, complex), TypeError, r"target must be a real numeric"),
-    (np.zeros((2, 3)), np.zeros(3), ValueError, r"target must have shape \(2, 3\) \(pred's shape\), got \(3,\)"),
+    (np.zeros((2, 3)), np.zeros(3), ValueError,
+     r"target must have shape \(2, 3\) \(pred's shape\), got \(3,\)"),
     (np.zeros((0, 3)), np.zeros((0, 3)), ValueError, r"pred must have at least one element"),
 ])
 def test_mse_validation(pred, target, exc, match):

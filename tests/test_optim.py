@@ -220,7 +220,8 @@ def test_load_state_dict_errors_change_nothing(rng):
     unknown[0]["momentum_buffer"] = np.zeros(SHAPES["weight"])
     cases = [
         (broken(optimizer="SGD"), r"state_dict\['optimizer'\] must be 'Adam', got 'SGD'"),
-        (broken(state=bad_shape), r"state_dict\['state'\]\[1\]\['exp_avg'\] must have shape \(5,\).*got \(4,\)"),
+        (broken(state=bad_shape),
+         r"state_dict\['state'\]\[1\]\['exp_avg'\] must have shape \(5,\).*got \(4,\)"),
         (broken(state={0: {}}), r"state_dict\['state'\] must have parameter indices 0\.\.1, got \[0\]"),
         (broken(state=unknown), r"state_dict\['state'\]\[0\] must have keys among"),
         (broken(step=-1), r"state_dict\['step'\] must be an int >= 0"),

@@ -53,7 +53,8 @@ class _Cell(RecurrentModule):
         if x.ndim not in (1, 2):
             raise ValueError(f"x must be 2-D (batch, input_size) or 1-D (input_size,), got shape {x.shape}")
         if x.shape[-1] != self.input_size:
-            raise ValueError(f"x must have input_size {self.input_size} in its last axis, got shape {x.shape}")
+            raise ValueError(f"x must have input_size {self.input_size} in its last axis, got shape "
+                             f"{x.shape}")
         batched = x.ndim == 2   # a batch of 0 rows gives 0 rows, as in PyTorch
         x2 = x if batched else x[None]
         names = ("h", "c") if self._has_cell_state else ("h",)

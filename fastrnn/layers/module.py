@@ -173,7 +173,8 @@ class Module:
         key; nothing is modified unless every entry is valid.
         """
         if not hasattr(state_dict, "keys"):
-            raise TypeError(f"state_dict must be a mapping of names to arrays, got {type(state_dict).__name__}")
+            raise TypeError(f"state_dict must be a mapping of names to arrays, got "
+                            f"{type(state_dict).__name__}")
         params = self.parameters()
         unknown = sorted(set(state_dict) - set(params))
         missing = sorted(set(params) - set(state_dict))

@@ -136,7 +136,8 @@ class _RecurrentLayer(RecurrentModule):
             raise ValueError(f"x must be 3-D {layout} or 2-D (T, input_size) unbatched, got shape {x.shape}")
         T, B, I = x.shape
         if I != self.input_size:
-            raise ValueError(f"x must have input_size {self.input_size} in its last axis, got {I} (shape {x.shape})")
+            raise ValueError(f"x must have input_size {self.input_size} in its last axis, got {I} "
+                             f"(shape {x.shape})")
         if T == 0:   # (a batch of 0 rows gives 0 rows, as in PyTorch)
             raise ValueError(f"x must have at least one time step, got shape {x.shape}")
         return (x,) + self._check_rest(T, B, batched, hx, lengths)

@@ -198,8 +198,13 @@ class Dataset:
         return len(self.inputs)
 
     def subset(self, index):
-        pick = (lambda v: None if v is None else v.take(index) if isinstance(v, RaggedTokens)
-                else [v[i] for i in index] if isinstance(v, list) else v[index])
+        def pick(v):
+            if v is None:
+                return None
+            if isinstance(v, RaggedTokens):
+                return v.take(index)
+            return [v[i] for i in index] if isinstance(v, list) else v[index]
+
         return Dataset(pick(self.inputs), pick(self.targets), pick(self.cond))
 
 

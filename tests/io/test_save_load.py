@@ -57,7 +57,7 @@ def test_round_trip_keeps_trained_weights(tmp_path, rng):
     """Parameters changed after construction (training) are what is loaded,
     including values that are not representable in a narrower float."""
     gru = fr.GRU(2, 3, dtype="float64", seed=0)
-    for key, arr in gru.parameters().items():
+    for arr in gru.parameters().values():
         arr[...] = rng.standard_normal(arr.shape) * 1e-300 + np.pi
     gru.parameters()["bias_hh_l0"][0] = np.nextafter(1.0, 2.0)
     path = tmp_path / "trained.frnn"

@@ -69,7 +69,8 @@ def test_float32_accuracy_on_grid(name, rel_bound, ulp_bound):
 
 def test_float32_tanh_relative_accuracy_for_small_inputs():
     """Near 0 tanh keeps full relative precision (tanh(x) == x below 4e-4)."""
-    x = np.unique(np.concatenate([np.geomspace(1e-38, 1e-3, 20001), np.linspace(1e-3, 0.1, 20001)]).astype(F32))
+    x = np.unique(np.concatenate([np.geomspace(1e-38, 1e-3, 20001),
+                                  np.linspace(1e-3, 0.1, 20001)]).astype(F32))
     x = np.concatenate([x, -x])
     y = activation("tanh", x)
     rel = np.abs(y.astype(np.float64) - np.tanh(x.astype(np.float64))) / np.abs(np.tanh(x.astype(np.float64)))
