@@ -12,30 +12,18 @@ sets and the date: paste the table into bench/RESULTS.md with the commit.
 import argparse
 import datetime
 import importlib
-import platform
 
 import numpy as np
 
 import fastrnn as fr
-from fastrnn import _kernels
+from fastrnn import _kernels, benchmark
 from fastrnn import functional as F
 from fastrnn.benchmark import GRID, interleaved
 
 
 def cpu_line():
-    model, flags = platform.processor() or "?", set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name") and model in ("?", "x86_64"):
-                    model = line.split(":", 1)[1].strip()
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    isa = [f for f in ("avx2", "fma", "avx512f", "avx512vl", "avx512bw", "avx512dq",
-                       "avx512_vnni", "avx512_bf16") if f in flags]
-    return f"{model}; {' '.join(isa) or 'no AVX2'}"
+    where = benchmark.machine()
+    return f"{where['cpu']}; {' '.join(where['isa']) or 'no AVX2'}"
 
 
 def build_modules():

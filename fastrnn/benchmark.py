@@ -218,6 +218,58 @@ def _timed(f):
     return time.perf_counter() - t0
 
 
+# The CPU features a benchmark table records (from /proc/cpuinfo's flags).
+ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512vl", "avx512bw", "avx512dq", "avx512_vnni",
+             "avx512_bf16", "amx_tile")
+
+
+def machine():
+    """Where a benchmark runs, to record beside its table: the date (UTC),
+    the CPU model and its ISA flags (``ISA_FLAGS`` it has), the processors,
+    the kernel build in use, the versions of Python, numpy, fastrnn and the
+    other systems (without importing them), and the git commit when fastrnn
+    runs from a source checkout (else None)."""
+    import datetime
+    import importlib.metadata
+    import os
+    import platform
+    import subprocess
+
+    from . import __version__
+    from ._kernels import isa
+
+    model, flags = platform.processor() or "unknown", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:   # not Linux: the platform's name only
+        pass
+    versions = {"python": platform.python_version(), "numpy": np.__version__,
+                "fastrnn": __version__}
+    for name in ("torch", "onnxruntime", "openvino"):
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    source = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    commit = None
+    if os.path.isdir(os.path.join(source, ".git")):
+        try:
+            # e.g. "add2447", or "add2447-dirty" with uncommitted changes
+            commit = subprocess.run(["git", "-C", source, "describe", "--always", "--dirty"],
+                                    capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+            "cpu": model, "isa": [f for f in ISA_FLAGS if f in flags],
+            "processors": os.cpu_count(), "kernels": isa, "versions": versions,
+            "commit": commit or None}
+
+
 def available_systems():
     """Which optional systems can run here: name -> (available, why not)."""
     out = {}

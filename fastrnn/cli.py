@@ -9,7 +9,7 @@ import platform
 import sys
 
 from . import __version__, benchmark
-from ._runtime import MAX_THREADS, show_config
+from ._runtime import MAX_THREADS, get_num_threads, show_config
 from ._validation import BLAS_INT_MAX, check_bytes, unwritable
 
 
@@ -150,6 +150,11 @@ def main(argv=None):
     # The peak is sampled before and after the run and the higher kept: one
     # sample in a slow moment read 171 GFLOP/s where the run's own products
     # then reached 215 (bench/RESULTS.md), which flatters every "% of peak".
+    where = benchmark.machine()
+    print(f"{where['date']}; {where['cpu']} ({' '.join(where['isa']) or 'no AVX2'}; "
+          f"{where['processors']} processors); kernels: {where['kernels']} build; "
+          f"commit {where['commit'] or '(not a source checkout)'}")
+    print("; ".join(f"{k} {v}" for k, v in where["versions"].items()))
     peak_before = benchmark.sgemm_peak()
     print(f"python {platform.python_version()} on {platform.machine()}; "
           f"sgemm peak (numpy BLAS, 1024^3): {peak_before:.0f} GFLOP/s")
@@ -171,7 +176,9 @@ def main(argv=None):
         print(f"OV f32 = OpenVINO with INFERENCE_PRECISION_HINT={benchmark.OPENVINO_PRECISION} "
               f"(its default on AVX-512 BF16 / AMX CPUs is bf16); ORT and OpenVINO: inference only")
     if args.json:
-        doc = {"fastrnn": __version__, "sgemm_peak_gflops": round(peak, 1), "results": results}
+        doc = {"fastrnn": __version__, "machine": where,
+               "threads": args.threads or get_num_threads(),
+               "sgemm_peak_gflops": round(peak, 1), "results": results}
         if openvino_ran:
             doc["openvino_precision"] = benchmark.OPENVINO_PRECISION
         with open(args.json, "w") as f:
