@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+import fastrnn as fr
 from fastrnn import benchmark, cli
 
 
@@ -27,6 +28,39 @@ def test_bench_runs_and_writes_json(tmp_path, capsys):
         assert (r["B"], r["T"], r["I"], r["H"]) == (2, 5, 3, 4)
         if r["mode"] == "infer":
             assert r["floor"] > 0 and r["frozen"] > 0
+    # Where it ran, recorded beside the numbers.
+    where = data["machine"]
+    assert data["threads"] == 1
+    assert set(where) == {"date", "cpu", "isa", "processors", "kernels", "versions", "commit"}
+    assert where["kernels"] in ("baseline", "avx2", "avx512") and where["processors"] >= 1
+    assert where["versions"]["fastrnn"] == fr.__version__
+    assert where["date"] in out and where["cpu"] in out
+
+
+def test_current_table_renders_a_saved_run(tmp_path):
+    """bench/current.py formats a `fastrnn bench --json` run: the machine
+    record first, then the table and each point against the targets."""
+    import importlib.util
+
+    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "bench", "current.py")
+    if not os.path.exists(script):
+        pytest.skip("bench/ is not beside the tests (an installed copy of the tests)")
+    spec = importlib.util.spec_from_file_location("current", script)
+    current = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(current)
+    row = {"cell": "lstm", "mode": "infer", "B": 1, "T": 100, "I": 128, "H": 128,
+           "fastrnn": 0.3, "torch": 0.5, "onnxruntime": 0.25, "gflops": 80.0, "frozen": 0.29}
+    doc = {"machine": {"date": "2026-12-04", "cpu": "AMD EPYC", "isa": ["avx2", "fma"],
+                       "processors": 2, "kernels": "avx2", "versions": {"fastrnn": "0.1.0"},
+                       "commit": "abc1234"},
+           "threads": 2, "sgemm_peak_gflops": 200.0,
+           "results": [row, dict(row, mode="train", fastrnn=0.35)]}
+    text = current.render(doc)
+    assert "date: 2026-12-04; commit: abc1234" in text and "ISA: avx2 fma" in text
+    assert "| lstm infer B=1 T=100 H=128 | 80 | 1.20 of the best engine -> not met |" in text
+    assert "| lstm train B=1 T=100 H=128 | 80 | 0.70 of torch -> met |" in text
+    assert "(1 of 2 met)" in text
 
 
 def test_bench_plot_writes_a_png(tmp_path):
