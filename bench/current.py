@@ -1,4 +1,5 @@
-"""Regenerate ``bench/CURRENT.md``: the current side-by-side table of
+"""Regenerate ``bench/CURRENT.md`` (and the README's headline table, between
+its ``<!-- headline -->`` markers): the current side-by-side table of
 ``fastrnn bench`` (the whole grid: every cell, inference and training,
 against PyTorch, ONNX Runtime and OpenVINO f32), with the date, the commit,
 the CPU and its ISA, the software versions and the sgemm peak of the run,
@@ -20,6 +21,11 @@ from fastrnn import benchmark
 from fastrnn.cli import main as fastrnn_main
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+README = os.path.join(os.path.dirname(HERE), "README.md")
+# The README's first-screen table: a few points of the grid, (cell, mode, B, H).
+HEADLINE = [("lstm", "infer", 1, 128), ("lstm", "infer", 16, 256), ("lstm", "train", 16, 256),
+            ("gru", "infer", 16, 256), ("gru", "train", 64, 512), ("rnn", "infer", 1, 256)]
+MARKERS = ("<!-- headline -->", "<!-- /headline -->")
 # The performance targets the table is read against (see "against the
 # targets" in the output): inference within INFER_RATIO of the fastest
 # other engine, training within TRAIN_RATIO of PyTorch, or PEAK_SHARE of
@@ -83,11 +89,46 @@ def render(doc):
     ])
 
 
+def render_headline(doc):
+    """The README's small table: the HEADLINE points, fastrnn's time and
+    the other engines' (ms), with the run's date, machine and commit."""
+    where = doc["machine"]
+    by_point = {(r["cell"], r["mode"], r["B"], r["H"]): r for r in doc["results"]}
+    lines = [f"Time per call, ms (lower is better): {where['cpu']}, {doc['threads']} threads, "
+             f"float32, {where['date']}, commit {where['commit'] or 'unknown'}; every point "
+             f"of the grid: [bench/CURRENT.md](bench/CURRENT.md).",
+             "",
+             "| layer call | fastrnn | PyTorch | ONNX Runtime | OpenVINO (f32) |",
+             "|---|---:|---:|---:|---:|"]
+    for key in HEADLINE:
+        r = by_point.get(key)
+        if r is None:
+            continue
+        cell, mode, B, H = key
+        what = f"{cell.upper()} {'inference' if mode == 'infer' else 'training'}, " \
+               f"batch {B}, T={r['T']}, H={H}"
+        others = " | ".join(f"{r[k]:.2f}" if k in r else "-"
+                            for k in ("torch", "onnxruntime", "openvino"))
+        lines.append(f"| {what} | **{r['fastrnn']:.2f}** | {others} |")
+    return "\n".join(lines)
+
+
+def update_readme(text, path=README):
+    """Put ``text`` between the README's headline markers."""
+    with open(path, encoding="utf-8") as f:
+        readme = f.read()
+    start, end = (readme.index(m) for m in MARKERS)
+    readme = readme[:start + len(MARKERS[0])] + "\n" + text + "\n" + readme[end:]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(readme)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--from", dest="source", help="a saved `fastrnn bench --json` file")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--out", default=os.path.join(HERE, "CURRENT.md"))
+    ap.add_argument("--no-readme", action="store_true", help="leave README.md's table alone")
     args = ap.parse_args()
     source = args.source
     if source is None:
@@ -105,6 +146,9 @@ def main():
     with open(args.out, "w") as f:
         f.write(render(doc))
     print(f"wrote {args.out}")
+    if not args.no_readme:
+        update_readme(render_headline(doc))
+        print(f"updated the headline table of {README}")
     return 0
 
 

@@ -61,6 +61,9 @@ def test_current_table_renders_a_saved_run(tmp_path):
     assert "| lstm infer B=1 T=100 H=128 | 80 | 1.20 of the best engine -> not met |" in text
     assert "| lstm train B=1 T=100 H=128 | 80 | 0.70 of torch -> met |" in text
     assert "(1 of 2 met)" in text
+    headline = current.render_headline(doc)
+    assert "AMD EPYC, 2 threads, float32, 2026-12-04, commit abc1234" in headline
+    assert "| LSTM inference, batch 1, T=100, H=128 | **0.30** | 0.50 | 0.25 | - |" in headline
 
 
 def test_bench_plot_writes_a_png(tmp_path):

@@ -1,6 +1,6 @@
 """``fastrnn demo dates|reverse`` run end to end (shrunk: few pairs, one
 epoch, no plot) and print their results; the full runs' numbers are in the
-README."""
+user guide (docs/guide.md)."""
 import os
 
 import pytest

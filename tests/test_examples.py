@@ -1,6 +1,6 @@
 """The scripts in examples/ run end to end (shortened: a few steps or one
 epoch, no plot) and print their results; the full runs and their numbers are
-in the README."""
+in the user guide (docs/guide.md)."""
 import os
 
 import pytest
