@@ -497,8 +497,113 @@ class _Progress:
             sys.stderr.write("\n")
 
 
+# The parts of the three layers' reference that they share (each class's
+# docstring is composed from them below its definition).
+_PARAMETERS = """\
+num_layers : int, default 1
+    Layers stacked; layer k > 0 reads layer k - 1's (merged) output.
+bias : bool, default True
+    Whether the layer has ``bias_ih`` and ``bias_hh``.
+batch_first : bool, default False
+    ``x`` and ``out`` are ``(B, T, ...)`` instead of ``(T, B, ...)``; the
+    states are ``(L * D, B, H)`` either way.
+dropout : float in [0, 1), default 0.0
+    Dropout on the output of every layer but the last, in training only
+    (``forward_train``), from the layer's own seeded generator.
+bidirectional : bool, default False
+    Each layer also runs over the sequence from its end (``D = 2``).
+merge_mode : {"concat", "sum", "mean", "max", "mul"}, default "concat"
+    How a layer's two directions combine: ``"concat"`` (PyTorch's, width
+    ``2 H``) or elementwise (width ``H``).  ``"max"`` sends the gradient to
+    the larger input, on a tie all of it to the forward direction.
+dtype : {"float32", "float64"}, default "float32"
+    The parameters' and the computation's dtype; inputs are cast to it.
+seed : int, numpy.random.Generator or None, default None
+    The randomness of the initialisation and of dropout.
+recurrent_init : {"uniform", "orthogonal"}, default "uniform"
+    ``"orthogonal"``: every gate block of ``weight_hh`` a random orthogonal
+    matrix instead."""
+
+_INPUTS = """\
+Call ``layer(x, hx=None, lengths=None)`` (inference: nothing is kept) or
+``layer.forward_train(x, hx=None, lengths=None)`` (training: returns
+``((out, state), backprop)``; see :meth:`forward_train`).
+
+x : array_like, (T, B, input_size)
+    ``(B, T, input_size)`` with ``batch_first``; ``(T, input_size)`` for one
+    unbatched sequence.  Cast to ``dtype``.
+hx : STATE_IN, optional
+    The initial state, ``(L * D, B, H)`` (each of the pair for LSTM;
+    ``(L * D, H)`` unbatched), in PyTorch's order ``layer * D + direction``.
+    Default: zeros.
+lengths : array_like of int, (B,), optional
+    Each sequence's length in ``[0, T]`` (PyTorch's packed sequences): a
+    row stops at its length (its state is kept from there, its output is
+    zero), and the reverse direction starts at it.  Default: all ``T``."""
+
+_OUTPUTS = """\
+out : ndarray, (T, B, D * H)
+    The last layer's output at every step (merged: width ``H`` for merge
+    modes other than concat; ``(B, T, ...)`` with ``batch_first``).
+STATE_OUT"""
+
+_NOTES = """\
+All ``weight_*`` and ``bias_*`` are initialised from ``U(-k, k)`` with
+``k = 1 / sqrt(hidden_size)``, as PyTorch does.  Weights use PyTorch's names
+and layout, so ``load_state_dict`` takes a torch layer's state dict, and the
+outputs match PyTorch's to float rounding.  The kernels release the GIL and
+run on ``fastrnn.get_num_threads()`` OpenMP threads; results are the same
+for any thread count.  ``fastrnn.freeze(layer)`` packs the weights once for
+inference."""
+
+
+def _layer_doc(summary, equations, gates, own_parameters, state_in, state_out, example):
+    return f"""{summary}
+
+For each element of the input sequence, each layer computes::
+
+{equations}
+
+Parameters
+----------
+input_size : int
+    Features of ``x``.
+hidden_size : int
+    Features of the state ``h`` (``H``).
+{_PARAMETERS}{own_parameters}
+
+Attributes
+----------
+weight_ih_l[k] : ndarray, ({gates} * H, input_size) for k = 0, else ({gates} * H, D * H)
+    Layer k's input weights (the merged width of layer k - 1's output for
+    k > 0: ``H`` for the elementwise merge modes).  ``_reverse`` names the
+    reverse direction's: ``weight_ih_l0_reverse``.
+weight_hh_l[k] : ndarray, ({gates} * H, H)
+    Layer k's recurrent weights.
+bias_ih_l[k], bias_hh_l[k] : ndarray, ({gates} * H,)
+    Its biases (with ``bias``).
+
+All are in ``parameters()`` (live arrays) and ``state_dict()`` (copies);
+their gradients accumulate in ``grads`` under the same names.
+
+Notes
+-----
+{_INPUTS.replace("STATE_IN", state_in)}
+
+It returns ``(out, state)``:
+
+{_OUTPUTS.replace("STATE_OUT", state_out)}
+
+{_NOTES}
+
+Examples
+--------
+{example}
+"""
+
+
 class RNN(_RecurrentLayer):
-    """Elman RNN: ``h' = act(W_ih x + b_ih + W_hh h + b_hh)``, act tanh or relu."""
+    # (the reference: RNN.__doc__, composed below)
 
     _num_gates = F.num_gates("rnn_tanh")
 
@@ -520,7 +625,7 @@ class RNN(_RecurrentLayer):
 
 
 class LSTM(_RecurrentLayer):
-    """LSTM with PyTorch's gates ``i, f, g, o``; state ``(h, c)``."""
+    # (the reference: LSTM.__doc__, composed below)
 
     _num_gates = F.num_gates("lstm")
 
@@ -536,9 +641,7 @@ class LSTM(_RecurrentLayer):
 
 
 class GRU(_RecurrentLayer):
-    """GRU with gates ``r, z, n``; ``reset_after`` picks PyTorch's (True) or
-    Cho et al.'s (False) candidate: ``r * (W_hn h + b_hn)`` or
-    ``W_hn (r * h) + b_hn`` (ONNX's ``linear_before_reset=0``)."""
+    # (the reference: GRU.__doc__, composed below)
 
     _num_gates = F.num_gates("gru")
 
@@ -553,3 +656,79 @@ class GRU(_RecurrentLayer):
 
     def extra_repr(self):
         return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")
+
+
+_H_STATE_IN = "ndarray"
+_H_STATE_OUT = """\
+h_n : ndarray, (L * D, B, H)
+    The state after each sequence's last valid step, every layer and
+    direction (``(L * D, H)`` unbatched)."""
+
+RNN.__doc__ = _layer_doc(
+    "An Elman RNN (PyTorch's ``nn.RNN``): a stack of layers of ``tanh`` or ``relu`` units.",
+    "    h_t = act(W_ih x_t + b_ih + W_hh h_(t-1) + b_hh),    act = tanh or relu",
+    1, """
+nonlinearity : {"tanh", "relu"}, default "tanh"
+    ``act``.""", _H_STATE_IN, _H_STATE_OUT, """\
+>>> import numpy as np
+>>> import fastrnn as fr
+>>> rnn = fr.RNN(10, 20, num_layers=2, seed=0)
+>>> x = np.zeros((5, 3, 10), np.float32)          # (T, B, input_size)
+>>> out, h_n = rnn(x)
+>>> out.shape, h_n.shape
+((5, 3, 20), (2, 3, 20))""")
+
+LSTM.__doc__ = _layer_doc(
+    "A long short-term memory network (PyTorch's ``nn.LSTM``): a stack of LSTM layers.",
+    """\
+    i_t = sigmoid(W_ii x_t + b_ii + W_hi h_(t-1) + b_hi)
+    f_t = sigmoid(W_if x_t + b_if + W_hf h_(t-1) + b_hf)
+    g_t = tanh(W_ig x_t + b_ig + W_hg h_(t-1) + b_hg)
+    o_t = sigmoid(W_io x_t + b_io + W_ho h_(t-1) + b_ho)
+    c_t = f_t * c_(t-1) + i_t * g_t
+    h_t = o_t * tanh(c_t)
+
+with the gate blocks stacked in the order i, f, g, o (``W_ih = [W_ii;
+W_if; W_ig; W_io]``), as PyTorch stacks them.""",
+    4, """
+forget_bias : float, optional
+    Start the forget gate's bias (``bias_ih + bias_hh``) at this value (a
+    common choice: 1.0); default: PyTorch's initialisation.""",
+    "tuple (h_0, c_0) of ndarray", """\
+(h_n, c_n) : tuple of ndarray, each (L * D, B, H)
+    The hidden and cell states after each sequence's last valid step."""
+    , """\
+>>> import numpy as np
+>>> import fastrnn as fr
+>>> lstm = fr.LSTM(10, 20, num_layers=2, seed=0)
+>>> x = np.zeros((5, 3, 10), np.float32)          # (T, B, input_size)
+>>> out, (h_n, c_n) = lstm(x)
+>>> out.shape, h_n.shape, c_n.shape
+((5, 3, 20), (2, 3, 20), (2, 3, 20))
+>>> (out, state), backprop = lstm.forward_train(x)
+>>> dx, dhx = backprop(np.ones_like(out))         # parameter gradients in lstm.grads
+>>> dx.shape, lstm.grads["weight_hh_l1"].shape
+((5, 3, 10), (80, 20))""")
+
+GRU.__doc__ = _layer_doc(
+    "A gated recurrent unit network (PyTorch's ``nn.GRU``): a stack of GRU layers.",
+    """\
+    r_t = sigmoid(W_ir x_t + b_ir + W_hr h_(t-1) + b_hr)
+    z_t = sigmoid(W_iz x_t + b_iz + W_hz h_(t-1) + b_hz)
+    n_t = tanh(W_in x_t + b_in + r_t * (W_hn h_(t-1) + b_hn))      (reset_after=True)
+    n_t = tanh(W_in x_t + b_in + W_hn (r_t * h_(t-1)) + b_hn)      (reset_after=False)
+    h_t = (1 - z_t) * n_t + z_t * h_(t-1)
+
+with the gate blocks stacked in the order r, z, n, as PyTorch stacks them.""",
+    3, """
+reset_after : bool, default True
+    Where the reset gate applies: after the recurrent product (PyTorch's,
+    cuDNN's and Keras's default) or before it (Cho et al. 2014; ONNX's
+    ``linear_before_reset=0``).""", _H_STATE_IN, _H_STATE_OUT, """\
+>>> import numpy as np
+>>> import fastrnn as fr
+>>> gru = fr.GRU(10, 20, bidirectional=True, batch_first=True, seed=0)
+>>> x = np.zeros((3, 5, 10), np.float32)          # (B, T, input_size)
+>>> out, h_n = gru(x, lengths=[5, 2, 4])
+>>> out.shape, h_n.shape
+((3, 5, 40), (2, 3, 20))""")
