@@ -13,7 +13,7 @@ from .. import functional as F
 from .._validation import as_array, check_memory, is_count, make_rng, state_parts
 from .init import cell_param_shapes, recurrent_parameters
 from .module import Frozen, one_shot
-from .recurrent_base import RecurrentModule
+from .recurrent_base import EQUATIONS, RecurrentModule
 from .stream import Stream
 
 
@@ -148,7 +148,7 @@ class FrozenCell(Frozen):
 
 
 class RNNCell(_Cell):
-    """``h' = act(W_ih x + b_ih + W_hh h + b_hh)``, act ``"tanh"`` or ``"relu"``."""
+    # (the reference: RNNCell.__doc__, composed below)
 
     _num_gates = F.num_gates("rnn_tanh")
 
@@ -164,7 +164,7 @@ class RNNCell(_Cell):
 
 
 class LSTMCell(_Cell):
-    """One LSTM step: ``h, c = cell(x_t, (h, c))``."""
+    # (the reference: LSTMCell.__doc__, composed below)
 
     _num_gates = F.num_gates("lstm")
 
@@ -178,7 +178,7 @@ class LSTMCell(_Cell):
 
 
 class GRUCell(_Cell):
-    """One GRU step: ``h = cell(x_t, h)``; ``reset_after`` as :class:`fastrnn.GRU`."""
+    # (the reference: GRUCell.__doc__, composed below)
 
     _num_gates = F.num_gates("gru")
 
@@ -188,3 +188,90 @@ class GRUCell(_Cell):
                  reset_after=True, recurrent_init="uniform"):
         super().__init__("gru", input_size, hidden_size, bias, dtype, seed, reset_after,
                          recurrent_init=recurrent_init)
+
+
+def _cell_doc(summary, kind, gates, own_parameters, state, example):
+    return f"""{summary}
+
+One step of :class:`fastrnn.{kind}` (the same kernels, bit for bit)::
+
+{EQUATIONS[kind.lower()]}
+
+Parameters
+----------
+input_size : int
+    Features of ``x``.
+hidden_size : int
+    Features of the state (``H``).
+bias : bool, default True
+    Whether the cell has ``bias_ih`` and ``bias_hh``.
+dtype : {{"float32", "float64"}}, default "float32"
+    The parameters' and the computation's dtype; inputs are cast to it.
+seed : int, numpy.random.Generator or None, default None
+    The randomness of the initialisation.
+recurrent_init : {{"uniform", "orthogonal"}}, default "uniform"
+    ``"orthogonal"``: every gate block of ``weight_hh`` a random orthogonal
+    matrix instead.{own_parameters}
+
+Attributes
+----------
+weight_ih : ndarray, ({gates} * H, input_size)
+weight_hh : ndarray, ({gates} * H, H)
+bias_ih, bias_hh : ndarray, ({gates} * H,)
+    (with ``bias``)
+
+Notes
+-----
+``cell(x, state=None)`` returns the new state; ``cell.forward_train(x,
+state=None)`` returns ``(new_state, backprop)``, ``backprop(dstate)``
+returning ``(dx, dstate_prev)`` and adding the parameter gradients into
+``grads``.
+
+x : array_like, (B, input_size) or (input_size,) unbatched
+state : {state}, optional
+    ``(B, H)`` (``(H,)`` unbatched); default zeros.
+
+Initialisation and names are PyTorch's (``U(-k, k)``, ``k = 1 /
+sqrt(hidden_size)``); ``fastrnn.freeze(cell)`` packs the weights once and
+its ``stream()`` steps a sequence with no per-step setup.
+
+Examples
+--------
+{example}
+"""
+
+
+RNNCell.__doc__ = _cell_doc(
+    "An Elman RNN cell (PyTorch's ``nn.RNNCell``).", "RNN", 1, """
+nonlinearity : {"tanh", "relu"}, default "tanh"
+    ``act``.""", "ndarray h", """\
+>>> import numpy as np
+>>> import fastrnn as fr
+>>> cell = fr.RNNCell(10, 20, seed=0)
+>>> h = cell(np.zeros((3, 10), np.float32))
+>>> h.shape
+(3, 20)""")
+
+LSTMCell.__doc__ = _cell_doc(
+    "A long short-term memory cell (PyTorch's ``nn.LSTMCell``).", "LSTM", 4, """
+forget_bias : float, optional
+    Start the forget gate's bias (``bias_ih + bias_hh``) at this value;
+    default: PyTorch's initialisation.""", "tuple (h, c) of ndarray", """\
+>>> import numpy as np
+>>> import fastrnn as fr
+>>> cell = fr.LSTMCell(10, 20, seed=0)
+>>> h, c = cell(np.zeros((3, 10), np.float32))
+>>> h, c = cell(np.ones((3, 10), np.float32), (h, c))     # the next step
+>>> h.shape, c.shape
+((3, 20), (3, 20))""")
+
+GRUCell.__doc__ = _cell_doc(
+    "A gated recurrent unit cell (PyTorch's ``nn.GRUCell``).", "GRU", 3, """
+reset_after : bool, default True
+    Where the reset gate applies (see :class:`fastrnn.GRU`).""", "ndarray h", """\
+>>> import numpy as np
+>>> import fastrnn as fr
+>>> cell = fr.GRUCell(10, 20, seed=0)
+>>> h = cell(np.zeros(10, np.float32))                     # one unbatched input
+>>> h.shape
+(20,)""")

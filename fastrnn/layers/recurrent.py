@@ -17,7 +17,7 @@ from .init import cell_param_shapes, recurrent_parameters
 from .merge import MERGE_MODES, merge, merge_backward, merged_width
 from .embedding import Embedding, as_ids
 from .module import Frozen, one_shot
-from .recurrent_base import RecurrentModule
+from .recurrent_base import EQUATIONS, RecurrentModule
 from .stream import Stream
 
 
@@ -666,7 +666,7 @@ h_n : ndarray, (L * D, B, H)
 
 RNN.__doc__ = _layer_doc(
     "An Elman RNN (PyTorch's ``nn.RNN``): a stack of layers of ``tanh`` or ``relu`` units.",
-    "    h_t = act(W_ih x_t + b_ih + W_hh h_(t-1) + b_hh),    act = tanh or relu",
+    EQUATIONS["rnn"],
     1, """
 nonlinearity : {"tanh", "relu"}, default "tanh"
     ``act``.""", _H_STATE_IN, _H_STATE_OUT, """\
@@ -680,16 +680,7 @@ nonlinearity : {"tanh", "relu"}, default "tanh"
 
 LSTM.__doc__ = _layer_doc(
     "A long short-term memory network (PyTorch's ``nn.LSTM``): a stack of LSTM layers.",
-    """\
-    i_t = sigmoid(W_ii x_t + b_ii + W_hi h_(t-1) + b_hi)
-    f_t = sigmoid(W_if x_t + b_if + W_hf h_(t-1) + b_hf)
-    g_t = tanh(W_ig x_t + b_ig + W_hg h_(t-1) + b_hg)
-    o_t = sigmoid(W_io x_t + b_io + W_ho h_(t-1) + b_ho)
-    c_t = f_t * c_(t-1) + i_t * g_t
-    h_t = o_t * tanh(c_t)
-
-with the gate blocks stacked in the order i, f, g, o (``W_ih = [W_ii;
-W_if; W_ig; W_io]``), as PyTorch stacks them.""",
+    EQUATIONS["lstm"],
     4, """
 forget_bias : float, optional
     Start the forget gate's bias (``bias_ih + bias_hh``) at this value (a
@@ -712,14 +703,7 @@ forget_bias : float, optional
 
 GRU.__doc__ = _layer_doc(
     "A gated recurrent unit network (PyTorch's ``nn.GRU``): a stack of GRU layers.",
-    """\
-    r_t = sigmoid(W_ir x_t + b_ir + W_hr h_(t-1) + b_hr)
-    z_t = sigmoid(W_iz x_t + b_iz + W_hz h_(t-1) + b_hz)
-    n_t = tanh(W_in x_t + b_in + r_t * (W_hn h_(t-1) + b_hn))      (reset_after=True)
-    n_t = tanh(W_in x_t + b_in + W_hn (r_t * h_(t-1)) + b_hn)      (reset_after=False)
-    h_t = (1 - z_t) * n_t + z_t * h_(t-1)
-
-with the gate blocks stacked in the order r, z, n, as PyTorch stacks them.""",
+    EQUATIONS["gru"],
     3, """
 reset_after : bool, default True
     Where the reset gate applies: after the recurrent product (PyTorch's,

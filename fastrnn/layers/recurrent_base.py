@@ -6,6 +6,30 @@ from .init import check_init_options
 from .module import Module
 
 
+# Each cell's step, as the layers' and the cells' docstrings show it.
+EQUATIONS = {
+    "rnn": "    h_t = act(W_ih x_t + b_ih + W_hh h_(t-1) + b_hh),    act = tanh or relu",
+    "lstm": """\
+    i_t = sigmoid(W_ii x_t + b_ii + W_hi h_(t-1) + b_hi)
+    f_t = sigmoid(W_if x_t + b_if + W_hf h_(t-1) + b_hf)
+    g_t = tanh(W_ig x_t + b_ig + W_hg h_(t-1) + b_hg)
+    o_t = sigmoid(W_io x_t + b_io + W_ho h_(t-1) + b_ho)
+    c_t = f_t * c_(t-1) + i_t * g_t
+    h_t = o_t * tanh(c_t)
+
+with the gate blocks stacked in the order i, f, g, o (``W_ih = [W_ii;
+W_if; W_ig; W_io]``), as PyTorch stacks them.""",
+    "gru": """\
+    r_t = sigmoid(W_ir x_t + b_ir + W_hr h_(t-1) + b_hr)
+    z_t = sigmoid(W_iz x_t + b_iz + W_hz h_(t-1) + b_hz)
+    n_t = tanh(W_in x_t + b_in + r_t * (W_hn h_(t-1) + b_hn))      (reset_after=True)
+    n_t = tanh(W_in x_t + b_in + W_hn (r_t * h_(t-1)) + b_hn)      (reset_after=False)
+    h_t = (1 - z_t) * n_t + z_t * h_(t-1)
+
+with the gate blocks stacked in the order r, z, n, as PyTorch stacks them.""",
+}
+
+
 class RecurrentModule(Module):
     """Base of the recurrent layers and cells (not a module of its own)."""
 
