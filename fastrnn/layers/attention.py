@@ -668,9 +668,28 @@ class DotAttention(_Attention):
 
     Parameters
     ----------
-    scaled : bool
-    dtype : {"float32", "float64"}
+    scaled : bool, default False
+        Divide the scores by ``sqrt(H)``.
+    dtype : {"float32", "float64"}, default "float32"
         Inputs of another precision are cast to it.
+
+    Notes
+    -----
+    ``attn(query, keys, values=None, mask=None)`` returns ``(context,
+    weights)``: query ``(B, H)`` or ``(B, Tq, H)``, keys ``(B, Tk, H)``,
+    values (default: the keys) ``(B, Tk, Hv)``, mask ``(B, Tk)`` booleans
+    (True: attend) -> context ``(B, [Tq,] Hv)``, weights ``(B, [Tq,] Tk)``.
+    ``forward_train`` returns them with a ``backprop``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastrnn as fr
+    >>> attn = fr.DotAttention(scaled=True)
+    >>> keys = np.random.default_rng(0).standard_normal((2, 7, 16))
+    >>> context, weights = attn(keys[:, 0], keys, mask=[[True] * 7, [True] * 4 + [False] * 3])
+    >>> context.shape, weights.shape, float(weights[1, 4:].sum())
+    ((2, 16), (2, 7), 0.0)
     """
 
     _config_keys = ("scaled", "dtype")
@@ -694,15 +713,35 @@ class GeneralAttention(_Attention):
 
     Parameters
     ----------
-    query_size, key_size : int
-    dtype : {"float32", "float64"}
-    seed : None, int or numpy Generator
+    query_size : int
+        Features of a query.
+    key_size : int
+        Features of a key.
+    dtype : {"float32", "float64"}, default "float32"
+        Inputs of another precision are cast to it.
+    seed : int, numpy.random.Generator or None, default None
+        The randomness of the initialisation.
+
+    Attributes
+    ----------
+    weight : ndarray, (query_size, key_size)
+        Initialised like a ``Linear(key_size, query_size)``:
+        U(-1/sqrt(key_size), +).
 
     Notes
     -----
-    ``weight`` has shape (query_size, key_size), initialised like a
-    ``Linear(key_size, query_size)``: U(-1/sqrt(key_size), +).  The key side
-    ``project_keys(keys) = keys @ weight.T`` makes the score ``q . proj``.
+    Called as :class:`DotAttention` (query ``(B, [Tq,] query_size)``, keys
+    ``(B, Tk, key_size)``).  The key side ``project_keys(keys) = keys @
+    weight.T`` makes the score ``q . proj``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastrnn as fr
+    >>> attn = fr.GeneralAttention(8, 16, seed=0)
+    >>> context, weights = attn(np.ones((2, 8)), np.ones((2, 5, 16)))
+    >>> context.shape, weights.shape
+    ((2, 16), (2, 5))
     """
 
     _config_keys = ("query_size", "key_size", "dtype")
@@ -737,13 +776,20 @@ class AdditiveAttention(_Attention):
 
     Parameters
     ----------
-    query_size, key_size, attn_size : int
-    dtype : {"float32", "float64"}
-    seed : None, int or numpy Generator
+    query_size : int
+        Features of a query.
+    key_size : int
+        Features of a key.
+    attn_size : int
+        Features of the hidden layer the scores come from.
+    dtype : {"float32", "float64"}, default "float32"
+        Inputs of another precision are cast to it.
+    seed : int, numpy.random.Generator or None, default None
+        The randomness of the initialisation.
 
     Notes
     -----
-    Parameters: ``query_weight`` (attn_size, query_size), ``key_weight``
+    Called as :class:`DotAttention`.  Parameters: ``query_weight`` (attn_size, query_size), ``key_weight``
     (attn_size, key_size), ``bias`` (attn_size,) and ``v`` (attn_size,).  One
     bias, on the query side: a second one on the key side would only add to
     it.  Initialisation as ``Linear``: the weights and the bias
@@ -752,6 +798,15 @@ class AdditiveAttention(_Attention):
 
     The scores need a (B, Tq, Tk, attn_size) intermediate, the cost of
     Bahdanau attention over a batch of queries.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastrnn as fr
+    >>> attn = fr.AdditiveAttention(8, 16, 32, seed=0)
+    >>> context, weights = attn(np.ones((2, 3, 8)), np.ones((2, 5, 16)))   # 3 queries each
+    >>> context.shape, weights.shape
+    ((2, 3, 16), (2, 3, 5))
     """
 
     _config_keys = ("query_size", "key_size", "attn_size", "dtype")
@@ -826,10 +881,13 @@ class SelfAttention(Module):
     Parameters
     ----------
     embed_size : int
-    num_heads : int
-        Divides ``embed_size``.
-    dtype : {"float32", "float64"}
-    seed : None, int or numpy Generator
+        Features of each position (``E``).
+    num_heads : int, default 1
+        Heads; must divide ``embed_size``.
+    dtype : {"float32", "float64"}, default "float32"
+        Inputs of another precision are cast to it.
+    seed : int, numpy.random.Generator or None, default None
+        The randomness of the initialisation.
 
     Notes
     -----
@@ -839,6 +897,18 @@ class SelfAttention(Module):
     mha.state_dict().items()})`` loads a ``torch.nn.MultiheadAttention``.
     Initialisation as PyTorch's: ``in_proj_weight`` Xavier-uniform,
     ``out_proj.weight`` as ``Linear`` (U(-1/sqrt(E), +)), both biases zero.
+
+    ``sa(x, mask=None, causal=False)``: ``x`` (B, T, E) -> (B, T, E); ``mask``
+    (B, T) or (B, T, T) booleans (True: attend), ``causal`` hides later
+    positions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastrnn as fr
+    >>> sa = fr.SelfAttention(16, num_heads=4, seed=0)
+    >>> sa(np.ones((2, 5, 16), np.float32), causal=True).shape
+    (2, 5, 16)
     """
 
     _config_keys = ("embed_size", "num_heads", "dtype")

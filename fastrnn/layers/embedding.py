@@ -26,18 +26,44 @@ def scatter_add(target, index, rows):
 
 
 class Embedding(Module):
-    """``out = weight[ids]``: ``ids`` of any shape -> ``ids.shape + (embedding_dim,)``.
-
-    PyTorch's initialisation (N(0, 1)); the ``padding_idx`` row starts at
-    zero and never receives a gradient, so padding stays a zero vector.
+    """A lookup table of vectors (PyTorch's ``nn.Embedding``): ``out = weight[ids]``,
+    ``ids`` of any shape -> ``ids.shape + (embedding_dim,)``.
 
     Parameters
     ----------
-    num_embeddings, embedding_dim : int
+    num_embeddings : int
+        Entries of the table (ids are in ``[0, num_embeddings)``).
+    embedding_dim : int
+        Features of each vector.
     padding_idx : int, optional
-        In [-num_embeddings, num_embeddings) (negative counts from the end).
-    dtype : {"float32", "float64"}
-    seed : None, int or numpy Generator
+        An entry that starts at zero and never receives a gradient, so
+        padding stays a zero vector; in ``[-num_embeddings, num_embeddings)``
+        (negative counts from the end).  Default: none.
+    dtype : {"float32", "float64"}, default "float32"
+        The table's dtype.
+    seed : int, numpy.random.Generator or None, default None
+        The randomness of the initialisation.
+
+    Attributes
+    ----------
+    weight : ndarray, (num_embeddings, embedding_dim)
+        Initialised from N(0, 1), as PyTorch does.
+
+    Notes
+    -----
+    ``forward_train(ids)`` returns ``(out, backprop)``; ``backprop(dout)``
+    adds each occurrence's row into ``grads["weight"]``.  A recurrent layer
+    can fold the lookup into its input projection
+    (``forward_train_embedded``).
+
+    Examples
+    --------
+    >>> import fastrnn as fr
+    >>> emb = fr.Embedding(100, 16, padding_idx=0, seed=0)
+    >>> emb([[3, 5, 0], [7, 0, 0]]).shape
+    (2, 3, 16)
+    >>> float(abs(emb([0])).sum())
+    0.0
     """
 
     _config_keys = ("num_embeddings", "embedding_dim", "padding_idx", "dtype")

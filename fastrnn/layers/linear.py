@@ -11,15 +11,44 @@ from .module import Frozen, Module, one_shot
 
 
 class Linear(Module):
-    """``y = x @ weight.T + bias`` over the last axis (PyTorch's layout and
-    initialisation: every parameter ~ U(-1/sqrt(in_features), +)).
+    """A fully connected layer (PyTorch's ``nn.Linear``): ``y = x @ weight.T + bias``
+    over the last axis.
 
     Parameters
     ----------
-    in_features, out_features : int
-    bias : bool
-    dtype : {"float32", "float64"}
-    seed : None, int or numpy Generator
+    in_features : int
+        Features of ``x``'s last axis.
+    out_features : int
+        Features of ``y``'s last axis.
+    bias : bool, default True
+        Whether the layer has ``bias``.
+    dtype : {"float32", "float64"}, default "float32"
+        The parameters' and the computation's dtype; inputs are cast to it.
+    seed : int, numpy.random.Generator or None, default None
+        The randomness of the initialisation.
+
+    Attributes
+    ----------
+    weight : ndarray, (out_features, in_features)
+    bias : ndarray, (out_features,)
+        (with ``bias``)
+
+    Notes
+    -----
+    ``layer(x)`` maps ``x`` of shape ``(..., in_features)`` to ``(...,
+    out_features)``; ``forward_train(x)`` returns ``(y, backprop)``,
+    ``backprop(dy)`` returning ``dx`` and adding into ``grads``.  Every
+    parameter is initialised from ``U(-k, k)``, ``k = 1 / sqrt(in_features)``,
+    as PyTorch does.  The products run on fastrnn's threads (one
+    single-threaded BLAS call each); results do not depend on their count.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastrnn as fr
+    >>> layer = fr.Linear(20, 5, seed=0)
+    >>> layer(np.zeros((8, 3, 20), np.float32)).shape
+    (8, 3, 5)
     """
 
     _config_keys = ("in_features", "out_features", "bias", "dtype")
