@@ -227,9 +227,9 @@ state=None)`` returns ``(new_state, backprop)``, ``backprop(dstate)``
 returning ``(dx, dstate_prev)`` and adding the parameter gradients into
 ``grads``.
 
-x : array_like, (B, input_size) or (input_size,) unbatched
-state : {state}, optional
-    ``(B, H)`` (``(H,)`` unbatched); default zeros.
+- ``x``: array_like, ``(B, input_size)``, or ``(input_size,)`` unbatched;
+- ``state``: {state}, ``(B, H)`` (``(H,)`` unbatched), optional; default
+  zeros.
 
 Initialisation and names are PyTorch's (``U(-k, k)``, ``k = 1 /
 sqrt(hidden_size)``); ``fastrnn.freeze(cell)`` packs the weights once and

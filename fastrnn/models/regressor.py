@@ -27,9 +27,9 @@ class SequenceRegressor(SequenceModel):
     hidden_size, cell, num_layers, bidirectional, pooling, dropout, dtype, seed
         As :class:`SequenceClassifier` (``pooling="last"`` by default).
 
-    Data
-    ----
-    ``X``: ``(N, T, input_size)`` array or a list of ``(T_i, input_size)``
+    Notes
+    -----
+    The data: ``X``, ``(N, T, input_size)`` array or a list of ``(T_i, input_size)``
     arrays (``(N, T)`` / 1-D windows when ``input_size == 1``).  ``y``:
     ``(N, horizon, output_size)``; with ``horizon == 1`` also
     ``(N, output_size)``, and ``(N,)`` when both are 1.

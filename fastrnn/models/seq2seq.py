@@ -32,8 +32,24 @@ def _batch_first(x):
 class Seq2Seq(ComposedModel):
     """Encoder-decoder with teacher forcing, attention, greedy and beam decoding.
 
-    Architecture
-    ------------
+    Parameters
+    ----------
+    src_vocab_size, tgt_vocab_size : int
+    embed_size, hidden_size : int
+    cell : {"lstm", "gru", "rnn"}
+    num_layers : int
+    bidirectional_encoder : bool
+    attention : {None, "dot", "general", "additive"}
+    sos_id, eos_id, pad_id : int
+        Target start / end tokens (added by the model: sequences are given
+        without them) and the padding id of both vocabularies.
+    dtype : {"float32", "float64"}
+    seed : None, int or numpy Generator
+
+    Notes
+    -----
+    The architecture:
+
     * Embeddings of ``embed_size`` for source and target (``pad_id`` rows
       stay zero); an encoder ``cell`` of ``num_layers`` layers with
       ``hidden_size`` units per direction, bidirectional on request.
@@ -59,20 +75,6 @@ class Seq2Seq(ComposedModel):
       feeds the model's own previous prediction with probability
       ``1 - teacher_forcing``).
     * Source padding is masked in the attention; target padding in the loss.
-
-    Parameters
-    ----------
-    src_vocab_size, tgt_vocab_size : int
-    embed_size, hidden_size : int
-    cell : {"lstm", "gru", "rnn"}
-    num_layers : int
-    bidirectional_encoder : bool
-    attention : {None, "dot", "general", "additive"}
-    sos_id, eos_id, pad_id : int
-        Target start / end tokens (added by the model: sequences are given
-        without them) and the padding id of both vocabularies.
-    dtype : {"float32", "float64"}
-    seed : None, int or numpy Generator
 
     Examples
     --------
