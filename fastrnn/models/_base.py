@@ -220,6 +220,21 @@ class SequenceModel(ComposedModel):
                                             bidirectional=bidirectional)))
         return children, H * (2 if bidirectional else 1)
 
+    # The config key of the head's output width (a classifier's
+    # num_classes); a model with another head overrides _children.
+    _head_width_key = None
+
+    @classmethod
+    def _children(cls, config):
+        return cls._with_head(config, config.get("bidirectional"),
+                              config_count(config, cls._head_width_key))
+
+    def _add_head(self, dtype):
+        """Build the ``head`` of :meth:`_children` (once the model's config is
+        complete)."""
+        return self._add_child(self._children(self.get_config()), "head", dtype=dtype,
+                               seed=self._head_seed)
+
     @classmethod
     def _with_head(cls, config, bidirectional, out_features):
         """The encoder's children, then a ``head`` Linear from its output to

@@ -3,7 +3,7 @@ import numpy as np
 
 from .._validation import positive_int
 from ..losses import cross_entropy
-from ._base import SequenceModel, config_count
+from ._base import SequenceModel
 from ._data import Dataset, class_labels
 from ._pooling import POOLINGS
 
@@ -44,6 +44,7 @@ class SequenceClassifier(SequenceModel):
     """
 
     _config_keys = ("num_classes",) + SequenceModel._config_keys + ("pooling",)
+    _head_width_key = "num_classes"
 
     def __init__(self, num_classes, vocab_size=None, input_size=None, embed_size=64,
                  hidden_size=128, cell="lstm", num_layers=1, bidirectional=False, pooling="last",
@@ -56,13 +57,7 @@ class SequenceClassifier(SequenceModel):
                          dtype=dtype, seed=seed)
         self.num_classes = positive_int(num_classes, "num_classes", minimum=2)
         self.pooling = pooling
-        self.head = self._add_child(self._children(self.get_config()), "head", dtype=dtype,
-                                    seed=self._head_seed)
-
-    @classmethod
-    def _children(cls, config):
-        return cls._with_head(config, config.get("bidirectional"),
-                              config_count(config, "num_classes"))
+        self.head = self._add_head(dtype)
 
     # ---------------------------------------------------------------- hooks
     def _dataset(self, X, y, where=""):

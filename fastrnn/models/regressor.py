@@ -59,8 +59,7 @@ class SequenceRegressor(SequenceModel):
             positive_int(output_size, "output_size")
         self.horizon = positive_int(horizon, "horizon")
         self.pooling = pooling
-        self.head = self._add_child(self._children(self.get_config()), "head", dtype=dtype,
-                                    seed=self._head_seed)
+        self.head = self._add_head(dtype)
 
     @classmethod
     def _children(cls, config):

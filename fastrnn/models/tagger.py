@@ -1,7 +1,7 @@
 """``fr.SequenceTagger``: many-to-many aligned labelling (e.g. named
 entities, part-of-speech): one tag per input step."""
 from .._validation import positive_int
-from ._base import SequenceModel, config_count, step_loss, step_targets
+from ._base import SequenceModel, step_loss, step_targets
 from ._data import Dataset, token_sequences
 
 
@@ -29,6 +29,7 @@ class SequenceTagger(SequenceModel):
     """
 
     _config_keys = ("num_tags",) + SequenceModel._config_keys
+    _head_width_key = "num_tags"
 
     def __init__(self, num_tags, vocab_size=None, input_size=None, embed_size=64,
                  hidden_size=128, cell="lstm", num_layers=1, bidirectional=True, dropout=0.0,
@@ -38,13 +39,7 @@ class SequenceTagger(SequenceModel):
                          bidirectional=bidirectional, dropout=dropout, pad_id=pad_id,
                          dtype=dtype, seed=seed)
         self.num_tags = positive_int(num_tags, "num_tags", minimum=2)
-        self.head = self._add_child(self._children(self.get_config()), "head", dtype=dtype,
-                                    seed=self._head_seed)
-
-    @classmethod
-    def _children(cls, config):
-        return cls._with_head(config, config.get("bidirectional"),
-                              config_count(config, "num_tags"))
+        self.head = self._add_head(dtype)
 
     # ---------------------------------------------------------------- hooks
     def _dataset(self, X, y, where=""):
