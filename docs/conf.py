@@ -14,6 +14,8 @@ import sys
 _ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 if glob.glob(os.path.join(_ROOT, "fastrnn", "_kernels", "recurrent_baseline*.so")):
     sys.path.insert(0, _ROOT)
+else:   # an unbuilt source tree must not shadow the installed package
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _ROOT]
 
 import fastrnn  # noqa: E402
 
