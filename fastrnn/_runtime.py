@@ -42,6 +42,16 @@ def get_num_threads():
     Defaults to ``OMP_NUM_THREADS`` when set, else the cores this process may
     run on.  In a process forked after its parent ran parallel kernels it is
     1 (see :func:`set_num_threads`).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> import fastrnn as fr
+    >>> fr.get_num_threads() >= 1
+    True
     """
     if _state["num_threads"] is None:
         _state["num_threads"] = _default_num_threads()
@@ -55,7 +65,19 @@ def get_num_threads():
 
 def set_num_threads(n, *, dynamic=None):
     """Set the number of threads fastrnn's kernels (and the BLAS calls they
-    make) use.  ``n`` must be a positive integer.
+    make) use.
+
+    Parameters
+    ----------
+    n : int
+        A positive number of threads.
+    dynamic : bool, optional
+        Whether the kernels may run fewer threads while the cores are
+        crowded (below).  Default: keep the current setting (True at
+        start).
+
+    Notes
+    -----
 
     ``dynamic`` (default True; None keeps the current setting): while other
     work crowds the cores -- another process, or another library's threads
@@ -71,6 +93,15 @@ def set_num_threads(n, *, dynamic=None):
     GNU OpenMP cannot start a new team in such a child.  There ``n > 1``
     warns and keeps 1; use the ``"spawn"`` or ``"forkserver"`` start method
     for parallel kernels in worker processes.
+
+    Examples
+    --------
+    >>> import fastrnn as fr
+    >>> before = fr.get_num_threads()
+    >>> fr.set_num_threads(1)
+    >>> fr.get_num_threads()
+    1
+    >>> fr.set_num_threads(before)
     """
     if isinstance(n, bool) or not isinstance(n, int) and not hasattr(n, "__index__"):
         raise TypeError(f"set_num_threads: n must be an int, got {type(n).__name__}")
@@ -231,7 +262,24 @@ class single_threaded_blas:
 
 
 def show_config(file=None):
-    """Print how fastrnn was built and how it will run."""
+    """Print how fastrnn was built and how it will run: the kernel build
+    this CPU runs and its SIMD flags, OpenMP, the thread count, the BLAS
+    libraries and their threads.
+
+    Parameters
+    ----------
+    file : file-like, optional
+        Where to print (default: standard output).
+
+    Examples
+    --------
+    >>> import io
+    >>> import fastrnn as fr
+    >>> out = io.StringIO()
+    >>> fr.show_config(file=out)
+    >>> "kernels:" in out.getvalue() and "OpenMP:" in out.getvalue()
+    True
+    """
     import numpy
     import scipy
 

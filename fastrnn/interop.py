@@ -70,6 +70,13 @@ def from_torch(module, dtype=None, *, seed=None):
     ValueError
         If the module uses what fastrnn cannot express (an LSTM with
         ``proj_size > 0``, ``dropout=1``) or has non-floating weights.
+
+    Examples
+    --------
+    >>> import torch
+    >>> import fastrnn as fr
+    >>> fr.from_torch(torch.nn.LSTM(8, 16, num_layers=2))
+    LSTM(8, 16, num_layers=2)
     """
     if "torch" not in sys.modules:  # then it cannot be a torch module
         raise TypeError(f"from_torch expects a {_TORCH_CLASSES}, got {_type_name(module)}")
@@ -142,6 +149,13 @@ def to_torch(layer):
         If the layer uses what torch cannot express: a bidirectional layer
         with ``merge_mode`` other than ``"concat"``, or a GRU / GRUCell with
         ``reset_after=False``.
+
+    Examples
+    --------
+    >>> import fastrnn as fr
+    >>> back = fr.to_torch(fr.GRU(8, 16, seed=0))
+    >>> type(back).__name__, back.hidden_size
+    ('GRU', 16)
     """
     if not isinstance(layer, (RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell)):
         raise TypeError(f"to_torch expects a {_FASTRNN_CLASSES}, got {_type_name(layer)}")

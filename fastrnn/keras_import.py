@@ -54,11 +54,14 @@ def from_keras(layer):
 
     Examples
     --------
-    >>> import os; os.environ.setdefault("KERAS_BACKEND", "torch")  # doctest: +SKIP
-    >>> import keras, fastrnn as fr                                  # doctest: +SKIP
-    >>> k = keras.layers.GRU(16, return_sequences=True)              # doctest: +SKIP
-    >>> k.build((None, None, 8))                                     # doctest: +SKIP
-    >>> gru = fr.from_keras(k)            # fr.GRU(8, 16, batch_first=True)  # doctest: +SKIP
+    >>> import os
+    >>> _ = os.environ.setdefault("KERAS_BACKEND", "torch")   # before keras is imported
+    >>> import keras
+    >>> import fastrnn as fr
+    >>> k = keras.layers.GRU(16, return_sequences=True)
+    >>> k.build((None, None, 8))
+    >>> fr.from_keras(k)
+    GRU(8, 16, batch_first=True)
     """
     if not (hasattr(layer, "get_config") and hasattr(layer, "get_weights")):
         raise TypeError(f"from_keras: layer must be a Keras layer or keras.Sequential, got "

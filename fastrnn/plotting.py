@@ -73,6 +73,15 @@ def plot_attention(weights, src_tokens, tgt_tokens, path, title=None):
         Non-numeric weights, tokens not a list, a bad path.
     ImportError
         matplotlib is not installed.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import fastrnn as fr
+    >>> path = os.path.join(tempfile.mkdtemp(), "attention.png")
+    >>> fr.plot_attention(np.full((2, 3), 1 / 3), ["a", "b", "c"], ["x", "y"], path) == path
+    True
     """
     _check_path(path, "plot_attention")
     src, tgt = _tokens(src_tokens, "src_tokens"), _tokens(tgt_tokens, "tgt_tokens")
@@ -151,6 +160,14 @@ def plot_history(history, path, metrics=None):
         ``history`` is not a dict of lists of numbers, a bad ``metrics`` or path.
     ImportError
         matplotlib is not installed.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import fastrnn as fr
+    >>> path = os.path.join(tempfile.mkdtemp(), "history.png")
+    >>> fr.plot_history({"loss": [1.0, 0.6, 0.5], "val_loss": [1.1, 0.8, 0.7]}, path) == path
+    True
     """
     _check_path(path, "plot_history")
     if not hasattr(history, "keys"):

@@ -50,7 +50,22 @@ READ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, Valu
 
 class FormatError(ValueError):
     """A file that is not a valid fastrnn model file, or that this version of
-    fastrnn cannot load (a ``ValueError``; the message names the problem)."""
+    fastrnn cannot load (a ``ValueError``; the message names the problem).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import fastrnn as fr
+    >>> path = os.path.join(tempfile.mkdtemp(), "not_a_model.frnn")
+    >>> with open(path, "wb") as f:
+    ...     _ = f.write(b"hello")
+    >>> try:
+    ...     fr.load(path)
+    ... except fr.FormatError as exc:
+    ...     print("refused, a ValueError:", isinstance(exc, ValueError))
+    refused, a ValueError: True
+    """
+
 
 def nesting_problem(depth, count):
     """Why a container at ``depth`` (0: the top-level module) cannot hold

@@ -434,7 +434,12 @@ def load(path):
 
     Examples
     --------
-    >>> model = fr.load("model.frnn")
+    >>> import os, tempfile
+    >>> import fastrnn as fr
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.frnn")
+    >>> fr.save(fr.GRU(4, 8, bidirectional=True, seed=0), path)
+    >>> fr.load(path)
+    GRU(4, 8, bidirectional=True)
     """
     register_task_models()
     path = as_path(path, "load")

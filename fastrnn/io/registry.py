@@ -53,6 +53,23 @@ def register_module(cls, name=None, *, param_shapes=None):
     ValueError
         ``name`` is not an identifier, or is already taken by another class,
         or ``cls`` is already registered under another name.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import fastrnn as fr
+    >>> @fr.register_module
+    ... class Gain(fr.Module):
+    ...     _config_keys = ("size",)
+    ...     def __init__(self, size):
+    ...         super().__init__()
+    ...         self.size = size
+    ...         self._add_parameter("weight", np.ones(size))
+    >>> path = os.path.join(tempfile.mkdtemp(), "gain.frnn")
+    >>> fr.save(Gain(3), path)
+    >>> type(fr.load(path)).__name__
+    'Gain'
     """
     if not (isinstance(cls, type) and issubclass(cls, Module)):
         raise TypeError(f"register_module expects a fastrnn Module subclass, got {cls!r}")

@@ -223,9 +223,16 @@ def save(module, path):
 
     Examples
     --------
-    >>> lstm = fr.LSTM(16, 32, num_layers=2)
-    >>> fr.save(lstm, "model.frnn")
-    >>> same = fr.load("model.frnn")
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import fastrnn as fr
+    >>> lstm = fr.LSTM(16, 32, num_layers=2, seed=0)
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.frnn")
+    >>> fr.save(lstm, path)
+    >>> same = fr.load(path)
+    >>> x = np.ones((5, 1, 16), np.float32)
+    >>> bool((same(x)[0] == lstm(x)[0]).all())
+    True
     """
     path = as_path(path, "save")
     name, config, shared = _describe(module)

@@ -22,7 +22,42 @@ from .._validation import resolve_dtype
 
 
 class Module:
-    """Base class: parameter registry, gradients, state dicts and config."""
+    """The base class of every fastrnn module: parameters and their gradients,
+    state dicts, the configuration that rebuilds it, and freezing.
+
+    Parameters
+    ----------
+    dtype : {"float32", "float64"}, default "float32"
+        The dtype of the parameters a subclass adds.
+
+    Notes
+    -----
+    The protocol every layer, attention block and model follows:
+    ``module(...)`` runs inference; ``module.forward_train(...)`` returns
+    ``(outputs, backprop)``, whose ``backprop`` returns the inputs' gradients
+    and adds the parameters' into ``grads``.  A subclass registers its arrays
+    with ``_add_parameter(name, value)`` and its children with
+    ``_add_module(name, module)`` (nested names are dotted), lists its
+    constructor arguments in ``_config_keys`` (for ``get_config``), and says
+    its parameters' shapes from a config in :meth:`param_shapes`.
+    ``fastrnn.register_module`` makes it saveable.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastrnn as fr
+    >>> class Scale(fr.Module):
+    ...     _config_keys = ("size", "dtype")
+    ...     def __init__(self, size, dtype="float32"):
+    ...         super().__init__(dtype)
+    ...         self.size = size
+    ...         self._add_parameter("weight", np.ones(size))
+    ...     def __call__(self, x):
+    ...         return x * self.parameters()["weight"]
+    >>> m = Scale(3)
+    >>> m(np.arange(3.0)), list(m.state_dict()), m.get_config()
+    (array([0., 1., 2.]), ['weight'], {'size': 3, 'dtype': 'float32'})
+    """
 
     # Constructor arguments that rebuild the module (with ``get_config``).
     _config_keys = ()

@@ -8,8 +8,16 @@ def _main_output(result):
 
 
 class Sequential(Module):
-    """``Sequential(m0, m1, ...)(x) == ... m1(m0(x))``.
+    """Modules applied in turn (PyTorch's ``nn.Sequential``):
+    ``Sequential(m0, m1, ...)(x) == ... m1(m0(x))``.
 
+    Parameters
+    ----------
+    *modules : fastrnn modules
+        The children, in order.
+
+    Notes
+    -----
     Children are named ``"0"``, ``"1"``, ... (parameters ``"0.weight"``,
     ...).  A recurrent layer passes on its output sequence; its final state
     is dropped (use the layer directly to keep it).  ``backprop(dy)`` runs
@@ -20,6 +28,15 @@ class Sequential(Module):
     Sequentials included) are saveable.  Its children are its configuration
     (its own ``get_config()`` is empty): ``fastrnn.io`` records each child's
     class and config and rebuilds ``Sequential(*children)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastrnn as fr
+    >>> model = fr.Sequential(fr.Embedding(100, 8, seed=0), fr.GRU(8, 16, seed=0),
+    ...                       fr.Linear(16, 3, seed=0))
+    >>> model(np.zeros((5, 2), dtype=np.int64)).shape        # (T, B) ids -> (T, B, 3)
+    (5, 2, 3)
     """
 
     def __init__(self, *modules):

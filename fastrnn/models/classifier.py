@@ -37,10 +37,16 @@ class SequenceClassifier(SequenceModel):
 
     Examples
     --------
-    >>> clf = fr.SequenceClassifier(2, vocab_size=1000, pooling="mean")
-    >>> history = clf.fit(token_lists, labels, epochs=5, validation=0.1)
-    >>> clf.predict(token_lists[:3])          # array([1, 0, 1])
-    >>> clf.evaluate(test_lists, test_labels)  # {"loss": ..., "accuracy": ...}
+    >>> import fastrnn as fr
+    >>> X, y, vocab = fr.datasets.sentiment(400, seed=0)     # token-id lists, 0/1 labels
+    >>> clf = fr.SequenceClassifier(2, vocab_size=len(vocab), pooling="mean", seed=0)
+    >>> history = clf.fit(X, y, epochs=2, validation=0.1, progress=False)
+    >>> sorted(history)
+    ['accuracy', 'loss', 'time', 'val_accuracy', 'val_loss']
+    >>> clf.predict(X[:3]).shape
+    (3,)
+    >>> sorted(clf.evaluate(X, y))
+    ['accuracy', 'loss']
     """
 
     _config_keys = ("num_classes",) + SequenceModel._config_keys + ("pooling",)

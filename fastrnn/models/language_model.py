@@ -41,10 +41,15 @@ class LanguageModel(SequenceModel):
 
     Examples
     --------
+    >>> import fastrnn as fr
+    >>> text = fr.datasets.load_text("nursery_rhymes")
     >>> ids, alphabet = fr.datasets.char_vocab(text)
-    >>> lm = fr.LanguageModel(len(alphabet), hidden_size=256)
-    >>> lm.fit(windows, epochs=10)                 # windows: lists of ids
-    >>> lm.generate(max_len=200, prompt=ids[:20], temperature=0.8, top_k=5)
+    >>> windows = [ids[i:i + 33] for i in range(0, 2000, 32)]   # lists of ids
+    >>> lm = fr.LanguageModel(len(alphabet), hidden_size=64, seed=0)
+    >>> _ = lm.fit(windows, epochs=1, progress=False)
+    >>> samples = lm.generate(max_len=20, prompt=ids[:10], temperature=0.8, top_k=5, seed=0)
+    >>> len(samples), len(samples[0]) <= 20
+    (1, True)
     """
 
     _config_keys = ("vocab_size", "embed_size", "hidden_size", "cell", "num_layers",

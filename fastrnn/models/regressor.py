@@ -37,10 +37,15 @@ class SequenceRegressor(SequenceModel):
 
     Examples
     --------
+    >>> import fastrnn as fr
+    >>> series = fr.datasets.sine_wave(600, period=50.0, seed=0)
     >>> X, y = fr.datasets.sliding_windows(series, window=48, horizon=12)
-    >>> reg = fr.SequenceRegressor(input_size=1, horizon=12, cell="gru")
-    >>> reg.fit(X, y, epochs=20, validation=0.2, early_stopping=3)
-    >>> reg.predict(X[-1:])              # (1, 12, 1)
+    >>> X.shape, y.shape
+    ((541, 48, 1), (541, 12, 1))
+    >>> reg = fr.SequenceRegressor(input_size=1, horizon=12, cell="gru", seed=0)
+    >>> _ = reg.fit(X, y, epochs=2, validation=0.2, early_stopping=3, progress=False)
+    >>> reg.predict(X[-1:]).shape
+    (1, 12, 1)
     """
 
     _config_keys = ("input_size", "output_size", "horizon", "hidden_size", "cell",

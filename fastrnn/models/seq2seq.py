@@ -78,10 +78,17 @@ class Seq2Seq(ComposedModel):
 
     Examples
     --------
-    >>> model = fr.Seq2Seq(len(src_tok), len(tgt_tok), 32, 64, bidirectional_encoder=True,
-    ...                    attention="dot")
-    >>> model.fit(src_ids, tgt_ids, epochs=10, validation=0.1)
-    >>> model.translate(src_ids[:2], beam_size=4)          # [[5, 9, ...], [...]]
+    >>> import fastrnn as fr
+    >>> src, tgt = fr.datasets.dates(300, seed=0)          # "24 January 2035" -> "2035-01-24"
+    >>> src_tok, tgt_tok = fr.datasets.char_tokenizer(src), fr.datasets.char_tokenizer(tgt)
+    >>> src_ids = [src_tok.encode(s) for s in src]
+    >>> tgt_ids = [tgt_tok.encode(t) for t in tgt]
+    >>> model = fr.Seq2Seq(len(src_tok), len(tgt_tok), 16, 32, bidirectional_encoder=True,
+    ...                    attention="dot", seed=0)
+    >>> _ = model.fit(src_ids, tgt_ids, epochs=1, validation=0.1, progress=False)
+    >>> outputs = model.translate(src_ids[:2], beam_size=4)     # token ids
+    >>> len(outputs), type(tgt_tok.decode(outputs[0])).__name__
+    (2, 'str')
     """
 
     _config_keys = ("src_vocab_size", "tgt_vocab_size", "embed_size", "hidden_size", "cell",

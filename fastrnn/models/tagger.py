@@ -23,9 +23,15 @@ class SequenceTagger(SequenceModel):
 
     Examples
     --------
-    >>> tagger = fr.SequenceTagger(num_tags=9, vocab_size=5000)
-    >>> tagger.fit(sentences, tag_lists, epochs=5)
-    >>> tagger.predict([[12, 7, 99]])          # [array([3, 0, 0])]
+    >>> import numpy as np
+    >>> import fastrnn as fr
+    >>> rng = np.random.default_rng(0)
+    >>> sentences = [rng.integers(1, 50, size=rng.integers(3, 9)).tolist() for _ in range(200)]
+    >>> tags = [[t % 3 for t in s] for s in sentences]     # one tag per token
+    >>> tagger = fr.SequenceTagger(num_tags=3, vocab_size=50, seed=0)
+    >>> _ = tagger.fit(sentences, tags, epochs=2, progress=False)
+    >>> [p.shape for p in tagger.predict([[12, 7, 9], [4, 4]])]
+    [(3,), (2,)]
     """
 
     _config_keys = ("num_tags",) + SequenceModel._config_keys
