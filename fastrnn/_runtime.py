@@ -16,12 +16,18 @@ at-fork handler therefore puts such a child on one thread (a parallel
 region of one thread never touches the team); a child forked before any
 parallel kernel keeps its threads.
 """
+from __future__ import annotations
+
 import os
 import threading
 import time
 import warnings
+from typing import TYPE_CHECKING
 
 from ._kernels import recurrent as _recurrent
+
+if TYPE_CHECKING:
+    from typing import TextIO
 
 _BUILD = _recurrent.build_info()
 _lock = threading.Lock()
@@ -36,7 +42,7 @@ def _default_num_threads():
     return _default_cpu_count()
 
 
-def get_num_threads():
+def get_num_threads() -> int:
     """Number of threads fastrnn's kernels use.
 
     Defaults to ``OMP_NUM_THREADS`` when set, else the cores this process may
@@ -63,7 +69,7 @@ def get_num_threads():
     return n
 
 
-def set_num_threads(n, *, dynamic=None):
+def set_num_threads(n: int, *, dynamic: bool | None = None) -> None:
     """Set the number of threads fastrnn's kernels (and the BLAS calls they
     make) use.
 
@@ -261,7 +267,7 @@ class single_threaded_blas:
         return False
 
 
-def show_config(file=None):
+def show_config(file: TextIO | None = None) -> None:
     """Print how fastrnn was built and how it will run: the kernel build
     this CPU runs and its SIMD flags, OpenMP, the thread count, the BLAS
     libraries and their threads.

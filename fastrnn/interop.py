@@ -8,13 +8,22 @@ sides, so the copy is name for name.
 torch is imported only inside these functions: fastrnn never needs torch to
 run, and ``import fastrnn`` does not import it.
 """
+from __future__ import annotations
+
 import sys
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._validation import resolve_dtype
 from .layers.cells import GRUCell, LSTMCell, RNNCell
 from .layers.recurrent import GRU, LSTM, RNN
+
+if TYPE_CHECKING:
+    import torch
+
+    from ._typing import DTypeLike, Seed
+    from .layers.recurrent_base import RecurrentModule
 
 _TORCH_CLASSES = "torch.nn.RNN, LSTM, GRU, RNNCell, LSTMCell or GRUCell"
 _FASTRNN_CLASSES = "fastrnn RNN, LSTM, GRU, RNNCell, LSTMCell or GRUCell"
@@ -41,7 +50,8 @@ def _default_dtype(torch, tensors):
     return "float64" if all(t.dtype == torch.float64 for t in tensors) else "float32"
 
 
-def from_torch(module, dtype=None, *, seed=None):
+def from_torch(module: torch.nn.Module, dtype: DTypeLike | None = None, *,
+               seed: Seed = None) -> RecurrentModule:
     """Build the fastrnn layer or cell equivalent to a PyTorch module.
 
     Parameters
@@ -124,7 +134,7 @@ def from_torch(module, dtype=None, *, seed=None):
     return layer
 
 
-def to_torch(layer):
+def to_torch(layer: RecurrentModule) -> torch.nn.Module:
     """Build the PyTorch module equivalent to a fastrnn layer or cell.
 
     Parameters

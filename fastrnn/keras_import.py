@@ -11,12 +11,21 @@ else, so the arithmetic is the same.
 Keras is never imported here: the layers are read through their public
 ``get_config()`` / ``get_weights()`` (any backend).
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .layers.dropout import Dropout
 from .layers.linear import Linear
 from .layers.recurrent import GRU, LSTM, RNN
 from .layers.sequential import Sequential
+
+if TYPE_CHECKING:
+    import keras
+
+    from .layers.module import Module
 
 _KINDS = {"LSTM": ("lstm", 4), "GRU": ("gru", 3), "SimpleRNN": ("rnn", 1)}
 # Keras' gate blocks in PyTorch's order.
@@ -25,7 +34,7 @@ _MERGES = {"concat": "concat", "sum": "sum", "mul": "mul", "ave": "mean"}
 _READABLE = "LSTM, GRU, SimpleRNN, Bidirectional, Dense, Dropout or a Sequential of them"
 
 
-def from_keras(layer):
+def from_keras(layer: keras.layers.Layer) -> Module:
     """The fastrnn module computing what a Keras 3 layer or ``Sequential``
     computes, with its weights.
 

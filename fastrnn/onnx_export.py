@@ -12,7 +12,10 @@ its children in turn.
 onnx is imported only here, when a model is exported: fastrnn never needs
 it to run.
 """
+from __future__ import annotations
+
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +26,12 @@ from .layers.module import Module
 from .layers.recurrent import GRU, LSTM, RNN
 from .layers.sequential import Sequential
 from .models import LanguageModel, Seq2Seq, SequenceClassifier, SequenceRegressor, SequenceTagger
+
+if TYPE_CHECKING:
+    import onnx
+
+    from .layers.module import Module
+    from ._typing import PathLike
 
 # Opset 14 with IR version 7: loaded by ONNX Runtime 1.9 (2021) and every
 # release since, and by OpenVINO; everything used here exists there.
@@ -36,7 +45,8 @@ _EXPORTABLE = ("RNN, LSTM, GRU, Linear, Embedding, Dropout, a Sequential of them
 _MODELS = (SequenceClassifier, SequenceTagger, SequenceRegressor, LanguageModel, Seq2Seq)
 
 
-def to_onnx(module, path=None, *, initial_state=False, lengths=False):
+def to_onnx(module: Module, path: PathLike | None = None, *, initial_state: bool = False,
+            lengths: bool = False) -> onnx.ModelProto:
     """Export ``module`` (float32) as an ONNX model.
 
     Parameters

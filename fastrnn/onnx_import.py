@@ -10,13 +10,22 @@ cannot express, is refused with the node's name.
 
 onnx is imported only here: fastrnn never needs it to run.
 """
+from __future__ import annotations
+
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .layers.linear import Linear
 from .layers.recurrent import GRU, LSTM, RNN
 from .layers.sequential import Sequential
+
+if TYPE_CHECKING:
+    import onnx
+
+    from .layers.module import Module
+    from ._typing import PathLike
 
 # ONNX's gate blocks, in PyTorch's order (the inverse of onnx_export's).
 _FROM_ONNX = {"LSTM": [0, 2, 3, 1], "GRU": [1, 0, 2], "RNN": [0]}
@@ -36,7 +45,7 @@ class _Value:
         self.__dict__.update(facts)
 
 
-def from_onnx(model):
+def from_onnx(model: onnx.ModelProto | PathLike | bytes) -> Module:
     """The fastrnn module that computes what an ONNX graph computes.
 
     Parameters

@@ -7,13 +7,19 @@ object-oriented API straight to a PNG file: no window opens, and pyplot's
 global state (its backend, its current figure) is left alone, so the
 functions are safe in scripts, servers and notebooks alike.
 """
+from __future__ import annotations
+
 import math
 import numbers
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._validation import asarray_of
+
+if TYPE_CHECKING:
+    from ._typing import ArrayLike, PathLike
 
 __all__ = ["plot_attention", "plot_history"]
 
@@ -43,7 +49,8 @@ def _tokens(tokens, name):
     return [str(t) for t in tokens]
 
 
-def plot_attention(weights, src_tokens, tgt_tokens, path, title=None):
+def plot_attention(weights: ArrayLike, src_tokens: list[str], tgt_tokens: list[str],
+                   path: PathLike, title: str | None = None) -> PathLike:
     """Save a heatmap of attention weights as a PNG file.
 
     Parameters
@@ -129,7 +136,8 @@ def _series(history, key):
     return out
 
 
-def plot_history(history, path, metrics=None):
+def plot_history(history: dict[str, list[float]], path: PathLike,
+                 metrics: list[str] | None = None) -> PathLike:
     """Save the training curves of a ``fit`` history as a PNG file.
 
     One subplot per metric, with its training curve (``history[m]``) and its

@@ -1,6 +1,9 @@
 """The package's top level: every public name resolves, and ``import
 fastrnn`` loads only what the user touches (names are imported on first
 use)."""
+import inspect
+import os
+
 import pytest
 
 import fastrnn as fr
@@ -45,3 +48,28 @@ def test_a_task_model_loads_in_a_process_that_has_not_used_the_models(tmp_path):
     res = run_python(code, tmp_path, FASTRNN_KERNELS="")
     assert res.returncode == 0, res.stderr
     assert res.stdout.split() == ["SequenceClassifier", "True"]
+
+
+def _public_callables():
+    for name in fr.__all__:
+        obj = getattr(fr, name)
+        if inspect.isclass(obj):
+            if obj.__init__ is not object.__init__ and not issubclass(obj, Exception):
+                yield name, obj.__init__
+        elif callable(obj):
+            yield name, obj
+
+
+@pytest.mark.parametrize("name,func", list(_public_callables()))
+def test_the_public_signatures_are_annotated(name, func):
+    """py.typed: every public function's and constructor's parameters and
+    result carry a type (strings, under ``from __future__ import annotations``)."""
+    signature = inspect.signature(func)
+    missing = [p.name for p in signature.parameters.values()
+               if p.name != "self" and p.annotation is inspect.Parameter.empty]
+    assert not missing, f"fr.{name}: {missing} unannotated"
+    assert signature.return_annotation is not inspect.Signature.empty, f"fr.{name}: no return type"
+
+
+def test_the_package_says_it_is_typed():
+    assert os.path.exists(os.path.join(os.path.dirname(fr.__file__), "py.typed"))

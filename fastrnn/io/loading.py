@@ -1,5 +1,7 @@
 """``fr.load``: a file checked whole -- header, config, parameter list,
 sizes -- before anything is built or allocated; never unpickles."""
+from __future__ import annotations
+
 import collections
 import contextlib
 import errno
@@ -9,6 +11,7 @@ import os
 import stat
 import struct
 import zipfile
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +22,10 @@ from .format import (COMPRESSION_NAMES, DTYPES, FORMAT_NAME, FORMAT_VERSION, HEA
                      FormatError, nesting_problem)
 from .registry import (CONTAINERS, REGISTRY, accepted_keywords, predicted_shapes,
                        register_task_models)
+
+if TYPE_CHECKING:
+    from ..layers.module import Module
+    from .._typing import PathLike
 
 
 @contextlib.contextmanager
@@ -389,7 +396,7 @@ def _read_param(zf, info, shape, dtype, where):
     return flat.reshape(shape, order="F" if fortran else "C")
 
 
-def load(path):
+def load(path: PathLike) -> Module:
     """Rebuild a module saved with :func:`save`, without running any code from the file.
 
     The file is read with zip and ``.npy`` parsers only (``allow_pickle=False``)

@@ -1,8 +1,10 @@
 """The classes ``fr.load`` may rebuild, by the name written in files, and
 what each is predicted to hold from its configuration."""
+from __future__ import annotations
+
 import importlib
 import inspect
-
+from typing import TYPE_CHECKING
 
 from ..layers.attention import AdditiveAttention, DotAttention, GeneralAttention, SelfAttention
 from ..layers.cells import GRUCell, LSTMCell, RNNCell
@@ -14,12 +16,17 @@ from ..layers.recurrent import GRU, LSTM, RNN
 from ..layers.sequential import Sequential
 from .format import CLASS_NAME_RE
 
+if TYPE_CHECKING:
+    from typing import Callable, Iterable
+
 
 REGISTRY = {}       # name in the file -> class
 PARAM_SHAPES = {}   # class -> callable(arguments) -> iterable of (name, shape)
 
 
-def register_module(cls, name=None, *, param_shapes=None):
+def register_module(cls: type[Module], name: str | None = None, *,
+                    param_shapes: Callable[[dict], Iterable[tuple[str, tuple[int, ...]]] | None]
+                    | None = None) -> type[Module]:
     """Make a :class:`~fastrnn.layers.module.Module` subclass saveable and loadable.
 
     Parameters

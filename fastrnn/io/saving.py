@@ -1,4 +1,6 @@
 """``fr.save``: one module (and its children) into one file, atomically."""
+from __future__ import annotations
+
 import contextlib
 import errno
 import json
@@ -6,6 +8,7 @@ import os
 import stat
 import tempfile
 import zipfile
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,6 +18,9 @@ from .format import (DIRECTORY_RECORD, FORMAT_NAME, HEADER_ENTRY, MAX_DIRECTORY_
                      MAX_NPY_HEADER, MAX_PARAMETERS, NAME_RE, as_path, file_kind, first_names,
                      nesting_problem)
 from .registry import CONTAINERS, REGISTRY, accepted_keywords, registered_name
+
+if TYPE_CHECKING:
+    from .._typing import PathLike
 
 
 def _json_default(value):
@@ -170,7 +176,7 @@ def check_saveable(module):
     _check_sharing(module.parameters(), shared)
 
 
-def save(module, path):
+def save(module: Module, path: PathLike) -> None:
     """Write ``module``'s configuration and weights to one file, safely loadable.
 
     The file is a zip archive holding a JSON header (format name and version,

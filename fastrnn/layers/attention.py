@@ -25,8 +25,11 @@ return backprop closures; a decoder sums the ``dproj`` of its steps and
 calls the projection's backprop once.  ``forward_train`` is exactly that
 composition with one step.
 """
+from __future__ import annotations
+
 import math
 import weakref
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -37,6 +40,9 @@ from .._validation import (as_array, as_lengths, check_bools, check_memory, even
                            is_count, make_rng, overlap, positive_int, unaliased)
 from .linear import Linear
 from .module import Module, one_shot
+
+if TYPE_CHECKING:
+    from .._typing import DTypeLike, Seed
 
 
 # ------------------------------------------------------ the shared softmax
@@ -699,7 +705,7 @@ class DotAttention(_Attention):
         """``[]``: this module has no parameters."""
         return []
 
-    def __init__(self, scaled=False, dtype="float32"):
+    def __init__(self, scaled: bool = False, dtype: DTypeLike = "float32") -> None:
         super().__init__(dtype)
         check_bools(scaled=scaled)
         self.scaled = bool(scaled)
@@ -746,7 +752,8 @@ class GeneralAttention(_Attention):
 
     _config_keys = ("query_size", "key_size", "dtype")
 
-    def __init__(self, query_size, key_size, dtype="float32", seed=None):
+    def __init__(self, query_size: int, key_size: int, dtype: DTypeLike = "float32",
+                 seed: Seed = None) -> None:
         super().__init__(dtype)
         self.query_size = positive_int(query_size, "query_size")
         self.key_size = positive_int(key_size, "key_size")
@@ -811,7 +818,8 @@ class AdditiveAttention(_Attention):
 
     _config_keys = ("query_size", "key_size", "attn_size", "dtype")
 
-    def __init__(self, query_size, key_size, attn_size, dtype="float32", seed=None):
+    def __init__(self, query_size: int, key_size: int, attn_size: int,
+                 dtype: DTypeLike = "float32", seed: Seed = None) -> None:
         super().__init__(dtype)
         self.query_size = positive_int(query_size, "query_size")
         self.key_size = positive_int(key_size, "key_size")
@@ -913,7 +921,8 @@ class SelfAttention(Module):
 
     _config_keys = ("embed_size", "num_heads", "dtype")
 
-    def __init__(self, embed_size, num_heads=1, dtype="float32", seed=None):
+    def __init__(self, embed_size: int, num_heads: int = 1, dtype: DTypeLike = "float32",
+                 seed: Seed = None) -> None:
         super().__init__(dtype)
         E = self.embed_size = positive_int(embed_size, "embed_size")
         self.num_heads = positive_int(num_heads, "num_heads")

@@ -5,7 +5,10 @@ A cell step is the fused kernel run over a sequence of length 1, so cells
 and layers share every line of math (and a cell's weights load straight
 into a one-layer layer and back).
 """
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,6 +18,9 @@ from .init import cell_param_shapes, recurrent_parameters
 from .module import Frozen, one_shot
 from .recurrent_base import EQUATIONS, RecurrentModule
 from .stream import Stream
+
+if TYPE_CHECKING:
+    from .._typing import DTypeLike, Seed
 
 
 class _Cell(RecurrentModule):
@@ -154,8 +160,9 @@ class RNNCell(_Cell):
 
     _config_keys = _Cell._config_keys + ("nonlinearity",)
 
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh",
-                 dtype="float32", seed=None, recurrent_init="uniform"):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh", dtype: DTypeLike = "float32", seed: Seed = None,
+                 recurrent_init: str = "uniform") -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
@@ -171,8 +178,9 @@ class LSTMCell(_Cell):
     _has_cell_state = True
     _config_keys = _Cell._config_keys + ("forget_bias",)
 
-    def __init__(self, input_size, hidden_size, bias=True, dtype="float32", seed=None,
-                 recurrent_init="uniform", forget_bias=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 dtype: DTypeLike = "float32", seed: Seed = None, recurrent_init: str = "uniform",
+                 forget_bias: float | None = None) -> None:
         super().__init__("lstm", input_size, hidden_size, bias, dtype, seed,
                          recurrent_init=recurrent_init, forget_bias=forget_bias)
 
@@ -184,8 +192,9 @@ class GRUCell(_Cell):
 
     _config_keys = _Cell._config_keys + ("reset_after",)
 
-    def __init__(self, input_size, hidden_size, bias=True, dtype="float32", seed=None,
-                 reset_after=True, recurrent_init="uniform"):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 dtype: DTypeLike = "float32", seed: Seed = None, reset_after: bool = True,
+                 recurrent_init: str = "uniform") -> None:
         super().__init__("gru", input_size, hidden_size, bias, dtype, seed, reset_after,
                          recurrent_init=recurrent_init)
 

@@ -1,10 +1,16 @@
 """``fr.Dropout``: inverted dropout (identity at inference)."""
+from __future__ import annotations
+
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._validation import as_array, FLOAT_DTYPES, make_rng
 from .module import Frozen, Module, one_shot
+
+if TYPE_CHECKING:
+    from .._typing import DTypeLike, Seed
 
 
 class Dropout(Module):
@@ -46,7 +52,7 @@ class Dropout(Module):
         """``[]``: this module has no parameters."""
         return []
 
-    def __init__(self, p=0.5, dtype="float32", seed=None):
+    def __init__(self, p: float = 0.5, dtype: DTypeLike = "float32", seed: Seed = None) -> None:
         super().__init__(dtype)
         if isinstance(p, bool) or not isinstance(p, numbers.Real):
             raise TypeError(f"p must be a float in [0, 1], got {type(p).__name__}")

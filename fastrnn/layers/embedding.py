@@ -1,8 +1,15 @@
 """``fr.Embedding``: a lookup table of vectors, with PyTorch's ``padding_idx``."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._validation import asarray_of, check_memory, is_count, make_rng, positive_int
 from .module import Frozen, Module, grad_lock, one_shot
+
+if TYPE_CHECKING:
+    from .._typing import DTypeLike, Seed
 
 
 def as_ids(ids, num_embeddings, name="ids"):
@@ -68,8 +75,8 @@ class Embedding(Module):
 
     _config_keys = ("num_embeddings", "embedding_dim", "padding_idx", "dtype")
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, dtype="float32",
-                 seed=None):
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 dtype: DTypeLike = "float32", seed: Seed = None) -> None:
         super().__init__(dtype)
         self.num_embeddings = positive_int(num_embeddings, "num_embeddings")
         self.embedding_dim = positive_int(embedding_dim, "embedding_dim")

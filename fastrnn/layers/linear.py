@@ -1,5 +1,8 @@
 """``fr.Linear``: an affine map on the last axis of any-rank input."""
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -8,6 +11,9 @@ from .._matmul import column_sums, matmul, matmul_pair
 from .._validation import (as_array, check_bools, check_memory, is_count, is_private, make_rng,
                            positive_int, unaliased)
 from .module import Frozen, Module, one_shot
+
+if TYPE_CHECKING:
+    from .._typing import DTypeLike, Seed
 
 
 class Linear(Module):
@@ -53,7 +59,8 @@ class Linear(Module):
 
     _config_keys = ("in_features", "out_features", "bias", "dtype")
 
-    def __init__(self, in_features, out_features, bias=True, dtype="float32", seed=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 dtype: DTypeLike = "float32", seed: Seed = None) -> None:
         super().__init__(dtype)
         self.in_features = positive_int(in_features, "in_features")
         self.out_features = positive_int(out_features, "out_features")

@@ -11,14 +11,20 @@
 A module registers its own arrays with ``_add_parameter`` and its children
 with ``_add_module``; nested names are dotted (``encoder.rnn.weight_ih_l0``).
 """
+from __future__ import annotations
+
 import os
 import threading
 import weakref
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._flat import covers, relayout_done
 from .._validation import resolve_dtype
+
+if TYPE_CHECKING:
+    from .._typing import DTypeLike
 
 
 class Module:
@@ -62,7 +68,7 @@ class Module:
     # Constructor arguments that rebuild the module (with ``get_config``).
     _config_keys = ()
 
-    def __init__(self, dtype="float32"):
+    def __init__(self, dtype: DTypeLike = "float32") -> None:
         self.dtype = resolve_dtype(dtype)
         self._params = {}
         self._grads = {}
@@ -311,7 +317,7 @@ def _after_fork_in_child():
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def freeze(module):
+def freeze(module: Module) -> Frozen:
     """A frozen, inference-only copy of ``module``.
 
     Freezing copies the weights and prepares them once (the recurrent

@@ -5,7 +5,10 @@ kernel call per layer and direction; stacks feed each layer's merged output
 to the next (with dropout between layers in training).  Shapes, names and
 initialisation are PyTorch's.
 """
+from __future__ import annotations
+
 import sys
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +22,9 @@ from .embedding import Embedding, as_ids
 from .module import Frozen, one_shot
 from .recurrent_base import EQUATIONS, RecurrentModule
 from .stream import Stream
+
+if TYPE_CHECKING:
+    from .._typing import DTypeLike, Seed
 
 
 # forward_train_embedded folds the lookup when the batch has at least this
@@ -609,9 +615,11 @@ class RNN(_RecurrentLayer):
 
     _config_keys = _RecurrentLayer._config_keys + ("nonlinearity",)
 
-    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, merge_mode="concat",
-                 dtype="float32", seed=None, recurrent_init="uniform"):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
+                 dropout: float = 0.0, bidirectional: bool = False, merge_mode: str = "concat",
+                 dtype: DTypeLike = "float32", seed: Seed = None,
+                 recurrent_init: str = "uniform") -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
@@ -632,9 +640,10 @@ class LSTM(_RecurrentLayer):
     _has_cell_state = True
     _config_keys = _RecurrentLayer._config_keys + ("forget_bias",)
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, merge_mode="concat", dtype="float32", seed=None,
-                 recurrent_init="uniform", forget_bias=None):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 merge_mode: str = "concat", dtype: DTypeLike = "float32", seed: Seed = None,
+                 recurrent_init: str = "uniform", forget_bias: float | None = None) -> None:
         super().__init__("lstm", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, merge_mode, dtype, seed,
                          recurrent_init=recurrent_init, forget_bias=forget_bias)
@@ -647,9 +656,10 @@ class GRU(_RecurrentLayer):
 
     _config_keys = _RecurrentLayer._config_keys + ("reset_after",)
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, merge_mode="concat", dtype="float32",
-                 seed=None, reset_after=True, recurrent_init="uniform"):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 merge_mode: str = "concat", dtype: DTypeLike = "float32", seed: Seed = None,
+                 reset_after: bool = True, recurrent_init: str = "uniform") -> None:
         super().__init__("gru", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, merge_mode, dtype, seed, reset_after,
                          recurrent_init=recurrent_init)

@@ -1,4 +1,6 @@
 """``fr.Sequential``: modules applied one after the other."""
+from __future__ import annotations
+
 from .module import Frozen, Module, one_shot
 
 
@@ -39,7 +41,7 @@ class Sequential(Module):
     (5, 2, 3)
     """
 
-    def __init__(self, *modules):
+    def __init__(self, *modules: Module) -> None:
         if not modules:
             raise ValueError("Sequential needs at least one module")
         for i, m in enumerate(modules):

@@ -1,4 +1,8 @@
 """``fr.SequenceClassifier``: many-to-one classification (e.g. sentiment)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._validation import positive_int
@@ -6,6 +10,9 @@ from ..losses import cross_entropy
 from ._base import SequenceModel
 from ._data import Dataset, class_labels
 from ._pooling import POOLINGS
+
+if TYPE_CHECKING:
+    from .._typing import DTypeLike, Seed
 
 
 class SequenceClassifier(SequenceModel):
@@ -52,9 +59,11 @@ class SequenceClassifier(SequenceModel):
     _config_keys = ("num_classes",) + SequenceModel._config_keys + ("pooling",)
     _head_width_key = "num_classes"
 
-    def __init__(self, num_classes, vocab_size=None, input_size=None, embed_size=64,
-                 hidden_size=128, cell="lstm", num_layers=1, bidirectional=False, pooling="last",
-                 dropout=0.0, pad_id=0, dtype="float32", seed=None):
+    def __init__(self, num_classes: int, vocab_size: int | None = None,
+                 input_size: int | None = None, embed_size: int = 64, hidden_size: int = 128,
+                 cell: str = "lstm", num_layers: int = 1, bidirectional: bool = False,
+                 pooling: str = "last", dropout: float = 0.0, pad_id: int | None = 0,
+                 dtype: DTypeLike = "float32", seed: Seed = None) -> None:
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         super().__init__(vocab_size=vocab_size, input_size=input_size, embed_size=embed_size,

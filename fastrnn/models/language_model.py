@@ -1,7 +1,10 @@
 """``fr.LanguageModel``: next-token prediction and one-to-many generation
 (text, or captions from a conditioning vector)."""
+from __future__ import annotations
+
 import math
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -10,6 +13,9 @@ from ..layers.linear import Linear
 from ._base import (SequenceModel, check_distinct_ids, check_id, config_count, step_loss,
                     step_targets)
 from ._data import Dataset, token_ids, token_sequences
+
+if TYPE_CHECKING:
+    from .._typing import DTypeLike, Seed
 
 
 class LanguageModel(SequenceModel):
@@ -55,9 +61,11 @@ class LanguageModel(SequenceModel):
     _config_keys = ("vocab_size", "embed_size", "hidden_size", "cell", "num_layers",
                     "dropout", "condition_size", "sos_id", "eos_id", "pad_id", "dtype")
 
-    def __init__(self, vocab_size, embed_size=64, hidden_size=256, cell="lstm", num_layers=1,
-                 dropout=0.0, condition_size=None, sos_id=None, eos_id=None, pad_id=None,
-                 dtype="float32", seed=None):
+    def __init__(self, vocab_size: int, embed_size: int = 64, hidden_size: int = 256,
+                 cell: str = "lstm", num_layers: int = 1, dropout: float = 0.0,
+                 condition_size: int | None = None, sos_id: int | None = None,
+                 eos_id: int | None = None, pad_id: int | None = None,
+                 dtype: DTypeLike = "float32", seed: Seed = None) -> None:
         super().__init__(vocab_size=vocab_size, input_size=None, embed_size=embed_size,
                          hidden_size=hidden_size, cell=cell, num_layers=num_layers,
                          bidirectional=False, dropout=dropout, pad_id=pad_id, dtype=dtype,

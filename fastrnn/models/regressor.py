@@ -1,4 +1,8 @@
 """``fr.SequenceRegressor``: time-series forecasting, one or many steps ahead."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._validation import asarray_of, check_bytes, positive_int
@@ -6,6 +10,9 @@ from ..losses import mse
 from ._base import SequenceModel, config_count
 from ._data import Dataset, feature_array
 from ._pooling import POOLINGS
+
+if TYPE_CHECKING:
+    from .._typing import DTypeLike, Seed
 
 
 class SequenceRegressor(SequenceModel):
@@ -51,9 +58,10 @@ class SequenceRegressor(SequenceModel):
     _config_keys = ("input_size", "output_size", "horizon", "hidden_size", "cell",
                     "num_layers", "bidirectional", "pooling", "dropout", "dtype")
 
-    def __init__(self, input_size, output_size=None, horizon=1, hidden_size=64, cell="lstm",
-                 num_layers=1, bidirectional=False, pooling="last", dropout=0.0,
-                 dtype="float32", seed=None):
+    def __init__(self, input_size: int, output_size: int | None = None, horizon: int = 1,
+                 hidden_size: int = 64, cell: str = "lstm", num_layers: int = 1,
+                 bidirectional: bool = False, pooling: str = "last", dropout: float = 0.0,
+                 dtype: DTypeLike = "float32", seed: Seed = None) -> None:
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         super().__init__(vocab_size=None, input_size=input_size, embed_size=1,

@@ -6,7 +6,10 @@ initialise the decoder, which starts from SOS and predicts the target then
 EOS.  Training feeds the decoder the true previous token (teacher forcing);
 decoding feeds back its own (greedy or beam search).
 """
+from __future__ import annotations
+
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +23,9 @@ from ._base import (CELLS, IGNORE, ComposedModel, InvalidConfig, check_distinct_
                     child_seeds, config_count, output_backprop, step_loss)
 from ._data import Dataset, length_batches, pad_time_major, token_sequences, valid_mask
 from ._decoding import beam_search, check_length_penalty, greedy
+
+if TYPE_CHECKING:
+    from .._typing import DTypeLike, Seed
 
 ATTENTIONS = {None: None, "dot": DotAttention, "general": GeneralAttention,
               "additive": AdditiveAttention}
@@ -96,9 +102,11 @@ class Seq2Seq(ComposedModel):
                     "pad_id", "dtype")
     _recurrent_children = ("encoder", "decoder")
 
-    def __init__(self, src_vocab_size, tgt_vocab_size, embed_size, hidden_size, cell="lstm",
-                 num_layers=1, bidirectional_encoder=False, attention=None, sos_id=1, eos_id=2,
-                 pad_id=0, dtype="float32", seed=None):
+    def __init__(self, src_vocab_size: int, tgt_vocab_size: int, embed_size: int,
+                 hidden_size: int, cell: str = "lstm", num_layers: int = 1,
+                 bidirectional_encoder: bool = False, attention: str | None = None,
+                 sos_id: int = 1, eos_id: int = 2, pad_id: int = 0,
+                 dtype: DTypeLike = "float32", seed: Seed = None) -> None:
         super().__init__(dtype)
         self.src_vocab_size = positive_int(src_vocab_size, "src_vocab_size")
         self.tgt_vocab_size = positive_int(tgt_vocab_size, "tgt_vocab_size")

@@ -1,8 +1,15 @@
 """``fr.SequenceTagger``: many-to-many aligned labelling (e.g. named
 entities, part-of-speech): one tag per input step."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .._validation import positive_int
 from ._base import SequenceModel, step_loss, step_targets
 from ._data import Dataset, token_sequences
+
+if TYPE_CHECKING:
+    from .._typing import DTypeLike, Seed
 
 
 class SequenceTagger(SequenceModel):
@@ -37,9 +44,11 @@ class SequenceTagger(SequenceModel):
     _config_keys = ("num_tags",) + SequenceModel._config_keys
     _head_width_key = "num_tags"
 
-    def __init__(self, num_tags, vocab_size=None, input_size=None, embed_size=64,
-                 hidden_size=128, cell="lstm", num_layers=1, bidirectional=True, dropout=0.0,
-                 pad_id=0, dtype="float32", seed=None):
+    def __init__(self, num_tags: int, vocab_size: int | None = None,
+                 input_size: int | None = None, embed_size: int = 64, hidden_size: int = 128,
+                 cell: str = "lstm", num_layers: int = 1, bidirectional: bool = True,
+                 dropout: float = 0.0, pad_id: int | None = 0, dtype: DTypeLike = "float32",
+                 seed: Seed = None) -> None:
         super().__init__(vocab_size=vocab_size, input_size=input_size, embed_size=embed_size,
                          hidden_size=hidden_size, cell=cell, num_layers=num_layers,
                          bidirectional=bidirectional, dropout=dropout, pad_id=pad_id,
