@@ -112,6 +112,7 @@ def _full_lengths(B, T):
 
 
 _GRU_CODE = _recurrent.CELL_CODES["gru"]
+_GRU_RB_CODE = _recurrent.CELL_CODES["gru_reset_before"]
 
 
 def _folded_bias(cell, GH, dtype, b_ih, b_hh):
@@ -139,7 +140,7 @@ def _packed_recurrent(cell, w_hh, transposed, pack):
     """The recurrent weight operands of the step kernel, packed by ``pack``:
     W_hh^T for forward, W_hh for backward; GRU reset_after=False splits them
     into the r, z block and W_hn (its two products per step)."""
-    if cell != _recurrent.CELL_CODES["gru_reset_before"]:
+    if cell != _GRU_RB_CODE:
         return pack(w_hh, transposed), None
     H2 = 2 * w_hh.shape[1]
     return pack(w_hh[:H2], transposed), pack(w_hh[H2:], transposed)
@@ -700,7 +701,7 @@ def _plan(calls):
     macs = B * p.GH * p.H
     if per >= 2 and 0 < B < UNIT_SPLIT_ROWS * per and macs >= UNIT_SPLIT_MIN_MACS and \
             p.steps * macs >= UNIT_SPLIT_MIN_CALL_MACS and \
-            p.cell_code != _recurrent.CELL_CODES["gru_reset_before"]:
+            p.cell_code != _GRU_RB_CODE:
         return _Plan(groups, per, True)
     return _Plan(groups, max(1, min(per, B)), False)
 

@@ -8,6 +8,7 @@
 * ``plan`` fixture: runs a test once under each way of splitting a layer
   over threads (the batch split, the hidden-unit split);
 * ``one_kernel_thread`` fixture: kernels on one OpenMP thread for the test;
+* ``isolated_registry`` fixture: fr.load's registry restored after the test;
 * the kernels run exactly the threads a test sets (no dynamic threads: the
   plans tests check must not depend on the machine's load);
 
@@ -61,3 +62,16 @@ def plan(request, monkeypatch):
     monkeypatch.setattr(functional, "UNIT_SPLIT_MIN_MACS", 0)
     monkeypatch.setattr(functional, "UNIT_SPLIT_MIN_CALL_MACS", 0)
     return request.param
+
+
+@pytest.fixture
+def isolated_registry():
+    """fr.load's registry as it was before the test, afterwards (for tests
+    and examples that register classes of their own)."""
+    from fastrnn.io import registry
+
+    saved = dict(registry.REGISTRY), dict(registry.PARAM_SHAPES)
+    yield
+    for table, before in zip((registry.REGISTRY, registry.PARAM_SHAPES), saved):
+        table.clear()
+        table.update(before)

@@ -6,7 +6,6 @@ import os
 import pytest
 
 import fastrnn as fr
-from fastrnn.io import registry
 
 from helpers.running import docstring_examples, torch_or_skip
 
@@ -17,20 +16,10 @@ NEEDS_TORCH = {"from_torch", "to_torch"}
 PUBLIC = [name for name in fr.__all__ if not inspect.ismodule(getattr(fr, name))]
 
 
-@pytest.fixture
-def own_registry():
-    """The registry as it was before (an example registers a class of its own)."""
-    before = dict(registry.REGISTRY), dict(registry.PARAM_SHAPES)
-    yield
-    for table, saved in zip((registry.REGISTRY, registry.PARAM_SHAPES), before):
-        table.clear()
-        table.update(saved)
-
-
 # (keras's own, from its numpy 2 arrays, as in test_keras_import.py)
 @pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 @pytest.mark.parametrize("name", PUBLIC)
-def test_the_examples_run(name, own_registry, tmp_path, monkeypatch):
+def test_the_examples_run(name, isolated_registry, tmp_path, monkeypatch):
     if name in NEEDS_TORCH:
         torch_or_skip()
     if name == "from_keras":

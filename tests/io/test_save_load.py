@@ -195,16 +195,6 @@ class Scale(Module):
         return x * self.parameters()["weight"]
 
 
-@pytest.fixture
-def isolated_registry():
-    """The registry as it was before the test, afterwards."""
-    saved = dict(registry.REGISTRY), dict(registry.PARAM_SHAPES)
-    yield
-    for table, before in zip((registry.REGISTRY, registry.PARAM_SHAPES), saved):
-        table.clear()
-        table.update(before)
-
-
 def test_registry_lists_the_six_classes():
     reg = fio.registered_modules()
     for cls in (fr.RNN, fr.LSTM, fr.GRU, fr.RNNCell, fr.LSTMCell, fr.GRUCell):
