@@ -5,7 +5,8 @@ nothing here runs at import."""
 from __future__ import annotations
 
 import os
-from typing import Union
+from collections.abc import Iterable, Sequence
+from typing import Optional, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -18,3 +19,13 @@ DTypeLike = Union[str, np.dtype, type]
 Seed = Union[int, np.random.Generator, None]
 #: A file path.
 PathLike = Union[str, "os.PathLike[str]"]
+#: A recurrent state: ``h``, or LSTM's ``(h, c)``.
+State = Union[np.ndarray, tuple[np.ndarray, np.ndarray]]
+#: A state argument: ``h``, or LSTM's ``(h, c)`` (an entry None: zeros).
+StateLike = Union[ArrayLike, tuple[Optional[ArrayLike], Optional[ArrayLike]]]
+#: What ``param_shapes`` returns: the ``(name, shape)`` of every parameter,
+#: in order, or None (a config the constructor refuses).
+ParamShapes = Optional[Iterable[tuple[str, tuple[int, ...]]]]
+#: Variable-length sequences: a padded array, or a list of per-sequence
+#: arrays (features) or id lists (tokens).
+Sequences = Union[ArrayLike, Sequence[ArrayLike]]

@@ -42,7 +42,9 @@ from .linear import Linear
 from .module import Module, one_shot
 
 if TYPE_CHECKING:
-    from .._typing import DTypeLike, Seed
+    from typing import Any, Callable
+
+    from .._typing import ArrayLike, DTypeLike, ParamShapes, Seed
 
 
 # ------------------------------------------------------ the shared softmax
@@ -356,7 +358,8 @@ class _Attention(Module):
         return (dq[:, 0] if flat else dq), dproj, dvalues
 
     # ------------------------------------------------------ the protocol
-    def __call__(self, query, keys, values=None, mask=None):
+    def __call__(self, query: ArrayLike, keys: ArrayLike, values: ArrayLike | None = None,
+                 mask: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Attend: ``(context, weights)``.
 
         Parameters
@@ -390,7 +393,10 @@ class _Attention(Module):
                                                k if v is None else v, m, self._params)
         return context, weights
 
-    def forward_train(self, query, keys, values=None, mask=None):
+    def forward_train(self, query: ArrayLike, keys: ArrayLike, values: ArrayLike | None = None,
+                      mask: ArrayLike | None = None
+                      ) -> tuple[tuple[np.ndarray, np.ndarray],
+                                 Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray | None]]]:
         """``((context, weights), backprop)``; arguments as :meth:`__call__`.
 
         ``backprop(dcontext, dweights=None)`` returns ``(dquery, dkeys,
@@ -429,7 +435,7 @@ class _Attention(Module):
         return (context, _read_only(weights)), one_shot(backprop, self, check)
 
     # ------------------------------------------- decoding hooks (advanced)
-    def project_keys(self, keys):
+    def project_keys(self, keys: ArrayLike) -> np.ndarray:
         """The key side of the score, computed once per source (advanced).
 
         Parameters
@@ -447,7 +453,8 @@ class _Attention(Module):
         with single_threaded_blas():
             return self._project(k, self._params)
 
-    def project_keys_train(self, keys):
+    def project_keys_train(self, keys: ArrayLike
+                           ) -> tuple[np.ndarray, Callable[[ArrayLike], np.ndarray]]:
         """:meth:`project_keys` for training: ``(proj, backprop)``.
 
         ``backprop(dproj)`` returns ``dkeys`` (B, Tk, Hk), a new array, and
@@ -482,7 +489,8 @@ class _Attention(Module):
 
         return proj, one_shot(backprop, self, check)
 
-    def attend(self, query, proj, values, mask=None):
+    def attend(self, query: ArrayLike, proj: ArrayLike, values: ArrayLike,
+               mask: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Attend with keys projected by :meth:`project_keys` (advanced).
 
         Parameters
@@ -505,7 +513,10 @@ class _Attention(Module):
             context, weights, _ = self._attend(q, p, v, m, self._params)
         return context, weights
 
-    def attend_train(self, query, proj, values, mask=None):
+    def attend_train(self, query: ArrayLike, proj: ArrayLike, values: ArrayLike,
+                     mask: ArrayLike | None = None
+                     ) -> tuple[tuple[np.ndarray, np.ndarray],
+                                Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]]]:
         """:meth:`attend` for training: ``((context, weights), backprop)``.
 
         ``backprop(dcontext, dweights=None)`` returns ``(dquery, dproj,
@@ -538,7 +549,10 @@ class _Attention(Module):
     # (fastrnn._kernels.attention); additive attention's do not.
     time_major_kernel = True
 
-    def attend_time_major_train(self, query, proj, values, lengths, out=None):
+    def attend_time_major_train(self, query: ArrayLike, proj: ArrayLike, values: ArrayLike,
+                                lengths: ArrayLike, out: np.ndarray | None = None
+                                ) -> tuple[tuple[np.ndarray, np.ndarray],
+                                           Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]]]:
         """Every step of a time-major query sequence attends, in one fused
         kernel call, for training (advanced; dot and general attention).
 
@@ -701,7 +715,7 @@ class DotAttention(_Attention):
     _config_keys = ("scaled", "dtype")
 
     @classmethod
-    def param_shapes(cls, **config):
+    def param_shapes(cls, **config: Any) -> ParamShapes:
         """``[]``: this module has no parameters."""
         return []
 
@@ -764,7 +778,8 @@ class GeneralAttention(_Attention):
         self._add_parameter(name, make_rng(seed).uniform(-bound, bound, shape))
 
     @classmethod
-    def param_shapes(cls, query_size=None, key_size=None, **config):
+    def param_shapes(cls, query_size: int | None = None, key_size: int | None = None,
+                     **config: Any) -> ParamShapes:
         """``weight`` (query_size, key_size); None for a config the
         constructor refuses."""
         if not (is_count(query_size) and is_count(key_size)):
@@ -836,7 +851,8 @@ class AdditiveAttention(_Attention):
             self._add_parameter(name, rng.uniform(-bounds[name], bounds[name], shape))
 
     @classmethod
-    def param_shapes(cls, query_size=None, key_size=None, attn_size=None, **config):
+    def param_shapes(cls, query_size: int | None = None, key_size: int | None = None,
+                     attn_size: int | None = None, **config: Any) -> ParamShapes:
         """``query_weight`` (A, query_size), ``key_weight`` (A, key_size),
         ``bias`` (A,), ``v`` (A,) for A = attn_size; None for a config the
         constructor refuses."""
@@ -939,7 +955,8 @@ class SelfAttention(Module):
         self.out_proj.parameters()["bias"].fill(0)
 
     @classmethod
-    def param_shapes(cls, embed_size=None, num_heads=1, **config):
+    def param_shapes(cls, embed_size: int | None = None, num_heads: int = 1,
+                     **config: Any) -> ParamShapes:
         """``in_proj_weight`` (3E, E), ``in_proj_bias`` (3E,) and the output
         projection's (a :class:`~fastrnn.layers.linear.Linear`(E, E)) as
         ``out_proj.weight`` / ``out_proj.bias``; None for a config the
@@ -987,7 +1004,8 @@ class SelfAttention(Module):
         heads = (weights @ v).transpose(0, 2, 1, 3).reshape(B, T, E)
         return heads, (q, k, v, weights)
 
-    def __call__(self, x, mask=None, causal=False):
+    def __call__(self, x: ArrayLike, mask: ArrayLike | None = None,
+                 causal: bool = False) -> np.ndarray:
         """Self-attention of ``x`` (B, T, E) -> (B, T, E).
 
         Parameters
@@ -1016,7 +1034,8 @@ class SelfAttention(Module):
             heads, _ = self._forward(x, m, self._params["in_proj_weight"])
             return self.out_proj(heads)
 
-    def forward_train(self, x, mask=None, causal=False):
+    def forward_train(self, x: ArrayLike, mask: ArrayLike | None = None, causal: bool = False
+                      ) -> tuple[np.ndarray, Callable[[ArrayLike], np.ndarray]]:
         """``(out, backprop)``; ``backprop(dout)`` returns ``dx`` and adds the
         parameter gradients into ``grads``.
 

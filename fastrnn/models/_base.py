@@ -7,8 +7,11 @@ Each task model adds a head and four hooks: ``_dataset`` (validate user
 data), ``_collate`` (pad one batch), ``_forward`` (inference, or training
 with a backprop) and ``_loss`` (loss, its gradient and metric sums).
 """
+from __future__ import annotations
+
 import itertools
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +25,11 @@ from ..losses import cross_entropy
 from ._fit import TrainableModel
 from ._data import feature_sequences, pad_time_major, token_sequences, valid_mask
 from ._pooling import pool
+
+if TYPE_CHECKING:
+    from typing import Any, Callable
+
+    from .._typing import ArrayLike, ParamShapes
 
 CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 IGNORE = -100  # the target of padded steps: cross_entropy skips it
@@ -121,7 +129,7 @@ class ComposedModel(TrainableModel):
         raise NotImplementedError
 
     @classmethod
-    def param_shapes(cls, **config):
+    def param_shapes(cls, **config: Any) -> ParamShapes:
         """The ``(name, shape)`` of every parameter ``cls(**config)`` has --
         its children's, as ``"<child>.<name>"`` -- without building it (lazy:
         a forged ``num_layers`` costs nothing); None for a config the
@@ -358,12 +366,15 @@ class SequenceModel(ComposedModel):
         return {"inputs": inputs, "lengths": lengths,
                 "cond": self._batch_conditions(conditions, B)}
 
-    def __call__(self, inputs, lengths=None, conditions=None):
+    def __call__(self, inputs: ArrayLike, lengths: ArrayLike | None = None,
+                 conditions: ArrayLike | None = None) -> np.ndarray:
         """Inference on one padded, time-major batch: the model's raw outputs
         (logits or forecasts; see the class docstring for shapes)."""
         return self._forward(self._as_batch(inputs, lengths, conditions), train=False)
 
-    def forward_train(self, inputs, lengths=None, conditions=None):
+    def forward_train(self, inputs: ArrayLike, lengths: ArrayLike | None = None,
+                      conditions: ArrayLike | None = None
+                      ) -> tuple[np.ndarray, Callable[[ArrayLike], None]]:
         """``(outputs, backprop)`` on one padded batch, as :meth:`__call__`.
 
         ``backprop(doutputs)`` accumulates every parameter's gradient into

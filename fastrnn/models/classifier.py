@@ -12,7 +12,7 @@ from ._data import Dataset, class_labels
 from ._pooling import POOLINGS
 
 if TYPE_CHECKING:
-    from .._typing import DTypeLike, Seed
+    from .._typing import DTypeLike, Seed, Sequences
 
 
 class SequenceClassifier(SequenceModel):
@@ -90,7 +90,7 @@ class SequenceClassifier(SequenceModel):
         return loss, grad, {"loss": (loss * n, n), "accuracy": (correct, n)}
 
     # ------------------------------------------------------------ inference
-    def predict_proba(self, X, batch_size=256):
+    def predict_proba(self, X: Sequences, batch_size: int = 256) -> np.ndarray:
         """Class probabilities ``(N, num_classes)`` (softmax of the logits)."""
         data = Dataset(self._sequences(X))
         proba = np.empty((len(data), self.num_classes), dtype=self.dtype)
@@ -99,6 +99,6 @@ class SequenceClassifier(SequenceModel):
             proba[index] = z / z.sum(axis=1, keepdims=True)
         return proba
 
-    def predict(self, X, batch_size=256):
+    def predict(self, X: Sequences, batch_size: int = 256) -> np.ndarray:
         """The most likely class of each sequence, ``(N,)`` ints."""
         return self.predict_proba(X, batch_size).argmax(axis=1)

@@ -15,7 +15,9 @@ from ._base import (SequenceModel, check_distinct_ids, check_id, config_count, s
 from ._data import Dataset, token_ids, token_sequences
 
 if TYPE_CHECKING:
-    from .._typing import DTypeLike, Seed
+    from typing import Any
+
+    from .._typing import ArrayLike, DTypeLike, Seed, Sequences
 
 
 class LanguageModel(SequenceModel):
@@ -166,21 +168,24 @@ class LanguageModel(SequenceModel):
         return step_loss(logits, batch["targets"])
 
     # ---------------------------------------------------------- training API
-    def fit(self, X, conditions=None, **kwargs):
+    def fit(self, X: Sequences, conditions: ArrayLike | None = None,
+            **kwargs: Any) -> dict[str, list[float]]:
         """Train on the token sequences ``X`` (with ``conditions`` (N,
         condition_size) when the model has ``condition_size``).  Keywords as
         :meth:`SequenceClassifier.fit`; ``validation`` is ``(X_val,
         conditions_val or None)`` or a fraction."""
         return super().fit(X, conditions, **kwargs)
 
-    def evaluate(self, X, conditions=None, batch_size=256):
+    def evaluate(self, X: Sequences, conditions: ArrayLike | None = None,
+                 batch_size: int = 256) -> dict[str, float]:
         """``{"loss", "accuracy", "perplexity"}`` per predicted token."""
         result = super().evaluate(X, conditions, batch_size)
         result["perplexity"] = math.exp(min(result["loss"], 700.0))
         return result
 
     # ------------------------------------------------------------ inference
-    def predict(self, X, conditions=None, batch_size=256):
+    def predict(self, X: Sequences, conditions: ArrayLike | None = None,
+                batch_size: int = 256) -> np.ndarray:
         """Next-token probabilities after each sequence, ``(N, vocab_size)``
         (the model reads ``[sos] + seq``)."""
         head, _ = self._extras()
@@ -193,8 +198,9 @@ class LanguageModel(SequenceModel):
             proba[index] = _softmax(last)
         return proba
 
-    def generate(self, num_samples=1, max_len=100, prompt=None, condition=None,
-                 temperature=1.0, top_k=None, seed=None):
+    def generate(self, num_samples: int = 1, max_len: int = 100, prompt: ArrayLike | None = None,
+                 condition: ArrayLike | None = None, temperature: float = 1.0,
+                 top_k: int | None = None, seed: Seed = None) -> list[list[int]]:
         """Sample continuations, ``num_samples`` at once (one batch).
 
         Parameters

@@ -12,7 +12,7 @@ from ._data import Dataset, feature_array
 from ._pooling import POOLINGS
 
 if TYPE_CHECKING:
-    from .._typing import DTypeLike, Seed
+    from .._typing import ArrayLike, DTypeLike, Seed, Sequences
 
 
 class SequenceRegressor(SequenceModel):
@@ -118,7 +118,7 @@ class SequenceRegressor(SequenceModel):
         return loss, grad, {"loss": (loss * n, n), "mae": (mae, n)}
 
     # ------------------------------------------------------------ inference
-    def predict(self, X, batch_size=256):
+    def predict(self, X: Sequences, batch_size: int = 256) -> np.ndarray:
         """Forecasts: ``(N, horizon, output_size)``, or ``(N, output_size)``
         when ``horizon == 1``."""
         data = Dataset(self._sequences(X))
@@ -127,7 +127,7 @@ class SequenceRegressor(SequenceModel):
             out[index] = pred
         return out[:, 0] if self.horizon == 1 else out
 
-    def forecast(self, context, steps):
+    def forecast(self, context: ArrayLike, steps: int) -> np.ndarray:
         """Roll ahead ``steps`` values from one series ``context`` (T, F).
 
         Each prediction is appended to the window, which slides on by the

@@ -25,7 +25,9 @@ from ._data import Dataset, length_batches, pad_time_major, token_sequences, val
 from ._decoding import beam_search, check_length_penalty, greedy
 
 if TYPE_CHECKING:
-    from .._typing import DTypeLike, Seed
+    from typing import Any, Callable
+
+    from .._typing import ArrayLike, DTypeLike, Seed, Sequences
 
 ATTENTIONS = {None: None, "dot": DotAttention, "general": GeneralAttention,
               "additive": AdditiveAttention}
@@ -468,13 +470,16 @@ class Seq2Seq(ComposedModel):
             lens.append(n)
         return {"src": src, "src_len": lens[0], "tgt_in": tgt, "tgt_len": lens[1]}
 
-    def __call__(self, src, tgt, src_lengths=None, tgt_lengths=None):
+    def __call__(self, src: ArrayLike, tgt: ArrayLike, src_lengths: ArrayLike | None = None,
+                 tgt_lengths: ArrayLike | None = None) -> np.ndarray:
         """Teacher-forced logits ``(Td, B, tgt_vocab_size)`` of a padded
         time-major batch: ``src`` (Ts, B) ids, ``tgt`` (Td, B) the decoder
         inputs (SOS first)."""
         return self._forward(self._user_batch(src, tgt, src_lengths, tgt_lengths), False)
 
-    def forward_train(self, src, tgt, src_lengths=None, tgt_lengths=None):
+    def forward_train(self, src: ArrayLike, tgt: ArrayLike, src_lengths: ArrayLike | None = None,
+                      tgt_lengths: ArrayLike | None = None
+                      ) -> tuple[np.ndarray, Callable[[ArrayLike], None]]:
         """``(logits, backprop)`` as :meth:`__call__`; ``backprop(dlogits)``
         accumulates every parameter's gradient and returns None."""
         # Owned copies: the backprop reads the ids and lengths again, and a
@@ -485,8 +490,10 @@ class Seq2Seq(ComposedModel):
         return logits, output_backprop(backprop, logits, "dlogits", self.dtype)
 
     # ------------------------------------------------------------ training
-    def fit(self, src_seqs, tgt_seqs, epochs=10, batch_size=64, lr=1e-3, teacher_forcing=1.0,
-            clip=5.0, validation=None, progress=True, **kwargs):
+    def fit(self, src_seqs: Sequences, tgt_seqs: Sequences, epochs: int = 10,
+            batch_size: int = 64, lr: float = 1e-3, teacher_forcing: float = 1.0,
+            clip: float | None = 5.0, validation: tuple[Sequences, Sequences] | float | None = None,
+            progress: bool = True, **kwargs: Any) -> dict[str, list[float]]:
         """Train on pairs of token lists (no SOS / EOS: the model adds them).
 
         ``teacher_forcing`` is the probability of feeding the true previous
@@ -506,8 +513,10 @@ class Seq2Seq(ComposedModel):
             self._teacher_forcing = 1.0
 
     # ------------------------------------------------------------ decoding
-    def translate(self, src_seqs, max_len=50, beam_size=1, return_attention=False,
-                  length_penalty=1.0, batch_size=256):
+    def translate(self, src_seqs: Sequences, max_len: int = 50, beam_size: int = 1,
+                  return_attention: bool = False, length_penalty: float = 1.0,
+                  batch_size: int = 256
+                  ) -> list[list[int]] | tuple[list[list[int]], list[np.ndarray]]:
         """Decode each source: greedy (``beam_size=1``) or beam search.
 
         Returns

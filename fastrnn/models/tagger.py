@@ -9,7 +9,9 @@ from ._base import SequenceModel, step_loss, step_targets
 from ._data import Dataset, token_sequences
 
 if TYPE_CHECKING:
-    from .._typing import DTypeLike, Seed
+    import numpy as np
+
+    from .._typing import DTypeLike, Seed, Sequences
 
 
 class SequenceTagger(SequenceModel):
@@ -82,7 +84,7 @@ class SequenceTagger(SequenceModel):
         return step_loss(logits, batch["targets"])
 
     # ------------------------------------------------------------ inference
-    def predict(self, X, batch_size=256):
+    def predict(self, X: Sequences, batch_size: int = 256) -> list[np.ndarray]:
         """The most likely tag of every step: a list of ``(T_i,)`` int arrays."""
         data = Dataset(self._sequences(X))
         tags = [None] * len(data)
