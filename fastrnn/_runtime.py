@@ -295,6 +295,8 @@ def show_config(file: TextIO | None = None) -> None:
         + (f" (OpenMP {_BUILD['openmp_version']})" if _BUILD["openmp"] else ""),
         f"  kernels:         {_BUILD['step_kernel']} build ({_BUILD['module']}; SIMD compiled: "
         f"{_BUILD['simd']}); the fastest this CPU runs unless FASTRNN_KERNELS picks one",
+        f"  low precision:   int8 kernel {_BUILD['int8_kernel']}; bf16 kernel "
+        f"{_BUILD['bf16_kernel']} (fr.freeze(module, precision=...))",
         f"  threads:         {get_num_threads()} (cores visible: {_default_cpu_count()}"
         + ("; fewer while other work crowds the cores" if _state["dynamic"] else "") + ")"
         + ("; forked after a parallel call: kernels serial" if _state["forked_serial"] else ""),

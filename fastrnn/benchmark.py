@@ -13,6 +13,12 @@ matplotlib are optional: what is missing is skipped and said so.  ONNX Runtime
 and OpenVINO run the same ONNX model (inference only: neither trains it);
 OpenVINO is compiled with its inference precision set to f32 (on CPUs with
 AVX-512 BF16 or AMX its default is bf16, which would not be comparable).
+
+:func:`run_precision` (``fastrnn bench --precision int8|bf16``) times the
+frozen layer at a low precision against its float32 self and the other
+engines' own low-precision paths -- PyTorch's ``quantize_dynamic`` and ONNX
+Runtime's dynamically quantized model (``DynamicQuantizeLSTM``) for int8,
+OpenVINO in bf16 -- and reports each one's error against float32.
 """
 import statistics
 import time
@@ -346,6 +352,181 @@ def run(cells=CELLS, grid=GRID, modes=("infer", "train"), threads=None, rounds=5
         bar.close()
         _runtime.set_num_threads(before[0], dynamic=before[1])
     return results
+
+
+# ------------------------------------------------------- low precision
+#: The precisions ``fastrnn bench --precision`` compares (float32: run()).
+PRECISIONS = ("float32", "int8", "bf16")
+
+
+def torch_quantized_system(cell, layer, x, threads):
+    """PyTorch's dynamic int8 quantization (``torch.ao.quantization.
+    quantize_dynamic``, its default per-tensor qconfig) of ``layer``: an
+    ``infer`` function, or None where torch has no quantized module
+    (``nn.RNN``)."""
+    import warnings
+
+    import torch
+
+    if cell == "rnn":
+        return None
+    torch.set_num_threads(threads)
+    cls = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
+    module = cls(layer.input_size, layer.hidden_size)
+    module.load_state_dict({k: torch.from_numpy(v) for k, v in layer.state_dict().items()})
+    with warnings.catch_warnings():   # torch.ao says it will move to torchao
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        from torch.ao.quantization import quantize_dynamic
+        # (the root module is not swapped: the layer goes in a container)
+        quantized = quantize_dynamic(torch.nn.Sequential(module), {cls}, dtype=torch.qint8)[0]
+        quantized(torch.from_numpy(x[:1]))   # its first call warns too
+    if type(quantized) is cls:
+        return None
+    xt = torch.from_numpy(x)
+
+    def infer():
+        with torch.no_grad():
+            return quantized(xt)[0].numpy()
+
+    return infer
+
+
+def onnxruntime_quantized_system(cell, layer, x, threads):
+    """ONNX Runtime on the layer's ONNX model quantized by
+    ``onnxruntime.quantization.quantize_dynamic`` (int8 weights): an
+    ``infer`` function, or None where it leaves the node in float32 (it
+    quantizes LSTM into DynamicQuantizeLSTM, not GRU or RNN)."""
+    import os
+    import tempfile
+
+    import onnx
+    import onnxruntime as ort
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = os.path.join(tmp, "float.onnx"), os.path.join(tmp, "int8.onnx")
+        onnx.save(_onnx_model(cell, layer, x), src)
+        quantize_dynamic(src, dst, weight_type=QuantType.QInt8)
+        model = onnx.load(dst)
+    if not any(n.op_type.startswith("DynamicQuantize") for n in model.graph.node):
+        return None
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+
+    def infer():
+        return sess.run(None, {"X": x})[0][:, 0]
+
+    return infer
+
+
+def openvino_bf16_system(cell, layer, x, threads):
+    """OpenVINO's CPU plugin on the layer's ONNX model in bf16 (its default
+    on CPUs with AVX-512 BF16): an ``infer`` function, or None where it
+    does not compile for bf16."""
+    import io
+
+    import openvino as ov
+
+    core = ov.Core()
+    compiled = core.compile_model(core.read_model(io.BytesIO(_onnx_model(cell, layer, x)
+                                                             .SerializeToString())),
+                                  "CPU", dict(_openvino_config(threads),
+                                              INFERENCE_PRECISION_HINT="bf16"))
+    if compiled.get_property("INFERENCE_PRECISION_HINT") != ov.Type.bf16:
+        return None
+    request = compiled.create_infer_request()
+
+    def infer():
+        return request.infer({"X": x}, share_inputs=True)[0][:, 0]
+
+    return infer
+
+
+def run_precision(precision, cells=CELLS, grid=GRID, threads=None, rounds=5, progress=True,
+                  log=print):
+    """Time the frozen layer at ``precision`` ("int8" or "bf16") against the
+    frozen float32 layer and the other engines' paths at that precision, in
+    the same interleaved blocks as :func:`run`.
+
+    Each result has ``cell, B, T, I, H, precision``; in milliseconds
+    ``float32`` (fastrnn's frozen layer), ``fastrnn`` (frozen at
+    ``precision``) and where they ran ``torch`` / ``onnxruntime`` (int8) or
+    ``openvino`` (bf16); and ``err_<system>``: each low-precision output's
+    largest absolute difference from the float32 layer's.
+    """
+    if precision not in PRECISIONS[1:]:
+        raise ValueError(f"precision must be one of {PRECISIONS[1:]}, got {precision!r}")
+    threads = threads or _runtime.get_num_threads()
+    before = (_runtime.get_num_threads(), _runtime.dynamic_threads())
+    _runtime.set_num_threads(threads, dynamic=False)
+    avail = available_systems()
+    others = {"int8": (("torch", torch_quantized_system),
+                       ("onnxruntime", onnxruntime_quantized_system)),
+              "bf16": (("openvino", openvino_bf16_system),)}[precision]
+    for name, _ in others:
+        if not avail[name][0]:
+            log(f"skipping {name}: {avail[name][1]}")
+    jobs = [(c, shape) for c in cells for shape in grid]
+    bar = _progress(len(jobs), progress)
+    rng = np.random.default_rng(0)
+    results = []
+    try:
+        for cell, (B, T, I, H) in jobs:
+            layer = _layer(cell, I, H)
+            x = rng.standard_normal((T, B, I)).astype(np.float32)
+            exact, low = freeze(layer), freeze(layer, precision)
+            want = exact(x)[0]
+            systems = {"float32": lambda: exact(x)[0], "fastrnn": lambda: low(x)[0]}
+            for name, make in others:
+                infer = make(cell, layer, x, threads) if avail[name][0] else None
+                if infer is not None:
+                    systems[name] = infer
+            res = dict(cell=cell, B=B, T=T, I=I, H=H, precision=precision)
+            for name, f in systems.items():
+                if name != "float32":
+                    got = np.asarray(f())
+                    if got.shape != want.shape:
+                        raise MismatchError(f"{name} at {precision}: output shape {got.shape}, "
+                                            f"float32's {want.shape}; not timing")
+                    res[f"err_{name}"] = float(np.abs(got - want).max())
+            names = list(systems)
+            medians = interleaved([systems[n] for n in names], rounds)
+            res.update({n: m * 1e3 for n, m in zip(names, medians)})
+            results.append(res)
+            bar.update(1)
+    finally:
+        bar.close()
+        _runtime.set_num_threads(before[0], dynamic=before[1])
+    return results
+
+
+def format_precision_table(results):
+    """:func:`run_precision`'s results as a text table: times, the speed-up
+    over float32, each other engine's time with fastrnn's ratio to it, and
+    each system's largest error against float32."""
+    if not results:
+        return ""
+    p = results[0]["precision"]
+    others = ("torch", "onnxruntime") if p == "int8" else ("openvino",)
+    label = {"torch": "torch q", "onnxruntime": "ORT q", "openvino": "OV bf16"}
+    head = (f"{'cell':5} {'B':>4} {'T':>4} {'I':>5} {'H':>5} | {'f32 ms':>8} {p + ' ms':>8} "
+            f"{'speedup':>7} | " + " | ".join(f"{label[o] + ' ms':>10} {'ratio':>6}" for o in others)
+            + f" | {'err ' + p:>9} " + " ".join(f"{'err ' + label[o]:>11}" for o in others))
+    lines = [head, "-" * len(head)]
+    for r in results:
+        cols = []
+        for o in others:
+            cols.append(f"{r[o]:10.2f} {r['fastrnn'] / r[o]:6.2f}" if o in r
+                        else f"{'-':>10} {'-':>6}")
+        errs = " ".join(f"{r['err_' + o]:11.2e}" if "err_" + o in r else f"{'-':>11}"
+                        for o in others)
+        lines.append(f"{r['cell']:5} {r['B']:4d} {r['T']:4d} {r['I']:5d} {r['H']:5d} | "
+                     f"{r['float32']:8.2f} {r['fastrnn']:8.2f} {r['float32'] / r['fastrnn']:7.2f} | "
+                     + " | ".join(cols) + f" | {r['err_fastrnn']:9.2e} " + errs)
+    return "\n".join(lines)
 
 
 def _fr_train(layer, x):

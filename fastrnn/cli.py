@@ -44,6 +44,10 @@ def _parser():
     b.add_argument("--cells", default=",".join(benchmark.CELLS),
                    help="comma-separated: lstm, gru, rnn (default: all)")
     b.add_argument("--mode", choices=("infer", "train", "both"), default="both")
+    b.add_argument("--precision", choices=benchmark.PRECISIONS, default="float32",
+                   help="int8 / bf16: the layer frozen at that precision against its float32 "
+                        "self, PyTorch's and ONNX Runtime's dynamic int8 quantization, "
+                        "OpenVINO's bf16 (inference; default float32: the main table)")
     b.add_argument("--shapes", nargs="+", type=_shape, help="B,T,I,H ... (default: the grid)")
     b.add_argument("--threads", type=int, default=None, help="threads for every system")
     b.add_argument("--rounds", type=int, default=None, help="alternating rounds (3 timed calls each)")
@@ -143,6 +147,18 @@ def main(argv=None):
         # Asked for: refused now, not skipped after the whole run.
         return _refuse("bench", "--plot needs matplotlib, which is not installed "
                                 "(pip install 'fastrnn[plot]')")
+    if args.precision != "float32":
+        if args.mode == "train":
+            return _refuse("bench", f"--precision {args.precision} times inference only "
+                                    "(frozen layers); drop --mode train")
+        if args.plot is not None:
+            return _refuse("bench", "--plot draws the float32 table only")
+        if args.precision == "bf16":
+            from .functional import check_precision
+            try:
+                check_precision("bf16", "float32", "layer")
+            except ValueError as exc:
+                return _refuse("bench", f"--precision bf16: {exc}")
     grid = args.shapes or (benchmark.QUICK_GRID if args.quick else benchmark.GRID)
     modes = ("infer", "train") if args.mode == "both" else (args.mode,)
     rounds = args.rounds or (2 if args.quick else 5)
@@ -159,11 +175,17 @@ def main(argv=None):
     print(f"python {platform.python_version()} on {platform.machine()}; "
           f"sgemm peak (numpy BLAS, 1024^3): {peak_before:.0f} GFLOP/s")
     try:
-        results = benchmark.run(cells, grid, modes, args.threads, rounds,
-                                progress=not args.no_progress)
+        if args.precision != "float32":
+            results = benchmark.run_precision(args.precision, cells, grid, args.threads, rounds,
+                                              progress=not args.no_progress)
+        else:
+            results = benchmark.run(cells, grid, modes, args.threads, rounds,
+                                    progress=not args.no_progress)
     except benchmark.MismatchError as exc:   # outputs differ: no time is reported
         print(f"fastrnn bench: {exc}", file=sys.stderr)
         return 1
+    if args.precision != "float32":
+        return _precision_report(args, results, where)
     peak = max(peak_before, benchmark.sgemm_peak())
     print(benchmark.format_table(results))
     print(f"sgemm peak, the higher of before and after the run: {peak:.0f} GFLOP/s")
@@ -187,6 +209,26 @@ def main(argv=None):
     if args.plot:
         benchmark.plot(results, args.plot)
         print(f"wrote {args.plot}")
+    return 0
+
+
+def _precision_report(args, results, where):
+    print(benchmark.format_precision_table(results))
+    print(f"speedup = fastrnn float32 time / fastrnn {args.precision} time (both frozen); "
+          "ratio = fastrnn time / other time (below 1: fastrnn is faster); "
+          "err = largest absolute difference from the float32 layer's output")
+    if args.precision == "int8":
+        print("torch q = torch.ao.quantization.quantize_dynamic (qint8; no nn.RNN); "
+              "ORT q = onnxruntime.quantization.quantize_dynamic (DynamicQuantizeLSTM; "
+              "LSTM only)")
+    else:
+        print("OV bf16 = OpenVINO with INFERENCE_PRECISION_HINT=bf16")
+    if args.json:
+        doc = {"fastrnn": __version__, "machine": where, "precision": args.precision,
+               "threads": args.threads or get_num_threads(), "results": results}
+        with open(args.json, "w") as f:
+            json.dump(doc, f, indent=1)
+        print(f"wrote {args.json}")
     return 0
 
 

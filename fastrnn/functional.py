@@ -157,6 +157,52 @@ def _read_only(a):
     return a
 
 
+#: The precisions a frozen recurrent layer's weights can be stored at below
+#: float32 (csrc/lowpgemm.h): ``"int8"`` (dynamic quantization) and ``"bf16"``.
+LOW_PRECISIONS = ("int8", "bf16")
+
+# The int8 products sum in int32: at most 255 * 127 per term (VNNI's unsigned
+# bytes), so 2**31 / (255 * 127) terms -- inputs and hidden units up to 65536.
+INT8_MAX_TERMS = 1 << 16
+
+
+def check_precision(precision, dtype, what):
+    """``precision`` checked for weights of ``dtype`` -> its name: None (the
+    weights' own float type), that dtype's name, ``"int8"`` or ``"bf16"``
+    (float32 weights only; bf16 where a bf16 kernel runs).  ``what`` names the
+    module in the messages."""
+    own = np.dtype(dtype).name
+    if precision is None:
+        return own
+    if not isinstance(precision, str):
+        raise TypeError(f"precision must be None or a str ({own!r}, 'int8', 'bf16'), got "
+                        f"{type(precision).__name__}")
+    if precision not in (own,) + LOW_PRECISIONS:
+        raise ValueError(f"precision must be None, {own!r} (the weights' own), 'int8' or "
+                         f"'bf16', got {precision!r}")
+    if precision in LOW_PRECISIONS and own != "float32":
+        raise ValueError(f"precision={precision!r} needs a float32 {what}; this one is {own} "
+                         f"(build it with dtype='float32')")
+    if precision == "bf16" and not _recurrent.low_precision_kernels()["bf16"]:
+        build = _recurrent.build_info()["step_kernel"]
+        raise ValueError("precision='bf16' needs a CPU with AVX-512 BF16 and fastrnn's avx512 "
+                         f"kernels; this process runs the {build} kernels"
+                         + ("" if build == "avx512" else " (FASTRNN_KERNELS may force them)")
+                         + ": use precision='int8', or float32")
+    return precision
+
+
+def _packed_low(precision):
+    """A packer (for :func:`_packed_recurrent`) of weights at ``precision``,
+    into aligned blobs of their own."""
+    def pack(w, transposed):
+        assert transposed   # inference only: the forward's W^T operands
+        out = ws.aligned_empty(_recurrent.low_precision_bytes(precision, w.shape[1], w.shape[0]),
+                               np.uint8)
+        return _recurrent.pack_low_precision(w, precision, out=out)
+    return pack
+
+
 class PackedDirection:
     """One direction's inference weights, in the step kernel's layout, packed
     once (:func:`pack_direction`): what a frozen layer keeps so that a call
@@ -165,8 +211,10 @@ class PackedDirection:
     threads may read it at once.
 
     Attributes: ``mode``, ``reset_after``, ``input_size``, ``hidden_size``,
-    ``dtype``; ``w_ih_t``, ``w_hh_t``, ``w_hn_t`` (GRU ``reset_after=False``
-    only) the packed operands; ``bias`` the folded input-projection bias;
+    ``dtype`` (the computation's), ``precision`` (the packed weights': the
+    dtype's name, or ``"int8"`` / ``"bf16"``); ``w_ih_t``, ``w_hh_t``,
+    ``w_hn_t`` (GRU ``reset_after=False`` only) the packed operands (uint8
+    blobs at a low precision); ``bias`` the folded input-projection bias;
     ``b_hn`` (GRU) the bias inside ``r * (W_hn h + b_hn)``; ``weights``
     ``(w_ih, w_hh, b_ih, b_hh)`` as given (read-only).  The hidden-unit
     split packs per thread, in a layout that depends on the team's size:
@@ -174,30 +222,45 @@ class PackedDirection:
     """
 
     __slots__ = ("mode", "reset_after", "cell_code", "input_size", "hidden_size", "dtype",
-                 "w_ih_t", "w_hh_t", "w_hn_t", "bias", "b_hn", "weights", "_unit_splits")
+                 "precision", "w_ih_t", "w_hh_t", "w_hn_t", "bias", "b_hn", "weights",
+                 "_unit_splits")
 
     # Team sizes whose unit-split operands are kept (each a copy of the
     # weights): the full team and the one dynamic threads fall back to.
     UNIT_SPLITS_KEPT = 2
 
-    def __init__(self, mode, reset_after, w_ih, w_hh, b_ih, b_hh):
+    def __init__(self, mode, reset_after, w_ih, w_hh, b_ih, b_hh, precision=None):
         """From checked C-contiguous weights of one float dtype that nobody
         else writes: this takes them over and makes them read-only
         (:func:`pack_direction` passes copies of the caller's; a frozen
-        layer its own)."""
+        layer its own).  ``precision``: as :func:`check_precision` takes it."""
+        self.precision = check_precision(precision, w_ih.dtype, "layer")
+        if self.precision in LOW_PRECISIONS:
+            _check_low_precision_weights(self.precision, w_ih, w_hh)
         self.weights = tuple(_read_only(w) for w in (w_ih, w_hh, b_ih, b_hh))
         self.mode, self.reset_after = mode, bool(reset_after)
         self.cell_code = cell = _cell_code(mode, reset_after)
         self.dtype = w_ih.dtype
         GH, self.input_size = w_ih.shape
         self.hidden_size = H = w_hh.shape[1]
-        self.w_ih_t = _read_only(_packed_own(w_ih, True))
+        pack = _packed_low(self.precision) if self.precision in LOW_PRECISIONS else _packed_own
+        self.w_ih_t = _read_only(pack(w_ih, True))
         self.w_hh_t, self.w_hn_t = (_read_only(a) for a in
-                                    _packed_recurrent(cell, w_hh, True, _packed_own))
+                                    _packed_recurrent(cell, w_hh, True, pack))
         self.bias = _read_only(_folded_bias(cell, GH, self.dtype, b_ih, b_hh))
         b_hn = _b_hn(cell, H, self.dtype, b_hh)
         self.b_hn = _read_only(None if b_hn is None else b_hn.copy())
         self._unit_splits = {}
+
+    @property
+    def precision_code(self):
+        """The kernels' code of :attr:`precision` (0: the dtype's own)."""
+        return _recurrent.PRECISIONS.get(self.precision, 0)
+
+    def converted_row_bytes(self):
+        """Bytes per row of the low-precision products' converted inputs."""
+        return _recurrent.converted_row_bytes(self.precision, max(self.input_size,
+                                                                  self.hidden_size))
 
     def unit_split(self, nparts):
         """``(w_ih_u, w_hh_u, bias)``: the hidden-unit split's operands for a
@@ -222,18 +285,32 @@ class PackedDirection:
         return split
 
 
-def pack_direction(mode, w_ih, w_hh, b_ih=None, b_hh=None, reset_after=True):
+def pack_direction(mode, w_ih, w_hh, b_ih=None, b_hh=None, reset_after=True, precision=None):
     """Pack one direction's weights once for inference.
 
     The result goes to :func:`layer_directions`'s ``packed`` (one per
     direction) and to :func:`stepper`; it holds copies, so the arrays passed in
     may change afterwards.  Arguments as :func:`recurrent`'s (``w_ih``'s
-    dtype is the computation's).
+    dtype is the computation's); ``precision`` stores the weights as
+    ``"int8"`` or ``"bf16"`` (float32 weights; :func:`fastrnn.freeze`).
     """
     check_bools(reset_after=reset_after)
     weights = _checked_weights(mode, w_ih, w_hh, b_ih, b_hh)
     return PackedDirection(mode, reset_after, *(None if w is None else w.copy()
-                                                for w in weights))
+                                                for w in weights), precision=precision)
+
+
+def _check_low_precision_weights(precision, w_ih, w_hh):
+    """Weights storable at a low precision: finite (an int8 scale of an inf
+    would turn the column into NaNs; better refused when freezing), and int8
+    sums that fit in int32."""
+    for name, w in (("w_ih", w_ih), ("w_hh", w_hh)):
+        if not np.isfinite(w).all():
+            raise ValueError(f"precision={precision!r}: {name} holds inf or NaN; only finite "
+                             "weights can be stored at a low precision")
+    if precision == "int8" and max(w_ih.shape[1], w_hh.shape[1]) > INT8_MAX_TERMS:
+        raise ValueError(f"precision='int8' sums in int32: input_size and hidden_size must be "
+                         f"at most {INT8_MAX_TERMS}, got {w_ih.shape[1]} and {w_hh.shape[1]}")
 
 
 def _checked_weights(mode, w_ih, w_hh, b_ih, b_hh):
@@ -282,12 +359,12 @@ class StepBuffers:
     :class:`PackedDirection` (a stream keeps one per layer; not shared
     between threads)."""
 
-    __slots__ = ("scratch", "xc", "xw", "ones", "large")
+    __slots__ = ("scratch", "xc", "xw", "ones", "large", "qa", "qs")
 
     def __init__(self, packed, batch_size):
-        H, GH = packed.hidden_size, packed.w_ih_t.size // packed.input_size
-        macs = batch_size * (packed.w_ih_t.size + packed.w_hh_t.size + (
-            0 if packed.w_hn_t is None else packed.w_hn_t.size))
+        w_ih, w_hh = packed.weights[:2]
+        H, GH = packed.hidden_size, w_ih.shape[0]
+        macs = batch_size * (w_ih.size + w_hh.size)
         # Worth the kernels' threads (where there are several): see step.
         self.large = macs >= STEP_SPLIT_MIN_MACS and openmp_enabled()
         self.scratch = np.empty((batch_size, _recurrent.scratch_width(packed.cell_code, H)),
@@ -295,6 +372,10 @@ class StepBuffers:
         self.xc = np.empty((batch_size, packed.input_size), packed.dtype)
         self.xw = np.empty((batch_size, GH), packed.dtype)
         self.ones = np.ones(batch_size, np.intp)
+        self.qa = self.qs = None
+        if packed.precision_code:
+            self.qa = np.empty((batch_size, packed.converted_row_bytes()), np.uint8)
+            self.qs = np.empty(batch_size, np.float32)
 
 
 def stepper(packed, buffers):
@@ -313,7 +394,8 @@ def stepper(packed, buffers):
     """
     kernel = functools.partial(_recurrent.step, packed.cell_code, packed.w_ih_t, packed.w_hh_t,
                                packed.w_hn_t, packed.bias, packed.b_hn, buffers.scratch,
-                               buffers.xc, buffers.xw, buffers.ones)
+                               buffers.xc, buffers.xw, buffers.ones, packed.precision_code,
+                               buffers.qa, buffers.qs)
     if not buffers.large:
         return kernel
 
@@ -463,8 +545,12 @@ class _DirectionCall:
                "h": self.initial_state(self.h0),
                "c": self.initial_state(self.c0) if self.mode == "lstm" else None,
                "out": ws.aligned_empty((T, B, H), dtype) if out is None else out,
-               "chunk": chunk, "xw": ws.empty((chunk * B, GH), dtype)}
+               "chunk": chunk, "xw": ws.empty((chunk * B, GH), dtype),
+               "precision": 0, "qa": None, "qs": None}
         frozen = self.packed is not None and not training and self.ids is None
+        if self.packed is not None and self.packed.precision_code and (units or not frozen):
+            raise RuntimeError("weights packed at a low precision run only in frozen inference, "
+                               "in the batch split")
         if units:
             order = _recurrent.unit_order(GH // H, H, self.dtype)
             # The kernel packs the weights, each thread its own columns (a
@@ -488,6 +574,10 @@ class _DirectionCall:
             job.update(w_ih_t=pk.w_ih_t, w_hh_t=pk.w_hh_t, w_hn_t=pk.w_hn_t, bias=pk.bias,
                        xc=ws.empty((B * chunk, I), self.dtype),
                        scratch=ws.empty((B, _recurrent.scratch_width(self.cell_code, H)), self.dtype))
+            if pk.precision_code:
+                job.update(precision=pk.precision_code,
+                           qa=ws.empty((B * chunk, pk.converted_row_bytes()), np.uint8),
+                           qs=ws.empty(B * chunk, np.float32))
         else:
             w_hh_t, w_hn_t = self.packed_recurrent_weights(transposed=True)
             job.update(w_ih_t=None if self.ids is not None else _packed(self.w_ih, True),
@@ -668,7 +758,8 @@ def _packed(w, transposed):
 
 # The internal arrays of a forward job, returned to the pool after the loop
 # (training keeps gates, hprev, cell_saved for the backward pass).
-_FORWARD_WORK = ("w_ih_t", "w_hh_t", "w_hn_t", "xc", "xw", "scratch", "h_alt", "h_copy")
+_FORWARD_WORK = ("w_ih_t", "w_hh_t", "w_hn_t", "xc", "xw", "scratch", "h_alt", "h_copy",
+                 "qa", "qs")
 
 
 def _plan(calls):
@@ -689,7 +780,8 @@ def _plan(calls):
     get UNIT_SPLIT_ROWS, its threads split the hidden units instead (one
     barrier per step; not for GRU reset_after=False, whose steps need two),
     provided a step has UNIT_SPLIT_MIN_MACS of work to share and the call
-    UNIT_SPLIT_MIN_CALL_MACS.
+    UNIT_SPLIT_MIN_CALL_MACS, and the weights are in the loop's float type
+    (the low-precision products run in the batch split only).
     """
     nt = kernel_threads() if openmp_enabled() else 1
     B = calls[0].B
@@ -701,7 +793,7 @@ def _plan(calls):
     macs = B * p.GH * p.H
     if per >= 2 and 0 < B < UNIT_SPLIT_ROWS * per and macs >= UNIT_SPLIT_MIN_MACS and \
             p.steps * macs >= UNIT_SPLIT_MIN_CALL_MACS and \
-            p.cell_code != _GRU_RB_CODE:
+            p.cell_code != _GRU_RB_CODE and (p.packed is None or not p.packed.precision_code):
         return _Plan(groups, per, True)
     return _Plan(groups, max(1, min(per, B)), False)
 

@@ -25,6 +25,11 @@ GRU_W = (np.zeros((15, 4), np.float32), np.zeros((15, 5), np.float32))
 FIT = dict(epochs=1, batch_size=2, progress=False)   # never reached: validation comes first
 
 
+def _with_inf_weight(layer):
+    layer.parameters()["weight_ih_l0"][0, 0] = np.inf
+    return layer
+
+
 def _backprop_twice():
     (out, _), bp = fr.LSTM(4, 5).forward_train(X)
     bp(np.ones_like(out))
@@ -388,6 +393,11 @@ CASES = [
     ("stream bidirectional", lambda: fr.freeze(fr.LSTM(4, 5, bidirectional=True)).stream(), ValueError, "stream: a bidirectional layer cannot be stepped"),
     ("stream batch 0", lambda: fr.freeze(fr.GRU(4, 5)).stream(0), ValueError, "batch_size must be >= 1, got 0"),
     ("stream batch float", lambda: fr.freeze(fr.GRU(4, 5)).stream(1.5), TypeError, "batch_size must be an int"),
+    ("freeze precision type", lambda: fr.freeze(fr.LSTM(4, 5), 8), TypeError, "precision must be None or a str .* got int"),
+    ("freeze precision name", lambda: fr.freeze(fr.LSTM(4, 5), "fp16"), ValueError, "precision must be None, 'float32' .* got 'fp16'"),
+    ("freeze int8 float64", lambda: fr.freeze(fr.GRU(4, 5, dtype="float64"), "int8"), ValueError, "precision='int8' needs a float32 GRU; this one is float64"),
+    ("freeze int8 linear", lambda: fr.freeze(fr.Linear(4, 5), "int8"), ValueError, "a frozen Linear keeps its weights in float32"),
+    ("freeze int8 inf weight", lambda: fr.freeze(_with_inf_weight(fr.RNN(4, 5)), "int8"), ValueError, "w_ih holds inf or NaN"),
     ("stream x shape", lambda: fr.freeze(fr.RNN(4, 5)).stream(2).step(np.zeros((3, 4))), ValueError, r"x must have shape \(batch_size, input_size\) = \(2, 4\), got \(3, 4\)"),
     ("stream x 1-D", lambda: fr.freeze(fr.RNN(4, 5)).stream(1).step(np.zeros(4)), ValueError, r"x must have shape .* got \(4,\)"),
     ("stream x complex", lambda: fr.freeze(fr.RNN(4, 5)).stream(1).step(np.zeros((1, 4), complex)), TypeError, "dtype complex128"),

@@ -172,3 +172,44 @@ def test_plot_labels_openvino_f32(tmp_path, monkeypatch):
     benchmark.plot(rows, tmp_path / "b.png")
     assert labels == ["fastrnn / torch", "fastrnn / onnxruntime", "fastrnn / OpenVINO (f32)",
                       "fastrnn / floor"]
+
+
+def test_int8_table_times_every_cell_against_the_quantized_engines(tmp_path, capsys):
+    """``--precision int8``: fastrnn's int8 layer beside its float32 self,
+    torch's quantize_dynamic (LSTM, GRU) and ONNX Runtime's quantized model
+    (LSTM), each with its error against float32."""
+    _need("torch", "onnx", "onnxruntime")
+    path = tmp_path / "int8.json"
+    assert cli.main(["bench", "--precision", "int8", *TINY, "--json", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "int8 ms" in out and "speedup" in out and "torch q ms" in out and "ORT q ms" in out
+    data = json.loads(path.read_text())
+    assert data["precision"] == "int8"
+    by_cell = {r["cell"]: r for r in data["results"]}
+    assert sorted(by_cell) == ["gru", "lstm", "rnn"]
+    assert "onnxruntime" in by_cell["lstm"] and "torch" in by_cell["gru"]
+    assert "torch" not in by_cell["rnn"] and "onnxruntime" not in by_cell["gru"]
+    for r in data["results"]:
+        assert r["fastrnn"] > 0 and r["float32"] > 0
+        assert 0 < r["err_fastrnn"] < 0.1
+
+
+def test_bf16_table_times_openvino_in_bf16_or_is_refused(tmp_path, capsys):
+    _need("onnx", "openvino")
+    from fastrnn._kernels import recurrent
+    rc = cli.main(["bench", "--precision", "bf16", "--cells", "lstm", *TINY])
+    captured = capsys.readouterr()
+    if not recurrent.low_precision_kernels()["bf16"]:
+        assert rc == 2 and "--precision bf16: precision='bf16' needs a CPU" in captured.err
+        return
+    assert rc == 0
+    assert "OV bf16 ms" in captured.out and "INFERENCE_PRECISION_HINT=bf16" in captured.out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--precision", "int8", "--mode", "train"], "times inference only"),
+    (["--precision", "int8", "--plot", "x.png"], "--plot draws the float32 table only"),
+])
+def test_a_low_precision_run_refuses_what_it_cannot_do(argv, message, capsys):
+    assert cli.main(["bench", *argv, *TINY]) == 2
+    assert message in capsys.readouterr().err

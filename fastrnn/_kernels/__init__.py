@@ -20,7 +20,8 @@ module                   computes                                            fac
 =======================  ==================================================  =====================
 
 The ``.pxd`` files are their shared declarations: ``blas`` (row-major GEMM
-over scipy's BLAS), ``stepgemm`` (the step product), ``cells`` (each cell's
+over scipy's BLAS), ``stepgemm`` (the step product), ``lowpgemm`` (the step
+products of int8 / bf16 frozen layers), ``cells`` (each cell's
 row math), ``activations``, ``openmp`` (every OpenMP call, with stubs for
 serial builds).
 
@@ -31,6 +32,9 @@ elementwise cell loops run 8 or 16 floats wide.  The step products
 (csrc/stepgemm.h, and the attention kernel's small products) follow the same
 choice: 4 x 3 register tiles of 4-float vectors for the baseline build and
 of 8-float vectors for AVX2, 8 x 3 tiles of 16-float vectors for AVX-512.
+The low-precision products (csrc/lowpgemm.h) follow it too: the AVX-512
+build runs AVX-512 VNNI int8 (and bf16 on CPUs with AVX-512 BF16), the AVX2
+build the AVX2 int8 kernel, the baseline build the portable one.
 
 The fastest build the CPU runs is picked at import; ``FASTRNN_KERNELS`` set
 to ``avx512``, ``avx2`` or ``baseline`` forces one (to test or compare them),

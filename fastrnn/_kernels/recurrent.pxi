@@ -59,6 +59,12 @@ from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 
 from .blas cimport gemm, NoTrans, Trans
+from .lowpgemm cimport (FR_PRECISION_NATIVE, FR_PRECISION_INT8, FR_PRECISION_BF16,
+                        fr_lowp_bytes, fr_lowp_row_bytes, fr_q8_pack, fr_bf16_pack,
+                        fr_lowp_use, fr_lowp_int8_name, fr_lowp_has_bf16, fr_lowp_step,
+                        fr_lowp_rows, fr_lowp_product,
+                        fr_lowp_kernels, fr_lowp_kernels_for, fr_lowp_has_bf16_in,
+                        fr_lowp_step_with)
 from .stepgemm cimport (step_gemm, pack_panels, fr_stepgemm_use, fr_stepgemm_isa,
                         fr_stepgemm_unit_bytes, fr_cpu_isa, fr_step_kernels,
                         fr_step_kernels_for, isa_code, isa_names)
@@ -71,6 +77,7 @@ from .openmp cimport (FR_OPENMP_ENABLED, FR_OPENMP_VERSION, omp_get_num_procs,
                        fr_team_barrier_init, fr_team_barrier_wait, fr_thread_cpu_seconds,
                        fr_wall_seconds, core_share)
 from cython cimport floating
+from libc.stdint cimport uint8_t, uint16_t
 
 import functools
 
@@ -120,6 +127,8 @@ cdef struct Loop:
     fr_team_barrier* barrier   # hidden-unit split: the team's per-step barrier
     Py_ssize_t packed_parts    # hidden-unit split: w_ih_u / w_hh_u are packed for this
                                # many parts (0: not given, the parts pack their own)
+    int precision              # FR_PRECISION_*: the weights' (batch split, float32 only)
+    Py_ssize_t qa_stride       # low precision: bytes per row of the converted-rows scratch
 
 
 cdef inline Py_ssize_t _time(const Loop* lp, Py_ssize_t b, Py_ssize_t s) noexcept nogil:
@@ -131,11 +140,26 @@ cdef inline Py_ssize_t _time(const Loop* lp, Py_ssize_t b, Py_ssize_t s) noexcep
 
 
 # --------------------------------------------------------------------- forward
+cdef inline void _product(const Loop* lp, int m, int n, int k, const floating* A, int lda,
+                          const void* Bp, floating beta, floating* C, int ldc,
+                          uint8_t* qa, float* qs) noexcept nogil:
+    """The forward loop's products: ``step_gemm`` on weights packed in the
+    loop's float type, or, for weights packed at a lower precision (float32
+    loops only), ``fr_lowp_step`` converting A's rows into the thread's
+    scratch ``qa`` (rows of ``lp.qa_stride`` bytes) and ``qs`` (row scales)."""
+    if floating is float:
+        if lp.precision != FR_PRECISION_NATIVE:
+            fr_lowp_step(lp.precision, m, n, k, A, lda, <const uint8_t*> Bp, beta, C, ldc,
+                         qa, lp.qa_stride, qs)
+            return
+    step_gemm(m, n, k, A, lda, <const floating*> Bp, beta, C, ldc)
+
+
 cdef void _project_chunk(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, Py_ssize_t s0,
                          Py_ssize_t ns, const floating* x, const floating* w_ih_t,
                          const floating* bias, floating* xc, floating* xwc, Py_ssize_t j0,
                          Py_ssize_t nc, const Py_ssize_t* ids,
-                         const floating* table) noexcept nogil:
+                         const floating* table, uint8_t* qa, float* qs) noexcept nogil:
     """Input projection of steps s0 .. s0+ns-1 for rows b0..b1 in one
     product: gathers each row's x at its own time index (reverse / ragged
     rows differ; a finished row gets zeros) into ``xc``, then ``xwc =
@@ -147,6 +171,25 @@ cdef void _project_chunk(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, Py_ssize_
     precomputed per vocabulary entry: ``table`` (V, GH) = bias + E @ W_ih^T,
     so a row is a copy of its id's table row, no product."""
     cdef Py_ssize_t nb = b1 - b0, I = lp.input_size, GH = lp.GH, s, b, t, r
+    cdef const float* row
+    if floating is float:
+        if lp.precision != FR_PRECISION_NATIVE and ids == NULL:
+            # Low precision: each row converted straight from x (no gathered copy).
+            for s in range(ns):
+                for b in range(b0, b1):
+                    r = s * nb + (b - b0)
+                    t = _time(lp, b, s0 + s)
+                    if t >= 0:
+                        row = x + (t * lp.B + b) * I
+                    else:
+                        memset(xc + r * I, 0, I * sizeof(floating))
+                        row = xc + r * I
+                    fr_lowp_rows(lp.precision, 1, <int> I, row, I, qa + r * lp.qa_stride,
+                                 lp.qa_stride, qs + r)
+                    memcpy(xwc + r * GH + j0, bias + j0, nc * sizeof(floating))
+            fr_lowp_product(lp.precision, <int> (ns * nb), <int> nc, <int> I, qa, lp.qa_stride,
+                            qs, <const uint8_t*> w_ih_t, 1, xwc + j0, <int> GH)
+            return
     if ids != NULL:
         for s in range(ns):
             for b in range(b0, b1):
@@ -188,6 +231,8 @@ cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
     cdef floating* XC = <floating*> a.xc                # scratch (B * TC, I)
     cdef const Py_ssize_t* ids = <Py_ssize_t*> a.ids    # IN  (T, B) embedded input, or NULL
     cdef const floating* table = <floating*> a.table    # IN  (V, GH) with ids
+    cdef uint8_t* QA = <uint8_t*> a.qa                  # scratch (B * TC, qa_stride) low precision
+    cdef float* QS = <float*> a.qs                      # scratch (B * TC,) low precision
     cdef Py_ssize_t H = lp.H, GH = lp.GH, scratch_stride = lp.scratch_stride, B = lp.B, TC = lp.TC
     cdef Py_ssize_t gate_slot = scratch_stride - GH   # inference gate slot of a scratch row
     cdef int nb = <int> (b1 - b0)
@@ -201,13 +246,15 @@ cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
     # This thread's blocks of the chunk buffers.
     cdef floating* xc = XC + b0 * TC * lp.input_size
     cdef floating* xwc = XWC + b0 * TC * GH
+    cdef uint8_t* qa = NULL if QA == NULL else QA + b0 * TC * lp.qa_stride
+    cdef float* qs = NULL if QS == NULL else QS + b0 * TC
     for s in range(lp.steps):
         if s % TC == 0:
             _project_chunk(lp, b0, b1, s, min(TC, lp.steps - s), x, w_ih_t, bias, xc, xwc,
-                           0, GH, ids, table)
+                           0, GH, ids, table, qa, qs)
         # Recurrent product of this thread's rows (for GRU_RB: r and z only).
-        step_gemm(nb, ncols, <int> H, h + b0 * H, <int> H, w_hh_t,
-                  <floating> 0, S + b0 * scratch_stride, <int> scratch_stride)
+        _product(lp, nb, ncols, <int> H, h + b0 * H, <int> H, w_hh_t,
+                 <floating> 0, S + b0 * scratch_stride, <int> scratch_stride, qa, qs)
         for b in range(b0, b1):
             t = _time(lp, b, s)
             if t < 0:
@@ -233,9 +280,9 @@ cdef void _forward_rows(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1,
                 rnn_forward(H, cell == RNN_RELU, xr, sr, g, H, h + b * H, out + row * lp.out_stride)
         if cell == GRU_RB:
             # Second product of the step: (r * h) @ W_hn^T.
-            step_gemm(nb, <int> H, <int> H, S + b0 * scratch_stride + 2 * H,
-                      <int> scratch_stride, w_hn_t,
-                      <floating> 0, S + b0 * scratch_stride + 3 * H, <int> scratch_stride)
+            _product(lp, nb, <int> H, <int> H, S + b0 * scratch_stride + 2 * H,
+                     <int> scratch_stride, w_hn_t,
+                     <floating> 0, S + b0 * scratch_stride + 3 * H, <int> scratch_stride, qa, qs)
             for b in range(b0, b1):
                 t = _time(lp, b, s)
                 if t < 0:
@@ -427,7 +474,7 @@ cdef void _forward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
         if nu > 0:
             if s % TC == 0:
                 _project_chunk(lp, 0, B, s, min(TC, lp.steps - s), x, w_ih_p, bias,
-                               XC + part * TC * B * I, xw, j0, nc, ids, table)
+                               XC + part * TC * B * I, xw, j0, nc, ids, table, NULL, NULL)
             # The state the other parts just wrote, copied in one burst of
             # independent loads: read in the product's order, each of their
             # cache lines would stall it in turn (bench/unit_step.c).
@@ -681,6 +728,8 @@ cdef struct ForwardArrays:
     void* h_copy
     void* w_ih_u
     void* w_hh_u
+    void* qa
+    void* qs
 
 cdef struct BackwardArrays:
     void* w_hh_p
@@ -735,6 +784,7 @@ cdef ForwardArrays _forward_arrays(dict job) except *:
     a.w_hh, a.order, a.xc = _ptr(job["w_hh"]), _ptr(job["order"]), _ptr(job["xc"])
     a.ids, a.table, a.h_copy = _ptr(job["ids"]), _ptr(job["table"]), _ptr(job["h_copy"])
     a.w_ih_u, a.w_hh_u = _ptr(job["w_ih_u"]), _ptr(job["w_hh_u"])
+    a.qa, a.qs = _ptr(job["qa"]), _ptr(job["qs"])
     return a
 
 
@@ -915,6 +965,8 @@ cdef inline Loop _loop(int cell, object lengths, Py_ssize_t steps, bint reverse,
     lp.V = 0
     lp.barrier = NULL
     lp.packed_parts = 0
+    lp.precision = FR_PRECISION_NATIVE
+    lp.qa_stride = 0
     return lp
 
 
@@ -952,6 +1004,12 @@ def forward(list jobs, int threads_per_job, bint units=False):
     (threads_per_job, B, H), each thread's copy of the state it multiplies.  The jobs
     must share ``steps``.
 
+    Low precision (batch split, float32): ``precision`` is a
+    :data:`PRECISIONS` code (0: the weights are in the loop's float type);
+    for int8 / bf16, ``w_ih_t``, ``w_hh_t``, ``w_hn_t`` are uint8 blobs of
+    :func:`pack_low_precision`, ``qa`` a uint8 (B * chunk, :func:`converted_row_bytes`
+    of max(I, H)) scratch and ``qs`` a float32 (B * chunk,) one.
+
     The caller (``fastrnn.functional``) has validated everything: C-contiguous
     arrays of one float dtype with the shapes of the module docstring,
     ``lengths`` intp in [0, T], ``steps = max(lengths)``, ``out`` and the
@@ -973,6 +1031,9 @@ def forward(list jobs, int threads_per_job, bint units=False):
                        job["w_ih"].shape[1], h.shape[1], job["scratch"])
         lps[d].TC = job["chunk"]
         lps[d].out_stride = _row_stride(job["out"])
+        lps[d].precision = job["precision"]
+        if job["qa"] is not None:
+            lps[d].qa_stride = job["qa"].shape[1]
         if units:
             lps[d].UB = unit_block(h.dtype)
             lps[d].packed_parts = job["packed_parts"]
@@ -981,7 +1042,7 @@ def forward(list jobs, int threads_per_job, bint units=False):
 
 def step(int cell, cnp.ndarray w_ih_t, cnp.ndarray w_hh_t, w_hn_t, cnp.ndarray bias, b_hn,
          cnp.ndarray scratch, cnp.ndarray xc, cnp.ndarray xw, cnp.ndarray lengths,
-         cnp.ndarray x, cnp.ndarray h, c, cnp.ndarray out):
+         int precision, qa, qs, cnp.ndarray x, cnp.ndarray h, c, cnp.ndarray out):
     """One time step of one direction over all B rows, on the calling thread
     without the GIL: the forward loop's own step (same products, same cell
     code), so a sequence stepped through it matches :func:`forward` bit for
@@ -992,7 +1053,8 @@ def step(int cell, cnp.ndarray w_ih_t, cnp.ndarray w_hh_t, w_hn_t, cnp.ndarray b
     which receives the new h (the arguments that change from step to step
     come last, so a stream binds the others once).  The caller
     (``fastrnn.functional.stepper``) has validated everything: C-contiguous
-    arrays of one float dtype, B >= 1."""
+    arrays of one float dtype, B >= 1; for weights at a lower ``precision``
+    (float32 only) ``qa`` and ``qs`` as :func:`forward`'s, of B rows."""
     cdef Loop lp
     cdef ForwardArrays a
     memset(&lp, 0, sizeof(Loop))
@@ -1004,6 +1066,9 @@ def step(int cell, cnp.ndarray w_ih_t, cnp.ndarray w_hh_t, w_hn_t, cnp.ndarray b
     lp.steps = lp.TC = 1
     lp.out_stride = lp.H
     lp.lengths = <const Py_ssize_t*> cnp.PyArray_DATA(lengths)
+    lp.precision = precision
+    lp.qa_stride = 0 if qa is None else qa.shape[1]
+    a.qa, a.qs = _ptr(qa), _ptr(qs)
     a.x, a.w_ih_t, a.bias, a.xw = _ptr(x), _ptr(w_ih_t), _ptr(bias), _ptr(xw)
     a.w_hh_t, a.w_hn_t, a.b_hn = _ptr(w_hh_t), _ptr(w_hn_t), _ptr(b_hn)
     a.h, a.c, a.out, a.scratch, a.xc = _ptr(h), _ptr(c), _ptr(out), _ptr(scratch), _ptr(xc)
@@ -1161,6 +1226,54 @@ def pack(w, bint transposed=False, order=None, out=None):
     return Bp
 
 
+#: The precisions of the weights a forward loop runs on, by name.
+PRECISIONS = {"float32": FR_PRECISION_NATIVE, "int8": FR_PRECISION_INT8, "bf16": FR_PRECISION_BF16}
+
+
+def converted_row_bytes(str precision, Py_ssize_t k):
+    """Bytes of one row of k values converted for a product at ``precision``
+    (the row stride of :func:`forward`'s ``qa``)."""
+    return fr_lowp_row_bytes(PRECISIONS[precision], <int> k)
+
+
+def low_precision_bytes(str precision, Py_ssize_t k, Py_ssize_t n):
+    """Bytes of a k x n B operand packed by :func:`pack_low_precision`."""
+    return fr_lowp_bytes(PRECISIONS[precision], <int> k, <int> n)
+
+
+def pack_low_precision(w, str precision, out=None):
+    """Pack ``w.T`` -- ``w`` (R, C) float32, C-contiguous, finite, a weight
+    matrix with one row per output -- as the B operand of the low-precision
+    products (csrc/lowpgemm.h): ``"int8"`` (one scale per row of ``w``) or
+    ``"bf16"``.  Returns a uint8 array of the blob's bytes (``out`` when
+    given: C-contiguous uint8, large enough)."""
+    cdef int code = PRECISIONS[precision]
+    cdef cnp.ndarray src = np.ascontiguousarray(w, dtype=np.float32)
+    cdef int n = <int> src.shape[0], k = <int> src.shape[1]
+    cdef size_t nbytes = fr_lowp_bytes(code, k, n)
+    cdef cnp.ndarray blob = np.empty(nbytes, np.uint8) if out is None else out
+    if blob.dtype != np.uint8 or <size_t> blob.size < nbytes or not blob.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous uint8 array of at least {nbytes} bytes")
+    cdef const float* ps = <const float*> _ptr(src)
+    cdef uint8_t* pb = <uint8_t*> _ptr(blob)
+    with nogil:
+        if code == FR_PRECISION_INT8:
+            fr_q8_pack(k, n, ps, 1, k, pb)
+        else:
+            fr_bf16_pack(k, n, ps, 1, k, <uint16_t*> pb)
+    return blob
+
+
+def low_precision_kernels(str kernels=None):
+    """``{"int8": the int8 kernel's name, "bf16": whether there is a bf16
+    kernel}`` of the low-precision products in use, or of those that come
+    with build ``kernels`` on this CPU ("baseline", "avx2", "avx512")."""
+    if kernels is None:
+        return {"int8": fr_lowp_int8_name().decode(), "bf16": bool(fr_lowp_has_bf16())}
+    cdef fr_lowp_kernels kern = fr_lowp_kernels_for(isa_code(kernels))
+    return {"int8": kern.q8name.decode(), "bf16": bool(fr_lowp_has_bf16_in(&kern))}
+
+
 def zero_past(lengths, *arrays):
     """Zero every row ``(t, b)`` with ``t >= lengths[b]`` of each ``(T, B, W)``
     array (None skipped; each row's W values contiguous, e.g. a column slice
@@ -1192,7 +1305,9 @@ def use_kernels(str name):
     """Run this module's step products with the kernels of build ``name``
     ("baseline", "avx2", "avx512"); fastrnn._kernels calls it once, at
     import, before any kernel runs (ValueError if the CPU cannot run them)."""
-    fr_stepgemm_use(isa_code(name))
+    cdef int code = isa_code(name)
+    fr_stepgemm_use(code)
+    fr_lowp_use(code)
     unit_order.cache_clear()   # the unit block is the kernels'
 
 
@@ -1206,6 +1321,8 @@ def build_info():
         "num_procs": int(omp_get_num_procs()),
         "simd": fr_simd_flags().decode().strip() or "none (scalar)",
         "step_kernel": fr_stepgemm_isa().decode(),
+        "int8_kernel": fr_lowp_int8_name().decode(),
+        "bf16_kernel": "avx512-bf16" if fr_lowp_has_bf16() else "none",
     }
 
 

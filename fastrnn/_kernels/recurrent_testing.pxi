@@ -30,6 +30,39 @@ def step_product(A, B, C, double beta, str kernels=None, bint transposed=False):
                 kern.dstep(m, n, k, <double*> pa, k, 1, <double*> pb, beta, <double*> pc, n)
 
 
+def low_precision_product(str precision, A, blob, Py_ssize_t n, C, float beta=0,
+                          str kernels=None):
+    """``C = beta * C + A @ B`` with ``B`` packed by :func:`pack_low_precision`
+    (``n`` columns) through the time loops' own low-precision product, on
+    the calling thread (for tests).  ``A`` (m, k) and ``C`` (m, n) float32
+    C-contiguous.  ``kernels`` names a build as :func:`step_product`'s: its
+    low-precision kernels run (the AVX-512 build's are VNNI and bf16 where
+    the CPU has them)."""
+    cdef int code = PRECISIONS[precision]
+    cdef fr_lowp_kernels kern = fr_lowp_kernels_for(
+        isa_code(kernels or fr_stepgemm_isa().decode()))
+    cdef cnp.ndarray a = A, c = C, b = blob
+    cdef int m = <int> a.shape[0], k = <int> a.shape[1]
+    if code == FR_PRECISION_BF16 and not fr_lowp_has_bf16_in(&kern):
+        raise ValueError("no bf16 kernel for this CPU and kernel build")
+    if code == FR_PRECISION_NATIVE or a.dtype != np.float32 or c.dtype != np.float32 or \
+            c.shape[0] != m or c.shape[1] != n or not (a.flags.c_contiguous and c.flags.c_contiguous) \
+            or b.dtype != np.uint8 or <size_t> b.size < fr_lowp_bytes(code, k, <int> n):
+        raise ValueError("low_precision_product: operands of the wrong type or shape")
+    cdef Py_ssize_t row_bytes = fr_lowp_row_bytes(code, k)
+    cdef cnp.ndarray qa = np.empty((max(m, 1), row_bytes), np.uint8)
+    cdef cnp.ndarray qs = np.empty(max(m, 1), np.float32)
+    cdef const float* pa = <const float*> _ptr(a)
+    cdef const uint8_t* pb = <const uint8_t*> _ptr(b)
+    cdef float* pc = <float*> _ptr(c)
+    cdef uint8_t* pq = <uint8_t*> _ptr(qa)
+    cdef float* ps = <float*> _ptr(qs)
+    with nogil:
+        fr_lowp_step_with(&kern, code, m, <int> n, k, pa, k, pb, beta, pc, <int> n, pq,
+                          row_bytes, ps)
+    return C
+
+
 def activation(str name, x):
     """Apply the kernels' own ``"sigmoid"`` or ``"tanh"`` to a float32 or
     float64 array (for accuracy tests against numpy)."""

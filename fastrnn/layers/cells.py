@@ -15,12 +15,14 @@ import numpy as np
 from .. import functional as F
 from .._validation import as_array, check_memory, is_count, make_rng, state_parts
 from .init import cell_param_shapes, recurrent_parameters
-from .module import Frozen, one_shot
+from .module import Frozen, checked_precision, one_shot
 from .recurrent_base import EQUATIONS, RecurrentModule
 from .stream import Stream
 
 if TYPE_CHECKING:
-    from .._typing import DTypeLike, Seed
+    from typing import Any, Callable
+
+    from .._typing import ArrayLike, DTypeLike, ParamShapes, Seed, State, StateLike
 
 
 class _Cell(RecurrentModule):
@@ -42,7 +44,8 @@ class _Cell(RecurrentModule):
             self._add_parameter(name, value)
 
     @classmethod
-    def param_shapes(cls, input_size=None, hidden_size=None, bias=True, **config):
+    def param_shapes(cls, input_size: int | None = None, hidden_size: int | None = None,
+                     bias: bool = True, **config: Any) -> ParamShapes:
         """The ``(name, shape)`` of every parameter a cell of this config has
         (PyTorch's names and order), without building it; None for a config
         the constructor refuses."""
@@ -81,17 +84,20 @@ class _Cell(RecurrentModule):
         result = call(self.mode, x3, *self._weights(), *parts, reset_after=self.reset_after)
         return result, batched, x3.shape[1]
 
-    def freeze(self):
-        """An inference-only copy with its weights packed once
-        (:func:`fastrnn.freeze`)."""
-        return FrozenCell(self._twin())
+    frozen_precisions = F.LOW_PRECISIONS
 
-    def __call__(self, x, state=None):
+    def freeze(self, precision: str | None = None) -> FrozenCell:
+        """An inference-only copy with its weights packed once, at
+        ``precision`` (:func:`fastrnn.freeze`)."""
+        return FrozenCell(self._twin(), checked_precision(self, precision))
+
+    def __call__(self, x: ArrayLike, state: StateLike | None = None) -> State:
         """One step: the new state (``h`` or ``(h, c)``)."""
         (_, h, c), batched, _ = self._step(x, state, train=False)
         return self._pack(h, c, batched)
 
-    def forward_train(self, x, state=None):
+    def forward_train(self, x: ArrayLike, state: StateLike | None = None
+                      ) -> tuple[State, Callable[[StateLike], tuple[np.ndarray, State]]]:
         """One step keeping its workspace: ``(new_state, backprop)``;
         ``backprop(dstate)`` returns ``(dx, dstate_prev)`` and adds the
         parameter gradients into ``self.grads``."""
@@ -130,9 +136,10 @@ class FrozenCell(Frozen):
 
     __slots__ = ("_packed",)
 
-    def __init__(self, twin):
-        super().__init__(twin)
-        self._packed = F.PackedDirection(twin.mode, twin.reset_after, *twin._weights())
+    def __init__(self, twin, precision=None):
+        super().__init__(twin, precision)
+        self._packed = F.PackedDirection(twin.mode, twin.reset_after, *twin._weights(),
+                                         precision=precision)
 
     def __call__(self, x, state=None):
         cell = self._module

@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._validation import as_array, FLOAT_DTYPES, make_rng
-from .module import Frozen, Module, one_shot
+from .module import Frozen, Module, checked_precision, one_shot
 
 if TYPE_CHECKING:
-    from .._typing import DTypeLike, Seed
+    from typing import Any, Callable
+
+    from .._typing import ArrayLike, DTypeLike, ParamShapes, Seed
 
 
 class Dropout(Module):
@@ -48,7 +50,7 @@ class Dropout(Module):
     _config_keys = ("p", "dtype")
 
     @classmethod
-    def param_shapes(cls, **config):
+    def param_shapes(cls, **config: Any) -> ParamShapes:
         """``[]``: this module has no parameters."""
         return []
 
@@ -65,15 +67,17 @@ class Dropout(Module):
         dt = getattr(x, "dtype", None)
         return as_array(x, name, dt if dt in FLOAT_DTYPES else self.dtype)
 
-    def freeze(self):
-        """An inference-only copy (:func:`fastrnn.freeze`)."""
+    def freeze(self, precision: str | None = None) -> Frozen:
+        """An inference-only copy (:func:`fastrnn.freeze`; ``precision``: None
+        or the dtype's name)."""
+        checked_precision(self, precision)
         return Frozen(self._twin())
 
-    def __call__(self, x):
+    def __call__(self, x: ArrayLike) -> np.ndarray:
         """Inference: ``x`` unchanged."""
         return self._as_float(x)
 
-    def forward_train(self, x):
+    def forward_train(self, x: ArrayLike) -> tuple[np.ndarray, Callable[[ArrayLike], np.ndarray]]:
         """``(y, backprop)``: ``y = x * mask``; ``backprop(dy)`` returns
         ``dy * mask`` (the mask holds 0 or 1 / (1 - p)).  Any shape, empty
         ones included.  The backprop reads only the mask (its own), so the

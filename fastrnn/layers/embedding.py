@@ -6,10 +6,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._validation import asarray_of, check_memory, is_count, make_rng, positive_int
-from .module import Frozen, Module, grad_lock, one_shot
+from .module import Frozen, Module, checked_precision, grad_lock, one_shot
 
 if TYPE_CHECKING:
-    from .._typing import DTypeLike, Seed
+    from typing import Any, Callable
+
+    from .._typing import ArrayLike, DTypeLike, ParamShapes, Seed
 
 
 def as_ids(ids, num_embeddings, name="ids"):
@@ -98,24 +100,27 @@ class Embedding(Module):
         self._add_parameter(name, weight)
 
     @classmethod
-    def param_shapes(cls, num_embeddings=None, embedding_dim=None, **config):
+    def param_shapes(cls, num_embeddings: int | None = None, embedding_dim: int | None = None,
+                     **config: Any) -> ParamShapes:
         """``weight`` (num_embeddings, embedding_dim); None for a config the
         constructor refuses."""
         if not (is_count(num_embeddings) and is_count(embedding_dim)):
             return None
         return [("weight", (num_embeddings, embedding_dim))]
 
-    def freeze(self):
-        """An inference-only copy (:func:`fastrnn.freeze`)."""
+    def freeze(self, precision: str | None = None) -> Frozen:
+        """An inference-only copy (:func:`fastrnn.freeze`; ``precision``: None
+        or the dtype's name)."""
+        checked_precision(self, precision)
         return Frozen(self._twin())
 
     @property
-    def weight(self):
+    def weight(self) -> np.ndarray:
         """The live ``(num_embeddings, embedding_dim)`` table (writing it in
         place changes the module, as ``parameters()["weight"]`` does)."""
         return self._params["weight"]
 
-    def add_weight_grad(self, dweight):
+    def add_weight_grad(self, dweight: np.ndarray) -> None:
         """Add a whole-table gradient ``dweight`` (num_embeddings,
         embedding_dim) into ``grads["weight"]``, the ``padding_idx`` row left
         out, under the module's gradient lock (what a layer that folds the
@@ -127,11 +132,11 @@ class Embedding(Module):
         with grad_lock(self):
             self._grads["weight"] += dweight
 
-    def __call__(self, ids):
+    def __call__(self, ids: ArrayLike) -> np.ndarray:
         """Look the rows up (a new array)."""
         return self._params["weight"][as_ids(ids, self.num_embeddings)]
 
-    def forward_train(self, ids):
+    def forward_train(self, ids: ArrayLike) -> tuple[np.ndarray, Callable[[ArrayLike], None]]:
         """``(out, backprop)``; ``backprop(dout)`` adds into ``grads["weight"]``
         (every occurrence of an id adds its row) and returns None (indices
         have no gradient)."""

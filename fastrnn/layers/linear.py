@@ -10,10 +10,12 @@ from .. import _workspace as ws
 from .._matmul import column_sums, matmul, matmul_pair
 from .._validation import (as_array, check_bools, check_memory, is_count, is_private, make_rng,
                            positive_int, unaliased)
-from .module import Frozen, Module, one_shot
+from .module import Frozen, Module, checked_precision, one_shot
 
 if TYPE_CHECKING:
-    from .._typing import DTypeLike, Seed
+    from typing import Any, Callable
+
+    from .._typing import ArrayLike, DTypeLike, ParamShapes, Seed
 
 
 class Linear(Module):
@@ -75,7 +77,8 @@ class Linear(Module):
             self._add_parameter(name, rng.uniform(-bound, bound, shape))
 
     @classmethod
-    def param_shapes(cls, in_features=None, out_features=None, bias=True, **config):
+    def param_shapes(cls, in_features: int | None = None, out_features: int | None = None,
+                     bias: bool = True, **config: Any) -> ParamShapes:
         """``weight`` (out_features, in_features) and, with ``bias``, ``bias``
         (out_features,); None for a config the constructor refuses."""
         if not (is_count(in_features) and is_count(out_features) and isinstance(bias, bool)):
@@ -99,18 +102,20 @@ class Linear(Module):
             y += self._params["bias"]
         return y
 
-    def freeze(self):
-        """An inference-only copy (:func:`fastrnn.freeze`)."""
+    def freeze(self, precision: str | None = None) -> Frozen:
+        """An inference-only copy (:func:`fastrnn.freeze`; ``precision``: None
+        or the dtype's name)."""
+        checked_precision(self, precision)
         return Frozen(self._twin())
 
-    def __call__(self, x):
+    def __call__(self, x: ArrayLike) -> np.ndarray:
         """``x`` (..., in_features) -> (..., out_features); any number of
         rows, none included."""
         x = self._check(x)
         return self._apply(x.reshape(-1, self.in_features), self._params["weight"]).reshape(
             x.shape[:-1] + (self.out_features,))
 
-    def forward_train(self, x):
+    def forward_train(self, x: ArrayLike) -> tuple[np.ndarray, Callable[[ArrayLike], np.ndarray]]:
         """``(y, backprop)``; ``backprop(dy)`` returns ``dx`` and adds the
         parameter gradients into ``self.grads``.
 

@@ -5,8 +5,9 @@
   accumulated gradients; ``zero_grad()``.
 * ``state_dict()`` / ``load_state_dict()``: copies in, copies out, checked
   key by key.
-* ``freeze()`` (:func:`freeze`): an inference-only copy that prepares its
-  weights once.
+* ``freeze(precision=None)`` (:func:`freeze`): an inference-only copy that
+  prepares its weights once (the recurrent layers and cells: optionally at
+  a lower precision, ``frozen_precisions``).
 
 A module registers its own arrays with ``_add_parameter`` and its children
 with ``_add_module``; nested names are dotted (``encoder.rnn.weight_ih_l0``).
@@ -24,7 +25,9 @@ from .._flat import covers, relayout_done
 from .._validation import resolve_dtype
 
 if TYPE_CHECKING:
-    from .._typing import DTypeLike
+    from typing import Any, Mapping
+
+    from .._typing import ArrayLike, DTypeLike, ParamShapes
 
 
 class Module:
@@ -95,21 +98,21 @@ class Module:
         return out
 
     # ------------------------------------------------------------- protocol
-    def parameters(self):
+    def parameters(self) -> dict[str, np.ndarray]:
         """Live parameter arrays by name (updating them in place updates the module)."""
         return self._walk("_params")
 
     @property
-    def grads(self):
+    def grads(self) -> dict[str, np.ndarray]:
         """Accumulated gradients, same keys and shapes as :meth:`parameters`."""
         return self._walk("_grads")
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         """Reset every accumulated gradient to zero."""
         for g in self._walk("_grads").values():
             g.fill(0)
 
-    def flatten_parameters(self):
+    def flatten_parameters(self) -> tuple[np.ndarray, np.ndarray]:
         """Lay every parameter out in one contiguous buffer, and every
         gradient in another, in :meth:`parameters` order; the module's arrays
         become views into them (values unchanged).  Returns ``(params,
@@ -161,7 +164,12 @@ class Module:
         for child in self._modules.values():
             child._collect_slots(slots, seen)
 
-    def freeze(self):
+    #: The precisions below its dtype a frozen copy of this module can store
+    #: its weights at (:func:`freeze`): ``("int8", "bf16")`` for the
+    #: recurrent layers and cells, none for the others.
+    frozen_precisions: tuple[str, ...] = ()
+
+    def freeze(self, precision: str | None = None) -> Frozen:
         """An inference-only copy of this module (see :func:`freeze`); a
         module that supports it overrides this."""
         raise TypeError(f"freeze: {type(self).__name__} cannot be frozen yet (supported: RNN, "
@@ -184,7 +192,7 @@ class Module:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in config.items())})"
 
     @classmethod
-    def param_shapes(cls, **config):
+    def param_shapes(cls, **config: Any) -> ParamShapes:
         """The ``(name, shape)`` of every parameter ``cls(**config)`` has of
         its own (a container's children say theirs), in order, without
         building it: what :func:`fastrnn.load` compares a file's list with
@@ -194,7 +202,7 @@ class Module:
         parameters it lists); this default cannot tell."""
         return None
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         """The constructor arguments that rebuild this module (JSON-able):
         ``type(self)(**module.get_config())`` has the same structure."""
         config = {}
@@ -203,11 +211,11 @@ class Module:
             config[key] = value.name if isinstance(value, np.dtype) else value
         return config
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of the parameters, by name."""
         return {k: v.copy() for k, v in self.parameters().items()}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: Mapping[str, ArrayLike]) -> None:
         """Copy parameters in from ``state_dict`` (array-likes by name).
 
         Unknown, missing or mis-shaped entries raise ``ValueError`` naming the
@@ -317,8 +325,9 @@ def _after_fork_in_child():
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def freeze(module: Module) -> Frozen:
-    """A frozen, inference-only copy of ``module``.
+def freeze(module: Module, precision: str | None = None) -> Frozen:
+    """A frozen, inference-only copy of ``module``, optionally with its
+    recurrent weights at a lower precision.
 
     Freezing copies the weights and prepares them once (the recurrent
     layers and cells pack them into the step kernel's layout), so a call
@@ -332,6 +341,28 @@ def freeze(module: Module) -> Frozen:
     Frozen recurrent layers (unidirectional) and cells also step a stream
     one input at a time: see ``frozen.stream(batch_size)``.
 
+    **Lower precision** (``precision="int8"`` or ``"bf16"``, float32
+    modules): the recurrent layers and cells -- alone, in a ``Sequential``
+    or in a model -- store their weights once at that precision and run
+    their products on it; everything else (the cell's gates and state,
+    ``Linear``, ``Embedding``, attention) stays float32.
+
+    - ``"int8"``: dynamic quantization, as PyTorch's ``quantize_dynamic`` and
+      ONNX Runtime's ``DynamicQuantizeLSTM``.  Each weight row (a gate unit)
+      is quantized symmetrically to [-127, 127] with its own scale; at every
+      product each input row (``x_t``, and ``h_{t-1}`` at every step) is
+      quantized the same way with a scale of its own, the products are
+      summed exactly in int32 and scaled back to float32 before the gates.
+      A row's result does not depend on the other rows of the batch, nor on
+      the thread count.  Kernels: AVX-512 VNNI, AVX2, portable C.
+    - ``"bf16"``: the weights and, at every product, the input rows rounded
+      to bfloat16 (to nearest even), summed in float32 (OpenVINO's default
+      on such CPUs).  Needs a CPU with AVX-512 BF16; refused elsewhere.
+
+    The results then differ from the float32 module's by the rounding of
+    the weights and inputs (``bench/low_precision.py`` measures it against
+    float32 and against PyTorch's and OpenVINO's); weights must be finite.
+
     Parameters
     ----------
     module : Module
@@ -342,6 +373,12 @@ def freeze(module: Module) -> Frozen:
         ``Seq2Seq``, whose frozen copy has the model's inference methods
         (``predict``, ``predict_proba``, ``evaluate``, ``forecast``,
         ``generate``, ``translate``).
+    precision : {None, "float32", "float64", "int8", "bf16"}, default None
+        The precision of the frozen recurrent weights: None or the module's
+        dtype keeps them as they are (the results are then the module's,
+        bit for bit); ``"int8"`` or ``"bf16"`` as above (float32 modules
+        only; a ``Linear``, ``Embedding`` or ``Dropout`` frozen alone
+        refuses them).
 
     Returns
     -------
@@ -358,21 +395,51 @@ def freeze(module: Module) -> Frozen:
     >>> out, (h, c) = frozen(x)
     >>> bool((out == lstm(x)[0]).all())
     True
+    >>> quantized = fr.freeze(lstm, precision="int8")
+    >>> quantized
+    fr.freeze(LSTM(8, 16), precision='int8')
+    >>> bool(np.abs(quantized(x)[0] - out).max() < 0.05)
+    True
     """
     if not isinstance(module, Module):
         raise TypeError(f"freeze: module must be a fastrnn Module, got {type(module).__name__}")
-    return module.freeze()
+    return module.freeze() if precision is None else module.freeze(precision=precision)
+
+
+def checked_precision(module: Module, precision: str | None) -> str:
+    """``precision`` for freezing ``module`` -> its name (the module's dtype
+    name for None); a ValueError names what the module accepts."""
+    from .. import functional as F   # here: freezing alone needs the kernels
+    name = F.check_precision(precision, module.dtype, type(module).__name__)
+    if name in F.LOW_PRECISIONS and name not in module.frozen_precisions:
+        raise ValueError(f"precision={precision!r}: a frozen {type(module).__name__} keeps its "
+                         f"weights in {name_of(module.dtype)}; low precisions apply to the "
+                         "recurrent layers and cells (RNN, LSTM, GRU, RNNCell, LSTMCell, "
+                         "GRUCell), alone or in the Sequentials and models that hold them")
+    return name
+
+
+def name_of(dtype) -> str:
+    return np.dtype(dtype).name
 
 
 class Frozen:
     """An inference-only copy of a module (:func:`freeze`): called like the
     module's inference, holding its own copy of the weights."""
 
-    __slots__ = ("_module",)
+    __slots__ = ("_module", "_precision")
 
-    def __init__(self, twin):
-        """``twin``: a private copy of the module (``Module._twin``)."""
+    def __init__(self, twin, precision=None):
+        """``twin``: a private copy of the module (``Module._twin``);
+        ``precision``: that of its recurrent weights (None: their dtype)."""
         self._module = twin
+        self._precision = precision
+
+    @property
+    def precision(self):
+        """The precision of the frozen recurrent weights: the dtype's name,
+        ``"int8"`` or ``"bf16"``."""
+        return self._precision or name_of(self.dtype)
 
     @property
     def module_type(self):
@@ -391,4 +458,6 @@ class Frozen:
         return repr(self._module)
 
     def __repr__(self):
-        return f"fr.freeze({self._frozen_repr()})"
+        low = self.precision != name_of(self.dtype)
+        return f"fr.freeze({self._frozen_repr()}" + (f", precision={self.precision!r})" if low
+                                                     else ")")

@@ -19,12 +19,14 @@ from .._validation import (as_array, as_lengths, check_bools, check_memory, is_c
 from .init import cell_param_shapes, recurrent_parameters
 from .merge import MERGE_MODES, merge, merge_backward, merged_width
 from .embedding import Embedding, as_ids
-from .module import Frozen, one_shot
+from .module import Frozen, checked_precision, one_shot
 from .recurrent_base import EQUATIONS, RecurrentModule
 from .stream import Stream
 
 if TYPE_CHECKING:
-    from .._typing import DTypeLike, Seed
+    from typing import Any, Callable
+
+    from .._typing import ArrayLike, DTypeLike, ParamShapes, Seed, State, StateLike
 
 
 # forward_train_embedded folds the lookup when the batch has at least this
@@ -85,8 +87,9 @@ class _RecurrentLayer(RecurrentModule):
 
     # ------------------------------------------------------------ parameters
     @classmethod
-    def param_shapes(cls, input_size=None, hidden_size=None, num_layers=1, bias=True,
-                     bidirectional=False, merge_mode="concat", **config):
+    def param_shapes(cls, input_size: int | None = None, hidden_size: int | None = None,
+                     num_layers: int = 1, bias: bool = True, bidirectional: bool = False,
+                     merge_mode: str = "concat", **config: Any) -> ParamShapes:
         """The ``(name, shape)`` of every parameter a layer of this config
         has, in order -- PyTorch's names, ``weight_ih_l{k}[_reverse]`` etc. --
         without building it (a generator: a forged ``num_layers`` costs
@@ -117,7 +120,8 @@ class _RecurrentLayer(RecurrentModule):
                     self.forget_bias):
                 self._add_parameter(name + direction_suffix(layer, d), value)
 
-    def direction_weights(self, layer, direction):
+    def direction_weights(self, layer: int, direction: int
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
         """The live arrays ``(w_ih, w_hh, b_ih, b_hh)`` of layer ``layer``'s
         direction ``direction`` (0 forward, 1 reverse), PyTorch's layout and
         gate order (the biases None without ``bias``)."""
@@ -220,12 +224,15 @@ class _RecurrentLayer(RecurrentModule):
                 records.append((mask, outs if self.merge_mode in ("max", "mul") else None, backprop))
         return layer_in, finals, records
 
-    def freeze(self):
-        """An inference-only copy with its weights packed once
-        (:func:`fastrnn.freeze`)."""
-        return FrozenRecurrent(self._twin())
+    frozen_precisions = F.LOW_PRECISIONS
 
-    def __call__(self, x, hx=None, lengths=None):
+    def freeze(self, precision: str | None = None) -> FrozenRecurrent:
+        """An inference-only copy with its weights packed once, at
+        ``precision`` (:func:`fastrnn.freeze`)."""
+        return FrozenRecurrent(self._twin(), checked_precision(self, precision))
+
+    def __call__(self, x: ArrayLike, hx: StateLike | None = None,
+                 lengths: ArrayLike | None = None) -> tuple[np.ndarray, State]:
         """Inference: ``out, h_n`` (RNN, GRU) or ``out, (h_n, c_n)`` (LSTM).
 
         Keeps no activations: only what it returns plus O(B*H) scratch per
@@ -235,7 +242,9 @@ class _RecurrentLayer(RecurrentModule):
         out, finals, _ = self._run(x, states, lengths, training=False)
         return self._finish(out, finals, batched)
 
-    def forward_train(self, x, hx=None, lengths=None):
+    def forward_train(self, x: ArrayLike, hx: StateLike | None = None,
+                      lengths: ArrayLike | None = None
+                      ) -> tuple[tuple[np.ndarray, State], Callable[..., tuple[np.ndarray, State]]]:
         """Forward keeping the training workspace: ``((out, state), backprop)``.
 
         ``backprop(dout, dstate=None)`` returns ``(dx, dhx)`` shaped like
@@ -254,7 +263,9 @@ class _RecurrentLayer(RecurrentModule):
         # keeps it as it is (the caller's own array is copied).
         return self._train(*checked, x_private=is_private(checked[0], x))
 
-    def forward_train_embedded(self, embedding, ids, hx=None, lengths=None):
+    def forward_train_embedded(self, embedding: Embedding, ids: ArrayLike,
+                               hx: StateLike | None = None, lengths: ArrayLike | None = None
+                               ) -> tuple[tuple[np.ndarray, State], Callable[..., State]]:
         """``forward_train(embedding(ids), hx, lengths)`` in one: the lookup is
         folded into the first layer's input projection when that is cheaper.
 
@@ -374,7 +385,7 @@ class _RecurrentLayer(RecurrentModule):
                             " (the final state's)")
         return [g if g is None or batched else g[:, None, :] for g in parts]
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         parts = [str(self.input_size), str(self.hidden_size)]
         defaults = dict(num_layers=1, bias=True, batch_first=False, dropout=0.0,
                         bidirectional=False, merge_mode="concat")
@@ -406,11 +417,13 @@ class FrozenRecurrent(Frozen):
     _CONFIG = frozenset(_RecurrentLayer._config_keys + (
         "mode", "num_directions", "reset_after", "nonlinearity", "forget_bias"))
 
-    def __init__(self, twin):
-        """``twin``: a layer of the frozen copy's own, which it keeps."""
-        super().__init__(twin)
+    def __init__(self, twin, precision=None):
+        """``twin``: a layer of the frozen copy's own, which it keeps;
+        ``precision``: its weights' (None: its dtype's)."""
+        super().__init__(twin, precision)
         self._packed = [[F.PackedDirection(twin.mode, twin.reset_after,
-                                           *twin.direction_weights(layer, d))
+                                           *twin.direction_weights(layer, d),
+                                           precision=precision)
                          for d in range(twin.num_directions)]
                         for layer in range(twin.num_layers)]
 
@@ -627,7 +640,7 @@ class RNN(_RecurrentLayer):
                          batch_first, dropout, bidirectional, merge_mode, dtype, seed,
                          recurrent_init=recurrent_init)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = super().extra_repr()
         return s + (", nonlinearity='relu'" if self.nonlinearity == "relu" else "")
 
@@ -664,7 +677,7 @@ class GRU(_RecurrentLayer):
                          dropout, bidirectional, merge_mode, dtype, seed, reset_after,
                          recurrent_init=recurrent_init)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")
 
 

@@ -1,7 +1,16 @@
 """``fr.Sequential``: modules applied one after the other."""
 from __future__ import annotations
 
-from .module import Frozen, Module, one_shot
+from typing import TYPE_CHECKING
+
+from .module import Frozen, Module, checked_precision, one_shot
+
+if TYPE_CHECKING:
+    from typing import Callable
+
+    import numpy as np
+
+    from .._typing import ArrayLike
 
 
 def _main_output(result):
@@ -71,16 +80,25 @@ class Sequential(Module):
     def __getitem__(self, i):
         return self.modules[i]
 
-    def freeze(self):
-        """An inference-only copy (:func:`fastrnn.freeze`): each child frozen."""
-        return FrozenSequential([m.freeze() for m in self.modules], self.dtype)
+    @property
+    def frozen_precisions(self) -> tuple[str, ...]:
+        """The low precisions of any child's (:func:`fastrnn.freeze`)."""
+        return tuple(sorted({p for m in self.modules for p in m.frozen_precisions}))
 
-    def __call__(self, x):
+    def freeze(self, precision: str | None = None) -> FrozenSequential:
+        """An inference-only copy (:func:`fastrnn.freeze`): each child frozen,
+        those that can at a low ``precision``, the others as they are."""
+        name = checked_precision(self, precision)
+        return FrozenSequential([m.freeze(name if name in m.frozen_precisions else None)
+                                 for m in self.modules], self.dtype, precision and name)
+
+    def __call__(self, x: ArrayLike) -> np.ndarray:
         for m in self.modules:
             x = _main_output(m(x))
         return x
 
-    def forward_train(self, x):
+    def forward_train(self, x: ArrayLike
+                      ) -> tuple[np.ndarray, Callable[[ArrayLike], np.ndarray | None]]:
         """``(y, backprop)``; ``backprop(dy)`` returns ``dx``."""
         backprops = []
         for m in self.modules:
@@ -101,8 +119,8 @@ class FrozenSequential(Frozen):
 
     __slots__ = ("_children", "_dtype")
 
-    def __init__(self, children, dtype):
-        super().__init__(None)
+    def __init__(self, children, dtype, precision=None):
+        super().__init__(None, precision)
         self._children = list(children)
         self._dtype = dtype
 

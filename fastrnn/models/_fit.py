@@ -7,6 +7,8 @@ A model plugs in through four methods (see ``_base.SequenceModel``):
 train)`` and ``_loss(pred, batch)``; this file knows nothing of cells,
 pooling or vocabularies.
 """
+from __future__ import annotations
+
 import inspect
 import math
 import numbers
@@ -14,17 +16,25 @@ import os
 import sys
 import time
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import optim
 from .._runtime import get_num_threads, single_threaded_blas
 from .._validation import check_bools, make_rng, positive_int, positive_number, unwritable
-from ..layers.module import Frozen, Module
+from ..layers.module import Frozen, Module, checked_precision
 from ..layers.recurrent import FrozenRecurrent
 from ..distributed import GradientAverager, reduce_sums, shard
 from ..io import check_saveable, save
 from ._data import length_batches
+
+if TYPE_CHECKING:
+    from mpi4py import MPI
+
+    from .._typing import PathLike, Seed, Sequences
+    from ..distributed import Communicator
+    from ..optim import Optimizer
 
 OPTIMIZERS = {"adam": optim.Adam, "adamw": optim.AdamW, "sgd": optim.SGD,
               "rmsprop": optim.RMSprop}
@@ -323,9 +333,13 @@ class TrainableModel(Module, metaclass=_FlatOnceBuilt):
     """
 
     # ------------------------------------------------------------- training
-    def fit(self, X, y=None, epochs=10, batch_size=32, lr=1e-3, optimizer="adam", clip=5.0,
-            validation=None, early_stopping=None, shuffle=True, progress=True, seed=None,
-            distributed=False, checkpoint=None):
+    def fit(self, X: Sequences, y: Sequences | None = None, epochs: int = 10,
+            batch_size: int = 32, lr: float = 1e-3, optimizer: str | Optimizer = "adam",
+            clip: float | None = 5.0,
+            validation: tuple[Sequences, Sequences | None] | float | None = None,
+            early_stopping: int | None = None, shuffle: bool = True, progress: bool = True,
+            seed: Seed = None, distributed: bool | Communicator | MPI.Comm = False,
+            checkpoint: PathLike | None = None) -> dict[str, list[float]]:
         """Train on ``(X, y)``; returns the history.
 
         Parameters
@@ -386,7 +400,8 @@ class TrainableModel(Module, metaclass=_FlatOnceBuilt):
                    early_stopping=early_stopping, shuffle=shuffle, progress=progress, seed=seed,
                    distributed=distributed, checkpoint=checkpoint)
 
-    def evaluate(self, X, y=None, batch_size=256):
+    def evaluate(self, X: Sequences, y: Sequences | None = None,
+                 batch_size: int = 256) -> dict[str, float]:
         """Mean loss and metrics on ``(X, y)`` (inference mode): a dict."""
         return evaluate(self, self._dataset(X, y), positive_int(batch_size, "batch_size"))
 
@@ -396,14 +411,23 @@ class TrainableModel(Module, metaclass=_FlatOnceBuilt):
     # The recurrent layers (attribute names) whose weights a frozen copy packs once.
     _recurrent_children = ()
 
-    def freeze(self):
+    @property
+    def frozen_precisions(self) -> tuple[str, ...]:
+        """The low precisions its recurrent layers can be frozen at."""
+        return tuple(sorted({p for name in self._recurrent_children
+                             for p in getattr(self, name).frozen_precisions}))
+
+    def freeze(self, precision: str | None = None) -> FrozenModel:
         """An inference-only copy (:func:`fastrnn.freeze`): its own weights,
-        its recurrent layers packed once; it predicts, evaluates and
-        generates like this model, bit for bit."""
+        its recurrent layers packed once (at ``precision``); it predicts,
+        evaluates and generates like this model, bit for bit at the model's
+        own precision."""
+        name = checked_precision(self, precision)
+        low = name if name in self.frozen_precisions else None
         twin = self._twin()
-        for name in self._recurrent_children:
-            setattr(twin, name, FrozenRecurrent(getattr(twin, name)))
-        return FrozenModel(twin)
+        for child in self._recurrent_children:
+            setattr(twin, child, FrozenRecurrent(getattr(twin, child), low))
+        return FrozenModel(twin, low)
 
     def __repr__(self):
         config = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())

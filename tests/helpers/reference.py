@@ -27,6 +27,10 @@ __all__ = [
     "reference_forward",
     "random_params",
     "random_problem",
+    "int8_quantize_rows",
+    "int8_product",
+    "bf16_round",
+    "low_precision_matvec",
 ]
 
 # The five cells: (mode, reset_after).  reset_after only matters for GRU.
@@ -50,14 +54,16 @@ def sigmoid(a):
     return 1.0 / (1.0 + np.exp(-a))
 
 
-def cell_step(mode, x_t, h, c, w_ih, w_hh, b_ih, b_hh, reset_after=True):
+def cell_step(mode, x_t, h, c, w_ih, w_hh, b_ih, b_hh, reset_after=True, matvec=np.matmul):
     """One step of one batch row: vectors ``x_t (I,)``, ``h (H,)``, ``c (H,)``.
 
-    Returns ``(h_new, c_new)`` (``c_new`` is None unless LSTM).
+    Returns ``(h_new, c_new)`` (``c_new`` is None unless LSTM).  ``matvec(w,
+    v)``: the weight products (``w @ v``; :func:`low_precision_matvec` for a
+    frozen layer's int8 / bf16 ones).
     """
     H = h.shape[0]
-    gi = w_ih @ x_t + b_ih  # input side of every gate, (G*H,)
-    gh = w_hh @ h + b_hh    # recurrent side of every gate, (G*H,)
+    gi = matvec(w_ih, x_t) + b_ih  # input side of every gate, (G*H,)
+    gh = matvec(w_hh, h) + b_hh    # recurrent side of every gate, (G*H,)
 
     if mode == "rnn_tanh":
         return np.tanh(gi + gh), None
@@ -82,10 +88,10 @@ def cell_step(mode, x_t, h, c, w_ih, w_hh, b_ih, b_hh, reset_after=True):
         b_hn = b_hh[2 * H:3 * H]
         if reset_after:
             # PyTorch: the reset gate scales the whole recurrent term.
-            n = np.tanh(gi[2 * H:3 * H] + r * (W_hn @ h + b_hn))
+            n = np.tanh(gi[2 * H:3 * H] + r * (gh[2 * H:3 * H]))
         else:
             # Cho et al.: the reset gate scales the state before W_hn.
-            n = np.tanh(gi[2 * H:3 * H] + W_hn @ (r * h) + b_hn)
+            n = np.tanh(gi[2 * H:3 * H] + matvec(W_hn, r * h) + b_hn)
         h_new = (1.0 - z) * n + z * h
         return h_new, None
 
@@ -93,12 +99,12 @@ def cell_step(mode, x_t, h, c, w_ih, w_hh, b_ih, b_hh, reset_after=True):
 
 
 def reference_forward(mode, x, w_ih, w_hh, b_ih=None, b_hh=None, h0=None, c0=None,
-                      lengths=None, reverse=False, reset_after=True):
+                      lengths=None, reverse=False, reset_after=True, matvec=np.matmul):
     """Run one layer in one direction; returns ``(out, h_n, c_n)`` in float64.
 
     ``out`` is ``(T, B, H)``, ``h_n`` / ``c_n`` are ``(B, H)``; ``c_n`` is None
     unless ``mode == "lstm"``.  Missing biases / states mean zeros; missing
-    lengths mean every row runs all T steps.
+    lengths mean every row runs all T steps.  ``matvec``: as :func:`cell_step`.
     """
     x = np.asarray(x, dtype=np.float64)
     w_ih = np.asarray(w_ih, dtype=np.float64)
@@ -122,7 +128,8 @@ def reference_forward(mode, x, w_ih, w_hh, b_ih=None, b_hh=None, h0=None, c0=Non
         c = c0[b].copy()
         times = range(L - 1, -1, -1) if reverse else range(L)
         for t in times:
-            h, c_new = cell_step(mode, x[t, b], h, c, w_ih, w_hh, b_ih, b_hh, reset_after)
+            h, c_new = cell_step(mode, x[t, b], h, c, w_ih, w_hh, b_ih, b_hh, reset_after,
+                                 matvec)
             if c_new is not None:
                 c = c_new
             out[t, b] = h
@@ -163,3 +170,54 @@ def random_problem(rng, mode, T, B, I, H, bias=True, states=True, dtype=np.float
         if mode == "lstm":
             kw["cx"] = rng.uniform(-0.5, 0.5, size=(B, H)).astype(dtype)
     return kw
+
+
+# ------------------------------------------------- low-precision products
+# What a frozen layer's int8 / bf16 products compute (csrc/lowpgemm.h),
+# written out in numpy.
+
+def int8_quantize_rows(a):
+    """Symmetric per-row int8 quantization of a float32 (m, k) array, as the
+    kernels do it in float32: ``(q int64, scale float32)`` with ``q =
+    rint(a * (127 / max|row|))`` in [-127, 127] and ``scale = max|row| / 127``;
+    rows below 1e-30 quantize to zeros with scale 0."""
+    a = np.asarray(a, dtype=np.float32)
+    amax = np.abs(a).max(axis=1) if a.shape[1] else np.zeros(a.shape[0], np.float32)
+    tiny = amax < np.float32(1e-30)
+    safe = np.where(tiny, np.float32(1), amax)
+    scale = np.where(tiny, np.float32(0), safe / np.float32(127)).astype(np.float32)
+    inv = (np.float32(127) / safe).astype(np.float32)
+    q = np.clip(np.rint(a * inv[:, None]), -127, 127)
+    q[tiny] = 0
+    return q.astype(np.int64), scale
+
+
+def int8_product(A, W):
+    """``A @ W.T`` as the int8 kernels compute it: A's rows and W's rows
+    (output channels) quantized, summed exactly, scaled back in float32."""
+    qa, sa = int8_quantize_rows(A)
+    qw, sw = int8_quantize_rows(W)
+    acc = qa @ qw.T
+    return acc.astype(np.float32) * (sa[:, None] * sw[None, :])
+
+
+def bf16_round(a):
+    """float32 rounded to bfloat16 (nearest even), returned as float32."""
+    u = np.ascontiguousarray(a, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    r = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16) << 16
+    return r.astype(np.uint32).view(np.float32)
+
+
+def low_precision_matvec(precision):
+    """A ``matvec`` for :func:`reference_forward` computing a frozen layer's
+    products at ``precision`` ("int8" or "bf16"), in float64 after the
+    rounding (the reference's state is float64: rounding it to float32 first
+    is what the kernels see)."""
+    def int8(w, v):
+        return int8_product(np.asarray(v, np.float32)[None], np.asarray(w, np.float32))[0] \
+            .astype(np.float64)
+
+    def bf16(w, v):
+        return bf16_round(w).astype(np.float64) @ bf16_round(v).astype(np.float64)
+
+    return {"int8": int8, "bf16": bf16}[precision]
