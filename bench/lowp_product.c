@@ -142,17 +142,17 @@ static double product_rate(variant v, int m, int n, int k, const float *A, const
     if (v.precision == FR_PRECISION_NATIVE)
         step.spack(k, n, W, 1, k, NULL, NULL, (float *)B);
     else if (v.precision == FR_PRECISION_INT8)
-        fr_q8_pack(k, n, W, 1, k, (uint8_t *)B);
+        fr_q8_pack(k, n, W, 1, k, NULL, (uint8_t *)B);
     else
-        fr_bf16_pack(k, n, W, 1, k, (uint16_t *)B);
+        fr_bf16_pack(k, n, W, 1, k, NULL, (uint16_t *)B);
     for (t = 0; t < 7; t++) {
         double t0 = now();
         for (r = 0; r < reps; r++) {
             if (v.precision == FR_PRECISION_NATIVE)
                 step.sstep(m, n, k, A, k, 1, (const float *)B, 0, C, n);
             else
-                fr_lowp_step_with(&low, v.precision, m, n, k, A, k, (const uint8_t *)B, 0, C, n,
-                                  Q, row_bytes, scales);
+                fr_lowp_step_with(&low, v.precision, m, n, k, A, k, (const uint8_t *)B, 0, NULL,
+                                  C, n, Q, row_bytes, scales);
         }
         t0 = (now() - t0) / reps;
         best = t0 < best ? t0 : best;

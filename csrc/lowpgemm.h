@@ -111,10 +111,11 @@ FR_ALWAYS_INLINE uint16_t fr_bf16_round(float f)
 
 /* ------------------------------------------------------------------ packing */
 
-/* Pack B (k x n), element (p, c) at src[p * rs + c * cs], as int8 with one
- * scale per column.  The caller has checked that every value is finite. */
+/* Pack B (k x n), element (p, c) at src[p * rs + cmap(c) * cs] (cmap NULL:
+ * the identity), as int8 with one scale per column.  The caller has checked
+ * that every value is finite. */
 static inline void fr_q8_pack(int k, int n, const float *src, ptrdiff_t rs, ptrdiff_t cs,
-                              uint8_t *blob)
+                              const ptrdiff_t *cmap, uint8_t *blob)
 {
     const int cols = fr_lp_cols(n), kp = fr_q8_kp(k);
     float *scale = (float *)blob;
@@ -126,9 +127,10 @@ static inline void fr_q8_pack(int k, int n, const float *src, ptrdiff_t rs, ptrd
         float amax = 0, inv;
         int32_t sum = 0;
         int8_t *col = panels + (size_t)(c / FR_LP_PANEL) * kp * FR_LP_PANEL + (c % FR_LP_PANEL) * 4;
+        const float *colp = c < n ? src + (cmap ? cmap[c] : c) * cs : NULL;
         if (c < n)
             for (p = 0; p < k; p++) {
-                float v = fabsf(src[p * rs + c * cs]);
+                float v = fabsf(colp[p * rs]);
                 amax = v > amax ? v : amax;
             }
         if (amax < FR_Q8_TINY) {
@@ -139,7 +141,7 @@ static inline void fr_q8_pack(int k, int n, const float *src, ptrdiff_t rs, ptrd
         scale[c] = amax / 127.0f;
         inv = 127.0f / amax;
         for (p = 0; p < k; p++) {
-            int q = fr_q8_round(src[p * rs + c * cs] * inv);
+            int q = fr_q8_round(colp[p * rs] * inv);
             col[(p / 4) * 4 * FR_LP_PANEL + p % 4] = (int8_t)q;
             sum += q;
         }
@@ -147,18 +149,30 @@ static inline void fr_q8_pack(int k, int n, const float *src, ptrdiff_t rs, ptrd
     }
 }
 
-/* Pack B (k x n) as bf16 panels. */
+/* Pack B (k x n) as bf16 panels (src and cmap as fr_q8_pack's). */
 static inline void fr_bf16_pack(int k, int n, const float *src, ptrdiff_t rs, ptrdiff_t cs,
-                                uint16_t *panels)
+                                const ptrdiff_t *cmap, uint16_t *panels)
 {
     const int cols = fr_lp_cols(n), kp = fr_bf16_kp(k);
     int c, p;
     memset(panels, 0, (size_t)cols * kp * 2);
     for (c = 0; c < n; c++) {
-        uint16_t *col = panels + (size_t)(c / FR_LP_PANEL) * kp * FR_LP_PANEL + (c % FR_LP_PANEL) * 2;
+        uint16_t *col = panels + (size_t)(c / FR_LP_PANEL) * kp * FR_LP_PANEL
+                        + (c % FR_LP_PANEL) * 2;
         for (p = 0; p < k; p++)
-            col[(p / 2) * 2 * FR_LP_PANEL + p % 2] = fr_bf16_round(src[p * rs + c * cs]);
+            col[(p / 2) * 2 * FR_LP_PANEL + p % 2] =
+                fr_bf16_round(src[p * rs + (cmap ? cmap[c] : c) * cs]);
     }
+}
+
+/* Pack at ``precision`` (FR_PRECISION_INT8 or _BF16). */
+static inline void fr_lowp_pack(int precision, int k, int n, const float *src, ptrdiff_t rs,
+                                ptrdiff_t cs, const ptrdiff_t *cmap, uint8_t *blob)
+{
+    if (precision == FR_PRECISION_INT8)
+        fr_q8_pack(k, n, src, rs, cs, cmap, blob);
+    else
+        fr_bf16_pack(k, n, src, rs, cs, cmap, (uint16_t *)blob);
 }
 
 /* ------------------------------------------------------- converting A's rows */
@@ -227,17 +241,17 @@ FR_ALWAYS_INLINE void fr_bf16_rows_body(int m, int k, const float *A, ptrdiff_t 
 /* The dequantization of one result: every kernel does these operations in
  * this order, each rounded. */
 FR_ALWAYS_INLINE void fr_q8_store(int32_t acc, float row_scale, float col_scale, float beta,
-                                  float *c)
+                                  const float *bias, float *c)
 {
     float v = (float)acc * (row_scale * col_scale);
     FR_KEEP_ROUNDED(v);
-    *c = beta != 0 ? *c + v : v;
+    *c = bias ? *bias + v : beta != 0 ? *c + v : v;
 }
 
 /* Portable: one row at a time, 16 int32 sums per panel. */
 static void fr_q8step_generic(int m, int n, int k, const uint8_t *Q, ptrdiff_t qs_bytes,
                               const float *row_scales, const uint8_t *blob, float beta,
-                              float *C, int ldc)
+                              const float *bias, float *C, int ldc)
 {
     const int cols = fr_lp_cols(n), kp = fr_q8_kp(k);
     const float *scale = (const float *)blob;
@@ -256,7 +270,8 @@ static void fr_q8step_generic(int m, int n, int k, const uint8_t *Q, ptrdiff_t q
                               + a[p + 2] * b[4 * c + 2] + a[p + 3] * b[4 * c + 3];
             }
             for (c = 0; c < w; c++)
-                fr_q8_store(acc[c], row_scales[r], scale[j + c], beta, C + (ptrdiff_t)r * ldc + j + c);
+                fr_q8_store(acc[c], row_scales[r], scale[j + c], beta, bias ? bias + j + c : NULL,
+                            C + (ptrdiff_t)r * ldc + j + c);
         }
     }
 }
@@ -277,7 +292,7 @@ static void fr_q8rows_generic(int m, int k, const float *A, ptrdiff_t lda, uint8
  */
 #define FR_LP_CALL(TILE, mr, nv) \
     TILE(mr, nv, kq, Q + (ptrdiff_t)i * qs_bytes, qs_bytes, P, ps, row_scales + i, aux, j, n, \
-         beta, C + (ptrdiff_t)i * ldc + j, ldc)
+         beta, bias ? bias + j : NULL, C + (ptrdiff_t)i * ldc + j, ldc)
 
 #define FR_LP_ROWS(TILE, MR, nv)                                                     \
     do {                                                                             \
@@ -338,6 +353,90 @@ static void fr_q8rows_generic(int m, int k, const float *A, ptrdiff_t lda, uint8
 #define FR_TARGET_BF16 \
     __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512bf16,avx2,fma")))
 
+/* acc += a . b in place.  Through the intrinsics GCC 12 copied each
+ * accumulator out and back around every vpdpbusd / vdpbf16ps (two register
+ * moves per multiply-add), and with an array of accumulators in asm it kept
+ * them in memory; the hot tiles (4 rows x 4 panels, 1 row x 8 panels) hold
+ * theirs in named variables and multiply-add them in place
+ * (bench/lowp_product.c). */
+#define FR_DPBUSD(acc, a, b) __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b))
+#define FR_DPBF16(acc, a, b) __asm__("vdpbf16ps %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b))
+
+/* The k loop of a 4 x 4 tile (DOT: FR_DPBUSD or FR_DPBF16; T: the
+ * accumulator type, ZERO its zero), its sums into acc[4][8]. */
+#define FR_LP_K44(DOT, T, ZERO)                                                      \
+    do {                                                                             \
+        T c00 = ZERO, c01 = ZERO, c02 = ZERO, c03 = ZERO, c10 = ZERO, c11 = ZERO;    \
+        T c12 = ZERO, c13 = ZERO, c20 = ZERO, c21 = ZERO, c22 = ZERO, c23 = ZERO;    \
+        T c30 = ZERO, c31 = ZERO, c32 = ZERO, c33 = ZERO;                            \
+        int p;                                                                       \
+        for (p = 0; p < kq; p++) {                                                   \
+            const __m512i b0 = _mm512_loadu_si512((const void *)(P + p * 64));      \
+            const __m512i b1 = _mm512_loadu_si512((const void *)(P + ps + p * 64)); \
+            const __m512i b2 = _mm512_loadu_si512((const void *)(P + 2 * ps + p * 64)); \
+            const __m512i b3 = _mm512_loadu_si512((const void *)(P + 3 * ps + p * 64)); \
+            __m512i a = _mm512_set1_epi32(fr_load_i32(Q + 4 * p));                   \
+            DOT(c00, a, b0); DOT(c01, a, b1); DOT(c02, a, b2); DOT(c03, a, b3);      \
+            a = _mm512_set1_epi32(fr_load_i32(Q + qs_bytes + 4 * p));                \
+            DOT(c10, a, b0); DOT(c11, a, b1); DOT(c12, a, b2); DOT(c13, a, b3);      \
+            a = _mm512_set1_epi32(fr_load_i32(Q + 2 * qs_bytes + 4 * p));            \
+            DOT(c20, a, b0); DOT(c21, a, b1); DOT(c22, a, b2); DOT(c23, a, b3);      \
+            a = _mm512_set1_epi32(fr_load_i32(Q + 3 * qs_bytes + 4 * p));            \
+            DOT(c30, a, b0); DOT(c31, a, b1); DOT(c32, a, b2); DOT(c33, a, b3);      \
+        }                                                                            \
+        acc[0][0] = c00; acc[0][1] = c01; acc[0][2] = c02; acc[0][3] = c03;          \
+        acc[1][0] = c10; acc[1][1] = c11; acc[1][2] = c12; acc[1][3] = c13;          \
+        acc[2][0] = c20; acc[2][1] = c21; acc[2][2] = c22; acc[2][3] = c23;          \
+        acc[3][0] = c30; acc[3][1] = c31; acc[3][2] = c32; acc[3][3] = c33;          \
+    } while (0)
+
+/* The k loop of a 1 x 8 tile (one row across 8 panels). */
+#define FR_LP_K18(DOT, T, ZERO)                                                      \
+    do {                                                                             \
+        T c0 = ZERO, c1 = ZERO, c2 = ZERO, c3 = ZERO, c4 = ZERO, c5 = ZERO;          \
+        T c6 = ZERO, c7 = ZERO;                                                      \
+        int p;                                                                       \
+        for (p = 0; p < kq; p++) {                                                   \
+            const __m512i a = _mm512_set1_epi32(fr_load_i32(Q + 4 * p));             \
+            const uint8_t *B = P + p * 64;                                           \
+            DOT(c0, a, _mm512_loadu_si512((const void *)B));                         \
+            DOT(c1, a, _mm512_loadu_si512((const void *)(B + ps)));                  \
+            DOT(c2, a, _mm512_loadu_si512((const void *)(B + 2 * ps)));              \
+            DOT(c3, a, _mm512_loadu_si512((const void *)(B + 3 * ps)));              \
+            DOT(c4, a, _mm512_loadu_si512((const void *)(B + 4 * ps)));              \
+            DOT(c5, a, _mm512_loadu_si512((const void *)(B + 5 * ps)));              \
+            DOT(c6, a, _mm512_loadu_si512((const void *)(B + 6 * ps)));              \
+            DOT(c7, a, _mm512_loadu_si512((const void *)(B + 7 * ps)));              \
+        }                                                                            \
+        acc[0][0] = c0; acc[0][1] = c1; acc[0][2] = c2; acc[0][3] = c3;              \
+        acc[0][4] = c4; acc[0][5] = c5; acc[0][6] = c6; acc[0][7] = c7;              \
+    } while (0)
+
+FR_ALWAYS_INLINE FR_TARGET_VNNI void fr_q8_vnni_k44(int kq, const uint8_t *Q, ptrdiff_t qs_bytes,
+                                                    const uint8_t *P, ptrdiff_t ps,
+                                                    __m512i acc[4][8])
+{
+    FR_LP_K44(FR_DPBUSD, __m512i, _mm512_setzero_si512());
+}
+
+FR_ALWAYS_INLINE FR_TARGET_VNNI void fr_q8_vnni_k18(int kq, const uint8_t *Q, const uint8_t *P,
+                                                    ptrdiff_t ps, __m512i acc[4][8])
+{
+    FR_LP_K18(FR_DPBUSD, __m512i, _mm512_setzero_si512());
+}
+
+FR_ALWAYS_INLINE FR_TARGET_BF16 void fr_bf16_k44(int kq, const uint8_t *Q, ptrdiff_t qs_bytes,
+                                                 const uint8_t *P, ptrdiff_t ps, __m512 acc[4][8])
+{
+    FR_LP_K44(FR_DPBF16, __m512, _mm512_setzero_ps());
+}
+
+FR_ALWAYS_INLINE FR_TARGET_BF16 void fr_bf16_k18(int kq, const uint8_t *Q, const uint8_t *P,
+                                                 ptrdiff_t ps, __m512 acc[4][8])
+{
+    FR_LP_K18(FR_DPBF16, __m512, _mm512_setzero_ps());
+}
+
 /* A tile's last panel may end past column n: a mask of its valid columns. */
 FR_ALWAYS_INLINE unsigned fr_lp_mask(int j, int n)
 {
@@ -346,9 +445,11 @@ FR_ALWAYS_INLINE unsigned fr_lp_mask(int j, int n)
 }
 
 /* ---- AVX2: |a| x sign(b, a) -> 16-bit pairs -> 32-bit sums */
-FR_ALWAYS_INLINE FR_TARGET_AVX2 void fr_q8_avx2_tile(int mr, int nv, int kq, const uint8_t *Q, ptrdiff_t qs_bytes,
+FR_ALWAYS_INLINE FR_TARGET_AVX2 void fr_q8_avx2_tile(int mr, int nv, int kq, const uint8_t *Q,
+                                                     ptrdiff_t qs_bytes,
                                       const uint8_t *P, ptrdiff_t ps, const float *row_scales,
-                                      const void *aux, int j, int n, float beta, float *C, int ldc)
+                                      const void *aux, int j, int n, float beta,
+                                      const float *bias, float *C, int ldc)
 {
     __m256i acc[4][16], b[16];
     const __m256i ones = _mm256_set1_epi16(1);
@@ -376,13 +477,14 @@ FR_ALWAYS_INLINE FR_TARGET_AVX2 void fr_q8_avx2_tile(int mr, int nv, int kq, con
             _mm256_storeu_si256((__m256i *)sums, acc[r][v]);
             for (c = 0; c < 8 && col + c < n; c++)
                 fr_q8_store(sums[c], row_scales[r], scale[col + c], beta,
-                            C + (ptrdiff_t)r * ldc + v * 8 + c);
+                            bias ? bias + v * 8 + c : NULL, C + (ptrdiff_t)r * ldc + v * 8 + c);
         }
 }
 
 FR_TARGET_AVX2 static void fr_q8step_avx2(int m, int n, int k, const uint8_t *Q,
                                           ptrdiff_t qs_bytes, const float *row_scales,
-                                          const uint8_t *blob, float beta, float *C, int ldc)
+                                          const uint8_t *blob, float beta,
+                                          const float *bias, float *C, int ldc)
 {
     const int cols = fr_lp_cols(n), kq = fr_q8_kp(k) / 4;
     const ptrdiff_t ps = (ptrdiff_t)kq * 64;
@@ -400,24 +502,32 @@ FR_TARGET_AVX2 static void fr_q8rows_avx2(int m, int k, const float *A, ptrdiff_
 }
 
 /* ---- AVX-512 VNNI: vpdpbusd on (q + 128) and q_b */
-FR_ALWAYS_INLINE FR_TARGET_VNNI void fr_q8_vnni_tile(int mr, int nv, int kq, const uint8_t *Q, ptrdiff_t qs_bytes,
+FR_ALWAYS_INLINE FR_TARGET_VNNI void fr_q8_vnni_tile(int mr, int nv, int kq, const uint8_t *Q,
+                                                     ptrdiff_t qs_bytes,
                                       const uint8_t *P, ptrdiff_t ps, const float *row_scales,
-                                      const void *aux, int j, int n, float beta, float *C, int ldc)
+                                      const void *aux, int j, int n, float beta,
+                                      const float *bias, float *C, int ldc)
 {
     __m512i acc[4][8], b[8];
     const float *scale = (const float *)aux;
     const int32_t *offset_sum = (const int32_t *)((const uint8_t *)aux + (size_t)fr_lp_cols(n) * 4);
     int r, v, p;
-    for (r = 0; r < mr; r++)
-        for (v = 0; v < nv; v++)
-            acc[r][v] = _mm512_setzero_si512();
-    for (p = 0; p < kq; p++) {
-        for (v = 0; v < nv; v++)
-            b[v] = _mm512_loadu_si512((const void *)(P + v * ps + p * 64));
-        for (r = 0; r < mr; r++) {
-            const __m512i a = _mm512_set1_epi32(fr_load_i32(Q + r * qs_bytes + 4 * p));
+    if (mr == 4 && nv == 4) {
+        fr_q8_vnni_k44(kq, Q, qs_bytes, P, ps, acc);
+    } else if (mr == 1 && nv == 8) {
+        fr_q8_vnni_k18(kq, Q, P, ps, acc);
+    } else {
+        for (r = 0; r < mr; r++)
             for (v = 0; v < nv; v++)
-                acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], a, b[v]);
+                acc[r][v] = _mm512_setzero_si512();
+        for (p = 0; p < kq; p++) {
+            for (v = 0; v < nv; v++)
+                b[v] = _mm512_loadu_si512((const void *)(P + v * ps + p * 64));
+            for (r = 0; r < mr; r++) {
+                const __m512i a = _mm512_set1_epi32(fr_load_i32(Q + r * qs_bytes + 4 * p));
+                for (v = 0; v < nv; v++)
+                    acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], a, b[v]);
+            }
         }
     }
     for (v = 0; v < nv; v++) {
@@ -430,7 +540,9 @@ FR_ALWAYS_INLINE FR_TARGET_VNNI void fr_q8_vnni_tile(int mr, int nv, int kq, con
             __m512 s = _mm512_mul_ps(_mm512_set1_ps(row_scales[r]), cs);
             __m512 val = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][v], off)), s);
             FR_KEEP_ROUNDED_VEC(val);
-            if (beta != 0)
+            if (bias)
+                val = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, bias + v * FR_LP_PANEL), val);
+            else if (beta != 0)
                 val = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, c), val);
             _mm512_mask_storeu_ps(c, mask, val);
         }
@@ -439,7 +551,8 @@ FR_ALWAYS_INLINE FR_TARGET_VNNI void fr_q8_vnni_tile(int mr, int nv, int kq, con
 
 FR_TARGET_VNNI static void fr_q8step_vnni(int m, int n, int k, const uint8_t *Q,
                                           ptrdiff_t qs_bytes, const float *row_scales,
-                                          const uint8_t *blob, float beta, float *C, int ldc)
+                                          const uint8_t *blob, float beta,
+                                          const float *bias, float *C, int ldc)
 {
     const int cols = fr_lp_cols(n), kq = fr_q8_kp(k) / 4;
     const ptrdiff_t ps = (ptrdiff_t)kq * 64;
@@ -483,7 +596,8 @@ FR_TARGET_VNNI static void fr_q8rows_vnni(int m, int k, const float *A, ptrdiff_
             const __m512 inv = _mm512_set1_ps(127.0f / amax);
             for (p = 0; p < k; p += 16) {
                 const __mmask16 mask = (__mmask16)fr_lp_mask(p, k);
-                __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(mask, a + p), inv));
+                __m512i v = _mm512_cvtps_epi32(
+                    _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, a + p), inv));
                 v = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, lo), hi), offset);
                 _mm_mask_storeu_epi8(q + p, mask, _mm512_cvtepi32_epi8(v));
             }
@@ -494,25 +608,33 @@ FR_TARGET_VNNI static void fr_q8rows_vnni(int m, int k, const float *A, ptrdiff_
 }
 
 /* ---- AVX-512 BF16: vdpbf16ps, float32 sums */
-FR_ALWAYS_INLINE FR_TARGET_BF16 void fr_bf16_tile(int mr, int nv, int kq, const uint8_t *Q, ptrdiff_t qs_bytes,
+FR_ALWAYS_INLINE FR_TARGET_BF16 void fr_bf16_tile(int mr, int nv, int kq, const uint8_t *Q,
+                                                  ptrdiff_t qs_bytes,
                                    const uint8_t *P, ptrdiff_t ps, const float *row_scales,
-                                   const void *aux, int j, int n, float beta, float *C, int ldc)
+                                   const void *aux, int j, int n, float beta,
+                                   const float *bias, float *C, int ldc)
 {
     __m512 acc[4][8];
     __m512i b[8];
     int r, v, p;
     (void)row_scales;
     (void)aux;
-    for (r = 0; r < mr; r++)
-        for (v = 0; v < nv; v++)
-            acc[r][v] = _mm512_setzero_ps();
-    for (p = 0; p < kq; p++) {
-        for (v = 0; v < nv; v++)
-            b[v] = _mm512_loadu_si512((const void *)(P + v * ps + p * 64));
-        for (r = 0; r < mr; r++) {
-            const __m512i a = _mm512_set1_epi32(fr_load_i32(Q + r * qs_bytes + 4 * p));
+    if (mr == 4 && nv == 4) {
+        fr_bf16_k44(kq, Q, qs_bytes, P, ps, acc);
+    } else if (mr == 1 && nv == 8) {
+        fr_bf16_k18(kq, Q, P, ps, acc);
+    } else {
+        for (r = 0; r < mr; r++)
             for (v = 0; v < nv; v++)
-                acc[r][v] = _mm512_dpbf16_ps(acc[r][v], (__m512bh)a, (__m512bh)b[v]);
+                acc[r][v] = _mm512_setzero_ps();
+        for (p = 0; p < kq; p++) {
+            for (v = 0; v < nv; v++)
+                b[v] = _mm512_loadu_si512((const void *)(P + v * ps + p * 64));
+            for (r = 0; r < mr; r++) {
+                const __m512i a = _mm512_set1_epi32(fr_load_i32(Q + r * qs_bytes + 4 * p));
+                for (v = 0; v < nv; v++)
+                    acc[r][v] = _mm512_dpbf16_ps(acc[r][v], (__m512bh)a, (__m512bh)b[v]);
+            }
         }
     }
     for (v = 0; v < nv; v++) {
@@ -520,7 +642,9 @@ FR_ALWAYS_INLINE FR_TARGET_BF16 void fr_bf16_tile(int mr, int nv, int kq, const 
         for (r = 0; r < mr; r++) {
             float *c = C + (ptrdiff_t)r * ldc + v * FR_LP_PANEL;
             __m512 val = acc[r][v];
-            if (beta != 0)
+            if (bias)
+                val = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, bias + v * FR_LP_PANEL), val);
+            else if (beta != 0)
                 val = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, c), val);
             _mm512_mask_storeu_ps(c, mask, val);
         }
@@ -529,7 +653,8 @@ FR_ALWAYS_INLINE FR_TARGET_BF16 void fr_bf16_tile(int mr, int nv, int kq, const 
 
 FR_TARGET_BF16 static void fr_bf16step_avx512(int m, int n, int k, const uint8_t *Q,
                                               ptrdiff_t qs_bytes, const float *row_scales,
-                                              const uint8_t *blob, float beta, float *C, int ldc)
+                                              const uint8_t *blob, float beta,
+                                          const float *bias, float *C, int ldc)
 {
     const int kq = fr_bf16_kp(k) / 2;
     const ptrdiff_t ps = (ptrdiff_t)kq * 64;
@@ -552,7 +677,7 @@ FR_TARGET_BF16 static void fr_bf16rows_avx512(int m, int k, const float *A, ptrd
 /* ------------------------------------------------------------------ dispatch */
 
 typedef void (*fr_lp_step_fn)(int, int, int, const uint8_t *, ptrdiff_t, const float *,
-                              const uint8_t *, float, float *, int);
+                              const uint8_t *, float, const float *, float *, int);
 typedef void (*fr_lp_rows_fn)(int, int, const float *, ptrdiff_t, uint8_t *, ptrdiff_t, float *);
 
 typedef struct {
@@ -612,36 +737,39 @@ static inline void fr_lowp_rows(int precision, int m, int k, const float *A, ptr
         fr_lowp.bf16rows(m, k, A, lda, Q, row_bytes, row_scales);
 }
 
-/* C (m x n) = beta * C + (rows converted by fr_lowp_rows) @ B. */
+/* C (m x n) = beta * C + (rows converted by fr_lowp_rows) @ B; with ``bias``
+ * (n values), C = bias + that product instead. */
 static inline void fr_lowp_product(int precision, int m, int n, int k, const uint8_t *Q,
                                    ptrdiff_t row_bytes, const float *row_scales,
-                                   const uint8_t *blob, float beta, float *C, int ldc)
+                                   const uint8_t *blob, float beta, const float *bias, float *C,
+                                   int ldc)
 {
     if (m <= 0 || n <= 0)
         return;
     if (precision == FR_PRECISION_INT8)
-        fr_lowp.q8step(m, n, k, Q, row_bytes, row_scales, blob, beta, C, ldc);
+        fr_lowp.q8step(m, n, k, Q, row_bytes, row_scales, blob, beta, bias, C, ldc);
     else
-        fr_lowp.bf16step(m, n, k, Q, row_bytes, row_scales, blob, beta, C, ldc);
+        fr_lowp.bf16step(m, n, k, Q, row_bytes, row_scales, blob, beta, bias, C, ldc);
 }
 
-/* C (m x n) = beta * C + A (m x k) @ B, B packed at ``precision`` (int8:
- * fr_q8_pack, bf16: fr_bf16_pack) by the kernels ``kern``; Q (m rows of
- * row_bytes, at least fr_lowp_row_bytes) and row_scales (m) are the
- * caller's scratch.  bf16 needs a kernel (kern->bf16step not NULL). */
+/* C (m x n) = beta * C + A (m x k) @ B (with ``bias``: bias + A @ B), B
+ * packed at ``precision`` (int8: fr_q8_pack, bf16: fr_bf16_pack) by the
+ * kernels ``kern``; Q (m rows of row_bytes, at least fr_lowp_row_bytes) and
+ * row_scales (m) are the caller's scratch.  bf16 needs a kernel
+ * (kern->bf16step not NULL). */
 static inline void fr_lowp_step_with(const fr_lowp_kernels *kern, int precision, int m, int n,
                                      int k, const float *A, ptrdiff_t lda, const uint8_t *blob,
-                                     float beta, float *C, int ldc, uint8_t *Q,
-                                     ptrdiff_t row_bytes, float *row_scales)
+                                     float beta, const float *bias, float *C, int ldc,
+                                     uint8_t *Q, ptrdiff_t row_bytes, float *row_scales)
 {
     if (m <= 0 || n <= 0)
         return;
     if (precision == FR_PRECISION_INT8) {
         kern->q8rows(m, k, A, lda, Q, row_bytes, row_scales);
-        kern->q8step(m, n, k, Q, row_bytes, row_scales, blob, beta, C, ldc);
+        kern->q8step(m, n, k, Q, row_bytes, row_scales, blob, beta, bias, C, ldc);
     } else {
         kern->bf16rows(m, k, A, lda, Q, row_bytes, row_scales);
-        kern->bf16step(m, n, k, Q, row_bytes, row_scales, blob, beta, C, ldc);
+        kern->bf16step(m, n, k, Q, row_bytes, row_scales, blob, beta, bias, C, ldc);
     }
 }
 
@@ -650,8 +778,8 @@ static inline void fr_lowp_step(int precision, int m, int n, int k, const float 
                                 ptrdiff_t lda, const uint8_t *blob, float beta, float *C,
                                 int ldc, uint8_t *Q, ptrdiff_t row_bytes, float *row_scales)
 {
-    fr_lowp_step_with(&fr_lowp, precision, m, n, k, A, lda, blob, beta, C, ldc, Q, row_bytes,
-                      row_scales);
+    fr_lowp_step_with(&fr_lowp, precision, m, n, k, A, lda, blob, beta, NULL, C, ldc, Q,
+                      row_bytes, row_scales);
 }
 
 #endif /* FASTRNN_LOWPGEMM_H */

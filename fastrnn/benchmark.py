@@ -397,6 +397,7 @@ def onnxruntime_quantized_system(cell, layer, x, threads):
     ``onnxruntime.quantization.quantize_dynamic`` (int8 weights): an
     ``infer`` function, or None where it leaves the node in float32 (it
     quantizes LSTM into DynamicQuantizeLSTM, not GRU or RNN)."""
+    import logging
     import os
     import tempfile
 
@@ -404,11 +405,17 @@ def onnxruntime_quantized_system(cell, layer, x, threads):
     import onnxruntime as ort
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with tempfile.TemporaryDirectory() as tmp:
-        src, dst = os.path.join(tmp, "float.onnx"), os.path.join(tmp, "int8.onnx")
-        onnx.save(_onnx_model(cell, layer, x), src)
-        quantize_dynamic(src, dst, weight_type=QuantType.QInt8)
-        model = onnx.load(dst)
+    root = logging.getLogger()   # the quantizer advises pre-processing on it, every call
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            src, dst = os.path.join(tmp, "float.onnx"), os.path.join(tmp, "int8.onnx")
+            onnx.save(_onnx_model(cell, layer, x), src)
+            quantize_dynamic(src, dst, weight_type=QuantType.QInt8)
+            model = onnx.load(dst)
+    finally:
+        root.setLevel(level)
     if not any(n.op_type.startswith("DynamicQuantize") for n in model.graph.node):
         return None
     opts = ort.SessionOptions()

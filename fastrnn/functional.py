@@ -165,6 +165,14 @@ LOW_PRECISIONS = ("int8", "bf16")
 # bytes), so 2**31 / (255 * 127) terms -- inputs and hidden units up to 65536.
 INT8_MAX_TERMS = 1 << 16
 
+# At int8, the input projection is quantized only for at least this many
+# inputs.  A row of a few inputs shares one scale, which its largest value
+# sets: the adding problem's marker (1.0) left the number beside it 7 bits
+# (LSTM: 93.2 % of sums within 0.04 against float32's 97.4 %; with the
+# projection kept in float32, 97.3 %: bench/low_precision_accuracy.py), and
+# so few inputs make the projection a small share of the work (I / H).
+INT8_MIN_INPUTS = 16
+
 
 def check_precision(precision, dtype, what):
     """``precision`` checked for weights of ``dtype`` -> its name: None (the
@@ -192,9 +200,13 @@ def check_precision(precision, dtype, what):
     return precision
 
 
-def _packed_low(precision):
-    """A packer (for :func:`_packed_recurrent`) of weights at ``precision``,
-    into aligned blobs of their own."""
+def _packer(precision):
+    """A packer (for :func:`_packed_recurrent`) of weights at ``precision``
+    into aligned arrays of their own: the step kernel's panels in the
+    weights' dtype, or blobs of the low-precision products."""
+    if precision not in LOW_PRECISIONS:
+        return _packed_own
+
     def pack(w, transposed):
         assert transposed   # inference only: the forward's W^T operands
         out = ws.aligned_empty(_recurrent.low_precision_bytes(precision, w.shape[1], w.shape[0]),
@@ -212,7 +224,9 @@ class PackedDirection:
 
     Attributes: ``mode``, ``reset_after``, ``input_size``, ``hidden_size``,
     ``dtype`` (the computation's), ``precision`` (the packed weights': the
-    dtype's name, or ``"int8"`` / ``"bf16"``); ``w_ih_t``, ``w_hh_t``,
+    dtype's name, or ``"int8"`` / ``"bf16"``), ``input_precision`` (W_ih's:
+    the same, except the dtype's at int8 for fewer than INT8_MIN_INPUTS
+    inputs); ``w_ih_t``, ``w_hh_t``,
     ``w_hn_t`` (GRU ``reset_after=False`` only) the packed operands (uint8
     blobs at a low precision); ``bias`` the folded input-projection bias;
     ``b_hn`` (GRU) the bias inside ``r * (W_hn h + b_hn)``; ``weights``
@@ -222,8 +236,8 @@ class PackedDirection:
     """
 
     __slots__ = ("mode", "reset_after", "cell_code", "input_size", "hidden_size", "dtype",
-                 "precision", "w_ih_t", "w_hh_t", "w_hn_t", "bias", "b_hn", "weights",
-                 "_unit_splits")
+                 "precision", "input_precision", "w_ih_t", "w_hh_t", "w_hn_t", "bias", "b_hn",
+                 "weights", "_unit_splits")
 
     # Team sizes whose unit-split operands are kept (each a copy of the
     # weights): the full team and the one dynamic threads fall back to.
@@ -243,10 +257,11 @@ class PackedDirection:
         self.dtype = w_ih.dtype
         GH, self.input_size = w_ih.shape
         self.hidden_size = H = w_hh.shape[1]
-        pack = _packed_low(self.precision) if self.precision in LOW_PRECISIONS else _packed_own
-        self.w_ih_t = _read_only(pack(w_ih, True))
+        self.input_precision = self.dtype.name if (
+            self.precision == "int8" and self.input_size < INT8_MIN_INPUTS) else self.precision
+        self.w_ih_t = _read_only(_packer(self.input_precision)(w_ih, True))
         self.w_hh_t, self.w_hn_t = (_read_only(a) for a in
-                                    _packed_recurrent(cell, w_hh, True, pack))
+                                    _packed_recurrent(cell, w_hh, True, _packer(self.precision)))
         self.bias = _read_only(_folded_bias(cell, GH, self.dtype, b_ih, b_hh))
         b_hn = _b_hn(cell, H, self.dtype, b_hh)
         self.b_hn = _read_only(None if b_hn is None else b_hn.copy())
@@ -256,6 +271,25 @@ class PackedDirection:
     def precision_code(self):
         """The kernels' code of :attr:`precision` (0: the dtype's own)."""
         return _recurrent.PRECISIONS.get(self.precision, 0)
+
+    @property
+    def input_precision_code(self):
+        """The kernels' code of :attr:`input_precision`."""
+        return _recurrent.PRECISIONS.get(self.input_precision, 0)
+
+    def unit_split_bytes(self, w, nparts, precision):
+        """Bytes of ``w`` (W_ih or W_hh) packed at ``precision`` (low) for the
+        unit split of ``nparts`` threads."""
+        H = self.hidden_size
+        return _recurrent.low_precision_unit_split_bytes(precision, w.shape[1], len(w) // H, H,
+                                                         nparts)
+
+    def _unit_split_buffer(self, w, nparts, precision):
+        """An aligned buffer for ``w`` packed at ``precision`` for the unit
+        split of ``nparts``."""
+        if precision not in LOW_PRECISIONS:
+            return ws.aligned_empty(w.size, self.dtype)
+        return ws.aligned_empty(self.unit_split_bytes(w, nparts, precision), np.uint8)
 
     def converted_row_bytes(self):
         """Bytes per row of the low-precision products' converted inputs."""
@@ -276,8 +310,8 @@ class PackedDirection:
             H = self.hidden_size
             order = _recurrent.unit_order(len(w_ih) // H, H, self.dtype)
             split = tuple(_read_only(a) for a in (
-                _recurrent.pack_unit_split(w_ih, H, nparts, ws.aligned_empty(w_ih.size, self.dtype)),
-                _recurrent.pack_unit_split(w_hh, H, nparts, ws.aligned_empty(w_hh.size, self.dtype)),
+                *(_recurrent.pack_unit_split(w, H, nparts, self._unit_split_buffer(w, nparts, p), p)
+                  for w, p in ((w_ih, self.input_precision), (w_hh, self.precision))),
                 self.bias[order]))
             kept = list(self._unit_splits.items())
             kept = kept[max(0, len(kept) + 1 - self.UNIT_SPLITS_KEPT):] + [(nparts, split)]
@@ -395,6 +429,7 @@ def stepper(packed, buffers):
     kernel = functools.partial(_recurrent.step, packed.cell_code, packed.w_ih_t, packed.w_hh_t,
                                packed.w_hn_t, packed.bias, packed.b_hn, buffers.scratch,
                                buffers.xc, buffers.xw, buffers.ones, packed.precision_code,
+                               packed.input_precision_code,
                                buffers.qa, buffers.qs)
     if not buffers.large:
         return kernel
@@ -522,6 +557,26 @@ class _DirectionCall:
         if not self.full:
             _recurrent.zero_past(self.lengths, *arrays)
 
+    def _unit_scratch(self, w, nparts, precision):
+        """The buffer the unit split's parts pack ``w`` into when the team
+        that runs is smaller than the one the frozen weights were packed
+        for (float: w's size; at a low ``precision``: its blobs' bytes,
+        which depend on the team)."""
+        if precision not in LOW_PRECISIONS:
+            return ws.empty(w.size, self.dtype)
+        return ws.empty(max(self.packed.unit_split_bytes(w, n, precision)
+                            for n in range(1, nparts + 1)), np.uint8)
+
+    def _low_precision_scratch(self, job, rows):
+        """A frozen job's precisions, and the low-precision products' scratch
+        of ``rows`` converted rows (the unit split: each part converts its
+        own copy of the rows it multiplies)."""
+        pk = self.packed
+        if pk.precision_code:
+            job.update(precision=pk.precision_code, input_precision=pk.input_precision_code,
+                       qa=ws.empty((rows, pk.converted_row_bytes()), np.uint8),
+                       qs=ws.empty(rows, np.float32))
+
     def forward_job(self, threads_per_direction, training, units=False, out=None):
         """The arrays of one ``forward`` job of the recurrent kernels
         (:func:`fastrnn._kernels.recurrent_baseline.forward`; every build has it).  With
@@ -546,19 +601,21 @@ class _DirectionCall:
                "c": self.initial_state(self.c0) if self.mode == "lstm" else None,
                "out": ws.aligned_empty((T, B, H), dtype) if out is None else out,
                "chunk": chunk, "xw": ws.empty((chunk * B, GH), dtype),
-               "precision": 0, "qa": None, "qs": None}
+               "precision": 0, "input_precision": 0, "qa": None, "qs": None}
         frozen = self.packed is not None and not training and self.ids is None
-        if self.packed is not None and self.packed.precision_code and (units or not frozen):
-            raise RuntimeError("weights packed at a low precision run only in frozen inference, "
-                               "in the batch split")
+        precisions = (self.packed.precision, self.packed.input_precision) if frozen else \
+            (self.dtype.name, self.dtype.name)
+        if self.packed is not None and self.packed.precision_code and not frozen:
+            raise RuntimeError("weights packed at a low precision run only in frozen inference")
         if units:
             order = _recurrent.unit_order(GH // H, H, self.dtype)
             # The kernel packs the weights, each thread its own columns (a
             # frozen layer's are packed for the team asked for: w_ih_t and
             # w_hh_t are there in case a smaller one runs), and each thread
             # gathers its own copy of the x rows it projects.
-            job.update(w_ih_t=ws.empty(self.w_ih.size, self.dtype), order=order,
-                       w_hh_t=ws.empty(self.w_hh.size, self.dtype), w_hn_t=None,
+            job.update(w_ih_t=self._unit_scratch(self.w_ih, threads_per_direction, precisions[1]),
+                       w_hh_t=self._unit_scratch(self.w_hh, threads_per_direction, precisions[0]),
+                       order=order, w_hn_t=None,
                        xc=ws.empty((threads_per_direction, chunk * B, I), self.dtype),
                        scratch=ws.zeros((B, 2 * GH + H), self.dtype),
                        h_alt=ws.empty((B, H), self.dtype),
@@ -567,6 +624,7 @@ class _DirectionCall:
                 w_ih_u, w_hh_u, bias = self.packed.unit_split(threads_per_direction)
                 job.update(w_ih_u=w_ih_u, w_hh_u=w_hh_u, packed_parts=threads_per_direction,
                            bias=bias)
+                self._low_precision_scratch(job, threads_per_direction * chunk * B)
             else:
                 job["bias"] = self.folded_bias()[order]
         elif frozen:
@@ -574,10 +632,7 @@ class _DirectionCall:
             job.update(w_ih_t=pk.w_ih_t, w_hh_t=pk.w_hh_t, w_hn_t=pk.w_hn_t, bias=pk.bias,
                        xc=ws.empty((B * chunk, I), self.dtype),
                        scratch=ws.empty((B, _recurrent.scratch_width(self.cell_code, H)), self.dtype))
-            if pk.precision_code:
-                job.update(precision=pk.precision_code,
-                           qa=ws.empty((B * chunk, pk.converted_row_bytes()), np.uint8),
-                           qs=ws.empty(B * chunk, np.float32))
+            self._low_precision_scratch(job, B * chunk)
         else:
             w_hh_t, w_hn_t = self.packed_recurrent_weights(transposed=True)
             job.update(w_ih_t=None if self.ids is not None else _packed(self.w_ih, True),
@@ -780,8 +835,7 @@ def _plan(calls):
     get UNIT_SPLIT_ROWS, its threads split the hidden units instead (one
     barrier per step; not for GRU reset_after=False, whose steps need two),
     provided a step has UNIT_SPLIT_MIN_MACS of work to share and the call
-    UNIT_SPLIT_MIN_CALL_MACS, and the weights are in the loop's float type
-    (the low-precision products run in the batch split only).
+    UNIT_SPLIT_MIN_CALL_MACS.
     """
     nt = kernel_threads() if openmp_enabled() else 1
     B = calls[0].B
@@ -793,7 +847,7 @@ def _plan(calls):
     macs = B * p.GH * p.H
     if per >= 2 and 0 < B < UNIT_SPLIT_ROWS * per and macs >= UNIT_SPLIT_MIN_MACS and \
             p.steps * macs >= UNIT_SPLIT_MIN_CALL_MACS and \
-            p.cell_code != _GRU_RB_CODE and (p.packed is None or not p.packed.precision_code):
+            p.cell_code != _GRU_RB_CODE:
         return _Plan(groups, per, True)
     return _Plan(groups, max(1, min(per, B)), False)
 

@@ -40,15 +40,7 @@ def test_bench_runs_and_writes_json(tmp_path, capsys):
 def test_current_table_renders_a_saved_run(tmp_path):
     """bench/current.py formats a `fastrnn bench --json` run: the machine
     record first, then the table and each point against the targets."""
-    import importlib.util
-
-    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                          "bench", "current.py")
-    if not os.path.exists(script):
-        pytest.skip("bench/ is not beside the tests (an installed copy of the tests)")
-    spec = importlib.util.spec_from_file_location("current", script)
-    current = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(current)
+    current = _current_script()
     row = {"cell": "lstm", "mode": "infer", "B": 1, "T": 100, "I": 128, "H": 128,
            "fastrnn": 0.3, "torch": 0.5, "onnxruntime": 0.25, "gflops": 80.0, "frozen": 0.29}
     doc = {"machine": {"date": "2026-12-04", "cpu": "AMD EPYC", "isa": ["avx2", "fma"],
@@ -64,6 +56,37 @@ def test_current_table_renders_a_saved_run(tmp_path):
     headline = current.render_headline(doc)
     assert "AMD EPYC, 2 threads, float32, 2026-12-04, commit abc1234" in headline
     assert "| LSTM inference, batch 1, T=100, H=128 | **0.30** | 0.50 | 0.25 | - |" in headline
+
+
+def test_current_low_precision_page_renders_a_saved_run():
+    current = _current_script()
+    row = {"cell": "lstm", "B": 16, "T": 100, "I": 256, "H": 256, "precision": "int8",
+           "float32": 8.0, "fastrnn": 3.0, "torch": 8.0, "onnxruntime": 2.9,
+           "err_fastrnn": 0.01, "err_torch": 0.03, "err_onnxruntime": 0.014}
+    doc = {"machine": {"date": "2026-12-04", "cpu": "AMD EPYC", "isa": ["avx2", "fma"],
+                       "processors": 2, "kernels": "avx512", "versions": {"fastrnn": "0.1.0"},
+                       "commit": "abc1234"},
+           "threads": 2, "precision": "int8",
+           "results": [row, dict(row, B=1, float32=0.3, fastrnn=0.2, onnxruntime=0.3)]}
+    text = current.render_precision(doc)
+    assert text.startswith("# fastrnn at int8") and "commit: abc1234" in text
+    assert "| lstm B=16 T=100 H=256 | 2.67x float32 slower than onnxruntime -> not met |" in text
+    assert "| lstm B=1 T=100 H=256 | 1.50x float32 (the 1.8x target is for B >= 16) -> met |" \
+        in text
+    assert "(1 of 2 met)" in text
+
+
+def _current_script():
+    import importlib.util
+
+    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "bench", "current.py")
+    if not os.path.exists(script):
+        pytest.skip("bench/ is not beside the tests (an installed copy of the tests)")
+    spec = importlib.util.spec_from_file_location("current", script)
+    current = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(current)
+    return current
 
 
 def test_bench_plot_writes_a_png(tmp_path):

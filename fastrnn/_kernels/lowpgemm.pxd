@@ -11,9 +11,8 @@ cdef extern from "lowpgemm.h" nogil:
         FR_PRECISION_BF16
     size_t fr_lowp_bytes(int precision, int k, int n)
     Py_ssize_t fr_lowp_row_bytes(int precision, int k)
-    void fr_q8_pack(int k, int n, const float* src, Py_ssize_t rs, Py_ssize_t cs, uint8_t* blob)
-    void fr_bf16_pack(int k, int n, const float* src, Py_ssize_t rs, Py_ssize_t cs,
-                      uint16_t* panels)
+    void fr_lowp_pack(int precision, int k, int n, const float* src, Py_ssize_t rs,
+                      Py_ssize_t cs, const Py_ssize_t* cmap, uint8_t* blob)
     ctypedef struct fr_lowp_kernels:
         const char* q8name
     fr_lowp_kernels fr_lowp_kernels_for(int isa)
@@ -28,8 +27,8 @@ cdef extern from "lowpgemm.h" nogil:
                       Py_ssize_t row_bytes, float* row_scales)
     void fr_lowp_product(int precision, int m, int n, int k, const uint8_t* Q,
                          Py_ssize_t row_bytes, const float* row_scales, const uint8_t* blob,
-                         float beta, float* C, int ldc)
+                         float beta, const float* bias, float* C, int ldc)
     void fr_lowp_step_with(const fr_lowp_kernels* kern, int precision, int m, int n, int k,
                            const float* A, Py_ssize_t lda, const uint8_t* blob, float beta,
-                           float* C, int ldc, uint8_t* Q, Py_ssize_t row_bytes,
-                           float* row_scales)
+                           const float* bias, float* C, int ldc, uint8_t* Q,
+                           Py_ssize_t row_bytes, float* row_scales)

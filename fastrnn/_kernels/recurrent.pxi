@@ -60,7 +60,7 @@ from libc.string cimport memcpy, memset
 
 from .blas cimport gemm, NoTrans, Trans
 from .lowpgemm cimport (FR_PRECISION_NATIVE, FR_PRECISION_INT8, FR_PRECISION_BF16,
-                        fr_lowp_bytes, fr_lowp_row_bytes, fr_q8_pack, fr_bf16_pack,
+                        fr_lowp_bytes, fr_lowp_row_bytes, fr_lowp_pack,
                         fr_lowp_use, fr_lowp_int8_name, fr_lowp_has_bf16, fr_lowp_step,
                         fr_lowp_rows, fr_lowp_product,
                         fr_lowp_kernels, fr_lowp_kernels_for, fr_lowp_has_bf16_in,
@@ -127,7 +127,8 @@ cdef struct Loop:
     fr_team_barrier* barrier   # hidden-unit split: the team's per-step barrier
     Py_ssize_t packed_parts    # hidden-unit split: w_ih_u / w_hh_u are packed for this
                                # many parts (0: not given, the parts pack their own)
-    int precision              # FR_PRECISION_*: the weights' (batch split, float32 only)
+    int precision              # FR_PRECISION_*: the recurrent weights' (float32 loops only)
+    int input_precision        # FR_PRECISION_*: the input weights' (W_ih)
     Py_ssize_t qa_stride       # low precision: bytes per row of the converted-rows scratch
 
 
@@ -164,8 +165,10 @@ cdef void _project_chunk(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, Py_ssize_
     product: gathers each row's x at its own time index (reverse / ragged
     rows differ; a finished row gets zeros) into ``xc``, then ``xwc =
     bias + xc @ W_ih^T`` on gate columns [j0, j0 + nc) (all of them in the
-    batch split, the thread's own in the unit split).  Row (s - s0) * nb +
-    (b - b0) of both is (s, b).
+    batch split, the thread's own in the unit split): ``w_ih_t`` is those
+    columns' operand (packed panels, or at ``lp.input_precision`` a blob,
+    whose rows are converted into ``qa`` / ``qs`` straight from x).  Row
+    (s - s0) * nb + (b - b0) of both is (s, b).
 
     An embedded input (``ids`` (T, B) given, x None) has its projections
     precomputed per vocabulary entry: ``table`` (V, GH) = bias + E @ W_ih^T,
@@ -173,7 +176,7 @@ cdef void _project_chunk(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, Py_ssize_
     cdef Py_ssize_t nb = b1 - b0, I = lp.input_size, GH = lp.GH, s, b, t, r
     cdef const float* row
     if floating is float:
-        if lp.precision != FR_PRECISION_NATIVE and ids == NULL:
+        if lp.input_precision != FR_PRECISION_NATIVE and ids == NULL:
             # Low precision: each row converted straight from x (no gathered copy).
             for s in range(ns):
                 for b in range(b0, b1):
@@ -184,11 +187,11 @@ cdef void _project_chunk(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, Py_ssize_
                     else:
                         memset(xc + r * I, 0, I * sizeof(floating))
                         row = xc + r * I
-                    fr_lowp_rows(lp.precision, 1, <int> I, row, I, qa + r * lp.qa_stride,
+                    fr_lowp_rows(lp.input_precision, 1, <int> I, row, I, qa + r * lp.qa_stride,
                                  lp.qa_stride, qs + r)
-                    memcpy(xwc + r * GH + j0, bias + j0, nc * sizeof(floating))
-            fr_lowp_product(lp.precision, <int> (ns * nb), <int> nc, <int> I, qa, lp.qa_stride,
-                            qs, <const uint8_t*> w_ih_t, 1, xwc + j0, <int> GH)
+            # (the product adds the bias as it stores: no copy of it per row)
+            fr_lowp_product(lp.input_precision, <int> (ns * nb), <int> nc, <int> I, qa, lp.qa_stride,
+                            qs, <const uint8_t*> w_ih_t, 0, bias + j0, xwc + j0, <int> GH)
             return
     if ids != NULL:
         for s in range(ns):
@@ -207,7 +210,7 @@ cdef void _project_chunk(const Loop* lp, Py_ssize_t b0, Py_ssize_t b1, Py_ssize_
             else:
                 memset(xc + r * I, 0, I * sizeof(floating))
             memcpy(xwc + r * GH + j0, bias + j0, nc * sizeof(floating))
-    step_gemm(<int> (ns * nb), <int> nc, <int> I, xc, <int> I, w_ih_t + j0 * I, <floating> 1,
+    step_gemm(<int> (ns * nb), <int> nc, <int> I, xc, <int> I, w_ih_t, <floating> 1,
               xwc + j0, <int> GH)
 
 
@@ -386,6 +389,18 @@ cdef inline void _unit_range(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
     u1[0] = min((part + 1) * nblk // nparts * lp.UB, lp.H)
 
 
+cdef Py_ssize_t _low_part_offset(const Loop* lp, int precision, Py_ssize_t part,
+                                 Py_ssize_t nparts, Py_ssize_t k) noexcept nogil:
+    """Where part ``part``'s blob of a W^T (k rows) packed at ``precision``
+    for the hidden-unit split starts, in bytes: the parts' blobs lie one after
+    another, each of its own G * (u1 - u0) columns (padded to whole panels)."""
+    cdef Py_ssize_t q, u0, u1, offset = 0, G = lp.GH // lp.H
+    for q in range(part):
+        _unit_range(lp, q, nparts, &u0, &u1)
+        offset += fr_lowp_bytes(precision, <int> k, <int> (G * (u1 - u0)))
+    return offset
+
+
 cdef inline void _cell_forward_units(const Loop* lp, Py_ssize_t u0, Py_ssize_t u1,
                                      const floating* xr, floating* sr, floating* g,
                                      const floating* b_hn, floating* hn, floating* h,
@@ -405,6 +420,30 @@ cdef inline void _cell_forward_units(const Loop* lp, Py_ssize_t u0, Py_ssize_t u
         else:
             rnn_forward(n, lp.cell == RNN_RELU, xr + col, sr + col, g + u, lp.H, h + u, out + u)
         u += n
+
+
+cdef const floating* _unit_part_weights(const Loop* lp, int precision, Py_ssize_t part,
+                                        Py_ssize_t nparts, Py_ssize_t k, Py_ssize_t nc,
+                                        const floating* w, const floating* packed,
+                                        floating* scratch, const Py_ssize_t* cols,
+                                        Py_ssize_t j0) noexcept nogil:
+    """This part's operand of W^T (k rows; its nc gate columns ``cols`` of
+    ``w``): in ``packed`` when that was packed for a team of ``nparts``,
+    else packed now into ``scratch`` (in parallel, into the part's own
+    cache).  In the loop's float type, the part's panels from column j0
+    on; at a low ``precision`` (float32 loops), the part's blob."""
+    cdef Py_ssize_t offset
+    if precision == FR_PRECISION_NATIVE:
+        if lp.packed_parts == nparts:
+            return packed + j0 * k
+        pack_panels(<int> k, <int> nc, w, 1, k, NULL, cols, scratch + j0 * k)
+        return scratch + j0 * k
+    offset = _low_part_offset(lp, precision, part, nparts, k)
+    if lp.packed_parts == nparts:
+        return <const floating*> (<const uint8_t*> packed + offset)
+    if floating is float:
+        fr_lowp_pack(precision, <int> k, <int> nc, w, 1, k, cols, <uint8_t*> scratch + offset)
+    return <const floating*> (<const uint8_t*> scratch + offset)
 
 
 cdef void _forward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
@@ -457,30 +496,38 @@ cdef void _forward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
     cdef floating* sr
     cdef floating* own = NULL
     cdef const floating* w_ih_p = NULL
-    cdef const floating* w_hh_p = NULL
+    cdef const floating* w_hh_own = NULL
+    # Low precision: this part's blobs, and its block of the converted rows.
+    cdef bint low_ih = False, low_hh = False
+    cdef uint8_t* qa = NULL
+    cdef float* qs = NULL
+    if floating is float:
+        low_ih = lp.input_precision != FR_PRECISION_NATIVE
+        low_hh = lp.precision != FR_PRECISION_NATIVE
     _unit_range(lp, part, nparts, &u0, &u1)
     nu = u1 - u0
     j0 = G * u0
     nc = G * nu
     if nu > 0:
         own = h_copy + part * B * H
-        if lp.packed_parts == nparts:   # packed once, for a team of this size
-            w_ih_p, w_hh_p = w_ih_u, w_hh_u
-        else:   # each part packs its own panels (in parallel, into its own cache)
-            pack_panels(<int> I, <int> nc, w_ih, 1, I, NULL, order + j0, w_ih_t + j0 * I)
-            pack_panels(<int> H, <int> nc, w_hh, 1, H, NULL, order + j0, w_hh_t + j0 * H)
-            w_ih_p, w_hh_p = w_ih_t, w_hh_t
+        if low_ih or low_hh:
+            qa = <uint8_t*> a.qa + part * TC * B * lp.qa_stride
+            qs = <float*> a.qs + part * TC * B
+        w_ih_p = _unit_part_weights(lp, lp.input_precision, part, nparts, I, nc, w_ih,
+                                    w_ih_u, w_ih_t, order + j0, j0)
+        w_hh_own = _unit_part_weights(lp, lp.precision, part, nparts, H, nc, w_hh,
+                                      w_hh_u, w_hh_t, order + j0, j0)
     for s in range(lp.steps):
         if nu > 0:
             if s % TC == 0:
                 _project_chunk(lp, 0, B, s, min(TC, lp.steps - s), x, w_ih_p, bias,
-                               XC + part * TC * B * I, xw, j0, nc, ids, table, NULL, NULL)
+                               XC + part * TC * B * I, xw, j0, nc, ids, table, qa, qs)
             # The state the other parts just wrote, copied in one burst of
             # independent loads: read in the product's order, each of their
             # cache lines would stall it in turn (bench/unit_step.c).
             memcpy(own, cur, B * H * sizeof(floating))
-            step_gemm(<int> B, <int> nc, <int> H, own, <int> H, w_hh_p + j0 * H,
-                      <floating> 0, S + j0, <int> scratch_stride)
+            _product(lp, <int> B, <int> nc, <int> H, own, <int> H, w_hh_own,
+                     <floating> 0, S + j0, <int> scratch_stride, qa, qs)
             for b in range(B):
                 memcpy(nxt + b * H + u0, own + b * H + u0, nu * sizeof(floating))
                 t = _time(lp, b, s)
@@ -965,7 +1012,7 @@ cdef inline Loop _loop(int cell, object lengths, Py_ssize_t steps, bint reverse,
     lp.V = 0
     lp.barrier = NULL
     lp.packed_parts = 0
-    lp.precision = FR_PRECISION_NATIVE
+    lp.precision = lp.input_precision = FR_PRECISION_NATIVE
     lp.qa_stride = 0
     return lp
 
@@ -1004,11 +1051,15 @@ def forward(list jobs, int threads_per_job, bint units=False):
     (threads_per_job, B, H), each thread's copy of the state it multiplies.  The jobs
     must share ``steps``.
 
-    Low precision (batch split, float32): ``precision`` is a
-    :data:`PRECISIONS` code (0: the weights are in the loop's float type);
-    for int8 / bf16, ``w_ih_t``, ``w_hh_t``, ``w_hn_t`` are uint8 blobs of
-    :func:`pack_low_precision`, ``qa`` a uint8 (B * chunk, :func:`converted_row_bytes`
-    of max(I, H)) scratch and ``qs`` a float32 (B * chunk,) one.
+    Low precision (float32 loops): ``precision`` is a :data:`PRECISIONS`
+    code (0: the weights are in the loop's float type); for int8 / bf16,
+    ``w_ih_t``, ``w_hh_t``, ``w_hn_t`` are uint8 blobs of
+    :func:`pack_low_precision` (the unit split: ``w_ih_u`` / ``w_hh_u`` of
+    :func:`pack_unit_split` at that precision, and ``w_ih_t`` / ``w_hh_t``
+    uint8 buffers of :func:`low_precision_unit_split_bytes` for a smaller
+    team), ``qa`` a uint8 (rows, :func:`converted_row_bytes` of max(I, H))
+    scratch and ``qs`` a float32 (rows,) one, rows = B * chunk (the unit
+    split: times threads_per_job).
 
     The caller (``fastrnn.functional``) has validated everything: C-contiguous
     arrays of one float dtype with the shapes of the module docstring,
@@ -1032,6 +1083,7 @@ def forward(list jobs, int threads_per_job, bint units=False):
         lps[d].TC = job["chunk"]
         lps[d].out_stride = _row_stride(job["out"])
         lps[d].precision = job["precision"]
+        lps[d].input_precision = job["input_precision"]
         if job["qa"] is not None:
             lps[d].qa_stride = job["qa"].shape[1]
         if units:
@@ -1042,7 +1094,8 @@ def forward(list jobs, int threads_per_job, bint units=False):
 
 def step(int cell, cnp.ndarray w_ih_t, cnp.ndarray w_hh_t, w_hn_t, cnp.ndarray bias, b_hn,
          cnp.ndarray scratch, cnp.ndarray xc, cnp.ndarray xw, cnp.ndarray lengths,
-         int precision, qa, qs, cnp.ndarray x, cnp.ndarray h, c, cnp.ndarray out):
+         int precision, int input_precision, qa, qs, cnp.ndarray x, cnp.ndarray h, c,
+         cnp.ndarray out):
     """One time step of one direction over all B rows, on the calling thread
     without the GIL: the forward loop's own step (same products, same cell
     code), so a sequence stepped through it matches :func:`forward` bit for
@@ -1067,6 +1120,7 @@ def step(int cell, cnp.ndarray w_ih_t, cnp.ndarray w_hh_t, w_hn_t, cnp.ndarray b
     lp.out_stride = lp.H
     lp.lengths = <const Py_ssize_t*> cnp.PyArray_DATA(lengths)
     lp.precision = precision
+    lp.input_precision = input_precision
     lp.qa_stride = 0 if qa is None else qa.shape[1]
     a.qa, a.qs = _ptr(qa), _ptr(qs)
     a.x, a.w_ih_t, a.bias, a.xw = _ptr(x), _ptr(w_ih_t), _ptr(bias), _ptr(xw)
@@ -1163,19 +1217,31 @@ def unit_order(int gates, Py_ssize_t hidden, dtype):
     return order
 
 
-def pack_unit_split(w, Py_ssize_t hidden, Py_ssize_t nparts, out):
+def pack_unit_split(w, Py_ssize_t hidden, Py_ssize_t nparts, out, str precision=None):
     """Pack ``w`` (G*H, K) -- W_ih or W_hh -- as the hidden-unit split's
     ``nparts`` threads pack it themselves (:func:`forward`'s ``w_ih_u`` /
     ``w_hh_u``): W^T's columns in unit-block order, each part's own columns
     as one run of panels from its first column.  ``out``: a C-contiguous
-    array of ``w``'s dtype and at least ``w.size`` values (returned)."""
+    array of ``w``'s dtype and at least ``w.size`` values (returned).  At a
+    low ``precision`` ("int8", "bf16"; float32 ``w``) each part's columns
+    are a blob of :func:`pack_low_precision`, the blobs end to end, and
+    ``out`` is uint8 of :func:`low_precision_unit_split_bytes`."""
     cdef Loop lp
     cdef Py_ssize_t part, u0, u1
     memset(&lp, 0, sizeof(Loop))
     lp.H = hidden
     lp.UB = unit_block(w.dtype)
     G, K = w.shape[0] // hidden, w.shape[1]
+    lp.GH = G * hidden
     order = unit_order(G, hidden, w.dtype)
+    if precision is not None and precision in PRECISIONS and PRECISIONS[precision]:
+        lp.precision = PRECISIONS[precision]
+        for part in range(nparts):
+            _unit_range(&lp, part, nparts, &u0, &u1)
+            if u1 > u0:
+                start = _low_part_offset(&lp, lp.precision, part, nparts, K)
+                pack_low_precision(w, precision, out[start:], order[G * u0:G * u1])
+        return out
     for part in range(nparts):
         _unit_range(&lp, part, nparts, &u0, &u1)
         if u1 > u0:
@@ -1241,27 +1307,39 @@ def low_precision_bytes(str precision, Py_ssize_t k, Py_ssize_t n):
     return fr_lowp_bytes(PRECISIONS[precision], <int> k, <int> n)
 
 
-def pack_low_precision(w, str precision, out=None):
+def pack_low_precision(w, str precision, out=None, order=None):
     """Pack ``w.T`` -- ``w`` (R, C) float32, C-contiguous, finite, a weight
     matrix with one row per output -- as the B operand of the low-precision
     products (csrc/lowpgemm.h): ``"int8"`` (one scale per row of ``w``) or
-    ``"bf16"``.  Returns a uint8 array of the blob's bytes (``out`` when
+    ``"bf16"``.  ``order`` (intp indices, optional) picks and orders ``w``'s
+    rows first.  Returns a uint8 array of the blob's bytes (``out`` when
     given: C-contiguous uint8, large enough)."""
     cdef int code = PRECISIONS[precision]
     cdef cnp.ndarray src = np.ascontiguousarray(w, dtype=np.float32)
-    cdef int n = <int> src.shape[0], k = <int> src.shape[1]
+    cdef cnp.ndarray idx = None if order is None else np.ascontiguousarray(order, dtype=np.intp)
+    cdef int n = <int> (src.shape[0] if idx is None else idx.shape[0]), k = <int> src.shape[1]
     cdef size_t nbytes = fr_lowp_bytes(code, k, n)
     cdef cnp.ndarray blob = np.empty(nbytes, np.uint8) if out is None else out
     if blob.dtype != np.uint8 or <size_t> blob.size < nbytes or not blob.flags.c_contiguous:
         raise ValueError(f"out must be a C-contiguous uint8 array of at least {nbytes} bytes")
     cdef const float* ps = <const float*> _ptr(src)
+    cdef const Py_ssize_t* cmap = <const Py_ssize_t*> _ptr(idx)
     cdef uint8_t* pb = <uint8_t*> _ptr(blob)
     with nogil:
-        if code == FR_PRECISION_INT8:
-            fr_q8_pack(k, n, ps, 1, k, pb)
-        else:
-            fr_bf16_pack(k, n, ps, 1, k, <uint16_t*> pb)
+        fr_lowp_pack(code, k, n, ps, 1, k, cmap, pb)
     return blob
+
+
+def low_precision_unit_split_bytes(str precision, Py_ssize_t k, Py_ssize_t gates,
+                                   Py_ssize_t hidden, Py_ssize_t nparts):
+    """Bytes of a W^T (k rows, gates * hidden columns) packed at ``precision``
+    for the hidden-unit split of ``nparts`` parts: their blobs end to end
+    (:func:`pack_unit_split`)."""
+    cdef Loop lp
+    memset(&lp, 0, sizeof(Loop))
+    lp.H, lp.GH = hidden, gates * hidden
+    lp.UB = unit_block(np.float32)
+    return _low_part_offset(&lp, PRECISIONS[precision], nparts, nparts, k)
 
 
 def low_precision_kernels(str kernels=None):

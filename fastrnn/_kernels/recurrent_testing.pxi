@@ -31,10 +31,11 @@ def step_product(A, B, C, double beta, str kernels=None, bint transposed=False):
 
 
 def low_precision_product(str precision, A, blob, Py_ssize_t n, C, float beta=0,
-                          str kernels=None):
-    """``C = beta * C + A @ B`` with ``B`` packed by :func:`pack_low_precision`
-    (``n`` columns) through the time loops' own low-precision product, on
-    the calling thread (for tests).  ``A`` (m, k) and ``C`` (m, n) float32
+                          str kernels=None, bias=None):
+    """``C = beta * C + A @ B`` (with ``bias``, n float32 values: ``C = bias +
+    A @ B``) with ``B`` packed by :func:`pack_low_precision` (``n``
+    columns) through the time loops' own low-precision product, on the
+    calling thread (for tests).  ``A`` (m, k) and ``C`` (m, n) float32
     C-contiguous.  ``kernels`` names a build as :func:`step_product`'s: its
     low-precision kernels run (the AVX-512 build's are VNNI and bf16 where
     the CPU has them)."""
@@ -57,8 +58,12 @@ def low_precision_product(str precision, A, blob, Py_ssize_t n, C, float beta=0,
     cdef float* pc = <float*> _ptr(c)
     cdef uint8_t* pq = <uint8_t*> _ptr(qa)
     cdef float* ps = <float*> _ptr(qs)
+    if bias is not None and not (bias.dtype == np.float32 and bias.shape == (n,)
+                                 and bias.flags.c_contiguous):
+        raise ValueError("low_precision_product: bias must be n C-contiguous float32 values")
+    cdef const float* pbias = <const float*> _ptr(bias)
     with nogil:
-        fr_lowp_step_with(&kern, code, m, <int> n, k, pa, k, pb, beta, pc, <int> n, pq,
+        fr_lowp_step_with(&kern, code, m, <int> n, k, pa, k, pb, beta, pbias, pc, <int> n, pq,
                           row_bytes, ps)
     return C
 

@@ -360,8 +360,10 @@ def freeze(module: Module, precision: str | None = None) -> Frozen:
       on such CPUs).  Needs a CPU with AVX-512 BF16; refused elsewhere.
 
     The results then differ from the float32 module's by the rounding of
-    the weights and inputs (``bench/low_precision.py`` measures it against
-    float32 and against PyTorch's and OpenVINO's); weights must be finite.
+    the weights and inputs (``fastrnn bench --precision int8`` measures it
+    beside PyTorch's, ONNX Runtime's and OpenVINO's, and
+    ``bench/low_precision_accuracy.py`` the demos' task accuracy); weights
+    must be finite.
 
     Parameters
     ----------

@@ -30,7 +30,7 @@ __all__ = [
     "int8_quantize_rows",
     "int8_product",
     "bf16_round",
-    "low_precision_matvec",
+    "low_precision_matvecs",
 ]
 
 # The five cells: (mode, reset_after).  reset_after only matters for GRU.
@@ -54,15 +54,17 @@ def sigmoid(a):
     return 1.0 / (1.0 + np.exp(-a))
 
 
-def cell_step(mode, x_t, h, c, w_ih, w_hh, b_ih, b_hh, reset_after=True, matvec=np.matmul):
+def cell_step(mode, x_t, h, c, w_ih, w_hh, b_ih, b_hh, reset_after=True, matvec=np.matmul,
+              input_matvec=None):
     """One step of one batch row: vectors ``x_t (I,)``, ``h (H,)``, ``c (H,)``.
 
     Returns ``(h_new, c_new)`` (``c_new`` is None unless LSTM).  ``matvec(w,
-    v)``: the weight products (``w @ v``; :func:`low_precision_matvec` for a
-    frozen layer's int8 / bf16 ones).
+    v)``: the weight products (``w @ v``; :func:`low_precision_matvecs` for a
+    frozen layer's int8 / bf16 ones), ``input_matvec`` W_ih's (default: the
+    same).
     """
     H = h.shape[0]
-    gi = matvec(w_ih, x_t) + b_ih  # input side of every gate, (G*H,)
+    gi = (input_matvec or matvec)(w_ih, x_t) + b_ih  # input side of every gate, (G*H,)
     gh = matvec(w_hh, h) + b_hh    # recurrent side of every gate, (G*H,)
 
     if mode == "rnn_tanh":
@@ -99,12 +101,14 @@ def cell_step(mode, x_t, h, c, w_ih, w_hh, b_ih, b_hh, reset_after=True, matvec=
 
 
 def reference_forward(mode, x, w_ih, w_hh, b_ih=None, b_hh=None, h0=None, c0=None,
-                      lengths=None, reverse=False, reset_after=True, matvec=np.matmul):
+                      lengths=None, reverse=False, reset_after=True, matvec=np.matmul,
+                      input_matvec=None):
     """Run one layer in one direction; returns ``(out, h_n, c_n)`` in float64.
 
     ``out`` is ``(T, B, H)``, ``h_n`` / ``c_n`` are ``(B, H)``; ``c_n`` is None
     unless ``mode == "lstm"``.  Missing biases / states mean zeros; missing
-    lengths mean every row runs all T steps.  ``matvec``: as :func:`cell_step`.
+    lengths mean every row runs all T steps.  ``matvec``, ``input_matvec``: as
+    :func:`cell_step`.
     """
     x = np.asarray(x, dtype=np.float64)
     w_ih = np.asarray(w_ih, dtype=np.float64)
@@ -129,7 +133,7 @@ def reference_forward(mode, x, w_ih, w_hh, b_ih=None, b_hh=None, h0=None, c0=Non
         times = range(L - 1, -1, -1) if reverse else range(L)
         for t in times:
             h, c_new = cell_step(mode, x[t, b], h, c, w_ih, w_hh, b_ih, b_hh, reset_after,
-                                 matvec)
+                                 matvec, input_matvec)
             if c_new is not None:
                 c = c_new
             out[t, b] = h
@@ -208,11 +212,21 @@ def bf16_round(a):
     return r.astype(np.uint32).view(np.float32)
 
 
-def low_precision_matvec(precision):
-    """A ``matvec`` for :func:`reference_forward` computing a frozen layer's
-    products at ``precision`` ("int8" or "bf16"), in float64 after the
-    rounding (the reference's state is float64: rounding it to float32 first
-    is what the kernels see)."""
+def low_precision_matvecs(precision, input_size):
+    """``dict(matvec=..., input_matvec=...)`` for :func:`reference_forward`:
+    a frozen layer's products at ``precision`` ("int8" or "bf16") of
+    ``input_size`` inputs, in float64 after the rounding (the reference's
+    state is float64: rounding it to float32 first is what the kernels
+    see).  At int8, fewer than ``F.INT8_MIN_INPUTS`` inputs keep the input
+    projection in float."""
+    from fastrnn import functional as F
+
+    matvec = _low_precision_matvec(precision)
+    exact = precision == "int8" and input_size < F.INT8_MIN_INPUTS
+    return dict(matvec=matvec, input_matvec=np.matmul if exact else matvec)
+
+
+def _low_precision_matvec(precision):
     def int8(w, v):
         return int8_product(np.asarray(v, np.float32)[None], np.asarray(w, np.float32))[0] \
             .astype(np.float64)

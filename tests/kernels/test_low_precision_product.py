@@ -142,3 +142,22 @@ def test_bf16_is_refused_without_a_bf16_kernel(kernels):
     W = np.ones((3, 4), np.float32)
     with pytest.raises(ValueError, match="no bf16 kernel"):
         _product("bf16", A, W, kernels=kernels)
+
+
+@pytest.mark.parametrize("kernels", KERNELS)
+@pytest.mark.parametrize("precision", ["int8"] + (["bf16"] if BF16 else []))
+def test_the_input_projection_adds_the_bias_as_it_stores(kernels, precision):
+    """``C = bias + A @ B`` (the input projection's form): the product's
+    value plus the bias, one rounding each, whatever was in C."""
+    if precision == "bf16" and kernels != "avx512":
+        pytest.skip("bf16 runs on the avx512 build's kernel only")
+    rng = np.random.default_rng(11)
+    A = rng.standard_normal((7, 33)).astype(np.float32)
+    W = rng.standard_normal((40, 33)).astype(np.float32)
+    bias = rng.standard_normal(40).astype(np.float32)
+    blob = _recurrent.pack_low_precision(W, precision)
+    plain = _recurrent.low_precision_product(precision, A, blob, 40,
+                                             np.zeros((7, 40), np.float32), 0.0, kernels)
+    C = np.full((7, 40), np.nan, np.float32)
+    _recurrent.low_precision_product(precision, A, blob, 40, C, 0.0, kernels, bias)
+    np.testing.assert_array_equal(C, bias + plain)

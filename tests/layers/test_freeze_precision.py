@@ -3,6 +3,8 @@ once at a low precision.  The layers are checked against the numpy
 reference with the same rounded products, and for what low precision must
 not change: a row's result whatever rows and threads share the call,
 streams that step like the whole-sequence call, NaN where float32 gives NaN."""
+import textwrap
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,7 @@ import fastrnn as fr
 from fastrnn import _kernels
 
 from helpers.cases import CELLS, IDS, LAYERS
-from helpers.reference import low_precision_matvec, reference_forward
+from helpers.reference import low_precision_matvecs, reference_forward
 from helpers.running import run_python
 
 BF16 = _kernels.recurrent.low_precision_kernels()["bf16"]
@@ -42,7 +44,7 @@ def test_a_low_precision_layer_computes_the_rounded_products(rng, precision, cls
         args = dict(h0=h0[d], c0=None if c0 is None else c0[d], lengths=lengths,
                     reverse=d == 1, reset_after=reset_after)
         mode = layer.mode
-        rounded = reference_forward(mode, x, *weights, matvec=low_precision_matvec(precision),
+        rounded = reference_forward(mode, x, *weights, **low_precision_matvecs(precision, 24),
                                     **args)[0]
         exact = reference_forward(mode, x, *weights, **args)[0]
         got = out[..., d * 32:(d + 1) * 32]
@@ -69,7 +71,7 @@ def test_a_low_precision_cell_computes_the_rounded_products(rng, precision, cls,
     rounded = reference_forward(cell.mode, x[None], *cell._weights(), h0=h0,
                                 c0=h0[::-1] if cls is fr.LSTMCell else None,
                                 reset_after=kw.get("reset_after", True),
-                                matvec=low_precision_matvec(precision))[0][0]
+                                **low_precision_matvecs(precision, 10))[0][0]
     assert np.abs(got_h - rounded).max() < 1e-3
 
 
@@ -124,8 +126,8 @@ def test_a_row_with_a_nan_gives_nans_in_that_row_only(rng, precision):
 def test_an_int8_row_with_an_inf_gives_nans_not_a_zeroed_row(rng):
     """An inf has no int8 scale: the row's products are NaN rather than
     the finite answer of a row quantized to zeros."""
-    frozen = fr.freeze(fr.GRU(8, 16, seed=0), "int8")
-    x = rng.standard_normal((4, 3, 8)).astype(np.float32)
+    frozen = fr.freeze(fr.GRU(32, 16, seed=0), "int8")
+    x = rng.standard_normal((4, 3, 32)).astype(np.float32)
     x[1, 2, 0] = np.inf
     out, _ = frozen(x)
     assert np.isfinite(out[:, :2]).all() and np.isnan(out[1:, 2]).all()
@@ -218,3 +220,66 @@ def test_bf16_is_refused_where_no_kernel_runs_it(tmp_path):
     assert res.returncode == 0, res.stderr
     assert "precision='bf16' needs a CPU with AVX-512 BF16" in res.stdout
     assert "runs the baseline kernels" in res.stdout
+
+
+@pytest.mark.parametrize("precision", PRECISIONS)
+@pytest.mark.parametrize("cls, kw", [c for c in LAYERS if c[1] != {"reset_after": False}],
+                         ids=[i for i, c in zip(IDS, LAYERS) if c[1] != {"reset_after": False}])
+@pytest.mark.parametrize("B", [1, 3, 6])
+@pytest.mark.parametrize("I", [8, 40])
+def test_every_split_gives_the_one_thread_bits(rng, plan, precision, cls, kw, B, I):
+    """The hidden-unit split (small batches on several threads: each thread
+    its own gate columns, packed once per team size) and the batch split
+    compute every row's products and gates alike: the one-thread bits
+    (I = 8: an int8 layer's input projection in float32)."""
+    frozen = fr.freeze(cls(I, 64, num_layers=2, seed=4, **kw), precision)
+    x = rng.standard_normal((9, B, I)).astype(np.float32)
+    lengths = np.array([9, 4, 7, 1, 9, 6][:B])
+    before = fr.get_num_threads()
+    try:
+        fr.set_num_threads(1)
+        want, want_state = frozen(x, lengths=lengths)
+        fr.set_num_threads(2)
+        got, got_state = frozen(x, lengths=lengths)
+    finally:
+        fr.set_num_threads(before)
+    np.testing.assert_array_equal(got, want)
+    for g, w in zip(got_state if isinstance(got_state, tuple) else (got_state,),
+                    want_state if isinstance(want_state, tuple) else (want_state,)):
+        np.testing.assert_array_equal(g, w)
+
+
+@pytest.mark.parametrize("limit", ["1", "3"])
+def test_a_smaller_team_than_packed_for_packs_its_own_blobs(tmp_path, limit):
+    """OpenMP may start fewer threads than asked (OMP_THREAD_LIMIT): the
+    unit split's parts then pack their own low-precision columns from the
+    float32 weights (the blobs packed for 4 parts do not fit 3); the bits
+    do not change."""
+    code = textwrap.dedent(f"""
+        import numpy as np
+        import fastrnn as fr
+        from fastrnn import functional as F
+        F.UNIT_SPLIT_ROWS, F.UNIT_SPLIT_MIN_MACS, F.UNIT_SPLIT_MIN_CALL_MACS = 1 << 30, 0, 0
+        x = np.random.default_rng(0).standard_normal((6, 2, 24)).astype(np.float32)
+        for precision in {PRECISIONS!r}:
+            frozen = fr.freeze(fr.LSTM(24, 100, seed=0), precision)
+            fr.set_num_threads(4)
+            out4 = frozen(x)[0]
+            fr.set_num_threads(1)
+            assert np.array_equal(out4, frozen(x)[0]), precision
+        print("ok")
+    """)
+    proc = run_python(code, tmp_path, OMP_THREAD_LIMIT=limit)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_int8_keeps_the_projection_of_a_few_inputs_in_float32(rng):
+    """Fewer than 16 inputs share one scale per row, which the largest sets
+    (the adding problem's marker made its number 7-bit): their projection
+    stays float32, the recurrent product int8."""
+    small, wide = (fr.freeze(fr.LSTM(I, 32, seed=0), "int8")._packed[0][0] for I in (15, 16))
+    assert (small.input_precision, small.precision) == ("float32", "int8")
+    assert (wide.input_precision, wide.precision) == ("int8", "int8")
+    bf16 = [p for p in PRECISIONS if p == "bf16"]
+    for p in bf16:   # bf16 rounds each value alone: no shared scale
+        assert fr.freeze(fr.LSTM(2, 32, seed=0), p)._packed[0][0].input_precision == "bf16"
