@@ -429,8 +429,7 @@ def stepper(packed, buffers):
     kernel = functools.partial(_recurrent.step, packed.cell_code, packed.w_ih_t, packed.w_hh_t,
                                packed.w_hn_t, packed.bias, packed.b_hn, buffers.scratch,
                                buffers.xc, buffers.xw, buffers.ones, packed.precision_code,
-                               packed.input_precision_code,
-                               buffers.qa, buffers.qs)
+                               packed.input_precision_code, buffers.qa, buffers.qs)
     if not buffers.large:
         return kernel
 
@@ -603,8 +602,8 @@ class _DirectionCall:
                "chunk": chunk, "xw": ws.empty((chunk * B, GH), dtype),
                "precision": 0, "input_precision": 0, "qa": None, "qs": None}
         frozen = self.packed is not None and not training and self.ids is None
-        precisions = (self.packed.precision, self.packed.input_precision) if frozen else \
-            (self.dtype.name, self.dtype.name)
+        ih_precision, hh_precision = (self.packed.input_precision, self.packed.precision) \
+            if frozen else (self.dtype.name, self.dtype.name)
         if self.packed is not None and self.packed.precision_code and not frozen:
             raise RuntimeError("weights packed at a low precision run only in frozen inference")
         if units:
@@ -613,8 +612,8 @@ class _DirectionCall:
             # frozen layer's are packed for the team asked for: w_ih_t and
             # w_hh_t are there in case a smaller one runs), and each thread
             # gathers its own copy of the x rows it projects.
-            job.update(w_ih_t=self._unit_scratch(self.w_ih, threads_per_direction, precisions[1]),
-                       w_hh_t=self._unit_scratch(self.w_hh, threads_per_direction, precisions[0]),
+            job.update(w_ih_t=self._unit_scratch(self.w_ih, threads_per_direction, ih_precision),
+                       w_hh_t=self._unit_scratch(self.w_hh, threads_per_direction, hh_precision),
                        order=order, w_hn_t=None,
                        xc=ws.empty((threads_per_direction, chunk * B, I), self.dtype),
                        scratch=ws.zeros((B, 2 * GH + H), self.dtype),

@@ -1051,9 +1051,10 @@ def forward(list jobs, int threads_per_job, bint units=False):
     (threads_per_job, B, H), each thread's copy of the state it multiplies.  The jobs
     must share ``steps``.
 
-    Low precision (float32 loops): ``precision`` is a :data:`PRECISIONS`
-    code (0: the weights are in the loop's float type); for int8 / bf16,
-    ``w_ih_t``, ``w_hh_t``, ``w_hn_t`` are uint8 blobs of
+    Low precision (float32 loops): ``precision`` (the recurrent weights')
+    and ``input_precision`` (W_ih's) are :data:`PRECISIONS` codes (0: the
+    weights are in the loop's float type); at int8 / bf16, ``w_ih_t``,
+    ``w_hh_t``, ``w_hn_t`` are uint8 blobs of
     :func:`pack_low_precision` (the unit split: ``w_ih_u`` / ``w_hh_u`` of
     :func:`pack_unit_split` at that precision, and ``w_ih_t`` / ``w_hh_t``
     uint8 buffers of :func:`low_precision_unit_split_bytes` for a smaller

@@ -354,7 +354,9 @@ def freeze(module: Module, precision: str | None = None) -> Frozen:
       quantized the same way with a scale of its own, the products are
       summed exactly in int32 and scaled back to float32 before the gates.
       A row's result does not depend on the other rows of the batch, nor on
-      the thread count.  Kernels: AVX-512 VNNI, AVX2, portable C.
+      the thread count.  A layer of fewer than 16 inputs keeps its input
+      projection in float32 (a few inputs share one scale, which the
+      largest sets).  Kernels: AVX-512 VNNI, AVX2, portable C.
     - ``"bf16"``: the weights and, at every product, the input rows rounded
       to bfloat16 (to nearest even), summed in float32 (OpenVINO's default
       on such CPUs).  Needs a CPU with AVX-512 BF16; refused elsewhere.
