@@ -346,6 +346,23 @@ static void fr_q8rows_generic(int m, int k, const float *A, ptrdiff_t lda, uint8
         }                                                                            \
     } while (0)
 
+/* An int8 step function NAME (instruction set ATTR) running TILE over the
+ * blob's panels (after its scales and offset sums): MR x NV tiles, WIDE
+ * panels a row below 3 rows. */
+#define FR_Q8_STEP(NAME, ATTR, TILE, MR, NV, WIDE)                                   \
+ATTR static void NAME(int m, int n, int k, const uint8_t *Q, ptrdiff_t qs_bytes,      \
+                      const float *row_scales, const uint8_t *blob, float beta,       \
+                      const float *bias, float *C, int ldc)                           \
+{                                                                                    \
+    const int cols = fr_lp_cols(n), kq = fr_q8_kp(k) / 4;                            \
+    const ptrdiff_t ps = (ptrdiff_t)kq * 64;                                         \
+    const uint8_t *P0 = blob + (size_t)cols * 8;                                     \
+    const void *aux = blob;                                                          \
+    if (m <= 0 || n <= 0)                                                            \
+        return;                                                                      \
+    FR_LP_BODY(TILE, MR, NV, WIDE);                                                  \
+}
+
 #if FR_X86_DISPATCH
 
 #define FR_TARGET_VNNI \
@@ -445,11 +462,10 @@ FR_ALWAYS_INLINE unsigned fr_lp_mask(int j, int n)
 }
 
 /* ---- AVX2: |a| x sign(b, a) -> 16-bit pairs -> 32-bit sums */
-FR_ALWAYS_INLINE FR_TARGET_AVX2 void fr_q8_avx2_tile(int mr, int nv, int kq, const uint8_t *Q,
-                                                     ptrdiff_t qs_bytes,
-                                      const uint8_t *P, ptrdiff_t ps, const float *row_scales,
-                                      const void *aux, int j, int n, float beta,
-                                      const float *bias, float *C, int ldc)
+FR_ALWAYS_INLINE FR_TARGET_AVX2 void
+fr_q8_avx2_tile(int mr, int nv, int kq, const uint8_t *Q, ptrdiff_t qs_bytes, const uint8_t *P,
+                ptrdiff_t ps, const float *row_scales, const void *aux, int j, int n,
+                float beta, const float *bias, float *C, int ldc)
 {
     __m256i acc[4][16], b[16];
     const __m256i ones = _mm256_set1_epi16(1);
@@ -481,19 +497,7 @@ FR_ALWAYS_INLINE FR_TARGET_AVX2 void fr_q8_avx2_tile(int mr, int nv, int kq, con
         }
 }
 
-FR_TARGET_AVX2 static void fr_q8step_avx2(int m, int n, int k, const uint8_t *Q,
-                                          ptrdiff_t qs_bytes, const float *row_scales,
-                                          const uint8_t *blob, float beta,
-                                          const float *bias, float *C, int ldc)
-{
-    const int cols = fr_lp_cols(n), kq = fr_q8_kp(k) / 4;
-    const ptrdiff_t ps = (ptrdiff_t)kq * 64;
-    const uint8_t *P0 = blob + (size_t)cols * 8;
-    const void *aux = blob;
-    if (m <= 0 || n <= 0)
-        return;
-    FR_LP_BODY(fr_q8_avx2_tile, 4, 1, 2);
-}
+FR_Q8_STEP(fr_q8step_avx2, FR_TARGET_AVX2, fr_q8_avx2_tile, 4, 1, 2)
 
 FR_TARGET_AVX2 static void fr_q8rows_avx2(int m, int k, const float *A, ptrdiff_t lda,
                                           uint8_t *Q, ptrdiff_t qs_bytes, float *scales)
@@ -502,11 +506,10 @@ FR_TARGET_AVX2 static void fr_q8rows_avx2(int m, int k, const float *A, ptrdiff_
 }
 
 /* ---- AVX-512 VNNI: vpdpbusd on (q + 128) and q_b */
-FR_ALWAYS_INLINE FR_TARGET_VNNI void fr_q8_vnni_tile(int mr, int nv, int kq, const uint8_t *Q,
-                                                     ptrdiff_t qs_bytes,
-                                      const uint8_t *P, ptrdiff_t ps, const float *row_scales,
-                                      const void *aux, int j, int n, float beta,
-                                      const float *bias, float *C, int ldc)
+FR_ALWAYS_INLINE FR_TARGET_VNNI void
+fr_q8_vnni_tile(int mr, int nv, int kq, const uint8_t *Q, ptrdiff_t qs_bytes, const uint8_t *P,
+                ptrdiff_t ps, const float *row_scales, const void *aux, int j, int n,
+                float beta, const float *bias, float *C, int ldc)
 {
     __m512i acc[4][8], b[8];
     const float *scale = (const float *)aux;
@@ -549,19 +552,7 @@ FR_ALWAYS_INLINE FR_TARGET_VNNI void fr_q8_vnni_tile(int mr, int nv, int kq, con
     }
 }
 
-FR_TARGET_VNNI static void fr_q8step_vnni(int m, int n, int k, const uint8_t *Q,
-                                          ptrdiff_t qs_bytes, const float *row_scales,
-                                          const uint8_t *blob, float beta,
-                                          const float *bias, float *C, int ldc)
-{
-    const int cols = fr_lp_cols(n), kq = fr_q8_kp(k) / 4;
-    const ptrdiff_t ps = (ptrdiff_t)kq * 64;
-    const uint8_t *P0 = blob + (size_t)cols * 8;
-    const void *aux = blob;
-    if (m <= 0 || n <= 0)
-        return;
-    FR_LP_BODY(fr_q8_vnni_tile, 4, 4, 8);
-}
+FR_Q8_STEP(fr_q8step_vnni, FR_TARGET_VNNI, fr_q8_vnni_tile, 4, 4, 8)
 
 /* fr_q8_rows_body(..., 128) in 16-float vectors: the same values (the
  * maximum is exact; vcvtps2dq rounds to nearest even, as fr_q8_round). */
@@ -608,11 +599,10 @@ FR_TARGET_VNNI static void fr_q8rows_vnni(int m, int k, const float *A, ptrdiff_
 }
 
 /* ---- AVX-512 BF16: vdpbf16ps, float32 sums */
-FR_ALWAYS_INLINE FR_TARGET_BF16 void fr_bf16_tile(int mr, int nv, int kq, const uint8_t *Q,
-                                                  ptrdiff_t qs_bytes,
-                                   const uint8_t *P, ptrdiff_t ps, const float *row_scales,
-                                   const void *aux, int j, int n, float beta,
-                                   const float *bias, float *C, int ldc)
+FR_ALWAYS_INLINE FR_TARGET_BF16 void
+fr_bf16_tile(int mr, int nv, int kq, const uint8_t *Q, ptrdiff_t qs_bytes, const uint8_t *P,
+             ptrdiff_t ps, const float *row_scales, const void *aux, int j, int n, float beta,
+             const float *bias, float *C, int ldc)
 {
     __m512 acc[4][8];
     __m512i b[8];

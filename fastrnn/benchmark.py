@@ -137,9 +137,14 @@ def _onnx_model(cell, layer, x):
 def onnxruntime_system(cell, layer, x, threads):
     """An ONNX Runtime session of ``layer`` (one layer, one direction) on
     ``x``: ``(infer, None)``, ``infer()`` returning its (T, B, H) output."""
+    return _onnxruntime_infer(_onnx_model(cell, layer, x), x, threads), None
+
+
+def _onnxruntime_infer(model, x, threads):
+    """A function running ``model`` (one input X) on ``x`` in an ONNX Runtime
+    session of ``threads`` threads, returning its (T, B, H) output."""
     import onnxruntime as ort
 
-    model = _onnx_model(cell, layer, x)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
@@ -148,7 +153,7 @@ def onnxruntime_system(cell, layer, x, threads):
     def infer():
         return sess.run(None, {"X": x})[0][:, 0]
 
-    return infer, None
+    return infer
 
 
 # OpenVINO's CPU plugin settings: f32 arithmetic (its default on AVX-512 BF16
@@ -402,7 +407,6 @@ def onnxruntime_quantized_system(cell, layer, x, threads):
     import tempfile
 
     import onnx
-    import onnxruntime as ort
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     root = logging.getLogger()   # the quantizer advises pre-processing on it, every call
@@ -418,15 +422,7 @@ def onnxruntime_quantized_system(cell, layer, x, threads):
         root.setLevel(level)
     if not any(n.op_type.startswith("DynamicQuantize") for n in model.graph.node):
         return None
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
-
-    def infer():
-        return sess.run(None, {"X": x})[0][:, 0]
-
-    return infer
+    return _onnxruntime_infer(model, x, threads)
 
 
 def openvino_bf16_system(cell, layer, x, threads):
