@@ -10,6 +10,7 @@ these.  Arrays are time-major: ``x`` is ``(T, B, I)``.
 3 (RNN, LSTM ``i f g o``, GRU ``r z n``).
 """
 import functools
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -197,6 +198,11 @@ def check_precision(precision, dtype, what):
                          f"kernels; this process runs the {build} kernels"
                          + ("" if build == "avx512" else " (FASTRNN_KERNELS may force them)")
                          + ": use precision='int8', or float32")
+    if precision == "int8" and _recurrent.low_precision_kernels()["int8"] == "generic":
+        warnings.warn("precision='int8' on the portable int8 kernel: this CPU and kernel build "
+                      "have no vector int8 kernel (AVX2 or AVX-512 VNNI), and the portable one "
+                      "is slower than float32 (bench/lowp_product.c: 7 against 20 GMAC/s on "
+                      "x86-64 SSE2)", RuntimeWarning, stacklevel=3)
     return precision
 
 

@@ -356,7 +356,8 @@ def freeze(module: Module, precision: str | None = None) -> Frozen:
       A row's result does not depend on the other rows of the batch, nor on
       the thread count.  A layer of fewer than 16 inputs keeps its input
       projection in float32 (a few inputs share one scale, which the
-      largest sets).  Kernels: AVX-512 VNNI, AVX2, portable C.
+      largest sets).  Kernels: AVX-512 VNNI, AVX2, and a portable one,
+      slower than float32 (freezing warns where it is the one that runs).
     - ``"bf16"``: the weights and, at every product, the input rows rounded
       to bfloat16 (to nearest even), summed in float32 (OpenVINO's default
       on such CPUs).  Needs a CPU with AVX-512 BF16; refused elsewhere.

@@ -4,6 +4,7 @@ reference with the same rounded products, and for what low precision must
 not change: a row's result whatever rows and threads share the call,
 streams that step like the whole-sequence call, NaN where float32 gives NaN."""
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -283,3 +284,25 @@ def test_int8_keeps_the_projection_of_a_few_inputs_in_float32(rng):
     bf16 = [p for p in PRECISIONS if p == "bf16"]
     for p in bf16:   # bf16 rounds each value alone: no shared scale
         assert fr.freeze(fr.LSTM(2, 32, seed=0), p)._packed[0][0].input_precision == "bf16"
+
+
+def test_int8_on_the_portable_kernel_says_it_is_slower(tmp_path):
+    """Without a vector int8 kernel (the baseline build) int8 still runs --
+    the same int32 sums; the builds' activations differ by an ulp or two, as
+    in float32 -- but slower than float32: freezing says so."""
+    code = ("import warnings, numpy as np, fastrnn as fr\n"
+            "x = np.ones((3, 2, 20), np.float32)\n"
+            "with warnings.catch_warnings(record=True) as caught:\n"
+            "    warnings.simplefilter('always')\n"
+            "    out = fr.freeze(fr.GRU(20, 8, seed=0), 'int8')(x)[0]\n"
+            "print([str(w.message)[:60] for w in caught if w.category is RuntimeWarning])\n"
+            "np.save('out.npy', out)\n")
+    res = run_python(code, tmp_path, FASTRNN_KERNELS="baseline")
+    assert res.returncode == 0, res.stderr
+    assert "precision='int8' on the portable int8 kernel: this CPU" in res.stdout
+    x = np.ones((3, 2, 20), np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")    # a vector kernel here: no warning
+        if _kernels.recurrent.low_precision_kernels()["int8"] != "generic":
+            ours = fr.freeze(fr.GRU(20, 8, seed=0), "int8")(x)[0]
+            np.testing.assert_allclose(np.load(tmp_path / "out.npy"), ours, rtol=1e-5, atol=1e-6)
