@@ -407,6 +407,24 @@ ATTR static void NAME(int m, int n, int k, const uint8_t *Q, ptrdiff_t qs_bytes,
         acc[3][0] = c30; acc[3][1] = c31; acc[3][2] = c32; acc[3][3] = c33;          \
     } while (0)
 
+/* The k loop of any other mr x nv tile, into acc (ZERO: its zero; STEP:
+ * the new acc[r][v] from it, the broadcast a and the panel vector b[v]). */
+#define FR_LP_KTILE(ZERO, STEP)                                                      \
+    do {                                                                             \
+        for (r = 0; r < mr; r++)                                                     \
+            for (v = 0; v < nv; v++)                                                 \
+                acc[r][v] = ZERO;                                                    \
+        for (p = 0; p < kq; p++) {                                                   \
+            for (v = 0; v < nv; v++)                                                 \
+                b[v] = _mm512_loadu_si512((const void *)(P + v * ps + p * 64));      \
+            for (r = 0; r < mr; r++) {                                               \
+                const __m512i a = _mm512_set1_epi32(fr_load_i32(Q + r * qs_bytes + 4 * p)); \
+                for (v = 0; v < nv; v++)                                             \
+                    acc[r][v] = STEP;                                                \
+            }                                                                        \
+        }                                                                            \
+    } while (0)
+
 /* The k loop of a 1 x 8 tile (one row across 8 panels). */
 #define FR_LP_K18(DOT, T, ZERO)                                                      \
     do {                                                                             \
@@ -520,18 +538,7 @@ fr_q8_vnni_tile(int mr, int nv, int kq, const uint8_t *Q, ptrdiff_t qs_bytes, co
     } else if (mr == 1 && nv == 8) {
         fr_q8_vnni_k18(kq, Q, P, ps, acc);
     } else {
-        for (r = 0; r < mr; r++)
-            for (v = 0; v < nv; v++)
-                acc[r][v] = _mm512_setzero_si512();
-        for (p = 0; p < kq; p++) {
-            for (v = 0; v < nv; v++)
-                b[v] = _mm512_loadu_si512((const void *)(P + v * ps + p * 64));
-            for (r = 0; r < mr; r++) {
-                const __m512i a = _mm512_set1_epi32(fr_load_i32(Q + r * qs_bytes + 4 * p));
-                for (v = 0; v < nv; v++)
-                    acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], a, b[v]);
-            }
-        }
+        FR_LP_KTILE(_mm512_setzero_si512(), _mm512_dpbusd_epi32(acc[r][v], a, b[v]));
     }
     for (v = 0; v < nv; v++) {
         const int col = j + v * FR_LP_PANEL;
@@ -614,18 +621,7 @@ fr_bf16_tile(int mr, int nv, int kq, const uint8_t *Q, ptrdiff_t qs_bytes, const
     } else if (mr == 1 && nv == 8) {
         fr_bf16_k18(kq, Q, P, ps, acc);
     } else {
-        for (r = 0; r < mr; r++)
-            for (v = 0; v < nv; v++)
-                acc[r][v] = _mm512_setzero_ps();
-        for (p = 0; p < kq; p++) {
-            for (v = 0; v < nv; v++)
-                b[v] = _mm512_loadu_si512((const void *)(P + v * ps + p * 64));
-            for (r = 0; r < mr; r++) {
-                const __m512i a = _mm512_set1_epi32(fr_load_i32(Q + r * qs_bytes + 4 * p));
-                for (v = 0; v < nv; v++)
-                    acc[r][v] = _mm512_dpbf16_ps(acc[r][v], (__m512bh)a, (__m512bh)b[v]);
-            }
-        }
+        FR_LP_KTILE(_mm512_setzero_ps(), _mm512_dpbf16_ps(acc[r][v], (__m512bh)a, (__m512bh)b[v]));
     }
     for (v = 0; v < nv; v++) {
         const __mmask16 mask = (__mmask16)fr_lp_mask(j + v * FR_LP_PANEL, n);
