@@ -398,6 +398,7 @@ CASES = [
     ("freeze int8 float64", lambda: fr.freeze(fr.GRU(4, 5, dtype="float64"), "int8"), ValueError, "precision='int8' needs a float32 GRU; this one is float64"),
     ("freeze int8 linear", lambda: fr.freeze(fr.Linear(4, 5), "int8"), ValueError, "a frozen Linear keeps its weights in float32"),
     ("freeze int8 inf weight", lambda: fr.freeze(_with_inf_weight(fr.RNN(4, 5)), "int8"), ValueError, "w_ih holds inf or NaN"),
+    ("freeze int8 too wide", lambda: fr.freeze(fr.GRU(65537, 1), "int8"), ValueError, "sums in int32: input_size and hidden_size must be at most 65536, got 65537 and 1"),
     ("stream x shape", lambda: fr.freeze(fr.RNN(4, 5)).stream(2).step(np.zeros((3, 4))), ValueError, r"x must have shape \(batch_size, input_size\) = \(2, 4\), got \(3, 4\)"),
     ("stream x 1-D", lambda: fr.freeze(fr.RNN(4, 5)).stream(1).step(np.zeros(4)), ValueError, r"x must have shape .* got \(4,\)"),
     ("stream x complex", lambda: fr.freeze(fr.RNN(4, 5)).stream(1).step(np.zeros((1, 4), complex)), TypeError, "dtype complex128"),
