@@ -77,7 +77,7 @@ from .openmp cimport (FR_OPENMP_ENABLED, FR_OPENMP_VERSION, omp_get_num_procs,
                        fr_team_barrier_init, fr_team_barrier_wait, fr_thread_cpu_seconds,
                        fr_wall_seconds, core_share)
 from cython cimport floating
-from libc.stdint cimport uint8_t, uint16_t
+from libc.stdint cimport uint8_t
 
 import functools
 
@@ -497,20 +497,17 @@ cdef void _forward_units(const Loop* lp, Py_ssize_t part, Py_ssize_t nparts,
     cdef floating* own = NULL
     cdef const floating* w_ih_p = NULL
     cdef const floating* w_hh_own = NULL
-    # Low precision: this part's blobs, and its block of the converted rows.
-    cdef bint low_ih = False, low_hh = False
+    # Low precision (W_ih's only where W_hh's is): the part's block of the
+    # converted rows.
     cdef uint8_t* qa = NULL
     cdef float* qs = NULL
-    if floating is float:
-        low_ih = lp.input_precision != FR_PRECISION_NATIVE
-        low_hh = lp.precision != FR_PRECISION_NATIVE
     _unit_range(lp, part, nparts, &u0, &u1)
     nu = u1 - u0
     j0 = G * u0
     nc = G * nu
     if nu > 0:
         own = h_copy + part * B * H
-        if low_ih or low_hh:
+        if lp.precision != FR_PRECISION_NATIVE:
             qa = <uint8_t*> a.qa + part * TC * B * lp.qa_stride
             qs = <float*> a.qs + part * TC * B
         w_ih_p = _unit_part_weights(lp, lp.input_precision, part, nparts, I, nc, w_ih,
@@ -1229,24 +1226,23 @@ def pack_unit_split(w, Py_ssize_t hidden, Py_ssize_t nparts, out, str precision=
     ``out`` is uint8 of :func:`low_precision_unit_split_bytes`."""
     cdef Loop lp
     cdef Py_ssize_t part, u0, u1
+    cdef int code = PRECISIONS.get(precision, FR_PRECISION_NATIVE)
     memset(&lp, 0, sizeof(Loop))
     lp.H = hidden
     lp.UB = unit_block(w.dtype)
     G, K = w.shape[0] // hidden, w.shape[1]
     lp.GH = G * hidden
     order = unit_order(G, hidden, w.dtype)
-    if precision is not None and precision in PRECISIONS and PRECISIONS[precision]:
-        lp.precision = PRECISIONS[precision]
-        for part in range(nparts):
-            _unit_range(&lp, part, nparts, &u0, &u1)
-            if u1 > u0:
-                start = _low_part_offset(&lp, lp.precision, part, nparts, K)
-                pack_low_precision(w, precision, out[start:], order[G * u0:G * u1])
-        return out
     for part in range(nparts):
         _unit_range(&lp, part, nparts, &u0, &u1)
-        if u1 > u0:
-            pack(w, True, order[G * u0:G * u1], out[G * u0 * K:G * u1 * K])
+        if u1 <= u0:
+            continue
+        cols = order[G * u0:G * u1]
+        if code == FR_PRECISION_NATIVE:
+            pack(w, True, cols, out[G * u0 * K:G * u1 * K])
+        else:
+            pack_low_precision(w, precision, out[_low_part_offset(&lp, code, part, nparts, K):],
+                               cols)
     return out
 
 

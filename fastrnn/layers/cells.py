@@ -84,8 +84,6 @@ class _Cell(RecurrentModule):
         result = call(self.mode, x3, *self._weights(), *parts, reset_after=self.reset_after)
         return result, batched, x3.shape[1]
 
-    frozen_precisions = F.LOW_PRECISIONS
-
     def freeze(self, precision: str | None = None) -> FrozenCell:
         """An inference-only copy with its weights packed once, at
         ``precision`` (:func:`fastrnn.freeze`)."""

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._validation import as_array, FLOAT_DTYPES, make_rng
-from .module import Frozen, Module, checked_precision, one_shot
+from .module import Frozen, Module, frozen_copy, one_shot
 
 if TYPE_CHECKING:
     from typing import Any, Callable
@@ -70,8 +70,7 @@ class Dropout(Module):
     def freeze(self, precision: str | None = None) -> Frozen:
         """An inference-only copy (:func:`fastrnn.freeze`; ``precision``: None
         or the dtype's name)."""
-        checked_precision(self, precision)
-        return Frozen(self._twin())
+        return frozen_copy(self, precision)
 
     def __call__(self, x: ArrayLike) -> np.ndarray:
         """Inference: ``x`` unchanged."""

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._validation import asarray_of, check_memory, is_count, make_rng, positive_int
-from .module import Frozen, Module, checked_precision, grad_lock, one_shot
+from .module import Frozen, Module, frozen_copy, grad_lock, one_shot
 
 if TYPE_CHECKING:
     from typing import Any, Callable
@@ -111,8 +111,7 @@ class Embedding(Module):
     def freeze(self, precision: str | None = None) -> Frozen:
         """An inference-only copy (:func:`fastrnn.freeze`; ``precision``: None
         or the dtype's name)."""
-        checked_precision(self, precision)
-        return Frozen(self._twin())
+        return frozen_copy(self, precision)
 
     @property
     def weight(self) -> np.ndarray:

@@ -10,7 +10,7 @@ from .. import _workspace as ws
 from .._matmul import column_sums, matmul, matmul_pair
 from .._validation import (as_array, check_bools, check_memory, is_count, is_private, make_rng,
                            positive_int, unaliased)
-from .module import Frozen, Module, checked_precision, one_shot
+from .module import Frozen, Module, frozen_copy, one_shot
 
 if TYPE_CHECKING:
     from typing import Any, Callable
@@ -105,8 +105,7 @@ class Linear(Module):
     def freeze(self, precision: str | None = None) -> Frozen:
         """An inference-only copy (:func:`fastrnn.freeze`; ``precision``: None
         or the dtype's name)."""
-        checked_precision(self, precision)
-        return Frozen(self._twin())
+        return frozen_copy(self, precision)
 
     def __call__(self, x: ArrayLike) -> np.ndarray:
         """``x`` (..., in_features) -> (..., out_features); any number of

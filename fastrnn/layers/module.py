@@ -428,6 +428,13 @@ def name_of(dtype) -> str:
     return np.dtype(dtype).name
 
 
+def frozen_copy(module: Module, precision: str | None) -> Frozen:
+    """``freeze`` of a module whose frozen copy is itself, copied (Linear,
+    Embedding, Dropout): ``precision`` may only name its dtype."""
+    checked_precision(module, precision)
+    return Frozen(module._twin())
+
+
 class Frozen:
     """An inference-only copy of a module (:func:`freeze`): called like the
     module's inference, holding its own copy of the weights."""

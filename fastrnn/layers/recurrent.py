@@ -224,8 +224,6 @@ class _RecurrentLayer(RecurrentModule):
                 records.append((mask, outs if self.merge_mode in ("max", "mul") else None, backprop))
         return layer_in, finals, records
 
-    frozen_precisions = F.LOW_PRECISIONS
-
     def freeze(self, precision: str | None = None) -> FrozenRecurrent:
         """An inference-only copy with its weights packed once, at
         ``precision`` (:func:`fastrnn.freeze`)."""

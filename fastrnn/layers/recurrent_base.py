@@ -2,6 +2,7 @@
 share: the configuration each checks the same way, and one layer-direction's
 weights and gradient slots, by the suffix of their names."""
 from .._validation import check_bools, positive_int
+from ..functional import LOW_PRECISIONS
 from .init import check_init_options
 from .module import Module
 
@@ -35,6 +36,7 @@ class RecurrentModule(Module):
 
     _has_cell_state = False   # LSTM's state is (h, c)
     _num_gates = None         # set by each concrete class
+    frozen_precisions = LOW_PRECISIONS
 
     def _configure(self, mode, input_size, hidden_size, bias, reset_after, recurrent_init,
                    forget_bias):

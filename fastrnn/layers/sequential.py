@@ -90,7 +90,7 @@ class Sequential(Module):
         those that can at a low ``precision``, the others as they are."""
         name = checked_precision(self, precision)
         return FrozenSequential([m.freeze(name if name in m.frozen_precisions else None)
-                                 for m in self.modules], self.dtype, precision and name)
+                                 for m in self.modules], self.dtype, name)
 
     def __call__(self, x: ArrayLike) -> np.ndarray:
         for m in self.modules:

@@ -20,6 +20,16 @@ BF16 = _kernels.recurrent.low_precision_kernels()["bf16"]
 PRECISIONS = ["int8"] + (["bf16"] if BF16 else [])
 
 
+def _on_threads(n, call, *args, **kwargs):
+    """``call(*args, **kwargs)`` with the kernels on ``n`` threads."""
+    before = fr.get_num_threads()
+    fr.set_num_threads(n)
+    try:
+        return call(*args, **kwargs)
+    finally:
+        fr.set_num_threads(before)
+
+
 def _states(cls, layers_directions, B, H, rng):
     h0 = rng.uniform(-0.5, 0.5, (layers_directions, B, H)).astype(np.float32)
     return (h0, rng.uniform(-0.5, 0.5, (layers_directions, B, H)).astype(np.float32)) \
@@ -84,14 +94,8 @@ def test_rows_and_threads_do_not_change_a_result(rng, precision, cls, kw):
     frozen = fr.freeze(cls(40, 48, num_layers=2, bidirectional=True, seed=0, **kw), precision)
     x = rng.standard_normal((7, 9, 40)).astype(np.float32)
     lengths = np.array([7, 2, 5, 7, 1, 6, 7, 3, 4])
-    before = fr.get_num_threads()
-    try:
-        fr.set_num_threads(2)
-        out2, _ = frozen(x, lengths=lengths)
-        fr.set_num_threads(1)
-        out1, _ = frozen(x, lengths=lengths)
-    finally:
-        fr.set_num_threads(before)
+    out1, _ = _on_threads(1, frozen, x, lengths=lengths)
+    out2, _ = _on_threads(2, frozen, x, lengths=lengths)
     np.testing.assert_array_equal(out1, out2)
     for rows in ([0], [3, 4], [8, 1, 5]):
         part, _ = frozen(np.ascontiguousarray(x[:, rows]), lengths=lengths[rows])
@@ -236,14 +240,8 @@ def test_every_split_gives_the_one_thread_bits(rng, plan, precision, cls, kw, B,
     frozen = fr.freeze(cls(I, 64, num_layers=2, seed=4, **kw), precision)
     x = rng.standard_normal((9, B, I)).astype(np.float32)
     lengths = np.array([9, 4, 7, 1, 9, 6][:B])
-    before = fr.get_num_threads()
-    try:
-        fr.set_num_threads(1)
-        want, want_state = frozen(x, lengths=lengths)
-        fr.set_num_threads(2)
-        got, got_state = frozen(x, lengths=lengths)
-    finally:
-        fr.set_num_threads(before)
+    want, want_state = _on_threads(1, frozen, x, lengths=lengths)
+    got, got_state = _on_threads(2, frozen, x, lengths=lengths)
     np.testing.assert_array_equal(got, want)
     for g, w in zip(got_state if isinstance(got_state, tuple) else (got_state,),
                     want_state if isinstance(want_state, tuple) else (want_state,)):
